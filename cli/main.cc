@@ -1,0 +1,18 @@
+// mirrorca: the single executable. Subcommands are registered by the
+// *_commands.cc files; all logic lives in the libraries.
+#include <CLI/CLI.hpp>
+
+#include "cli/log_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mirrorca — event-sourced PKI for device manufacturing"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  mirrorca::cli::AddLogCommands(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return exit_code;
+}

@@ -1,0 +1,471 @@
+#include "log/event_log.h"
+
+#include <kj/exception.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "base/encoding.h"
+#include "base/parallel_for.h"
+#include "base/status_macros.h"
+#include "log/checkpoint.h"
+#include "log/event_codec.h"
+#include "log/merkle.h"
+
+namespace mirrorca::log {
+namespace {
+
+constexpr std::string_view kMetaLogPrefix = "log/";
+constexpr size_t kParallelSignThreshold = 64;  // below this, one thread signs
+
+bool HasPrefix(const rocksdb::Slice& key, std::string_view prefix) {
+  return key.size() >= prefix.size() && std::memcmp(key.data(), prefix.data(), prefix.size()) == 0;
+}
+
+}  // namespace
+
+std::string LogKeyPrefix(std::string_view origin) {
+  Hash h = Sha256(AsBytes(origin));
+  return std::string(reinterpret_cast<const char*>(h.data()), 8);
+}
+
+std::string EventKey(std::string_view prefix, uint64_t seq) {
+  std::string k(prefix);
+  PutBigEndian64(k, seq);
+  return k;
+}
+
+std::string NodeKey(std::string_view prefix, int level, uint64_t index) {
+  std::string k(prefix);
+  k.push_back(static_cast<char>(level));
+  PutBigEndian64(k, index);
+  return k;
+}
+
+std::string CheckpointKey(std::string_view prefix, uint64_t tree_size) {
+  return EventKey(prefix, tree_size);
+}
+
+struct EventLog::PendingAppend {
+  uint64_t first_seq = 0;
+  std::vector<std::string> bodies;
+  std::vector<std::string> signed_events;
+  std::vector<Hash> leaf_hashes;
+  Status sign_status;
+  bool ready = false;  // signed (or failed to sign)
+  bool done = false;   // committed (or failed); `result` says which
+  Status result;
+};
+
+class EventLog::StoredNodes final : public NodeSource {
+ public:
+  StoredNodes(Store* store, std::string prefix) : store_(store), prefix_(std::move(prefix)) {}
+  Result<Hash> GetNode(int level, uint64_t index) override {
+    Result<std::string> v = store_->Get(store_->merkle(), NodeKey(prefix_, level, index));
+    if (!v.ok()) {
+      if (v.status().code() != StatusCode::kNotFound) return v.status();
+      return Status::Corruption("missing Merkle node level " + std::to_string(level) + " index " +
+                                std::to_string(index));
+    }
+    if (v->size() != sizeof(Hash)) {
+      return Status::Corruption("Merkle node level " + std::to_string(level) + " index " +
+                                std::to_string(index) + " is not 32 bytes");
+    }
+    Hash h;
+    std::memcpy(h.data(), v->data(), h.size());
+    return h;
+  }
+
+ private:
+  Store* const store_;
+  const std::string prefix_;
+};
+
+EventLog::EventLog(Store* store, LogVerifier verifier, std::optional<LogSigner> signer,
+                   EventLogOptions options)
+    : store_(store),
+      verifier_(std::move(verifier)),
+      signer_(std::move(signer)),
+      options_(options),
+      env_(options.env != nullptr ? options.env : Env::Default()),
+      prefix_(LogKeyPrefix(verifier_.name())),
+      nodes_(std::make_unique<StoredNodes>(store, prefix_)) {}
+
+EventLog::~EventLog() = default;
+
+Status EventLog::Create(Store* store, const LogVerifier& verifier) {
+  std::string key = std::string(kMetaLogPrefix) + HexEncode(AsBytes(LogKeyPrefix(verifier.name())));
+  Result<std::string> existing = store->Get(store->meta(), key);
+  if (existing.ok()) {
+    return Status::AlreadyExists("a log with the key prefix of '" + verifier.name() +
+                                 "' already exists in this store");
+  }
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  rocksdb::WriteBatch batch;
+  batch.Put(store->meta(), key, verifier.VerifierKey());
+  return store->WriteDurably(&batch);
+}
+
+Result<std::vector<std::string>> EventLog::ListOrigins(Store* store) {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(store->db()->NewIterator(rocksdb::ReadOptions(),
+                                                                 store->meta()));
+  for (it->Seek(std::string(kMetaLogPrefix)); it->Valid() && HasPrefix(it->key(), kMetaLogPrefix);
+       it->Next()) {
+    ASSIGN_OR_RETURN(LogVerifier v, LogVerifier::Parse(it->value().ToString()));
+    out.push_back(v.name());
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list logs"));
+  return out;
+}
+
+Result<std::unique_ptr<EventLog>> EventLog::Open(Store* store, const std::string& origin,
+                                                 std::optional<LogSigner> signer,
+                                                 EventLogOptions options) {
+  std::string key = std::string(kMetaLogPrefix) + HexEncode(AsBytes(LogKeyPrefix(origin)));
+  Result<std::string> vkey = store->Get(store->meta(), key);
+  if (!vkey.ok()) {
+    if (vkey.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound("no log '" + origin + "' in this store");
+    }
+    return vkey.status();
+  }
+  ASSIGN_OR_RETURN(LogVerifier verifier, LogVerifier::Parse(*vkey));
+  if (verifier.name() != origin) {
+    return Status::Corruption("log prefix collision: stored log is '" + verifier.name() + "'");
+  }
+  if (signer.has_value() && signer->verifier().VerifierKey() != verifier.VerifierKey()) {
+    return Status::PermissionDenied("the signing key is not the key registered for log '" +
+                                    origin + "'");
+  }
+  if (options.checkpoint_interval == 0) options.checkpoint_interval = 1;
+  std::unique_ptr<EventLog> log(
+      new EventLog(store, std::move(verifier), std::move(signer), options));
+  RETURN_IF_ERROR(log->Recover());
+  return log;
+}
+
+Status EventLog::Recover() {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->events()));
+  it->SeekForPrev(EventKey(prefix_, std::numeric_limits<uint64_t>::max()));
+  uint64_t size = 0;
+  std::string last;
+  if (it->Valid() && HasPrefix(it->key(), prefix_) && it->key().size() == prefix_.size() + 8) {
+    size = GetBigEndian64(std::string_view(it->key().data() + prefix_.size(), 8)) + 1;
+    last = it->value().ToString();
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "find log tail"));
+  size_.store(size);
+  next_seq_ = size;
+
+  // Problems below leave the log readable (for verify) but refuse appends.
+  if (size > 0) {
+    Result<ParsedEvent> p = ParsedEvent::Parse(AsBytes(last));
+    if (!p.ok()) {
+      append_error_ = p.status().WithContext("seq " + std::to_string(size - 1));
+    } else if (p->seq() != size - 1) {
+      append_error_ = Status::Corruption("seq " + std::to_string(size - 1) + ": event claims seq " +
+                                         std::to_string(p->seq()));
+    } else {
+      last_body_hash_ = BodyHash(p->body());
+      last_time_ = p->event().getTime();
+    }
+  }
+  std::vector<Hash> frontier_nodes;
+  for (auto [level, index] : MerkleFrontier::PerfectSubtrees(size)) {
+    Result<Hash> h = nodes_->GetNode(level, index);
+    if (!h.ok()) {
+      if (append_error_.ok()) append_error_ = h.status();
+      break;
+    }
+    frontier_nodes.push_back(*h);
+  }
+  frontier_ = MerkleFrontier::FromNodes(size, std::move(frontier_nodes));
+
+  std::unique_ptr<rocksdb::Iterator> cp(store_->db()->NewIterator(ro, store_->checkpoints()));
+  cp->SeekForPrev(CheckpointKey(prefix_, std::numeric_limits<uint64_t>::max()));
+  if (cp->Valid() && HasPrefix(cp->key(), prefix_) && cp->key().size() == prefix_.size() + 8) {
+    has_checkpoint_ = true;
+    last_checkpoint_size_ = GetBigEndian64(std::string_view(cp->key().data() + prefix_.size(), 8));
+    if (last_checkpoint_size_ > size && append_error_.ok()) {
+      append_error_ = Status::Corruption(
+          "seq " + std::to_string(size) + ": log has " + std::to_string(size) +
+          " events but a checkpoint of size " + std::to_string(last_checkpoint_size_) +
+          " was signed; events are missing");
+    }
+  }
+  return FromRocks(cp->status(), "find latest checkpoint");
+}
+
+Status EventLog::SignPending(PendingAppend& p) {
+  const size_t n = p.bodies.size();
+  p.signed_events.resize(n);
+  p.leaf_hashes.resize(n);
+  std::vector<Status> failures(n);
+  unsigned threads = n >= kParallelSignThreshold
+                         ? (options_.signing_threads ? options_.signing_threads : HardwareThreads())
+                         : 1;
+  ParallelFor(n, threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      Result<Bytes> sig = signer_->Sign(EventSigningInput(AsBytes(p.bodies[i])));
+      if (!sig.ok()) {
+        failures[i] = sig.status();
+        continue;
+      }
+      p.signed_events[i] = EncodeSignedEvent(AsBytes(p.bodies[i]), *sig);
+      p.leaf_hashes[i] = LeafHash(AsBytes(p.signed_events[i]));
+    }
+  });
+  for (Status& s : failures) RETURN_IF_ERROR(s);
+  return Status::Ok();
+}
+
+Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
+  if (!signer_.has_value()) {
+    return Status::FailedPrecondition("log '" + origin() + "' is open without its signing key");
+  }
+  if (drafts.empty()) return AppendResult{Size(), 0};
+  if (drafts.size() > options_.max_group_events) {
+    return Status::ResourceExhausted("at most " + std::to_string(options_.max_group_events) +
+                                     " events per append");
+  }
+  PendingAppend p;
+  {
+    std::lock_guard lock(mu_);
+    RETURN_IF_ERROR(append_error_);
+    uint64_t seq = next_seq_;
+    Hash prev = last_body_hash_;
+    const int64_t time = std::max(env_->NowMicros(), last_time_);
+    p.bodies.reserve(drafts.size());
+    for (size_t i = 0; i < drafts.size(); ++i) {
+      schema::Event::Builder e = drafts[i].event();
+      try {
+        e.setLogId(origin());
+        e.setSeq(seq);
+        e.setTime(time);
+        e.setPrevHash(kj::ArrayPtr<const kj::byte>(prev.data(), prev.size()));
+      } catch (const kj::Exception& ex) {
+        return Status::InvalidArgument("draft " + std::to_string(i) + ": " +
+                                       ex.getDescription().cStr());
+      }
+      Result<std::string> body = EncodeCanonicalBody(e.asReader());
+      if (!body.ok()) return body.status().WithContext("draft " + std::to_string(i));
+      prev = BodyHash(AsBytes(*body));
+      ++seq;
+      p.bodies.push_back(std::move(*body));
+    }
+    p.first_seq = next_seq_;
+    next_seq_ = seq;
+    last_body_hash_ = prev;
+    last_time_ = time;
+    pending_.push_back(&p);
+  }
+
+  // Sign outside the lock: concurrent appenders sign on every core.
+  p.sign_status = SignPending(p);
+
+  std::unique_lock lock(mu_);
+  p.ready = true;
+  cv_.notify_all();
+  while (!p.done) {
+    if (!committing_ && !pending_.empty() && pending_.front()->ready) {
+      committing_ = true;
+      std::vector<PendingAppend*> group;
+      size_t events = 0;
+      for (PendingAppend* q : pending_) {
+        if (!q->ready) break;
+        if (!group.empty() && events + q->bodies.size() > options_.max_group_events) break;
+        group.push_back(q);
+        events += q->bodies.size();
+      }
+      lock.unlock();
+      Status s = CommitGroup(group);
+      lock.lock();
+      for (PendingAppend* q : group) {
+        q->done = true;
+        q->result = s;
+        pending_.pop_front();
+      }
+      if (!s.ok()) {
+        // Every later append was chained onto events that are not durable.
+        append_error_ = s.WithContext("log '" + origin() + "' stopped accepting appends");
+        for (PendingAppend* q : pending_) {
+          q->done = true;
+          q->result = append_error_;
+        }
+        pending_.clear();
+      }
+      committing_ = false;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock);
+    }
+  }
+  if (!p.result.ok()) return p.result;
+  return AppendResult{p.first_seq, p.bodies.size()};
+}
+
+size_t EventLog::TEST_PendingAppends() {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
+Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
+  if (options_.TEST_before_commit) options_.TEST_before_commit();
+  rocksdb::WriteBatch batch;
+  const uint64_t old_size = frontier_.size();
+  for (PendingAppend* q : group) {
+    RETURN_IF_ERROR(q->sign_status);
+    if (q->first_seq != frontier_.size()) {
+      return Status::Internal("group commit out of order at seq " + std::to_string(q->first_seq));
+    }
+    for (size_t i = 0; i < q->signed_events.size(); ++i) {
+      batch.Put(store_->events(), EventKey(prefix_, q->first_seq + i), q->signed_events[i]);
+      frontier_.Append(q->leaf_hashes[i], [&](int level, uint64_t index, const Hash& h) {
+        batch.Put(store_->merkle(), NodeKey(prefix_, level, index),
+                  rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
+      });
+    }
+  }
+  const uint64_t new_size = frontier_.size();
+  const bool checkpoint =
+      new_size / options_.checkpoint_interval > old_size / options_.checkpoint_interval;
+  if (checkpoint) {
+    ASSIGN_OR_RETURN(std::string note, MakeCheckpoint(new_size, frontier_.Root()));
+    batch.Put(store_->checkpoints(), CheckpointKey(prefix_, new_size), note);
+  }
+  RETURN_IF_ERROR(store_->WriteDurably(&batch));
+  if (checkpoint) {
+    has_checkpoint_ = true;
+    last_checkpoint_size_ = new_size;
+  }
+  size_.store(new_size, std::memory_order_release);
+  groups_.fetch_add(1, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Result<std::string> EventLog::MakeCheckpoint(uint64_t size, const Hash& root) {
+  Checkpoint cp;
+  cp.origin = origin();
+  cp.tree_size = size;
+  cp.root_hash = root;
+  return log::SignCheckpoint(cp, *signer_);
+}
+
+Status EventLog::CheckConsistentWithLatestCheckpoint(uint64_t size) {
+  if (!has_checkpoint_) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string note,
+                   store_->Get(store_->checkpoints(), CheckpointKey(prefix_, last_checkpoint_size_)));
+  ASSIGN_OR_RETURN(Checkpoint old, OpenCheckpoint(note, verifier_));
+  ASSIGN_OR_RETURN(std::vector<Hash> proof, log::ConsistencyProof(*nodes_, old.tree_size, size));
+  return VerifyConsistency(old.tree_size, size, old.root_hash, frontier_.Root(), proof)
+      .WithContext("refusing to sign a checkpoint inconsistent with the one of size " +
+                   std::to_string(old.tree_size));
+}
+
+Result<std::string> EventLog::SignCheckpoint() {
+  if (!signer_.has_value()) {
+    return Status::FailedPrecondition("log '" + origin() + "' is open without its signing key");
+  }
+  std::unique_lock lock(mu_);
+  RETURN_IF_ERROR(append_error_);
+  cv_.wait(lock, [&] { return !committing_; });
+  committing_ = true;
+  lock.unlock();
+
+  auto sign = [&]() -> Result<std::string> {
+    const uint64_t size = frontier_.size();
+    if (has_checkpoint_ && last_checkpoint_size_ == size) return LatestCheckpoint();
+    RETURN_IF_ERROR(CheckConsistentWithLatestCheckpoint(size));
+    ASSIGN_OR_RETURN(std::string note, MakeCheckpoint(size, frontier_.Root()));
+    rocksdb::WriteBatch batch;
+    batch.Put(store_->checkpoints(), CheckpointKey(prefix_, size), note);
+    RETURN_IF_ERROR(store_->WriteDurably(&batch));
+    has_checkpoint_ = true;
+    last_checkpoint_size_ = size;
+    return note;
+  };
+  Result<std::string> result = sign();
+
+  lock.lock();
+  committing_ = false;
+  cv_.notify_all();
+  return result;
+}
+
+Result<std::string> EventLog::LatestCheckpoint() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->checkpoints()));
+  it->SeekForPrev(CheckpointKey(prefix_, std::numeric_limits<uint64_t>::max()));
+  if (it->Valid() && HasPrefix(it->key(), prefix_)) return it->value().ToString();
+  RETURN_IF_ERROR(FromRocks(it->status(), "read latest checkpoint"));
+  return Status::NotFound("log '" + origin() + "' has no checkpoint yet");
+}
+
+Status EventLog::ForEachCheckpoint(
+    const std::function<Status(uint64_t, const std::string&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->checkpoints()));
+  for (it->Seek(prefix_); it->Valid() && HasPrefix(it->key(), prefix_); it->Next()) {
+    if (it->key().size() != prefix_.size() + 8) return Status::Corruption("bad checkpoint key");
+    uint64_t size = GetBigEndian64(std::string_view(it->key().data() + prefix_.size(), 8));
+    RETURN_IF_ERROR(fn(size, it->value().ToString()));
+  }
+  return FromRocks(it->status(), "read checkpoints");
+}
+
+Result<std::string> EventLog::ReadSignedEvent(uint64_t seq) {
+  Result<std::string> v = store_->Get(store_->events(), EventKey(prefix_, seq));
+  if (!v.ok() && v.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("no event " + std::to_string(seq) + " in log '" + origin() + "'");
+  }
+  return v;
+}
+
+Status EventLog::ForEach(uint64_t from, uint64_t to,
+                         const std::function<Status(uint64_t, std::string_view)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4 << 20;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->events()));
+  for (it->Seek(EventKey(prefix_, from)); it->Valid() && HasPrefix(it->key(), prefix_);
+       it->Next()) {
+    if (it->key().size() != prefix_.size() + 8) return Status::Corruption("bad event key");
+    uint64_t seq = GetBigEndian64(std::string_view(it->key().data() + prefix_.size(), 8));
+    if (seq >= to) break;
+    RETURN_IF_ERROR(fn(seq, std::string_view(it->value().data(), it->value().size())));
+  }
+  return FromRocks(it->status(), "read events");
+}
+
+Result<Hash> EventLog::RootAt(uint64_t size) {
+  if (size > Size()) {
+    return Status::OutOfRange("tree size " + std::to_string(size) + " exceeds log size " +
+                              std::to_string(Size()));
+  }
+  return log::RootAt(*nodes_, size);
+}
+
+Result<Hash> EventLog::LeafHashAt(uint64_t index) {
+  if (index >= Size()) return Status::OutOfRange("leaf index beyond log size");
+  return nodes_->GetNode(0, index);
+}
+
+Result<std::vector<Hash>> EventLog::InclusionProof(uint64_t index, uint64_t size) {
+  if (size > Size()) {
+    return Status::OutOfRange("tree size " + std::to_string(size) + " exceeds log size " +
+                              std::to_string(Size()));
+  }
+  return log::InclusionProof(*nodes_, index, size);
+}
+
+Result<std::vector<Hash>> EventLog::ConsistencyProof(uint64_t first, uint64_t second) {
+  if (second > Size()) {
+    return Status::OutOfRange("tree size " + std::to_string(second) + " exceeds log size " +
+                              std::to_string(Size()));
+  }
+  return log::ConsistencyProof(*nodes_, first, second);
+}
+
+}  // namespace mirrorca::log

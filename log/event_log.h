@@ -1,0 +1,169 @@
+// EventLog: one append-only, signed, Merkle-hashed event log on the Store.
+//
+// Append assigns each draft its seq, time and prevHash, encodes the
+// canonical body, signs it (Ed25519, in the appending threads so both cores
+// sign), and commits: concurrent appenders are group-committed — one
+// committer writes every signed, contiguous pending append in one RocksDB
+// WriteBatch with sync=true, so one fsync serves many callers. The batch also
+// holds every Merkle node the new leaves complete and, every
+// `checkpoint_interval` events, a signed checkpoint. Append returns only
+// after that fsync: nothing is acknowledged before it is durable. One
+// caller's drafts are committed atomically (all or none).
+//
+// If a durable write fails, the log stops accepting appends (like LevelDB's
+// background error): the state on disk is still a valid prefix; reopen it.
+//
+// Reads (events, roots, proofs, checkpoints) never block appends; proofs read
+// O(log n) stored nodes.
+//
+// Thread-safety: safe for concurrent use by any number of threads. The Store
+// must outlive the EventLog.
+#ifndef MIRRORCA_LOG_EVENT_LOG_H_
+#define MIRRORCA_LOG_EVENT_LOG_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "base/result.h"
+#include "log/event_draft.h"
+#include "log/log_key.h"
+#include "log/merkle_frontier.h"
+#include "log/merkle_proofs.h"
+#include "log/store.h"
+
+namespace mirrorca::log {
+
+struct EventLogOptions {
+  Env* env = nullptr;                   // clock; null means Env::Default()
+  uint64_t checkpoint_interval = 1000;  // sign a checkpoint at least every N events
+  size_t max_group_events = 16384;      // upper bound on events in one WriteBatch
+  unsigned signing_threads = 0;         // threads for one large Append; 0 = all CPUs
+  // TEST_before_commit, if set, runs in the committer before each group is
+  // written (tests use it to hold a commit while other appends queue up).
+  std::function<void()> TEST_before_commit;
+};
+
+struct AppendResult {
+  uint64_t first_seq = 0;
+  uint64_t count = 0;
+};
+
+// Storage key helpers, shared with the verifier and tests (layout in store.h).
+std::string LogKeyPrefix(std::string_view origin);
+std::string EventKey(std::string_view prefix, uint64_t seq);
+std::string NodeKey(std::string_view prefix, int level, uint64_t index);
+std::string CheckpointKey(std::string_view prefix, uint64_t tree_size);
+
+class EventLog {
+ public:
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  // Create registers a new empty log named verifier.name() in `store`.
+  // AlreadyExists if a log of that origin (or of the same key prefix) exists.
+  static Status Create(Store* store, const LogVerifier& verifier);
+
+  // ListOrigins returns the origins of every log held in `store`.
+  static Result<std::vector<std::string>> ListOrigins(Store* store);
+
+  // Open opens the log `origin`. With a signer (whose public key must be the
+  // registered one, else PermissionDenied) the log accepts Append; without,
+  // it is read-only. A log whose tail is damaged still opens so that it can be
+  // verified and read; Append then fails with the reason.
+  static Result<std::unique_ptr<EventLog>> Open(Store* store, const std::string& origin,
+                                                std::optional<LogSigner> signer,
+                                                EventLogOptions options = {});
+
+  // Append durably appends `drafts` (at most max_group_events) in order and
+  // returns the first seq given. InvalidArgument for a draft that cannot be
+  // encoded (nothing is appended then).
+  Result<AppendResult> Append(std::vector<EventDraft> drafts);
+
+  // Size returns the number of durable events.
+  uint64_t Size() const { return size_.load(std::memory_order_acquire); }
+
+  // CommittedGroups returns how many durable batches appends have written
+  // (fewer than appends when group commit shares fsyncs).
+  uint64_t CommittedGroups() const { return groups_.load(std::memory_order_relaxed); }
+  // TEST_PendingAppends returns the number of appends not yet committed.
+  size_t TEST_PendingAppends();
+
+  // ReadSignedEvent returns the exact stored bytes of event `seq`.
+  Result<std::string> ReadSignedEvent(uint64_t seq);
+  // ForEach calls fn(seq, bytes) for each stored event in [from, to) in
+  // order; stops at the first failed Status. It does not check continuity:
+  // a missing key is simply skipped (VerifyLog reports such gaps).
+  Status ForEach(uint64_t from, uint64_t to,
+                 const std::function<Status(uint64_t seq, std::string_view bytes)>& fn);
+
+  Result<Hash> RootAt(uint64_t size);
+  Result<Hash> LeafHashAt(uint64_t index);
+  Result<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size);
+  Result<std::vector<Hash>> ConsistencyProof(uint64_t first, uint64_t second);
+
+  // SignCheckpoint signs and durably stores a checkpoint of the current size
+  // (on demand), after checking that the current tree is consistent with the
+  // latest stored checkpoint. Returns the signed note.
+  Result<std::string> SignCheckpoint();
+  // LatestCheckpoint returns the stored checkpoint with the largest size;
+  // NotFound if none was signed yet.
+  Result<std::string> LatestCheckpoint();
+  // ForEachCheckpoint calls fn(size, note) for every stored checkpoint by size.
+  Status ForEachCheckpoint(const std::function<Status(uint64_t, const std::string&)>& fn);
+
+  const std::string& origin() const { return verifier_.name(); }
+  const LogVerifier& verifier() const { return verifier_; }
+  const std::string& key_prefix() const { return prefix_; }
+  Store* store() { return store_; }
+
+ private:
+  struct PendingAppend;
+  class StoredNodes;
+
+  EventLog(Store* store, LogVerifier verifier, std::optional<LogSigner> signer,
+           EventLogOptions options);
+  Status Recover();
+  Status SignPending(PendingAppend& p);
+  // CommitGroup writes `group` (contiguous, signed) in one durable batch.
+  // Called only by the thread holding the committer role.
+  Status CommitGroup(const std::vector<PendingAppend*>& group);
+  Result<std::string> MakeCheckpoint(uint64_t size, const Hash& root);
+  Status CheckConsistentWithLatestCheckpoint(uint64_t size);
+
+  Store* const store_;
+  const LogVerifier verifier_;
+  const std::optional<LogSigner> signer_;
+  const EventLogOptions options_;
+  Env* const env_;
+  const std::string prefix_;
+  std::unique_ptr<StoredNodes> nodes_;
+
+  std::atomic<uint64_t> size_{0};  // durable events
+  std::atomic<uint64_t> groups_{0};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Status append_error_;            // guarded by mu_; non-OK blocks Append
+  uint64_t next_seq_ = 0;          // guarded by mu_; next seq to assign
+  Hash last_body_hash_{};          // guarded by mu_; prevHash of next_seq_
+  int64_t last_time_ = 0;          // guarded by mu_
+  std::deque<PendingAppend*> pending_;  // guarded by mu_; by first seq
+  bool committing_ = false;        // guarded by mu_; a thread holds the committer role
+  // Owned by the committer role:
+  MerkleFrontier frontier_;
+  uint64_t last_checkpoint_size_ = 0;
+  bool has_checkpoint_ = false;
+};
+
+}  // namespace mirrorca::log
+
+#endif  // MIRRORCA_LOG_EVENT_LOG_H_

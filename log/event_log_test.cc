@@ -1,0 +1,232 @@
+#include "log/event_log.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "base/mem_env.h"
+#include "log/checkpoint.h"
+#include "log/event_codec.h"
+#include "log/log_verification.h"
+#include "log/merkle.h"
+#include "log/test_util.h"
+
+namespace mirrorca::log {
+namespace {
+
+using testing::LogFixture;
+using testing::TestDraft;
+using testing::TestDrafts;
+
+std::vector<Hash> AllLeafHashes(EventLog& log) {
+  std::vector<Hash> out;
+  EXPECT_TRUE(log.ForEach(0, log.Size(), [&](uint64_t, std::string_view b) {
+                   out.push_back(LeafHash(AsBytes(b)));
+                   return Status::Ok();
+                 }).ok());
+  return out;
+}
+
+TEST(EventLogTest, AppendAssignsSeqChainsAndSigns) {
+  MemEnv clock(5'000'000);
+  LogFixture f({.env = &clock});
+  Result<AppendResult> r = f.log->Append(TestDrafts(3));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first_seq, 0u);
+  EXPECT_EQ(r->count, 3u);
+  clock.AdvanceMicros(10);
+  r = f.log->Append(TestDrafts(2));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->first_seq, 3u);
+  EXPECT_EQ(f.log->Size(), 5u);
+
+  Hash prev{};
+  for (uint64_t seq = 0; seq < 5; ++seq) {
+    std::string bytes = *f.log->ReadSignedEvent(seq);
+    ParsedEvent p = *ParsedEvent::Parse(AsBytes(bytes));
+    EXPECT_EQ(p.seq(), seq);
+    EXPECT_EQ(std::string(p.event().getLogId().cStr()), f.origin);
+    EXPECT_EQ(p.event().getTime(), seq < 3 ? 5'000'000 : 5'000'010);
+    auto ph = p.event().getPrevHash();
+    EXPECT_TRUE(std::equal(ph.begin(), ph.end(), prev.begin()));
+    EXPECT_TRUE(f.signer.verifier().Verify(EventSigningInput(p.body()), p.signature()));
+    prev = BodyHash(p.body());
+  }
+  EXPECT_EQ(f.log->ReadSignedEvent(5).status().code(), StatusCode::kNotFound);
+}
+
+TEST(EventLogTest, TimeNeverGoesBackwards) {
+  MemEnv clock(9'000'000);
+  LogFixture f({.env = &clock});
+  ASSERT_TRUE(f.log->Append(TestDrafts(1)).ok());
+  clock.SetNowMicros(1'000);  // the wall clock jumps back
+  ASSERT_TRUE(f.log->Append(TestDrafts(1)).ok());
+  ParsedEvent p = *ParsedEvent::Parse(AsBytes(*f.log->ReadSignedEvent(1)));
+  EXPECT_EQ(p.event().getTime(), 9'000'000);
+}
+
+TEST(EventLogTest, RootsAndProofsMatchTheReferenceTree) {
+  LogFixture f;
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(f.log->Append(TestDrafts(13)).ok());
+  std::vector<Hash> leaves = AllLeafHashes(*f.log);
+  ASSERT_EQ(leaves.size(), 91u);
+  for (uint64_t n : {1, 2, 7, 8, 64, 65, 90, 91}) {
+    Hash root = ReferenceRoot(std::vector<Hash>(leaves.begin(), leaves.begin() + long(n)));
+    EXPECT_EQ(*f.log->RootAt(n), root);
+    for (uint64_t i : {uint64_t{0}, n / 2, n - 1}) {
+      auto proof = f.log->InclusionProof(i, n);
+      ASSERT_TRUE(proof.ok());
+      EXPECT_TRUE(VerifyInclusion(i, n, leaves[i], *proof, root).ok());
+    }
+    auto cons = f.log->ConsistencyProof(n / 3 + 1, n);
+    ASSERT_TRUE(cons.ok());
+    EXPECT_TRUE(VerifyConsistency(n / 3 + 1, n, *f.log->RootAt(n / 3 + 1), root, *cons).ok());
+  }
+  EXPECT_EQ(f.log->RootAt(92).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(f.log->InclusionProof(3, 92).status().code(), StatusCode::kOutOfRange);
+}
+
+TEST(EventLogTest, CheckpointsEveryIntervalAndOnDemand) {
+  LogFixture f({.checkpoint_interval = 10});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(f.log->Append(TestDrafts(4)).ok());  // sizes 4..20
+  std::vector<uint64_t> sizes;
+  ASSERT_TRUE(f.log->ForEachCheckpoint([&](uint64_t size, const std::string& note) {
+                     Result<Checkpoint> cp = OpenCheckpoint(note, f.signer.verifier());
+                     EXPECT_TRUE(cp.ok());
+                     EXPECT_EQ(cp->root_hash, *f.log->RootAt(size));
+                     sizes.push_back(size);
+                     return Status::Ok();
+                   }).ok());
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{12, 20}));
+
+  ASSERT_TRUE(f.log->Append(TestDrafts(3)).ok());
+  std::string note = *f.log->SignCheckpoint();
+  Checkpoint cp = *OpenCheckpoint(note, f.signer.verifier());
+  EXPECT_EQ(cp.tree_size, 23u);
+  EXPECT_EQ(cp.root_hash, *f.log->RootAt(23));
+  EXPECT_EQ(*f.log->LatestCheckpoint(), note);
+  EXPECT_EQ(*f.log->SignCheckpoint(), note);  // nothing new: same checkpoint
+}
+
+TEST(EventLogTest, RefusesToSignACheckpointInconsistentWithAnEarlierOne) {
+  LogFixture f({.checkpoint_interval = 8});
+  ASSERT_TRUE(f.log->Append(TestDrafts(8)).ok());
+  // Someone rewrites the stored Merkle node over the checkpointed 8 leaves;
+  // a reopened log rebuilds its right edge from that node.
+  Hash bogus{};
+  ASSERT_TRUE(f.store->db()
+                  ->Put(rocksdb::WriteOptions(), f.store->merkle(), NodeKey(f.log->key_prefix(), 3, 0),
+                        rocksdb::Slice(reinterpret_cast<const char*>(bogus.data()), 32))
+                  .ok());
+  f.ReopenStore();
+  ASSERT_TRUE(f.log->Append(TestDrafts(1)).ok());
+  Result<std::string> note = f.log->SignCheckpoint();
+  EXPECT_FALSE(note.ok());
+  EXPECT_NE(note.status().message().find("inconsistent"), std::string::npos);
+}
+
+TEST(EventLogTest, ReopenContinuesTheSameTree) {
+  LogFixture f({.checkpoint_interval = 5});
+  ASSERT_TRUE(f.log->Append(TestDrafts(7)).ok());
+  Hash root7 = *f.log->RootAt(7);
+  f.ReopenStore();
+  EXPECT_EQ(f.log->Size(), 7u);
+  EXPECT_EQ(*f.log->RootAt(7), root7);
+  ASSERT_TRUE(f.log->Append(TestDrafts(6)).ok());
+  EXPECT_EQ(f.log->Size(), 13u);
+  std::vector<Hash> leaves = AllLeafHashes(*f.log);
+  EXPECT_EQ(*f.log->RootAt(13), ReferenceRoot(leaves));
+  VerifyReport report = *VerifyLog(*f.log);
+  EXPECT_TRUE(report.ok) << report.reason;
+  EXPECT_EQ(report.events, 13u);
+  EXPECT_EQ(report.checkpoints, 2u);  // sizes 7 and 13
+}
+
+TEST(EventLogTest, ConcurrentAppendersAreGroupCommitted) {
+  LogFixture f({.checkpoint_interval = 100});
+  constexpr int kThreads = 8, kPerThread = 150;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<uint64_t>> got(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Result<AppendResult> r = f.log->Append(TestDrafts(1 + i % 3, "t" + std::to_string(t)));
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        for (uint64_t s = 0; s < r->count; ++s) got[t].push_back(r->first_seq + s);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> all;
+  for (auto& v : got) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), f.log->Size());
+  EXPECT_EQ(*all.rbegin() + 1, f.log->Size());
+  VerifyReport report = *VerifyLog(*f.log);
+  EXPECT_TRUE(report.ok) << report.reason;
+}
+
+TEST(EventLogTest, OneFsyncServesManyAppenders) {
+  // Hold the first commit until seven more appends are queued behind it: the
+  // second group must then carry all seven in a single durable write.
+  std::atomic<int> commits{0};
+  EventLog* log_ptr = nullptr;
+  LogFixture f({.TEST_before_commit = [&] {
+    if (commits.fetch_add(1) == 0) {
+      while (log_ptr->TEST_PendingAppends() < 8) std::this_thread::yield();
+    }
+  }});
+  log_ptr = f.log.get();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] { ASSERT_TRUE(f.log->Append(TestDrafts(2)).ok()); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(f.log->Size(), 16u);
+  EXPECT_EQ(f.log->CommittedGroups(), 2u);
+}
+
+TEST(EventLogTest, BadDraftAppendsNothing) {
+  LogFixture f;
+  std::vector<EventDraft> drafts = TestDrafts(2);
+  drafts.emplace_back();  // kind unset
+  Result<AppendResult> r = f.log->Append(std::move(drafts));
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.log->Size(), 0u);
+  ASSERT_TRUE(f.log->Append(TestDrafts(1)).ok());
+  EXPECT_EQ(f.log->Size(), 1u);
+  EXPECT_TRUE(VerifyLog(*f.log)->ok);
+}
+
+TEST(EventLogTest, KeysAreEnforced) {
+  LogFixture f;
+  LogSigner stranger = *LogSigner::Generate(f.origin);
+  EXPECT_EQ(EventLog::Open(f.store.get(), f.origin, stranger).status().code(),
+            StatusCode::kPermissionDenied);
+  auto reader = EventLog::Open(f.store.get(), f.origin, std::nullopt);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->Append(TestDrafts(1)).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(EventLog::Open(f.store.get(), "nope", std::nullopt).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(EventLog::Create(f.store.get(), f.signer.verifier()).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(*EventLog::ListOrigins(f.store.get()), std::vector<std::string>{f.origin});
+}
+
+TEST(EventLogTest, TwoLogsInOneStoreStayApart) {
+  LogFixture f;
+  LogSigner other = *LogSigner::Generate("other.example/log");
+  ASSERT_TRUE(EventLog::Create(f.store.get(), other.verifier()).ok());
+  auto log2 = std::move(*EventLog::Open(f.store.get(), "other.example/log", other));
+  ASSERT_TRUE(f.log->Append(TestDrafts(5)).ok());
+  ASSERT_TRUE(log2->Append(TestDrafts(3)).ok());
+  f.Reopen();
+  EXPECT_EQ(f.log->Size(), 5u);
+  EXPECT_EQ(log2->Size(), 3u);
+  VerifyReport r1 = *VerifyLog(*f.log), r2 = *VerifyLog(*log2);
+  EXPECT_TRUE(r1.ok) << r1.reason;
+  EXPECT_TRUE(r2.ok) << r2.reason;
+}
+
+}  // namespace
+}  // namespace mirrorca::log

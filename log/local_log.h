@@ -1,0 +1,47 @@
+// LocalLog: a node's data directory holding its store and the log it writes.
+//
+//   DIR/store/        the RocksDB store (every log the node holds)
+//   DIR/log_key.pem   the Ed25519 private key of the node's own log (0600)
+//
+// The store's meta key "self" names the origin of the node's own log.
+//
+// Thread-safety: the returned objects follow Store / EventLog rules.
+#ifndef MIRRORCA_LOG_LOCAL_LOG_H_
+#define MIRRORCA_LOG_LOCAL_LOG_H_
+
+#include <memory>
+#include <string>
+
+#include "base/env.h"
+#include "base/result.h"
+#include "log/event_log.h"
+#include "log/store.h"
+
+namespace mirrorca::log {
+
+struct LocalLog {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<EventLog> log;  // destroyed before `store`
+  ~LocalLog() { log.reset(); }
+  LocalLog() = default;
+  LocalLog(LocalLog&&) = default;
+  LocalLog& operator=(LocalLog&&) = default;
+};
+
+std::string StorePath(const std::string& dir);
+std::string LogKeyPath(const std::string& dir);
+
+// InitLocalLog creates DIR, the store, a fresh log key and the log `origin`.
+// AlreadyExists if DIR already holds a store.
+Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::string& origin,
+                              EventLogOptions options = {});
+
+// OpenLocalLog opens DIR's own log; with `with_key` it loads the private key
+// so the log accepts appends, otherwise it opens read-only (the key file may
+// then be absent, e.g. on an auditor's copy).
+Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
+                              EventLogOptions options = {});
+
+}  // namespace mirrorca::log
+
+#endif  // MIRRORCA_LOG_LOCAL_LOG_H_

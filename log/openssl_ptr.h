@@ -1,0 +1,33 @@
+// Owning smart pointers for the few OpenSSL objects the log layer uses, and
+// the conversion of OpenSSL's thread-local error queue into a Status.
+//
+// Thread-safety: the pointers follow OpenSSL's rules for the object they hold;
+// OpenSslError reads only the calling thread's error queue.
+#ifndef MIRRORCA_LOG_OPENSSL_PTR_H_
+#define MIRRORCA_LOG_OPENSSL_PTR_H_
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace mirrorca::log {
+
+struct EvpPkeyDeleter {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct EvpMdCtxDeleter {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
+
+// OpenSslError returns a Status of `code` whose message is `what` followed by
+// every entry of the OpenSSL error queue, which it empties.
+Status OpenSslError(std::string_view what, StatusCode code = StatusCode::kInternal);
+
+}  // namespace mirrorca::log
+
+#endif  // MIRRORCA_LOG_OPENSSL_PTR_H_

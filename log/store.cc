@@ -1,0 +1,103 @@
+#include "log/store.h"
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+
+namespace mirrorca::log {
+namespace {
+
+const char* const kBaseFamilies[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "events",
+                                     "merkle", "checkpoints"};
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string m(what);
+  m += ": ";
+  m += s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(m);
+  if (s.IsCorruption()) return Status::Corruption(m);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(m);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return Status::Unavailable(m);
+  if (s.IsNoSpace()) return Status::ResourceExhausted(m);
+  return Status::IOError(m);
+}
+
+Store::~Store() {
+  for (auto* h : handles_) {
+    if (h != nullptr && db_ != nullptr) db_->DestroyColumnFamilyHandle(h);
+  }
+  handles_.clear();
+  if (db_ != nullptr) db_->Close().PermitUncheckedError();
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
+  if (!options.create_if_missing && !std::filesystem::exists(path + "/CURRENT")) {
+    return Status::NotFound("no mirrorca store at " + path);
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.IncreaseParallelism(2);
+  db_options.max_open_files = 512;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 2;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kZSTD;
+
+  std::unique_ptr<Store> store(new Store());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : kBaseFamilies) {
+    families.emplace_back(name, cf_options);
+    store->names_.emplace_back(name);
+  }
+  for (const std::string& name : options.extra_column_families) {
+    families.emplace_back(name, cf_options);
+    store->names_.push_back(name);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, path, families, &store->handles_, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, path, families, &store->handles_, &raw);
+  }
+  if (!s.ok()) return FromRocks(s, "open store " + path);
+  store->db_.reset(raw);
+  store->read_only_ = options.read_only;
+  return store;
+}
+
+rocksdb::ColumnFamilyHandle* Store::ColumnFamily(const std::string& name) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == name) return handles_[i];
+  }
+  return nullptr;
+}
+
+Result<std::string> Store::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()),
+                               &value);
+  if (s.IsNotFound()) return Status::NotFound("key not found");
+  if (!s.ok()) return FromRocks(s, "read");
+  return value;
+}
+
+Status Store::WriteDurably(rocksdb::WriteBatch* batch) {
+  if (read_only_) return Status::FailedPrecondition("store is open read-only");
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  return FromRocks(db_->Write(w, batch), "durable write");
+}
+
+}  // namespace mirrorca::log

@@ -1,0 +1,73 @@
+// Store: the node's RocksDB database, shared by every log it holds (a
+// factory holds its own log; HQ holds a verified copy of each factory log and
+// its own). It owns the column families and is the one place where
+// rocksdb::Status becomes a mirrorca Status.
+//
+// Column families and key layout (docs/event_log_format.md §Storage):
+//   default      meta:    "log/" + hex(log prefix)          -> verifier key
+//                         "self"                             -> origin of the local log
+//   events                log prefix(8) + be64(seq)          -> signed event bytes
+//   merkle                log prefix(8) + level(1) + be64(i) -> 32-byte node hash
+//   checkpoints           log prefix(8) + be64(tree size)    -> signed checkpoint note
+// The log prefix is the first 8 bytes of SHA-256(origin).
+//
+// Thread-safety: safe for concurrent use (RocksDB is).
+#ifndef MIRRORCA_LOG_STORE_H_
+#define MIRRORCA_LOG_STORE_H_
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace mirrorca::log {
+
+// FromRocks maps a rocksdb::Status onto a Status (OK stays OK).
+Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+struct StoreOptions {
+  bool create_if_missing = false;
+  bool read_only = false;
+  size_t block_cache_bytes = 256 << 20;
+  std::vector<std::string> extra_column_families;  // for projections of later modules
+};
+
+class Store {
+ public:
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Open opens (or creates) the database at `path`. NotFound if it does not
+  // exist and create_if_missing is false.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const StoreOptions& options);
+
+  rocksdb::DB* db() { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* meta() { return handles_[0]; }
+  rocksdb::ColumnFamilyHandle* events() { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* merkle() { return handles_[2]; }
+  rocksdb::ColumnFamilyHandle* checkpoints() { return handles_[3]; }
+  // ColumnFamily returns an extra column family by name, or null.
+  rocksdb::ColumnFamilyHandle* ColumnFamily(const std::string& name);
+
+  // Get returns the value at `key`; NotFound if absent.
+  Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  // WriteDurably applies `batch` atomically and returns after it is fsynced.
+  Status WriteDurably(rocksdb::WriteBatch* batch);
+  bool read_only() const { return read_only_; }
+
+ private:
+  Store() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::vector<std::string> names_;
+  bool read_only_ = false;
+};
+
+}  // namespace mirrorca::log
+
+#endif  // MIRRORCA_LOG_STORE_H_
