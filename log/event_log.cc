@@ -55,6 +55,10 @@ struct EventLog::PendingAppend {
   bool ready = false;  // signed (or failed to sign)
   bool done = false;   // committed (or failed); `result` says which
   Status result;
+  // Signalled when this append is done, or when it heads the queue and may
+  // take the committer role. One condition variable per append, so a commit
+  // wakes only the appenders it concerns, not every waiting thread.
+  std::condition_variable cv;
 };
 
 class EventLog::StoredNodes final : public NodeSource {
@@ -267,7 +271,6 @@ Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
 
   std::unique_lock lock(mu_);
   p.ready = true;
-  cv_.notify_all();
   while (!p.done) {
     if (!committing_ && !pending_.empty() && pending_.front()->ready) {
       committing_ = true;
@@ -286,6 +289,7 @@ Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
         q->done = true;
         q->result = s;
         pending_.pop_front();
+        if (q != &p) q->cv.notify_one();
       }
       if (!s.ok()) {
         // Every later append was chained onto events that are not durable.
@@ -293,13 +297,17 @@ Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
         for (PendingAppend* q : pending_) {
           q->done = true;
           q->result = append_error_;
+          q->cv.notify_one();
         }
         pending_.clear();
       }
       committing_ = false;
-      cv_.notify_all();
+      // Hand the committer role to the next signed append, if any; one that is
+      // still signing takes it itself when it is ready.
+      if (!pending_.empty() && pending_.front()->ready) pending_.front()->cv.notify_one();
+      if (checkpoint_waiters_ > 0) cv_.notify_all();
     } else {
-      cv_.wait(lock);
+      p.cv.wait(lock);
     }
   }
   if (!p.result.ok()) return p.result;
@@ -370,7 +378,9 @@ Result<std::string> EventLog::SignCheckpoint() {
   }
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(append_error_);
+  ++checkpoint_waiters_;
   cv_.wait(lock, [&] { return !committing_; });
+  --checkpoint_waiters_;
   committing_ = true;
   lock.unlock();
 
@@ -390,7 +400,8 @@ Result<std::string> EventLog::SignCheckpoint() {
 
   lock.lock();
   committing_ = false;
-  cv_.notify_all();
+  if (!pending_.empty() && pending_.front()->ready) pending_.front()->cv.notify_one();
+  if (checkpoint_waiters_ > 0) cv_.notify_all();
   return result;
 }
 

@@ -151,7 +151,8 @@ class EventLog {
   std::atomic<uint64_t> groups_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;     // SignCheckpoint waits here for the committer role
+  int checkpoint_waiters_ = 0;     // guarded by mu_
   Status append_error_;            // guarded by mu_; non-OK blocks Append
   uint64_t next_seq_ = 0;          // guarded by mu_; next seq to assign
   Hash last_body_hash_{};          // guarded by mu_; prevHash of next_seq_
