@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
+shift || true
 ninja -C "$build" bench/log_bench >/dev/null
 out="$(mktemp -d)"
 echo "== openssl speed ed25519 (1 core) =="

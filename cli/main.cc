@@ -2,12 +2,14 @@
 // *_commands.cc files; all logic lives in the libraries.
 #include <CLI/CLI.hpp>
 
+#include "cli/demo_command.h"
 #include "cli/log_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"mirrorca — event-sourced PKI for device manufacturing"};
   app.require_subcommand(1);
   int exit_code = 0;
+  mirrorca::cli::AddDemoCommand(app, &exit_code);
   mirrorca::cli::AddLogCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -28,6 +28,21 @@ TEST(EventCodecTest, RoundTripKeepsExactBytes) {
   EXPECT_EQ(EncodeSignedEvent(p->body(), p->signature()), stored);  // canonical: unique bytes
 }
 
+TEST(EventCodecTest, DirectEncodingEqualsCapnpCanonicalForm) {
+  std::string body = SampleBody();
+  Bytes sig(64, 0x5a);
+  std::string direct = EncodeSignedEvent(AsBytes(body), sig);
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::SignedEvent>();
+  root.setBody(kj::ArrayPtr<const kj::byte>(reinterpret_cast<const kj::byte*>(body.data()), body.size()));
+  root.setSignature(kj::ArrayPtr<const kj::byte>(sig.data(), sig.size()));
+  kj::Array<capnp::word> words = capnp::canonicalize(root.asReader());
+  std::string reference(8, '\0');
+  reference[4] = static_cast<char>(words.size());
+  reference.append(reinterpret_cast<const char*>(words.begin()), words.size() * 8);
+  EXPECT_EQ(direct, reference);
+}
+
 TEST(EventCodecTest, SigningInputHasContextAndSeparator) {
   Bytes in = EventSigningInput(AsBytes("xy"));
   EXPECT_EQ(std::string(in.begin(), in.end()), std::string("mirrorca-event-v1\0xy", 20));
