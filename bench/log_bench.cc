@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -22,7 +23,6 @@
 #include "log/merkle.h"
 
 namespace mirrorca::log {
-namespace {
 
 uint64_t EnvSize(const char* name, uint64_t def) {
   const char* v = std::getenv(name);
@@ -63,8 +63,7 @@ struct BenchLog {
   std::unique_ptr<EventLog> log;
 
   static BenchLog* Get(const std::string& name, uint64_t size) {
-    static std::map<std::string, std::unique_ptr<BenchLog>> logs;
-    auto& slot = logs[name];
+    auto& slot = All()[name];
     if (slot) return slot.get();
     slot = std::make_unique<BenchLog>();
     std::string path = BenchDir() + "/" + name;
@@ -82,13 +81,25 @@ struct BenchLog {
     }
     LogSigner signer = *LogSigner::LoadPem(env, key_path, origin);
     slot->log = std::move(*EventLog::Open(slot->store.get(), origin, signer));
+    bool grew = false;
     while (slot->log->Size() < size) {
+      grew = true;
       uint64_t n = std::min<uint64_t>(16384, size - slot->log->Size());
       std::vector<EventDraft> drafts;
       for (uint64_t i = 0; i < n; ++i) drafts.push_back(Draft(slot->log->Size() + i));
       if (!slot->log->Append(std::move(drafts)).ok()) std::abort();
     }
+    if (grew) {
+      // Measure the steady state, not the backlog of a bulk load.
+      (void)slot->store->db()->CompactRange(rocksdb::CompactRangeOptions(), slot->store->merkle(),
+                                            nullptr, nullptr);
+    }
     return slot.get();
+  }
+
+  static std::map<std::string, std::unique_ptr<BenchLog>>& All() {
+    static auto* logs = new std::map<std::string, std::unique_ptr<BenchLog>>();
+    return *logs;
   }
 };
 
@@ -126,6 +137,20 @@ void BM_DurableAppend(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_DurableAppend)->ThreadRange(1, 64)->UseRealTime()->MinTime(3);
+
+// Batched durable appends: each thread appends 16 events per call, like the
+// RA's bulk enrollment; one caller's events commit atomically.
+void BM_DurableAppendBatch16(benchmark::State& state) {
+  static BenchLog* bench = BenchLog::Get("append", 0);
+  uint64_t i = 0;
+  for (auto _ : state) {
+    std::vector<EventDraft> drafts;
+    for (int k = 0; k < 16; ++k) drafts.push_back(Draft(i++));
+    if (!bench->log->Append(std::move(drafts)).ok()) state.SkipWithError("append failed");
+  }
+  state.SetItemsProcessed(state.iterations() * 16);
+}
+BENCHMARK(BM_DurableAppendBatch16)->Threads(8)->UseRealTime()->MinTime(3);
 
 void BM_VerifyLog(benchmark::State& state) {
   uint64_t size = EnvSize("MIRRORCA_BENCH_VERIFY_SIZE", 200'000);
@@ -170,7 +195,14 @@ void BM_ConsistencyProof(benchmark::State& state) {
 }
 BENCHMARK(BM_ConsistencyProof)->Unit(benchmark::kMicrosecond);
 
-}  // namespace
 }  // namespace mirrorca::log
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  // Close every store before static destructors run (RocksDB's included).
+  mirrorca::log::BenchLog::All().clear();
+  return 0;
+}

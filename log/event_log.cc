@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <shared_mutex>
+#include <unordered_map>
 
 #include "base/encoding.h"
 #include "base/parallel_for.h"
@@ -61,10 +63,35 @@ struct EventLog::PendingAppend {
   std::condition_variable cv;
 };
 
+// StoredNodes reads Merkle nodes from the store. Nodes are immutable once
+// written, so those of level >= kCachedLevel (1/32 of all nodes, the ones
+// every proof touches) are kept in memory after their first read.
 class EventLog::StoredNodes final : public NodeSource {
  public:
+  static constexpr int kCachedLevel = 5;
+
   StoredNodes(Store* store, std::string prefix) : store_(store), prefix_(std::move(prefix)) {}
   Result<Hash> GetNode(int level, uint64_t index) override {
+    const bool cacheable = level >= kCachedLevel;
+    if (cacheable) {
+      std::shared_lock lock(cache_mu_);
+      auto it = cache_.find(CacheKey(level, index));
+      if (it != cache_.end()) return it->second;
+    }
+    Result<Hash> h = Read(level, index);
+    if (h.ok() && cacheable) {
+      std::unique_lock lock(cache_mu_);
+      cache_.emplace(CacheKey(level, index), *h);
+    }
+    return h;
+  }
+
+ private:
+  static uint64_t CacheKey(int level, uint64_t index) {
+    return (static_cast<uint64_t>(level) << 58) | index;
+  }
+
+  Result<Hash> Read(int level, uint64_t index) {
     Result<std::string> v = store_->Get(store_->merkle(), NodeKey(prefix_, level, index));
     if (!v.ok()) {
       if (v.status().code() != StatusCode::kNotFound) return v.status();
@@ -80,9 +107,10 @@ class EventLog::StoredNodes final : public NodeSource {
     return h;
   }
 
- private:
   Store* const store_;
   const std::string prefix_;
+  std::shared_mutex cache_mu_;
+  std::unordered_map<uint64_t, Hash> cache_;  // guarded by cache_mu_
 };
 
 EventLog::EventLog(Store* store, LogVerifier verifier, std::optional<LogSigner> signer,

@@ -42,14 +42,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.IncreaseParallelism(2);
-  db_options.max_open_files = 512;
+  // Keep every table reader open: index and filter blocks then stay in memory
+  // and a proof's node reads never reload them (see cache_index_and_filter_blocks).
+  db_options.max_open_files = -1;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.cache_index_and_filter_blocks = true;
+  // Index and filter blocks live with the table readers, not in the LRU cache,
+  // where random proof reads over a large log would evict them.
+  table.cache_index_and_filter_blocks = false;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kZSTD;
