@@ -23,7 +23,9 @@ namespace mirrorca::log {
 class EventDraft {
  public:
   EventDraft()
-      : message_(std::make_unique<capnp::MallocMessageBuilder>()),
+      // A small first segment: most events fit in 1 KiB, and the default 8 KiB
+      // zeroed segment per draft costs more than encoding it.
+      : message_(std::make_unique<capnp::MallocMessageBuilder>(128)),
         event_(message_->initRoot<schema::Event>()) {}
 
   // event returns the builder to fill. Header fields set here are overwritten.
