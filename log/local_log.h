@@ -22,10 +22,16 @@ namespace mirrorca::log {
 struct LocalLog {
   std::unique_ptr<Store> store;
   std::unique_ptr<EventLog> log;  // destroyed before `store`
-  ~LocalLog() { log.reset(); }
   LocalLog() = default;
   LocalLog(LocalLog&&) = default;
-  LocalLog& operator=(LocalLog&&) = default;
+  // Member order already destroys `log` before `store`; assignment must too,
+  // or the old store would close under its still-open log.
+  LocalLog& operator=(LocalLog&& other) {
+    log.reset();
+    store = std::move(other.store);
+    log = std::move(other.log);
+    return *this;
+  }
 };
 
 std::string StorePath(const std::string& dir);
