@@ -163,35 +163,33 @@ void BM_VerifyLog(benchmark::State& state) {
 }
 BENCHMARK(BM_VerifyLog)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 
-void BM_InclusionProof(benchmark::State& state) {
+// RunProofBenchmark times `prove(rng, n)` for random tree sizes n near the
+// end of the proof log (and random indices chosen by `prove`).
+template <typename Prove>
+void RunProofBenchmark(benchmark::State& state, uint64_t seed, Prove prove) {
   uint64_t size = EnvSize("MIRRORCA_BENCH_PROOF_SIZE", 1'000'000);
   BenchLog* bench = BenchLog::Get("proof", size);
-  std::mt19937_64 rng(1);
+  std::mt19937_64 rng(seed);
   for (auto _ : state) {
-    uint64_t n = size - rng() % 1000;
-    uint64_t i = rng() % n;
-    auto proof = bench->log->InclusionProof(i, n);
+    auto proof = prove(*bench->log, rng, size - rng() % 1000);
     if (!proof.ok()) state.SkipWithError("proof failed");
     benchmark::DoNotOptimize(proof);
   }
   state.counters["log_events"] = static_cast<double>(size);
   state.counters["rss_MiB"] = RssMiB();
 }
+
+void BM_InclusionProof(benchmark::State& state) {
+  RunProofBenchmark(state, 1, [](EventLog& log, std::mt19937_64& rng, uint64_t n) {
+    return log.InclusionProof(rng() % n, n);
+  });
+}
 BENCHMARK(BM_InclusionProof)->Unit(benchmark::kMicrosecond);
 
 void BM_ConsistencyProof(benchmark::State& state) {
-  uint64_t size = EnvSize("MIRRORCA_BENCH_PROOF_SIZE", 1'000'000);
-  BenchLog* bench = BenchLog::Get("proof", size);
-  std::mt19937_64 rng(2);
-  for (auto _ : state) {
-    uint64_t n = size - rng() % 1000;
-    uint64_t m = 1 + rng() % (n - 1);
-    auto proof = bench->log->ConsistencyProof(m, n);
-    if (!proof.ok()) state.SkipWithError("proof failed");
-    benchmark::DoNotOptimize(proof);
-  }
-  state.counters["log_events"] = static_cast<double>(size);
-  state.counters["rss_MiB"] = RssMiB();
+  RunProofBenchmark(state, 2, [](EventLog& log, std::mt19937_64& rng, uint64_t n) {
+    return log.ConsistencyProof(1 + rng() % (n - 1), n);
+  });
 }
 BENCHMARK(BM_ConsistencyProof)->Unit(benchmark::kMicrosecond);
 
