@@ -11,6 +11,7 @@
 #define MIRRORCA_BASE_STATUS_H_
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -77,6 +78,9 @@ class [[nodiscard]] Status {
   };
   std::shared_ptr<const Rep> rep_;  // null means OK
 };
+
+// Streams as ToString() (gtest messages, diagnostics).
+inline std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
 
 }  // namespace mirrorca
 

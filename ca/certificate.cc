@@ -1,0 +1,189 @@
+#include "ca/certificate.h"
+
+#include <openssl/pem.h>
+
+#include "base/encoding.h"
+#include "base/status_macros.h"
+#include "log/sha256.h"
+
+namespace mirrorca::ca {
+namespace {
+
+bool LooksLikePem(std::string_view s) { return s.find("-----BEGIN ") != std::string_view::npos; }
+
+Result<std::string> BioContents(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  if (len < 0) return OpenSslError("read BIO");
+  return std::string(data, static_cast<size_t>(len));
+}
+
+template <typename T, int (*I2d)(const T*, unsigned char**)>
+Result<std::string> Der(const T* obj, std::string_view what) {
+  int len = I2d(obj, nullptr);
+  if (len <= 0) return OpenSslError("encode " + std::string(what));
+  std::string out(static_cast<size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(out.data());
+  if (I2d(obj, &p) != len) return OpenSslError("encode " + std::string(what));
+  return out;
+}
+
+Status CheckSize(std::string_view in, std::string_view what) {
+  if (in.empty()) return Status::InvalidArgument(std::string(what) + " is empty");
+  if (in.size() > kMaxObjectBytes) {
+    return Status::InvalidArgument(std::string(what) + " is larger than " +
+                                   std::to_string(kMaxObjectBytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<X509Ptr> ParseCertificate(std::string_view in) {
+  RETURN_IF_ERROR(CheckSize(in, "certificate"));
+  X509* raw = nullptr;
+  if (LooksLikePem(in)) {
+    BioPtr bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
+    if (!bio) return OpenSslError("allocate BIO");
+    raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+  } else {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    raw = d2i_X509(nullptr, &p, static_cast<long>(in.size()));
+    if (raw != nullptr && p != reinterpret_cast<const unsigned char*>(in.data() + in.size())) {
+      X509_free(raw);
+      return Status::InvalidArgument("certificate DER has trailing bytes");
+    }
+  }
+  if (raw == nullptr) return OpenSslError("parse certificate", StatusCode::kInvalidArgument);
+  return X509Ptr(raw);
+}
+
+Result<std::vector<X509Ptr>> ParseCertificateChainPem(std::string_view pem) {
+  if (pem.size() > 16 * kMaxObjectBytes) return Status::InvalidArgument("chain too large");
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return OpenSslError("allocate BIO");
+  std::vector<X509Ptr> chain;
+  while (true) {
+    X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (raw == nullptr) break;
+    chain.emplace_back(raw);
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (chain.empty()) return Status::InvalidArgument("no PEM certificate found");
+  return chain;
+}
+
+Result<X509Ptr> LoadCertificate(Env* env, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string data, env->ReadFile(path, kMaxObjectBytes));
+  Result<X509Ptr> cert = ParseCertificate(data);
+  if (!cert.ok()) return cert.status().WithContext(path);
+  return cert;
+}
+
+Result<std::vector<X509Ptr>> LoadCertificateChain(Env* env, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string data, env->ReadFile(path, 16 * kMaxObjectBytes));
+  Result<std::vector<X509Ptr>> chain = ParseCertificateChainPem(data);
+  if (!chain.ok()) return chain.status().WithContext(path);
+  return chain;
+}
+
+Result<std::string> CertificatePem(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return OpenSslError("encode certificate");
+  return BioContents(bio.get());
+}
+
+Result<std::string> CertificateDer(X509* cert) { return Der<X509, i2d_X509>(cert, "certificate"); }
+
+Result<std::string> ChainPem(const std::vector<X509Ptr>& chain) {
+  std::string out;
+  for (const X509Ptr& c : chain) {
+    ASSIGN_OR_RETURN(std::string pem, CertificatePem(c.get()));
+    out += pem;
+  }
+  return out;
+}
+
+Result<X509ReqPtr> ParseRequest(std::string_view in) {
+  RETURN_IF_ERROR(CheckSize(in, "CSR"));
+  X509_REQ* raw = nullptr;
+  if (LooksLikePem(in)) {
+    BioPtr bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
+    if (!bio) return OpenSslError("allocate BIO");
+    raw = PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr);
+  } else {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    raw = d2i_X509_REQ(nullptr, &p, static_cast<long>(in.size()));
+    if (raw != nullptr && p != reinterpret_cast<const unsigned char*>(in.data() + in.size())) {
+      X509_REQ_free(raw);
+      return Status::InvalidArgument("CSR DER has trailing bytes");
+    }
+  }
+  if (raw == nullptr) return OpenSslError("parse CSR", StatusCode::kInvalidArgument);
+  return X509ReqPtr(raw);
+}
+
+Result<std::string> RequestPem(X509_REQ* req) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_REQ(bio.get(), req) != 1) return OpenSslError("encode CSR");
+  return BioContents(bio.get());
+}
+
+Result<std::string> RequestDer(X509_REQ* req) { return Der<X509_REQ, i2d_X509_REQ>(req, "CSR"); }
+
+Result<Bytes> CaId(X509* cert) {
+  X509_PUBKEY* pub = X509_get_X509_PUBKEY(cert);
+  ASSIGN_OR_RETURN(std::string der, (Der<X509_PUBKEY, i2d_X509_PUBKEY>(pub, "public key")));
+  log::Hash h = log::Sha256({AsBytes(der)});
+  return Bytes(h.begin(), h.end());
+}
+
+Result<std::string> SpkiSha256Hex(X509* cert) {
+  ASSIGN_OR_RETURN(Bytes id, CaId(cert));
+  return HexEncode(id);
+}
+
+Bytes SerialBytes(X509* cert) {
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
+  BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!bn) return {};
+  Bytes out(static_cast<size_t>(BN_num_bytes(bn.get())));
+  BN_bn2bin(bn.get(), out.data());
+  return out;
+}
+
+std::string SerialHex(X509* cert) { return HexEncode(SerialBytes(cert)); }
+
+std::string SubjectText(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio) return "?";
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  Result<std::string> s = BioContents(bio.get());
+  return s.ok() ? *s : "?";
+}
+
+Status VerifyChain(X509* leaf, const std::vector<X509*>& intermediates, X509* anchor,
+                   int64_t at_time) {
+  X509StorePtr store(X509_STORE_new());
+  X509StackPtr untrusted(sk_X509_new_null());
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!store || !untrusted || !ctx || X509_STORE_add_cert(store.get(), anchor) != 1) {
+    return OpenSslError("set up chain verification");
+  }
+  for (X509* c : intermediates) {
+    if (sk_X509_push(untrusted.get(), UpRef(c).release()) == 0) return OpenSslError("push");
+  }
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get()) != 1) {
+    return OpenSslError("init chain verification");
+  }
+  if (at_time != 0) X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at_time));
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return Status::InvalidArgument(std::string("certificate chain does not verify: ") +
+                                   X509_verify_cert_error_string(err));
+  }
+  return Status::Ok();
+}
+
+}  // namespace mirrorca::ca

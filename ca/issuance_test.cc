@@ -1,0 +1,211 @@
+// Certificate issuance against each shipped profile, checked field by field
+// with OpenSSL's parser, and CSR vetting failures.
+#include <gtest/gtest.h>
+#include <openssl/x509v3.h>
+
+#include "ca/cert_builder.h"
+#include "ca/request_vetting.h"
+#include "ca/serial.h"
+#include "ca/test_pki.h"
+
+namespace mirrorca::ca {
+namespace {
+
+using testing::MakeCsr;
+using testing::MakeTestCa;
+using testing::NowSeconds;
+
+std::string NameEntry(X509* cert, const char* oid) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  Asn1ObjectPtr obj(OBJ_txt2obj(oid, 0));
+  int i = X509_NAME_get_index_by_OBJ(name, obj.get(), -1);
+  if (i < 0) return "";
+  ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                     static_cast<size_t>(ASN1_STRING_length(s)));
+}
+
+struct Issued {
+  X509Ptr cert;
+  Profile profile;
+};
+
+Issued IssueWith(const IssuingCa& ca, const std::string& profile_name, EVP_PKEY* key,
+                 const std::string& device_serial = "SN-0001") {
+  Result<Profile> profile = BuiltinProfile(profile_name);
+  EXPECT_TRUE(profile.ok());
+  TemplateValues v{{"device_serial", device_serial}, {"product", "Widget"},
+                   {"organization", "Example OEM"},  {"vid", "FFF1"},
+                   {"pid", "8000"},                  {"batch", "B1"}};
+  Result<Bytes> serial = RandomSerial();
+  Result<X509Ptr> cert = ca.Issue(*profile, v, key, *serial, NowSeconds());
+  EXPECT_TRUE(cert.ok()) << cert.status();
+  return {std::move(*cert), std::move(*profile)};
+}
+
+void ExpectChains(const IssuingCa& ca, X509* leaf) {
+  std::vector<X509*> mid{ca.certificate()};
+  EXPECT_TRUE(VerifyChain(leaf, mid, ca.chain().back().get()).ok());
+}
+
+TEST(IssuanceTest, IdevidProfile) {
+  IssuingCa ca = MakeTestCa();
+  Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+  Issued is = IssueWith(ca, "idevid", key->get());
+  X509* c = is.cert.get();
+  ExpectChains(ca, c);
+  EXPECT_EQ(NameEntry(c, "2.5.4.5"), "SN-0001");
+  // notAfter 99991231235959Z as GeneralizedTime.
+  const ASN1_TIME* na = X509_get0_notAfter(c);
+  EXPECT_EQ(ASN1_STRING_type(na), V_ASN1_GENERALIZEDTIME);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(na))),
+            "99991231235959Z");
+  // KU critical digitalSignature; no basic constraints.
+  int crit = -1;
+  EXPECT_EQ(X509_get_extension_flags(c) & EXFLAG_CA, 0u);
+  EXPECT_EQ(X509_get_ext_d2i(c, NID_basic_constraints, &crit, nullptr), nullptr);
+  EXPECT_EQ(X509_get_key_usage(c), static_cast<uint32_t>(KU_DIGITAL_SIGNATURE));
+  EXPECT_GE(X509_get_ext_by_critical(c, 1, -1), 0);
+  // SAN otherName hardwareModuleName.
+  GeneralNamesPtr san(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(c, NID_subject_alt_name, nullptr, nullptr)));
+  ASSERT_TRUE(san);
+  ASSERT_EQ(sk_GENERAL_NAME_num(san.get()), 1);
+  GENERAL_NAME* gn = sk_GENERAL_NAME_value(san.get(), 0);
+  ASSERT_EQ(gn->type, GEN_OTHERNAME);
+  char oid[64];
+  OBJ_obj2txt(oid, sizeof(oid), gn->d.otherName->type_id, 1);
+  EXPECT_STREQ(oid, "1.3.6.1.5.5.7.8.4");
+  EXPECT_EQ(gn->d.otherName->value->type, V_ASN1_SEQUENCE);
+  // SKID and AKID present, AKID = issuer SKID.
+  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(c);
+  const ASN1_OCTET_STRING* akid = X509_get0_authority_key_id(c);
+  ASSERT_NE(skid, nullptr);
+  ASSERT_NE(akid, nullptr);
+  EXPECT_EQ(ASN1_OCTET_STRING_cmp(akid, X509_get0_subject_key_id(ca.certificate())), 0);
+  // CRL DP and AIA OCSP from the CA's URLs.
+  EXPECT_NE(X509_get_ext_by_NID(c, NID_crl_distribution_points, -1), -1);
+  EXPECT_NE(X509_get_ext_by_NID(c, NID_info_access, -1), -1);
+}
+
+TEST(IssuanceTest, MatterDacProfile) {
+  IssuingCa ca = MakeTestCa("matter-pai");
+  Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+  Issued is = IssueWith(ca, "matter-dac", key->get());
+  X509* c = is.cert.get();
+  ExpectChains(ca, c);
+  EXPECT_EQ(NameEntry(c, "1.3.6.1.4.1.37244.2.1"), "FFF1");
+  EXPECT_EQ(NameEntry(c, "1.3.6.1.4.1.37244.2.2"), "8000");
+  EXPECT_EQ(X509_get_signature_nid(c), NID_ecdsa_with_SHA256);
+  EXPECT_EQ(X509_get_key_usage(c), static_cast<uint32_t>(KU_DIGITAL_SIGNATURE));
+  int crit = 0;
+  BASIC_CONSTRAINTS* bc =
+      static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(c, NID_basic_constraints, &crit, nullptr));
+  ASSERT_NE(bc, nullptr);
+  EXPECT_EQ(bc->ca, 0);
+  EXPECT_EQ(crit, 1);
+  BASIC_CONSTRAINTS_free(bc);
+  EXPECT_EQ(ASN1_STRING_length(X509_get0_subject_key_id(c)), 20);
+  EXPECT_EQ(ASN1_STRING_length(X509_get0_authority_key_id(c)), 20);
+  // The PAI: CA:true pathLen 0, keyCertSign + cRLSign, VID in the subject.
+  X509* pai = ca.certificate();
+  EXPECT_EQ(X509_get_pathlen(pai), 0);
+  EXPECT_EQ(X509_get_key_usage(pai), static_cast<uint32_t>(KU_KEY_CERT_SIGN | KU_CRL_SIGN));
+  EXPECT_EQ(NameEntry(pai, "1.3.6.1.4.1.37244.2.1"), "FFF1");
+}
+
+TEST(IssuanceTest, Iec62443AndRsaAndP384Issuers) {
+  for (KeyType t : {KeyType::kP256, KeyType::kP384, KeyType::kRsa2048}) {
+    IssuingCa ca = MakeTestCa("issuing-ca", t);
+    Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+    Issued is = IssueWith(ca, "iec62443", key->get(), "DEV-42");
+    ExpectChains(ca, is.cert.get());
+    EXPECT_EQ(NameEntry(is.cert.get(), "CN"), "DEV-42");
+    EXPECT_EQ(X509_get_extended_key_usage(is.cert.get()),
+              static_cast<uint32_t>(XKU_SSL_CLIENT | XKU_SSL_SERVER));
+    if (t == KeyType::kP384) {
+      EXPECT_EQ(X509_get_signature_nid(is.cert.get()), NID_ecdsa_with_SHA384);
+    }
+  }
+}
+
+TEST(IssuanceTest, SerialsArePositiveRandomAndSixteenOctets) {
+  std::set<Bytes> seen;
+  for (int i = 0; i < 1000; ++i) {
+    Result<Bytes> s = RandomSerial();
+    ASSERT_TRUE(s.ok());
+    ASSERT_EQ(s->size(), 16u);
+    EXPECT_GE((*s)[0], 1);
+    EXPECT_LE((*s)[0], 0x7f);
+    EXPECT_TRUE(seen.insert(*s).second);
+  }
+  IssuingCa ca = MakeTestCa();
+  Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+  Issued is = IssueWith(ca, "idevid", key->get());
+  EXPECT_EQ(SerialBytes(is.cert.get()).size(), 16u);
+  EXPECT_EQ(ASN1_INTEGER_get_int64(nullptr, X509_get0_serialNumber(is.cert.get())), 0);
+}
+
+TEST(VettingTest, AcceptsAGoodCsrAndIgnoresItsSubject) {
+  Result<Profile> p = BuiltinProfile("idevid");
+  Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+  std::string csr = MakeCsr(key->get(), "CN=evil, O=Other OEM");
+  VetOutcome o = VetRequest(csr, *p);
+  ASSERT_TRUE(o.ok()) << o.detail;
+  EXPECT_EQ(EVP_PKEY_eq(o.public_key.get(), key->get()), 1);
+  // DER works too.
+  Result<X509ReqPtr> req = ParseRequest(csr);
+  Result<std::string> der = RequestDer(req->get());
+  EXPECT_TRUE(VetRequest(*der, *p).ok());
+}
+
+TEST(VettingTest, RefusesGarbageForgedAndDisallowedRequests) {
+  Result<Profile> idevid = BuiltinProfile("idevid");
+  Result<Profile> matter = BuiltinProfile("matter-dac");
+  EXPECT_EQ(VetRequest("", *idevid).failure, VetFailure::kBadCsr);
+  EXPECT_EQ(VetRequest("not a csr", *idevid).failure, VetFailure::kBadCsr);
+  EXPECT_EQ(VetRequest("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+                       *idevid).failure,
+            VetFailure::kBadCsr);
+  EXPECT_EQ(VetRequest(std::string(70000, 'A'), *idevid).failure, VetFailure::kBadCsr);
+
+  // Proof of possession: flip a bit of the signature.
+  Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+  Result<X509ReqPtr> req = ParseRequest(MakeCsr(key->get()));
+  Result<std::string> der = RequestDer(req->get());
+  std::string forged = *der;
+  forged[forged.size() - 5] ^= 0x01;
+  EXPECT_EQ(VetRequest(forged, *idevid).failure, VetFailure::kProofOfPossession);
+  // Trailing bytes after the DER.
+  EXPECT_EQ(VetRequest(*der + "x", *idevid).failure, VetFailure::kBadCsr);
+
+  Result<EvpPkeyPtr> p384 = GenerateKey(KeyType::kP384);
+  VetOutcome o = VetRequest(MakeCsr(p384->get()), *matter);
+  EXPECT_EQ(o.failure, VetFailure::kKeyNotAllowed);
+  EXPECT_NE(o.detail.find("p384"), std::string::npos);
+  Result<EvpPkeyPtr> ed = GenerateKey(KeyType::kEd25519);
+  EXPECT_EQ(VetRequest(MakeCsr(ed->get()), *idevid).failure, VetFailure::kKeyNotAllowed);
+}
+
+TEST(VettingTest, DeviceSerialMustMatchTheProfile) {
+  Result<Profile> p = BuiltinProfile("idevid");
+  EXPECT_TRUE(VetDeviceSerial("SN-0001", *p).ok());
+  for (const char* bad : {"", "-leading", "has space", "a,b", "x/../y", "CN=evil"}) {
+    EXPECT_EQ(VetDeviceSerial(bad, *p).failure, VetFailure::kSubjectNotAllowed) << bad;
+  }
+  EXPECT_FALSE(VetDeviceSerial(std::string(65, 'a'), *p).ok());
+}
+
+TEST(IssuingCaTest, RefusesMismatchedKeyAndNonCa) {
+  IssuingCa ca = MakeTestCa();
+  Result<EvpPkeyPtr> other = GenerateKey(KeyType::kP256);
+  std::vector<X509Ptr> chain;
+  for (const X509Ptr& c : ca.chain()) chain.push_back(UpRef(c.get()));
+  Result<IssuingCa> bad =
+      IssuingCa::FromParts(UpRef(ca.certificate()), std::move(*other), std::move(chain), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("does not match"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mirrorca::ca

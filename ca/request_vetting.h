@@ -1,0 +1,39 @@
+// Request vetting: everything the CA checks about a device's PKCS#10 request
+// before anything is signed — it parses, its signature verifies (proof of
+// possession), its key is one the profile allows — and about the device
+// data (the device serial matches the profile's pattern). The subject and
+// SAN of the CSR are ignored on purpose: certificates are built from vetted
+// values only.
+//
+// Thread-safety: free functions, safe from any thread.
+#ifndef MIRRORCA_CA_REQUEST_VETTING_H_
+#define MIRRORCA_CA_REQUEST_VETTING_H_
+
+#include <string>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "ca/openssl_types.h"
+#include "ca/profile.h"
+
+namespace mirrorca::ca {
+
+// Why a request was refused; engine/ maps these to event RejectionReasons.
+enum class VetFailure { kNone, kBadCsr, kProofOfPossession, kKeyNotAllowed, kSubjectNotAllowed };
+
+struct VetOutcome {
+  VetFailure failure = VetFailure::kNone;
+  std::string detail;      // operator-facing; never secrets
+  EvpPkeyPtr public_key;   // the CSR's key, set when failure == kNone
+  bool ok() const { return failure == VetFailure::kNone; }
+};
+
+// VetRequest checks a PEM or DER CSR against `profile`.
+VetOutcome VetRequest(std::string_view csr, const Profile& profile);
+
+// VetDeviceSerial checks a device serial against the profile's pattern.
+VetOutcome VetDeviceSerial(std::string_view device_serial, const Profile& profile);
+
+}  // namespace mirrorca::ca
+
+#endif  // MIRRORCA_CA_REQUEST_VETTING_H_
