@@ -299,6 +299,12 @@ Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
 
   std::unique_lock lock(mu_);
   p.ready = true;
+  WaitUntilCommitted(p, lock);
+  if (!p.result.ok()) return p.result;
+  return AppendResult{p.first_seq, p.bodies.size()};
+}
+
+void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>& lock) {
   while (!p.done) {
     if (!committing_ && !pending_.empty() && pending_.front()->ready) {
       committing_ = true;
@@ -338,8 +344,103 @@ Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
       p.cv.wait(lock);
     }
   }
+}
+
+Result<AppendResult> EventLog::AppendVerified(const std::vector<std::string>& signed_events) {
+  if (signer_.has_value()) {
+    return Status::FailedPrecondition("log '" + origin() +
+                                      "' is written by this node; it cannot import events");
+  }
+  if (signed_events.empty()) return AppendResult{Size(), 0};
+  if (signed_events.size() > options_.max_group_events) {
+    return Status::ResourceExhausted("at most " + std::to_string(options_.max_group_events) +
+                                     " events per append");
+  }
+  PendingAppend p;
+  p.signed_events = signed_events;
+  p.leaf_hashes.resize(signed_events.size());
+  std::vector<Hash> body_hashes(signed_events.size());
+  std::vector<Hash> prev_hashes(signed_events.size());
+  std::vector<uint64_t> seqs(signed_events.size());
+  std::vector<int64_t> times(signed_events.size());
+  std::vector<Status> failures(signed_events.size());
+  // Parse and verify signatures on every core; the chain is checked below.
+  const unsigned threads = signed_events.size() >= kParallelSignThreshold ? HardwareThreads() : 1;
+  ParallelFor(signed_events.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      Result<ParsedEvent> e = ParsedEvent::Parse(AsBytes(signed_events[i]));
+      if (!e.ok()) {
+        failures[i] = e.status();
+        continue;
+      }
+      if (e->event().getLogId() != origin()) {
+        failures[i] = Status::InvalidArgument("event of log '" +
+                                              std::string(e->event().getLogId().cStr()) + "'");
+        continue;
+      }
+      if (!verifier_.Verify(EventSigningInput(e->body()), e->signature())) {
+        failures[i] = Status::Corruption("signature does not verify with the key of '" +
+                                         origin() + "'");
+        continue;
+      }
+      auto ph = e->event().getPrevHash();
+      if (ph.size() != std::tuple_size_v<Hash>) {
+        failures[i] = Status::Corruption("prevHash is not 32 bytes");
+        continue;
+      }
+      std::copy(ph.begin(), ph.end(), prev_hashes[i].begin());
+      seqs[i] = e->seq();
+      times[i] = e->event().getTime();
+      body_hashes[i] = BodyHash(e->body());
+      p.leaf_hashes[i] = LeafHash(AsBytes(signed_events[i]));
+    }
+  });
+  std::unique_lock lock(mu_);
+  RETURN_IF_ERROR(append_error_);
+  uint64_t seq = next_seq_;
+  Hash prev = last_body_hash_;
+  int64_t time = last_time_;
+  for (size_t i = 0; i < signed_events.size(); ++i, ++seq) {
+    const std::string at = "import of seq " + std::to_string(seq);
+    RETURN_IF_ERROR(failures[i].WithContext(at));
+    if (seqs[i] != seq) {
+      return Status::InvalidArgument(at + ": event carries seq " + std::to_string(seqs[i]) +
+                                     " (gap or replay)");
+    }
+    if (prev_hashes[i] != prev) {
+      return Status::Corruption(at + ": prevHash does not chain to the previous event");
+    }
+    if (times[i] < time) return Status::Corruption(at + ": time goes backwards");
+    prev = body_hashes[i];
+    time = times[i];
+  }
+  p.first_seq = next_seq_;
+  next_seq_ = seq;
+  last_body_hash_ = prev;
+  last_time_ = time;
+  p.sign_status = Status::Ok();
+  p.ready = true;
+  pending_.push_back(&p);
+  WaitUntilCommitted(p, lock);
   if (!p.result.ok()) return p.result;
-  return AppendResult{p.first_seq, p.bodies.size()};
+  return AppendResult{p.first_seq, p.signed_events.size()};
+}
+
+Status EventLog::StoreCheckpoint(std::string_view note) {
+  ASSIGN_OR_RETURN(Checkpoint cp, OpenCheckpoint(note, verifier_));
+  if (cp.tree_size == 0 || cp.tree_size > Size()) {
+    return Status::FailedPrecondition("checkpoint of size " + std::to_string(cp.tree_size) +
+                                      " but the log holds " + std::to_string(Size()) + " events");
+  }
+  ASSIGN_OR_RETURN(Hash root, RootAt(cp.tree_size));
+  if (root != cp.root_hash) {
+    return Status::Corruption("checkpoint of size " + std::to_string(cp.tree_size) +
+                              " does not match the log's root at that size");
+  }
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->checkpoints(), CheckpointKey(prefix_, cp.tree_size),
+            rocksdb::Slice(note.data(), note.size()));
+  return store_->WriteDurably(&batch);
 }
 
 size_t EventLog::TEST_PendingAppends() {
@@ -365,8 +466,9 @@ Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
     }
   }
   const uint64_t new_size = frontier_.size();
-  const bool checkpoint =
-      new_size / options_.checkpoint_interval > old_size / options_.checkpoint_interval;
+  // Logs held as mirror copies store the owner's checkpoints (StoreCheckpoint).
+  const bool checkpoint = signer_.has_value() && new_size / options_.checkpoint_interval >
+                                                     old_size / options_.checkpoint_interval;
   if (checkpoint) {
     ASSIGN_OR_RETURN(std::string note, MakeCheckpoint(new_size, frontier_.Root()));
     batch.Put(store_->checkpoints(), CheckpointKey(prefix_, new_size), note);

@@ -88,6 +88,18 @@ class EventLog {
   // encoded (nothing is appended then).
   Result<AppendResult> Append(std::vector<EventDraft> drafts);
 
+  // AppendVerified durably appends events already signed by the log's owner
+  // (this store holds a mirror copy, opened without a signer). Every event
+  // must decode canonically, carry this log's origin, the next seq, the
+  // chain's prevHash, a non-decreasing time and a valid signature of the
+  // log's key; otherwise nothing is appended. Idempotence (skipping events
+  // already held) is the caller's business: the first must be seq Size().
+  Result<AppendResult> AppendVerified(const std::vector<std::string>& signed_events);
+
+  // StoreCheckpoint durably stores a checkpoint signed by the log's key whose
+  // size this copy holds and whose root matches; Corruption otherwise.
+  Status StoreCheckpoint(std::string_view note);
+
   // Size returns the number of durable events.
   uint64_t Size() const { return size_.load(std::memory_order_acquire); }
 
@@ -133,6 +145,9 @@ class EventLog {
            EventLogOptions options);
   Status Recover();
   Status SignPending(PendingAppend& p);
+  // WaitUntilCommitted returns when `p` is durable or failed, taking the
+  // committer role when `p` heads the queue. `lock` holds mu_.
+  void WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>& lock);
   // CommitGroup writes `group` (contiguous, signed) in one durable batch.
   // Called only by the thread holding the committer role.
   Status CommitGroup(const std::vector<PendingAppend*>& group);

@@ -228,5 +228,50 @@ TEST(EventLogTest, TwoLogsInOneStoreStayApart) {
   EXPECT_TRUE(r2.ok) << r2.reason;
 }
 
+// A mirror copy in another store accepts exactly the owner's events, in
+// order, and ends with the same tree.
+TEST(EventLogTest, MirrorCopyAcceptsOnlyTheOwnersChain) {
+  LogFixture owner;
+  ASSERT_TRUE(owner.log->Append(TestDrafts(300)).ok());
+  ASSERT_TRUE(owner.log->SignCheckpoint().ok());
+  std::vector<std::string> events;
+  ASSERT_TRUE(owner.log
+                  ->ForEach(0, 300,
+                            [&](uint64_t, std::string_view b) {
+                              events.emplace_back(b);
+                              return Status::Ok();
+                            })
+                  .ok());
+  testing::TempDir dir;
+  auto store = std::move(*Store::Open(dir.path() + "/s", StoreOptions{.create_if_missing = true}));
+  ASSERT_TRUE(EventLog::Create(store.get(), owner.signer.verifier()).ok());
+  auto copy = std::move(*EventLog::Open(store.get(), owner.origin, std::nullopt));
+  auto slice = [&](size_t a, size_t b) {
+    return std::vector<std::string>(events.begin() + a, events.begin() + b);
+  };
+  // A gap, a replay, a flipped byte and a foreign log are refused whole.
+  EXPECT_FALSE(copy->AppendVerified(slice(1, 10)).ok());
+  std::vector<std::string> flipped = slice(0, 10);
+  flipped[7][flipped[7].size() - 3] ^= 1;
+  EXPECT_FALSE(copy->AppendVerified(flipped).ok());
+  EXPECT_EQ(copy->Size(), 0u);
+  ASSERT_TRUE(copy->AppendVerified(slice(0, 100)).ok());
+  EXPECT_FALSE(copy->AppendVerified(slice(50, 120)).ok());
+  LogFixture stranger({}, owner.origin);
+  ASSERT_TRUE(stranger.log->Append(TestDrafts(101)).ok());
+  std::string foreign = *stranger.log->ReadSignedEvent(100);
+  EXPECT_FALSE(copy->AppendVerified({foreign}).ok());
+  ASSERT_TRUE(copy->AppendVerified(slice(100, 300)).ok());
+  EXPECT_EQ(*copy->RootAt(300), *owner.log->RootAt(300));
+  // Checkpoints: the owner's is stored, a stranger's is refused.
+  EXPECT_TRUE(copy->StoreCheckpoint(*owner.log->LatestCheckpoint()).ok());
+  EXPECT_FALSE(copy->StoreCheckpoint(*stranger.log->SignCheckpoint()).ok());
+  EXPECT_FALSE(copy->Append(TestDrafts(1)).ok());
+  VerifyReport r = *VerifyLog(*copy);
+  EXPECT_TRUE(r.ok) << r.reason;
+  // The owner cannot import into its own log.
+  EXPECT_FALSE(owner.log->AppendVerified(slice(0, 1)).ok());
+}
+
 }  // namespace
 }  // namespace mirrorca::log
