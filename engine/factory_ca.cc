@@ -1,0 +1,445 @@
+#include "engine/factory_ca.h"
+
+#include <cstdio>
+#include <regex>
+
+#include "base/encoding.h"
+#include "base/parallel_for.h"
+#include "base/status_macros.h"
+#include "ca/certificate.h"
+#include "ca/keys.h"
+#include "ca/request_vetting.h"
+#include "log/event_codec.h"
+#include "log/sha256.h"
+
+namespace mirrorca::engine {
+namespace {
+
+using ca::EvpPkeyPtr;
+using log::schema::Event;
+
+bool ValidBatchId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Hex4(uint16_t v) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%04X", v);
+  return buf;
+}
+
+kj::ArrayPtr<const kj::byte> Data(const Bytes& b) { return {b.data(), b.size()}; }
+kj::ArrayPtr<const kj::byte> Data(std::string_view s) {
+  return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
+}
+
+EnrollError ErrorFor(RejectionReason r) {
+  switch (r) {
+    case RejectionReason::BAD_CSR:
+    case RejectionReason::KEY_NOT_ALLOWED:
+    case RejectionReason::SUBJECT_NOT_ALLOWED:
+      return EnrollError::kBadRequest;
+    case RejectionReason::PROOF_OF_POSSESSION:
+    case RejectionReason::RA_NOT_AUTHORIZED:
+      return EnrollError::kForbidden;
+    case RejectionReason::UNKNOWN_BATCH:
+      return EnrollError::kNotFound;
+    case RejectionReason::DUPLICATE_DEVICE:
+    case RejectionReason::BATCH_CLOSED:
+    case RejectionReason::BATCH_NOT_YET_VALID:
+    case RejectionReason::BATCH_EXPIRED:
+      return EnrollError::kConflict;
+    case RejectionReason::QUOTA_EXHAUSTED:
+      return EnrollError::kQuotaExhausted;
+    default:
+      return EnrollError::kUnavailable;
+  }
+}
+
+RejectionReason ReasonFor(ca::VetFailure f) {
+  switch (f) {
+    case ca::VetFailure::kBadCsr: return RejectionReason::BAD_CSR;
+    case ca::VetFailure::kProofOfPossession: return RejectionReason::PROOF_OF_POSSESSION;
+    case ca::VetFailure::kKeyNotAllowed: return RejectionReason::KEY_NOT_ALLOWED;
+    case ca::VetFailure::kSubjectNotAllowed: return RejectionReason::SUBJECT_NOT_ALLOWED;
+    case ca::VetFailure::kNone: break;
+  }
+  return RejectionReason::UNSPECIFIED;
+}
+
+}  // namespace
+
+std::string_view RejectionCode(RejectionReason r) {
+  switch (r) {
+    case RejectionReason::UNSPECIFIED: return "unspecified";
+    case RejectionReason::BAD_CSR: return "bad-csr";
+    case RejectionReason::PROOF_OF_POSSESSION: return "proof-of-possession";
+    case RejectionReason::KEY_NOT_ALLOWED: return "key-not-allowed";
+    case RejectionReason::SUBJECT_NOT_ALLOWED: return "subject-not-allowed";
+    case RejectionReason::DUPLICATE_DEVICE: return "duplicate-device";
+    case RejectionReason::UNKNOWN_BATCH: return "unknown-batch";
+    case RejectionReason::BATCH_CLOSED: return "batch-closed";
+    case RejectionReason::BATCH_NOT_YET_VALID: return "batch-not-yet-valid";
+    case RejectionReason::BATCH_EXPIRED: return "batch-expired";
+    case RejectionReason::QUOTA_EXHAUSTED: return "quota-exhausted";
+    case RejectionReason::RA_NOT_AUTHORIZED: return "ra-not-authorized";
+    case RejectionReason::INTERNAL_ERROR: return "internal-error";
+  }
+  return "unspecified";
+}
+
+struct FactoryCa::Work {
+  const EnrollRequest* request = nullptr;
+  bool keygen = false;
+  std::string password;
+  EnrollResult result;
+  BatchTerms terms;
+  const ca::Profile* profile = nullptr;
+  EvpPkeyPtr public_key;  // the device's key (or the generated key)
+  std::optional<Reservation> reservation;
+  log::Hash request_hash{};
+  int64_t now = 0;
+  log::EventDraft draft;
+  bool has_draft = false;
+  bool refused = false;
+};
+
+FactoryCa::~FactoryCa() = default;
+
+Result<std::unique_ptr<FactoryCa>> FactoryCa::Open(FactoryCaOptions options) {
+  std::unique_ptr<FactoryCa> f(new FactoryCa());
+  f->env_ = options.env != nullptr ? options.env : Env::Default();
+  options.log_options.env = f->env_;
+  ASSIGN_OR_RETURN(f->local_,
+                   log::OpenLocalLog(f->env_, options.data_dir, /*with_key=*/true,
+                                     options.log_options));
+  // HQ's log: a verified mirror copy in the same store, created on first use.
+  ASSIGN_OR_RETURN(log::LogVerifier hq, log::LogVerifier::Parse(options.hq_verifier_key));
+  if (hq.name() != options.hq_origin) {
+    return Status::InvalidArgument("HQ log key is for '" + hq.name() + "', config says '" +
+                                   options.hq_origin + "'");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(f->local_.store.get()));
+  if (std::find(origins.begin(), origins.end(), hq.name()) == origins.end()) {
+    RETURN_IF_ERROR(log::EventLog::Create(f->local_.store.get(), hq));
+  }
+  ASSIGN_OR_RETURN(f->hq_log_, log::EventLog::Open(f->local_.store.get(), hq.name(), std::nullopt,
+                                                  options.log_options));
+  if (f->hq_log_->verifier().VerifierKey() != hq.VerifierKey()) {
+    return Status::PermissionDenied("the store's copy of HQ's log has a different key than " +
+                                    std::string("the configured hq log key"));
+  }
+  ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(f->env_, options.ca_dir, options.urls));
+  f->issuing_ = std::make_unique<ca::IssuingCa>(std::move(issuing));
+  f->ledger_ = std::make_unique<BatchLedger>(f->local_.log->origin());
+  f->options_ = std::move(options);
+  RETURN_IF_ERROR(f->Replay());
+  return f;
+}
+
+Status FactoryCa::Replay() {
+  auto apply = [](log::EventLog& l, const std::function<void(Event::Reader)>& fn) {
+    return l.ForEach(0, l.Size(), [&](uint64_t seq, std::string_view bytes) -> Status {
+      ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
+      if (e.seq() != seq) return Status::Corruption("seq " + std::to_string(seq) + " mismatch");
+      fn(e.event());
+      return Status::Ok();
+    });
+  };
+  RETURN_IF_ERROR(apply(*hq_log_, [&](Event::Reader e) { ledger_->ApplyHqEvent(e); })
+                      .WithContext("replay HQ log"));
+  return apply(*local_.log, [&](Event::Reader e) { ledger_->ApplyFactoryEvent(e); })
+      .WithContext("replay factory log");
+}
+
+Result<const ca::Profile*> FactoryCa::ProfileFor(const std::string& name) {
+  std::lock_guard lock(profiles_mu_);
+  auto it = profiles_.find(name);
+  if (it != profiles_.end()) return it->second.get();
+  Result<ca::Profile> p = Status::NotFound("");
+  auto file = options_.profile_files.find(name);
+  if (file != options_.profile_files.end()) {
+    ASSIGN_OR_RETURN(std::string text, env_->ReadFile(file->second, 1 << 20));
+    p = ca::ParseProfile(text, file->second);
+  } else {
+    p = ca::BuiltinProfile(name);
+  }
+  RETURN_IF_ERROR(p.status());
+  if (p->is_ca) return Status::InvalidArgument("profile " + name + " is a CA profile");
+  auto owned = std::make_unique<ca::Profile>(std::move(*p));
+  const ca::Profile* raw = owned.get();
+  profiles_.emplace(name, std::move(owned));
+  return raw;
+}
+
+void FactoryCa::Refuse(Work& w, RejectionReason reason, std::string detail) {
+  w.refused = true;
+  w.result.error = ErrorFor(reason);
+  w.result.reason = reason;
+  w.result.detail = detail;
+  auto r = w.draft.event().getKind().initIssuanceRejected();
+  r.setBatchId(w.request->batch_id.substr(0, 64));
+  r.setDeviceSerial(w.request->device_serial.substr(0, 64));
+  r.setRaId(w.request->ra_id);
+  r.setReason(reason);
+  r.setDetail(detail);
+  r.setRequestHash(kj::ArrayPtr<const kj::byte>(w.request_hash.data(), w.request_hash.size()));
+  r.setProductionLine(options_.production_line);
+  w.has_draft = true;
+}
+
+void FactoryCa::Vet(Work& w) {
+  const EnrollRequest& req = *w.request;
+  w.now = env_->NowMicros();
+  w.result.device_serial = req.device_serial;
+  w.request_hash = w.keygen ? log::Sha256({AsBytes("keygen"), AsBytes(req.batch_id),
+                                           AsBytes(req.device_serial)})
+                            : log::Sha256(AsBytes(req.csr));
+  if (!ValidBatchId(req.batch_id)) {
+    return Refuse(w, RejectionReason::UNKNOWN_BATCH, "malformed batch id");
+  }
+  auto ra = options_.ra_batches.find(req.ra_id);
+  if (ra == options_.ra_batches.end() ||
+      !(ra->second.contains("*") || ra->second.contains(req.batch_id))) {
+    return Refuse(w, RejectionReason::RA_NOT_AUTHORIZED,
+                  "RA '" + req.ra_id + "' may not enroll in batch '" + req.batch_id + "'");
+  }
+  std::optional<BatchCounts> batch = ledger_->Batch(req.batch_id);
+  if (!batch) {
+    return Refuse(w, RejectionReason::UNKNOWN_BATCH,
+                  "batch '" + req.batch_id + "' is not authorized by HQ for this factory");
+  }
+  w.terms = std::move(batch->terms);
+  if (!w.terms.ca_id.empty() && w.terms.ca_id != issuing_->ca_id()) {
+    return Refuse(w, RejectionReason::INTERNAL_ERROR,
+                  "batch '" + req.batch_id + "' is authorized for another issuing CA");
+  }
+  Result<const ca::Profile*> profile = ProfileFor(w.terms.profile);
+  if (!profile.ok()) {
+    return Refuse(w, RejectionReason::INTERNAL_ERROR,
+                  "profile '" + w.terms.profile + "': " + profile.status().message());
+  }
+  w.profile = *profile;
+  if (w.profile->requires_vendor_id && w.terms.vendor_id == 0) {
+    return Refuse(w, RejectionReason::SUBJECT_NOT_ALLOWED,
+                  "profile " + w.profile->name + " needs a vendor id in the batch");
+  }
+  ca::VetOutcome serial = ca::VetDeviceSerial(req.device_serial, *w.profile);
+  if (!serial.ok()) return Refuse(w, ReasonFor(serial.failure), serial.detail);
+  if (w.keygen) return;  // the key is generated in Sign, after the reservation
+  ca::VetOutcome vet = ca::VetRequest(req.csr, *w.profile);
+  if (!vet.ok()) return Refuse(w, ReasonFor(vet.failure), vet.detail);
+  w.public_key = std::move(vet.public_key);
+}
+
+void FactoryCa::Reserve(Work& w) {
+  if (w.refused) return;
+  auto r = ledger_->Reserve(w.request->batch_id, w.request->device_serial, w.request->ra_id, w.now);
+  if (auto* refusal = std::get_if<Refusal>(&r)) {
+    return Refuse(w, refusal->reason, refusal->detail);
+  }
+  w.reservation = std::move(std::get<Reservation>(r));
+}
+
+void FactoryCa::Sign(Work& w) {
+  if (w.refused) return;
+  auto release = [&](const std::string& detail) {
+    ledger_->Release(*w.reservation);
+    w.reservation.reset();
+    Refuse(w, RejectionReason::INTERNAL_ERROR, detail);
+  };
+  if (w.keygen) {
+    Result<EvpPkeyPtr> key = ca::GenerateKey(w.profile->keys.front());
+    if (!key.ok()) return release("key generation failed");
+    Result<std::string> pem = ca::EncryptedPkcs8Pem(key->get(), w.password);
+    if (!pem.ok()) return release(pem.status().message());
+    w.result.private_key_pem = std::move(*pem);
+    w.public_key = std::move(*key);
+  }
+  ca::TemplateValues values{{"device_serial", w.request->device_serial},
+                            {"product", w.terms.product},
+                            {"batch", w.terms.batch_id},
+                            {"organization", options_.organization},
+                            {"factory", options_.factory_name}};
+  if (w.terms.vendor_id != 0) values["vid"] = Hex4(w.terms.vendor_id);
+  if (w.terms.vendor_id != 0) values["pid"] = Hex4(w.terms.product_id);
+  Result<ca::X509Ptr> cert = issuing_->Issue(*w.profile, values, w.public_key.get(),
+                                             w.reservation->serial, w.now / 1000000);
+  if (!cert.ok()) return release("certificate could not be built: " + cert.status().message());
+  Result<std::string> der = ca::CertificateDer(cert->get());
+  Result<std::string> pem = ca::CertificatePem(cert->get());
+  if (!der.ok() || !pem.ok()) return release("certificate could not be encoded");
+
+  auto c = w.draft.event().getKind().initCertificateIssued();
+  c.setCaId(Data(issuing_->ca_id()));
+  c.setSerial(Data(w.reservation->serial));
+  c.setDeviceSerial(w.request->device_serial);
+  c.setBatchId(w.request->batch_id);
+  c.setProfile(w.profile->name);
+  c.setCertificate(Data(*der));
+  const ASN1_TIME* nb = X509_get0_notBefore(cert->get());
+  const ASN1_TIME* na = X509_get0_notAfter(cert->get());
+  struct tm t {};
+  if (ASN1_TIME_to_tm(nb, &t) == 1) c.setNotBefore(static_cast<int64_t>(timegm(&t)) * 1000000);
+  if (ASN1_TIME_to_tm(na, &t) == 1) c.setNotAfter(static_cast<int64_t>(timegm(&t)) * 1000000);
+  c.setRaId(w.request->ra_id);
+  c.setRequestHash(kj::ArrayPtr<const kj::byte>(w.request_hash.data(), w.request_hash.size()));
+  c.setServerGeneratedKey(w.keygen);
+  c.setProductionLine(options_.production_line);
+  if (w.reservation->reissue_of) c.setReissueOf(Data(*w.reservation->reissue_of));
+  w.has_draft = true;
+  w.result.serial_hex = HexEncode(w.reservation->serial);
+  w.result.certificate_pem = *pem;
+  w.result.chain_pem = *pem + issuing_->chain_pem();
+}
+
+void FactoryCa::Record(std::vector<Work*>& works) {
+  std::vector<log::EventDraft> drafts;
+  std::vector<Work*> recorded;
+  for (Work* w : works) {
+    if (!w->has_draft) continue;
+    drafts.push_back(std::move(w->draft));
+    recorded.push_back(w);
+  }
+  Result<log::AppendResult> appended = local_.log->Append(std::move(drafts));
+  std::vector<std::string> closed_batches;
+  for (size_t i = 0; i < recorded.size(); ++i) {
+    Work& w = *recorded[i];
+    if (!appended.ok()) {
+      if (w.reservation) ledger_->Release(*w.reservation);
+      w.result = EnrollResult{};
+      w.result.error = EnrollError::kUnavailable;
+      w.result.reason = RejectionReason::INTERNAL_ERROR;
+      w.result.detail = "the factory log cannot record events: " + appended.status().message();
+      w.result.device_serial = w.request->device_serial;
+      metrics_.append_failures++;
+      continue;
+    }
+    w.result.log_seq = appended->first_seq + i;
+    if (w.reservation) {
+      if (ledger_->Commit(*w.reservation)) closed_batches.push_back(w.reservation->batch_id);
+      metrics_.issued++;
+      if (w.keygen) metrics_.keygen++;
+    } else {
+      ledger_->CountRejection(w.request->batch_id);
+      metrics_.rejected++;
+      metrics_.rejected_by_reason[static_cast<size_t>(w.result.reason) % 16]++;
+    }
+  }
+  // The slot that used up a quota closes the batch (exactly one request can).
+  for (const std::string& id : closed_batches) {
+    std::optional<BatchCounts> b = ledger_->Batch(id);
+    if (!b) continue;
+    log::EventDraft d;
+    auto c = d.event().getKind().initBatchClosed();
+    c.setBatchId(id);
+    c.setIssuedCount(b->issued);
+    c.setRejectedCount(b->rejected);
+    c.setReason("quota reached");
+    std::vector<log::EventDraft> one;
+    one.push_back(std::move(d));
+    if (local_.log->Append(std::move(one)).ok()) ledger_->MarkClosed(id);
+  }
+}
+
+EnrollResult FactoryCa::Enroll(const EnrollRequest& request) {
+  metrics_.requests++;
+  Work w;
+  w.request = &request;
+  Vet(w);
+  Reserve(w);
+  Sign(w);
+  std::vector<Work*> works{&w};
+  Record(works);
+  return std::move(w.result);
+}
+
+std::vector<EnrollResult> FactoryCa::EnrollBulk(const std::vector<EnrollRequest>& requests) {
+  metrics_.requests += requests.size();
+  std::vector<Work> works(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) works[i].request = &requests[i];
+  const unsigned threads = requests.size() >= 16 ? HardwareThreads() : 1;
+  ParallelFor(works.size(), threads, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) Vet(works[i]);
+  });
+  for (Work& w : works) Reserve(w);
+  ParallelFor(works.size(), threads, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) Sign(works[i]);
+  });
+  std::vector<Work*> ptrs;
+  for (Work& w : works) ptrs.push_back(&w);
+  Record(ptrs);
+  std::vector<EnrollResult> out;
+  out.reserve(works.size());
+  for (Work& w : works) out.push_back(std::move(w.result));
+  return out;
+}
+
+EnrollResult FactoryCa::Keygen(const KeygenRequest& request) {
+  metrics_.requests++;
+  EnrollRequest as_enroll{request.batch_id, request.device_serial, "", request.ra_id};
+  Work w;
+  w.request = &as_enroll;
+  w.keygen = true;
+  w.password = request.password;
+  if (request.password.size() < 8 || request.password.size() > 1024) {
+    EnrollResult r;
+    r.error = EnrollError::kBadRequest;
+    r.reason = RejectionReason::SUBJECT_NOT_ALLOWED;
+    r.detail = "password must have 8 to 1024 characters";
+    r.device_serial = request.device_serial;
+    return r;  // a client error about transport of the key, not an issuance decision
+  }
+  Vet(w);
+  Reserve(w);
+  Sign(w);
+  std::vector<Work*> works{&w};
+  Record(works);
+  return std::move(w.result);
+}
+
+std::string FactoryCa::PrometheusText() const {
+  std::string out;
+  auto line = [&](const std::string& s) { out += s + "\n"; };
+  line("# HELP mirrorca_certificates_issued_total Certificates issued since start.");
+  line("# TYPE mirrorca_certificates_issued_total counter");
+  line("mirrorca_certificates_issued_total " + std::to_string(metrics_.issued.load()));
+  line("# HELP mirrorca_keygen_total Certificates issued with a server-generated key.");
+  line("# TYPE mirrorca_keygen_total counter");
+  line("mirrorca_keygen_total " + std::to_string(metrics_.keygen.load()));
+  line("# HELP mirrorca_issuance_rejected_total Requests refused, by reason.");
+  line("# TYPE mirrorca_issuance_rejected_total counter");
+  for (int r = 0; r <= static_cast<int>(RejectionReason::INTERNAL_ERROR); ++r) {
+    line("mirrorca_issuance_rejected_total{reason=\"" +
+         std::string(RejectionCode(static_cast<RejectionReason>(r))) + "\"} " +
+         std::to_string(metrics_.rejected_by_reason[r].load()));
+  }
+  line("# HELP mirrorca_enroll_requests_total Enrollment items received.");
+  line("# TYPE mirrorca_enroll_requests_total counter");
+  line("mirrorca_enroll_requests_total " + std::to_string(metrics_.requests.load()));
+  line("# HELP mirrorca_log_append_failures_total Items refused because the log failed.");
+  line("# TYPE mirrorca_log_append_failures_total counter");
+  line("mirrorca_log_append_failures_total " + std::to_string(metrics_.append_failures.load()));
+  line("# HELP mirrorca_log_size Events in the factory log.");
+  line("# TYPE mirrorca_log_size gauge");
+  line("mirrorca_log_size " + std::to_string(local_.log->Size()));
+  line("# HELP mirrorca_batch_issued Certificates issued per batch.");
+  line("# TYPE mirrorca_batch_issued gauge");
+  for (const BatchCounts& b : ledger_->Batches()) {
+    line("mirrorca_batch_issued{batch=\"" + b.terms.batch_id + "\"} " + std::to_string(b.issued));
+  }
+  line("# HELP mirrorca_batch_quota Quota per batch.");
+  line("# TYPE mirrorca_batch_quota gauge");
+  for (const BatchCounts& b : ledger_->Batches()) {
+    line("mirrorca_batch_quota{batch=\"" + b.terms.batch_id + "\"} " + std::to_string(b.terms.quota));
+  }
+  return out;
+}
+
+}  // namespace mirrorca::engine

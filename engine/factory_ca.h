@@ -1,0 +1,150 @@
+// FactoryCa: the factory's issuing service. Each request is vetted, checked
+// against the HQ batch (BatchLedger), signed, and recorded as a signed event
+// in the factory log; the certificate is returned only after that event is
+// durable (EventLog group commit shares one fsync between concurrent
+// requests). Every refusal is a clear error and an issuanceRejected event.
+//
+// Data: the node's LocalLog (its own log) holds, in the same store, the
+// verified mirror copy of HQ's log, from which batch authorizations come.
+//
+// Thread-safety: Enroll, EnrollBulk, Keygen and the readers are safe for
+// concurrent use from any number of threads.
+#ifndef MIRRORCA_ENGINE_FACTORY_CA_H_
+#define MIRRORCA_ENGINE_FACTORY_CA_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "base/result.h"
+#include "ca/issuing_ca.h"
+#include "ca/profile.h"
+#include "engine/batch_ledger.h"
+#include "log/event_log.h"
+#include "log/local_log.h"
+
+namespace mirrorca::engine {
+
+struct FactoryCaOptions {
+  Env* env = nullptr;                 // null = Env::Default()
+  std::string data_dir;               // the factory LocalLog directory
+  std::string ca_dir;                 // issuing CA directory (ca.pem, ca.key, chain.pem)
+  ca::IssuingCaUrls urls;
+  std::string organization;
+  std::string factory_name;
+  std::string production_line;        // recorded in events
+  std::string hq_origin;              // HQ log origin
+  std::string hq_verifier_key;        // HQ log verifier key (C2SP vkey)
+  std::map<std::string, std::string> profile_files;
+  // RA id -> batches it may enroll in ("*" = every batch HQ allows it).
+  std::map<std::string, std::set<std::string>> ra_batches;  // name -> TOML path overriding built-ins
+  log::EventLogOptions log_options;
+};
+
+struct EnrollRequest {
+  std::string batch_id;
+  std::string device_serial;
+  std::string csr;          // PEM or DER
+  std::string ra_id;
+};
+
+struct KeygenRequest {
+  std::string batch_id;
+  std::string device_serial;
+  std::string password;     // for the encrypted PKCS#8; never stored or logged
+  std::string ra_id;
+};
+
+// Stable error codes for API clients (problem+json "code").
+enum class EnrollError {
+  kNone,
+  kBadRequest,       // malformed CSR or device data
+  kForbidden,        // RA not authorized / PoP failure
+  kNotFound,         // unknown batch
+  kConflict,         // duplicate device, batch closed / out of window
+  kQuotaExhausted,
+  kUnavailable,      // the log cannot record events
+};
+
+struct EnrollResult {
+  EnrollError error = EnrollError::kNone;
+  RejectionReason reason = RejectionReason::UNSPECIFIED;
+  std::string detail;
+  // On success:
+  std::string device_serial;
+  std::string serial_hex;
+  std::string certificate_pem;
+  std::string chain_pem;        // leaf first, then the CA chain
+  std::string private_key_pem;  // keygen only: encrypted PKCS#8
+  uint64_t log_seq = 0;
+  bool ok() const { return error == EnrollError::kNone; }
+};
+
+std::string_view RejectionCode(RejectionReason r);  // "quota-exhausted", ...
+
+struct FactoryMetrics {
+  std::atomic<uint64_t> issued{0};
+  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> keygen{0};
+  std::atomic<uint64_t> append_failures{0};
+  std::atomic<uint64_t> rejected_by_reason[16] = {};
+};
+
+class FactoryCa {
+ public:
+  static Result<std::unique_ptr<FactoryCa>> Open(FactoryCaOptions options);
+  ~FactoryCa();
+
+  EnrollResult Enroll(const EnrollRequest& request);
+  // EnrollBulk processes up to kMaxBulk requests of one RA and one batch with
+  // one durable append for all their events; results are in request order.
+  std::vector<EnrollResult> EnrollBulk(const std::vector<EnrollRequest>& requests);
+  EnrollResult Keygen(const KeygenRequest& request);
+
+  static constexpr size_t kMaxBulk = 1000;
+
+  std::optional<BatchCounts> Batch(const std::string& batch_id) const {
+    return ledger_->Batch(batch_id);
+  }
+  std::vector<BatchCounts> Batches() const { return ledger_->Batches(); }
+  const ca::IssuingCa& issuing_ca() const { return *issuing_; }
+  log::EventLog& log() { return *local_.log; }
+  log::EventLog& hq_log() { return *hq_log_; }
+  const FactoryMetrics& metrics() const { return metrics_; }
+  // PrometheusText renders the metrics in the Prometheus text format.
+  std::string PrometheusText() const;
+
+ private:
+  struct Work;
+  FactoryCa() = default;
+  Status Replay();
+  Result<const ca::Profile*> ProfileFor(const std::string& name);
+  // The three steps of one request. Each may refuse it: it then fills
+  // w.result and a rejection draft and the later steps skip it. Vet and Sign
+  // run in parallel for a bulk request; Reserve runs in request order.
+  void Vet(Work& w);
+  void Reserve(Work& w);
+  void Sign(Work& w);
+  void Refuse(Work& w, RejectionReason reason, std::string detail);
+  // Record appends the drafts of `works` durably and completes them.
+  void Record(std::vector<Work*>& works);
+
+  FactoryCaOptions options_;
+  Env* env_ = nullptr;
+  log::LocalLog local_;
+  std::unique_ptr<log::EventLog> hq_log_;
+  std::unique_ptr<ca::IssuingCa> issuing_;
+  std::unique_ptr<BatchLedger> ledger_;
+  std::mutex profiles_mu_;
+  std::map<std::string, std::unique_ptr<ca::Profile>, std::less<>> profiles_;
+  FactoryMetrics metrics_;
+};
+
+}  // namespace mirrorca::engine
+
+#endif  // MIRRORCA_ENGINE_FACTORY_CA_H_
