@@ -1,0 +1,347 @@
+#include "net/http_server.h"
+
+#include <http_parser.h>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+
+#include "net/tls.h"
+
+namespace mirrorca::net {
+
+const char* StatusText(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+namespace {
+
+std::string Serialize(const HttpResponse& r, bool keep_alive) {
+  std::string out;
+  out.reserve(r.body.size() + 256);
+  out += "HTTP/1.1 " + std::to_string(r.status) + " " + StatusText(r.status) + "\r\n";
+  out += "Content-Type: " + r.content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+HttpResponse ProblemResponse(int status, const std::string& code, const std::string& detail) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  // Fixed, ASCII-only texts: no escaping needed.
+  r.body = "{\"type\":\"https://mirrorca.dev/problems/" + code + "\",\"title\":\"" + detail +
+           "\",\"status\":" + std::to_string(status) + ",\"code\":\"" + code + "\"}";
+  return r;
+}
+
+}  // namespace
+
+class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(HttpServer* server, asio::ip::tcp::socket socket)
+      : server_(server),
+        stream_(std::move(socket), *server->tls_),
+        strand_(asio::make_strand(server->io_)),
+        timer_(server->io_) {
+    http_parser_init(&parser_, HTTP_REQUEST);
+    parser_.data = this;
+    http_parser_settings_init(&settings_);
+    settings_.on_message_begin = [](http_parser* p) { return Self(p)->OnBegin(); };
+    settings_.on_url = [](http_parser* p, const char* at, size_t n) {
+      return Self(p)->OnHeaderBytes(Self(p)->url_, at, n);
+    };
+    settings_.on_header_field = [](http_parser* p, const char* at, size_t n) {
+      return Self(p)->OnField(at, n);
+    };
+    settings_.on_header_value = [](http_parser* p, const char* at, size_t n) {
+      Self(p)->last_was_value_ = true;
+      return Self(p)->OnHeaderBytes(Self(p)->value_, at, n);
+    };
+    settings_.on_headers_complete = [](http_parser* p) { return Self(p)->OnHeadersComplete(); };
+    settings_.on_body = [](http_parser* p, const char* at, size_t n) {
+      return Self(p)->OnBody(at, n);
+    };
+    settings_.on_message_complete = [](http_parser* p) {
+      Self(p)->complete_ = true;
+      http_parser_pause(p, 1);
+      return 0;
+    };
+  }
+
+  ~Connection() { server_->open_connections_--; }
+
+  void Start() {
+    auto self = shared_from_this();
+    Arm(server_->options_.handshake_timeout);
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            asio::bind_executor(strand_, [self](const asio::error_code& ec) {
+                              if (ec) return self->Close();
+                              self->peer_spki_ = PeerSpkiHex(self->stream_.native_handle());
+                              self->Arm(self->server_->options_.idle_timeout);
+                              self->ReadMore();
+                            }));
+  }
+
+ private:
+  static Connection* Self(http_parser* p) { return static_cast<Connection*>(p->data); }
+
+  void Arm(std::chrono::milliseconds timeout) {
+    timer_.expires_after(timeout);
+    std::weak_ptr<Connection> weak = shared_from_this();
+    timer_.async_wait(asio::bind_executor(strand_, [weak](const asio::error_code& ec) {
+      if (ec) return;  // cancelled or re-armed
+      if (auto self = weak.lock()) self->Close();
+    }));
+  }
+
+  int OnBegin() {
+    request_ = HttpRequest{};
+    url_.clear();
+    field_.clear();
+    value_.clear();
+    header_bytes_ = 0;
+    last_was_value_ = false;
+    error_status_ = 0;
+    complete_ = false;
+    if (!request_started_) {
+      request_started_ = true;
+      Arm(server_->options_.request_timeout);
+    }
+    return 0;
+  }
+
+  int OnHeaderBytes(std::string& into, const char* at, size_t n) {
+    header_bytes_ += n;
+    if (header_bytes_ > server_->options_.max_header_bytes) {
+      error_status_ = 431;
+      return 1;
+    }
+    into.append(at, n);
+    return 0;
+  }
+
+  void FlushHeader() {
+    if (field_.empty()) return;
+    std::string name = field_;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    request_.headers[name] = value_;
+    field_.clear();
+    value_.clear();
+  }
+
+  int OnField(const char* at, size_t n) {
+    if (last_was_value_) FlushHeader();  // a new header starts
+    last_was_value_ = false;
+    return OnHeaderBytes(field_, at, n);
+  }
+
+  int OnHeadersComplete() {
+    FlushHeader();
+    request_.method = http_method_str(static_cast<http_method>(parser_.method));
+    http_parser_url u;
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(url_.data(), url_.size(), 0, &u) != 0) {
+      error_status_ = 400;
+      return -1;  // (1 would mean "no body" to http_parser)
+    }
+    if (u.field_set & (1 << UF_PATH)) {
+      request_.path = url_.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    }
+    if (u.field_set & (1 << UF_QUERY)) {
+      request_.query = url_.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+    }
+    if (parser_.content_length != ULLONG_MAX &&
+        parser_.content_length > server_->options_.max_body_bytes) {
+      error_status_ = 413;
+      return -1;  // (1 would mean "no body" to http_parser)
+    }
+    return 0;
+  }
+
+  int OnBody(const char* at, size_t n) {
+    if (request_.body.size() + n > server_->options_.max_body_bytes) {
+      error_status_ = 413;
+      return 1;
+    }
+    request_.body.append(at, n);
+    return 0;
+  }
+
+  void ReadMore() {
+    auto self = shared_from_this();
+    stream_.async_read_some(
+        asio::buffer(buffer_),
+        asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
+          if (ec) return self->Close();
+          self->pending_.append(self->buffer_.data(), n);
+          self->Parse();
+        }));
+  }
+
+  // Parse feeds pending bytes to the parser; dispatches a complete request.
+  void Parse() {
+    size_t used = http_parser_execute(&parser_, &settings_, pending_.data(), pending_.size());
+    pending_.erase(0, used);
+    const http_errno err = HTTP_PARSER_ERRNO(&parser_);
+    if (complete_) {
+      Dispatch();
+      return;
+    }
+    if (err != HPE_OK) {
+      const int status = error_status_ != 0 ? error_status_ : 400;
+      return Reply(ProblemResponse(status, status == 413   ? "too-large"
+                                           : status == 431 ? "headers-too-large"
+                                                           : "malformed-http",
+                                   "the request could not be read"),
+                   /*keep_alive=*/false);
+    }
+    ReadMore();
+  }
+
+  void Dispatch() {
+    request_.peer_spki = peer_spki_;
+    const bool keep_alive = http_should_keep_alive(&parser_) != 0;
+    auto self = shared_from_this();
+    auto request = std::make_shared<HttpRequest>(std::move(request_));
+    asio::post(*server_->workers_, [self, request, keep_alive] {
+      HttpResponse response;
+      try {
+        response = self->server_->handler_(*request);
+      } catch (const std::exception&) {
+        response = ProblemResponse(500, "internal-error", "the request failed");
+      }
+      asio::post(self->strand_, [self, response = std::move(response), keep_alive]() {
+        self->Reply(response, keep_alive);
+      });
+    });
+  }
+
+  void Reply(const HttpResponse& response, bool keep_alive) {
+    out_ = Serialize(response, keep_alive);
+    auto self = shared_from_this();
+    asio::async_write(stream_, asio::buffer(out_),
+                      asio::bind_executor(strand_, [self, keep_alive](const asio::error_code& ec,
+                                                                      size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->request_started_ = false;
+                        self->complete_ = false;
+                        self->Arm(self->server_->options_.idle_timeout);
+                        http_parser_pause(&self->parser_, 0);
+                        if (!self->pending_.empty()) {
+                          self->Parse();
+                        } else {
+                          self->ReadMore();
+                        }
+                      }));
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    asio::error_code ignored;
+    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.lowest_layer().close(ignored);
+  }
+
+  HttpServer* server_;
+  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;
+  http_parser parser_{};
+  http_parser_settings settings_{};
+  std::array<char, 16384> buffer_{};
+  std::string pending_;
+  std::string out_;
+  HttpRequest request_;
+  std::string url_, field_, value_;
+  bool last_was_value_ = false;
+  size_t header_bytes_ = 0;
+  int error_status_ = 0;
+  bool complete_ = false;
+  bool request_started_ = false;
+  bool closed_ = false;
+  std::string peer_spki_;
+};
+
+HttpServer::HttpServer(std::shared_ptr<asio::ssl::context> tls, HttpHandler handler,
+                       HttpServerOptions options)
+    : tls_(std::move(tls)),
+      handler_(std::move(handler)),
+      options_(std::move(options)),
+      acceptor_(io_) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  asio::error_code ec;
+  asio::ip::address addr = asio::ip::make_address(options_.address, ec);
+  if (ec) return Status::InvalidArgument("listen address " + options_.address + ": " + ec.message());
+  asio::ip::tcp::endpoint ep(addr, options_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("listen on " + options_.address + ":" + std::to_string(options_.port) +
+                           ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  workers_ = std::make_unique<asio::thread_pool>(options_.worker_threads);
+  Accept();
+  for (unsigned i = 0; i < std::max(1u, options_.io_threads); ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](const asio::error_code& ec,
+                                                        asio::ip::tcp::socket socket) {
+    if (stopped_) return;
+    if (!ec) {
+      asio::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      if (open_connections_.load() >= options_.max_connections) {
+        socket.close(ignored);
+      } else {
+        open_connections_++;
+        accepted_++;
+        std::make_shared<Connection>(this, std::move(socket))->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+void HttpServer::Stop() {
+  if (stopped_.exchange(true)) return;
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  if (workers_) workers_->join();
+  io_.stop();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace mirrorca::net

@@ -1,0 +1,92 @@
+#include "net/tls.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "base/encoding.h"
+#include "base/env.h"
+#include "ca/certificate.h"
+
+namespace mirrorca::net {
+namespace {
+
+// Pins live in the context's ex_data so the verify callback can read them.
+int PinIndex() {
+  static int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int VerifyWithPins(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok != 1) return 0;
+  if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
+  SSL* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* pins = static_cast<std::set<std::string>*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), PinIndex()));
+  if (pins == nullptr || pins->empty()) return 1;
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  Result<std::string> spki = ca::SpkiSha256Hex(cert);
+  if (spki.ok() && pins->contains(*spki)) return 1;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
+Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool server,
+                                                  std::set<std::string> pins) {
+  auto ctx = std::make_shared<asio::ssl::context>(server ? asio::ssl::context::tls_server
+                                                         : asio::ssl::context::tls_client);
+  SSL_CTX* raw = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(raw, TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION);
+  SSL_CTX_set_options(raw, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+  asio::error_code ec;
+  if (!id.cert_file.empty()) {
+    Result<uint32_t> mode = Env::Default()->FileMode(id.key_file);
+    if (!mode.ok()) return mode.status();
+    if ((*mode & 077) != 0) {
+      return Status::PermissionDenied("TLS key " + id.key_file +
+                                      " is accessible by group or others; chmod 600 it");
+    }
+    ctx->use_certificate_chain_file(id.cert_file, ec);
+    if (ec) return Status::InvalidArgument("TLS certificate " + id.cert_file + ": " + ec.message());
+    ctx->use_private_key_file(id.key_file, asio::ssl::context::pem, ec);
+    if (ec) return Status::InvalidArgument("TLS key " + id.key_file + ": " + ec.message());
+  }
+  ctx->load_verify_file(id.ca_file, ec);
+  if (ec) return Status::InvalidArgument("TLS trust anchors " + id.ca_file + ": " + ec.message());
+  int mode = SSL_VERIFY_PEER;
+  if (server) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  auto* owned_pins = new std::set<std::string>(std::move(pins));
+  // The pin set lives as long as the context.
+  SSL_CTX_set_ex_data(raw, PinIndex(), owned_pins);
+  struct PinOwner {
+    std::set<std::string>* p;
+    ~PinOwner() { delete p; }
+  };
+  auto holder = std::shared_ptr<PinOwner>(new PinOwner{owned_pins});
+  SSL_CTX_set_verify(raw, mode, VerifyWithPins);
+  // Keep `holder` alive with the context via an aliasing shared_ptr.
+  auto keep = std::shared_ptr<asio::ssl::context>(ctx.get(), [ctx, holder](asio::ssl::context*) {});
+  return keep;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id,
+                                                          std::set<std::string> pinned_spki) {
+  return Build(id, true, std::move(pinned_spki));
+}
+
+Result<std::shared_ptr<asio::ssl::context>> ClientContext(const TlsIdentity& id,
+                                                          std::set<std::string> pinned_spki) {
+  return Build(id, false, std::move(pinned_spki));
+}
+
+std::string PeerSpkiHex(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return "";
+  Result<std::string> spki = ca::SpkiSha256Hex(cert);
+  return spki.ok() ? *spki : "";
+}
+
+}  // namespace mirrorca::net

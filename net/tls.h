@@ -1,0 +1,42 @@
+// TLS contexts for mirrorca's channels: TLS 1.3 only, mutual authentication,
+// trust pinned to one CA file, and optionally to a set of peer public keys
+// (SHA-256 of the SubjectPublicKeyInfo): a peer without a certificate, with
+// one from another CA, an expired one or an unpinned key fails the
+// handshake.
+//
+// Thread-safety: a configured context may be shared by many connections.
+#ifndef MIRRORCA_NET_TLS_H_
+#define MIRRORCA_NET_TLS_H_
+
+#include <asio/ssl.hpp>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "base/result.h"
+
+namespace mirrorca::net {
+
+struct TlsIdentity {
+  std::string cert_file;  // PEM: certificate, then intermediates
+  std::string key_file;   // PEM private key (0600)
+  std::string ca_file;    // PEM trust anchor(s) for the peer
+};
+
+// ServerContext requires and verifies a client certificate. `pinned_spki`
+// (lowercase hex SHA-256 of SPKI DER), when not empty, lists the only client
+// keys accepted.
+Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id,
+                                                          std::set<std::string> pinned_spki = {});
+// ClientContext presents `id` and verifies the server against id.ca_file.
+// An empty cert_file means no client certificate (tests of refusal).
+Result<std::shared_ptr<asio::ssl::context>> ClientContext(const TlsIdentity& id,
+                                                          std::set<std::string> pinned_spki = {});
+
+// PeerSpkiHex returns the hex SHA-256 SPKI of the peer certificate of `ssl`,
+// or "" when there is none.
+std::string PeerSpkiHex(SSL* ssl);
+
+}  // namespace mirrorca::net
+
+#endif  // MIRRORCA_NET_TLS_H_
