@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/demo_command.h"
+#include "cli/factory_commands.h"
+#include "cli/pki_commands.h"
+#include "cli/ra_commands.h"
 #include "cli/log_commands.h"
 
 int main(int argc, char** argv) {
@@ -11,6 +14,10 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   mirrorca::cli::AddDemoCommand(app, &exit_code);
   mirrorca::cli::AddLogCommands(app, &exit_code);
+  mirrorca::cli::AddPkiCommands(app, &exit_code);
+  mirrorca::cli::AddBatchCommands(app, &exit_code);
+  mirrorca::cli::AddFactoryCommands(app, &exit_code);
+  mirrorca::cli::AddRaCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

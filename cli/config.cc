@@ -1,0 +1,249 @@
+#include "cli/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "base/env.h"
+#include "base/status_macros.h"
+
+namespace mirrorca::cli {
+namespace {
+
+// Doc wraps a parsed TOML file with typed, key-checked accessors.
+class Doc {
+ public:
+  static Result<Doc> Load(const std::string& path) {
+    ASSIGN_OR_RETURN(std::string text, Env::Default()->ReadFile(path, 1 << 20));
+    Doc d;
+    d.path_ = path;
+    d.dir_ = std::filesystem::absolute(path).parent_path().string();
+    try {
+      d.table_ = toml::parse(text, path);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream msg;
+      msg << path << ":" << e.source().begin.line << ": " << e.description();
+      return Status::InvalidArgument(msg.str());
+    }
+    return d;
+  }
+
+  Status Error(const std::string& key, const std::string& what) const {
+    return Status::InvalidArgument(path_ + ": " + key + ": " + what);
+  }
+
+  // Only checks the listed keys exist in `section` (and no others).
+  Status Known(const toml::table& t, const std::string& section,
+               std::initializer_list<std::string_view> keys) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(keys.begin(), keys.end(), k.str()) == keys.end()) {
+        return Error(section.empty() ? std::string(k.str()) : section + "." + std::string(k.str()),
+                     "unknown key");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<std::string> Str(const toml::table& t, const std::string& section, const char* key,
+                          bool required, std::string fallback = "") const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) {
+      if (required) return Error(section + "." + key, "missing");
+      return fallback;
+    }
+    auto v = n->value<std::string>();
+    if (!v) return Error(section + "." + key, "must be a string");
+    return *v;
+  }
+
+  Result<std::string> PathOf(const toml::table& t, const std::string& section, const char* key,
+                             bool required) const {
+    Result<std::string> p = Str(t, section, key, required);
+    if (!p.ok() || p->empty() || p->front() == '/') return p;
+    return dir_ + "/" + *p;
+  }
+
+  Result<int64_t> Int(const toml::table& t, const std::string& section, const char* key,
+                      int64_t fallback, int64_t lo, int64_t hi) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return fallback;
+    if (!n->is_integer()) return Error(section + "." + key, "must be an integer");
+    int64_t v = *n->value<int64_t>();
+    if (v < lo || v > hi) {
+      return Error(section + "." + key,
+                   "must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+    }
+    return v;
+  }
+
+  Result<const toml::table*> Section(const std::string& name, bool required) const {
+    const toml::node* n = table_.get(name);
+    if (n == nullptr) {
+      if (required) return Error("[" + name + "]", "missing section");
+      static const toml::table kEmpty;
+      return &kEmpty;
+    }
+    if (!n->is_table()) return Error(name, "must be a table");
+    return n->as_table();
+  }
+
+  Result<std::vector<const toml::table*>> Array(const std::string& name) const {
+    std::vector<const toml::table*> out;
+    const toml::node* n = table_.get(name);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return Error(name, "must be an array of tables ([[" + name + "]])");
+    for (const toml::node& e : *a) {
+      if (!e.is_table()) return Error(name, "must be an array of tables");
+      out.push_back(e.as_table());
+    }
+    return out;
+  }
+
+  Result<TlsFiles> Tls(const toml::table& t, const std::string& section) const {
+    TlsFiles f;
+    ASSIGN_OR_RETURN(f.cert, PathOf(t, section, "tls_cert", true));
+    ASSIGN_OR_RETURN(f.key, PathOf(t, section, "tls_key", true));
+    ASSIGN_OR_RETURN(f.ca, PathOf(t, section, "tls_ca", true));
+    return f;
+  }
+
+  const toml::table& root() const { return table_; }
+
+ private:
+  std::string path_, dir_;
+  toml::table table_;
+};
+
+Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const std::string& key,
+                                                  const std::string& path) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument(path + ": " + key + ": expected HOST:PORT");
+  }
+  int port = 0;
+  try {
+    port = std::stoi(s.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return Status::InvalidArgument(path + ": " + key + ": bad port");
+  }
+  return std::make_pair(s.substr(0, colon), static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"factory", "ca", "hq", "enroll", "ra", "profiles", "sync"}));
+  FactoryConfig c;
+  c.path = path;
+  ASSIGN_OR_RETURN(const toml::table* f, d.Section("factory", true));
+  RETURN_IF_ERROR(d.Known(*f, "factory", {"name", "organization", "production_line", "data_dir",
+                                          "checkpoint_interval"}));
+  ASSIGN_OR_RETURN(c.name, d.Str(*f, "factory", "name", true));
+  ASSIGN_OR_RETURN(c.organization, d.Str(*f, "factory", "organization", true));
+  ASSIGN_OR_RETURN(c.production_line, d.Str(*f, "factory", "production_line", false));
+  ASSIGN_OR_RETURN(c.data_dir, d.PathOf(*f, "factory", "data_dir", true));
+  ASSIGN_OR_RETURN(int64_t interval,
+                   d.Int(*f, "factory", "checkpoint_interval", 1000, 1, 1 << 30));
+  c.checkpoint_interval = static_cast<uint64_t>(interval);
+
+  ASSIGN_OR_RETURN(const toml::table* ca, d.Section("ca", true));
+  RETURN_IF_ERROR(d.Known(*ca, "ca", {"dir", "crl_url", "ocsp_url"}));
+  ASSIGN_OR_RETURN(c.ca_dir, d.PathOf(*ca, "ca", "dir", true));
+  ASSIGN_OR_RETURN(c.crl_url, d.Str(*ca, "ca", "crl_url", false));
+  ASSIGN_OR_RETURN(c.ocsp_url, d.Str(*ca, "ca", "ocsp_url", false));
+
+  ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
+  RETURN_IF_ERROR(d.Known(*hq, "hq", {"log_origin", "log_key", "sync_url"}));
+  ASSIGN_OR_RETURN(c.hq_log_origin, d.Str(*hq, "hq", "log_origin", true));
+  ASSIGN_OR_RETURN(c.hq_log_key, d.Str(*hq, "hq", "log_key", true));
+
+  ASSIGN_OR_RETURN(const toml::table* en, d.Section("enroll", true));
+  RETURN_IF_ERROR(d.Known(*en, "enroll", {"listen", "tls_cert", "tls_key", "tls_ca"}));
+  ASSIGN_OR_RETURN(std::string listen, d.Str(*en, "enroll", "listen", true));
+  ASSIGN_OR_RETURN(auto hp, HostPort(listen, "enroll.listen", path));
+  c.listen_address = hp.first;
+  c.listen_port = hp.second;
+  ASSIGN_OR_RETURN(c.tls, d.Tls(*en, "enroll"));
+
+  ASSIGN_OR_RETURN(std::vector<const toml::table*> ras, d.Array("ra"));
+  for (const toml::table* r : ras) {
+    RETURN_IF_ERROR(d.Known(*r, "ra", {"id", "spki_sha256", "batches"}));
+    RaEntry e;
+    ASSIGN_OR_RETURN(e.id, d.Str(*r, "ra", "id", true));
+    ASSIGN_OR_RETURN(e.spki_sha256, d.Str(*r, "ra", "spki_sha256", true));
+    if (e.spki_sha256.size() != 64) return d.Error("ra.spki_sha256", "must be 64 hex digits");
+    const toml::array* b = r->get_as<toml::array>("batches");
+    if (b == nullptr) return d.Error("ra.batches", "missing (use [\"*\"] for every batch)");
+    for (const toml::node& n : *b) {
+      auto v = n.value<std::string>();
+      if (!v) return d.Error("ra.batches", "must be strings");
+      e.batches.insert(*v);
+    }
+    c.ras.push_back(std::move(e));
+  }
+  if (c.ras.empty()) return d.Error("[[ra]]", "at least one RA is required");
+
+  ASSIGN_OR_RETURN(const toml::table* profiles, d.Section("profiles", false));
+  for (auto&& [k, v] : *profiles) {
+    auto p = v.value<std::string>();
+    if (!p) return d.Error("profiles." + std::string(k.str()), "must be a file path");
+    ASSIGN_OR_RETURN(std::string resolved, d.PathOf(*profiles, "profiles", std::string(k.str()).c_str(), true));
+    c.profile_files[std::string(k.str())] = resolved;
+  }
+  return c;
+}
+
+Result<HqConfig> LoadHqConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"hq", "root", "factory", "sync", "validation", "admin"}));
+  HqConfig c;
+  c.path = path;
+  ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
+  RETURN_IF_ERROR(d.Known(*hq, "hq", {"name", "organization", "data_dir"}));
+  ASSIGN_OR_RETURN(c.name, d.Str(*hq, "hq", "name", true));
+  ASSIGN_OR_RETURN(c.organization, d.Str(*hq, "hq", "organization", true));
+  ASSIGN_OR_RETURN(c.data_dir, d.PathOf(*hq, "hq", "data_dir", true));
+  ASSIGN_OR_RETURN(const toml::table* root, d.Section("root", true));
+  RETURN_IF_ERROR(d.Known(*root, "root", {"dir"}));
+  ASSIGN_OR_RETURN(c.root_dir, d.PathOf(*root, "root", "dir", true));
+  ASSIGN_OR_RETURN(std::vector<const toml::table*> fs, d.Array("factory"));
+  for (const toml::table* f : fs) {
+    RETURN_IF_ERROR(
+        d.Known(*f, "factory", {"name", "log_origin", "log_key", "ca_mirror_dir", "data_dir"}));
+    FactoryRef r;
+    ASSIGN_OR_RETURN(r.name, d.Str(*f, "factory", "name", true));
+    ASSIGN_OR_RETURN(r.log_origin, d.Str(*f, "factory", "log_origin", true));
+    ASSIGN_OR_RETURN(r.log_key, d.Str(*f, "factory", "log_key", true));
+    ASSIGN_OR_RETURN(r.ca_mirror_dir, d.PathOf(*f, "factory", "ca_mirror_dir", true));
+    ASSIGN_OR_RETURN(r.data_dir, d.PathOf(*f, "factory", "data_dir", false));
+    c.factories.push_back(std::move(r));
+  }
+  return c;
+}
+
+Result<RaConfig> LoadRaConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"ra"}));
+  ASSIGN_OR_RETURN(const toml::table* ra, d.Section("ra", true));
+  RETURN_IF_ERROR(d.Known(*ra, "ra", {"id", "factory_url", "tls_cert", "tls_key", "tls_ca",
+                                      "connections", "bulk_size"}));
+  RaConfig c;
+  c.path = path;
+  ASSIGN_OR_RETURN(c.id, d.Str(*ra, "ra", "id", true));
+  ASSIGN_OR_RETURN(c.factory_url, d.Str(*ra, "ra", "factory_url", true));
+  ASSIGN_OR_RETURN(c.tls, d.Tls(*ra, "ra"));
+  ASSIGN_OR_RETURN(int64_t conns, d.Int(*ra, "ra", "connections", 2, 1, 64));
+  ASSIGN_OR_RETURN(int64_t bulk, d.Int(*ra, "ra", "bulk_size", 250, 1, 1000));
+  c.connections = static_cast<unsigned>(conns);
+  c.bulk_size = static_cast<unsigned>(bulk);
+  return c;
+}
+
+}  // namespace mirrorca::cli

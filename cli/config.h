@@ -1,0 +1,83 @@
+// Node configuration files (TOML, docs/configuration.md): factory.toml,
+// hq.toml and ra.toml. Relative paths are resolved against the directory of
+// the config file. Unknown keys and missing required keys are errors naming
+// the key, so a typo never silently falls back to a default.
+//
+// Thread-safety: plain values.
+#ifndef MIRRORCA_CLI_CONFIG_H_
+#define MIRRORCA_CLI_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace mirrorca::cli {
+
+struct TlsFiles {
+  std::string cert;  // PEM chain
+  std::string key;   // PEM key, 0600
+  std::string ca;    // trust anchor for the peer
+};
+
+struct RaEntry {
+  std::string id;
+  std::string spki_sha256;
+  std::set<std::string> batches;
+};
+
+struct FactoryConfig {
+  std::string path;
+  std::string name;
+  std::string organization;
+  std::string production_line;
+  std::string data_dir;
+  std::string ca_dir;
+  std::string crl_url;
+  std::string ocsp_url;
+  std::string hq_log_origin;
+  std::string hq_log_key;
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 0;
+  TlsFiles tls;
+  std::vector<RaEntry> ras;
+  std::map<std::string, std::string> profile_files;
+  uint64_t checkpoint_interval = 1000;
+};
+
+struct FactoryRef {
+  std::string name;
+  std::string log_origin;
+  std::string log_key;
+  std::string ca_mirror_dir;  // HQ's copy of the factory issuing CA (CRL signing only)
+  std::string data_dir;       // for local delivery until sync exists
+};
+
+struct HqConfig {
+  std::string path;
+  std::string name;
+  std::string organization;
+  std::string data_dir;
+  std::string root_dir;
+  std::vector<FactoryRef> factories;
+};
+
+struct RaConfig {
+  std::string path;
+  std::string id;
+  std::string factory_url;
+  TlsFiles tls;
+  unsigned connections = 2;
+  unsigned bulk_size = 250;
+};
+
+Result<FactoryConfig> LoadFactoryConfig(const std::string& path);
+Result<HqConfig> LoadHqConfig(const std::string& path);
+Result<RaConfig> LoadRaConfig(const std::string& path);
+
+}  // namespace mirrorca::cli
+
+#endif  // MIRRORCA_CLI_CONFIG_H_

@@ -1,0 +1,31 @@
+// `mirrorca pki …` (quickstart, CA ceremony) and `mirrorca batch authorize`:
+// thin wiring from CLI options to ca/, log/ and engine/.
+//
+// Thread-safety: CLI setup and dispatch run on the main thread.
+#ifndef MIRRORCA_CLI_PKI_COMMANDS_H_
+#define MIRRORCA_CLI_PKI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "base/result.h"
+
+namespace mirrorca::cli {
+
+void AddPkiCommands(CLI::App& app, int* exit_code);
+void AddBatchCommands(CLI::App& app, int* exit_code);
+
+struct QuickstartOptions {
+  std::string dir;
+  std::string profile = "idevid";  // idevid | matter | iec62443
+  uint64_t quota = 1000;
+  bool quiet = false;
+};
+
+// Quickstart creates the complete loopback setup in options.dir (see
+// `mirrorca pki quickstart --help`); also used by `mirrorca demo` and tests.
+Status Quickstart(const QuickstartOptions& options);
+
+}  // namespace mirrorca::cli
+
+#endif  // MIRRORCA_CLI_PKI_COMMANDS_H_
