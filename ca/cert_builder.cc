@@ -151,7 +151,35 @@ Result<X509Ptr> BuildCertificate(const CertificateSpec& spec) {
       self_signed ? X509_get_subject_name(cert.get()) : X509_get_subject_name(spec.issuer_cert);
   if (X509_set_issuer_name(cert.get(), issuer_name) != 1) return OpenSslError("set issuer");
   RETURN_IF_ERROR(SetValidity(cert.get(), p, spec.now));
-  if (X509_set_pubkey(cert.get(), spec.subject_key) != 1) return OpenSslError("set public key");
+  if (spec.subject_spki != nullptr) {
+    ASN1_OBJECT* alg = nullptr;
+    const unsigned char* key = nullptr;
+    int key_len = 0;
+    X509_ALGOR* params = nullptr;
+    if (X509_PUBKEY_get0_param(&alg, &key, &key_len, &params, spec.subject_spki) != 1) {
+      return OpenSslError("read subject public key");
+    }
+    int ptype = V_ASN1_UNDEF;
+    const void* pval = nullptr;
+    X509_ALGOR_get0(nullptr, &ptype, &pval, params);
+    void* pval_copy = nullptr;
+    if (ptype == V_ASN1_OBJECT) {
+      pval_copy = OBJ_dup(static_cast<const ASN1_OBJECT*>(pval));
+    } else if (ptype == V_ASN1_SEQUENCE) {
+      pval_copy = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(pval));
+    } else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
+      return Status::InvalidArgument("unsupported public key parameters");
+    }
+    auto* bits = static_cast<unsigned char*>(OPENSSL_memdup(key, static_cast<size_t>(key_len)));
+    if (bits == nullptr ||
+        X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert.get()), OBJ_dup(alg), ptype, pval_copy,
+                               bits, key_len) != 1) {
+      OPENSSL_free(bits);
+      return OpenSslError("set public key");
+    }
+  } else if (X509_set_pubkey(cert.get(), spec.subject_key) != 1) {
+    return OpenSslError("set public key");
+  }
 
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, self_signed ? cert.get() : spec.issuer_cert, cert.get(), nullptr, nullptr,

@@ -19,6 +19,9 @@ struct CertificateSpec {
   const Profile* profile = nullptr;
   TemplateValues values;         // vetted template values
   EVP_PKEY* subject_key = nullptr;
+  // Optional: the subject key as parsed SubjectPublicKeyInfo (from a CSR).
+  // Copying it avoids OpenSSL 3's key encoder, the costliest step of issuance.
+  X509_PUBKEY* subject_spki = nullptr;
   Bytes serial;                  // big-endian, positive (see serial.h)
   int64_t now = 0;               // seconds since the epoch
   X509* issuer_cert = nullptr;   // null: self-signed with subject_key

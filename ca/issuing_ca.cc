@@ -47,11 +47,13 @@ Result<IssuingCa> IssuingCa::Load(Env* env, const std::string& dir, IssuingCaUrl
 }
 
 Result<X509Ptr> IssuingCa::Issue(const Profile& profile, const TemplateValues& values,
-                                 EVP_PKEY* subject_key, const Bytes& serial, int64_t now) const {
+                                 EVP_PKEY* subject_key, const Bytes& serial, int64_t now,
+                                 X509_PUBKEY* subject_spki) const {
   CertificateSpec spec;
   spec.profile = &profile;
   spec.values = values;
   spec.subject_key = subject_key;
+  spec.subject_spki = subject_spki;
   spec.serial = serial;
   spec.now = now;
   spec.issuer_cert = cert_.get();

@@ -41,8 +41,10 @@ class IssuingCa {
   IssuingCa& operator=(IssuingCa&&) = default;
 
   // Issue signs a certificate for `subject_key` as `profile` says.
+  // `subject_spki`, when given, is `subject_key` as parsed from the CSR.
   Result<X509Ptr> Issue(const Profile& profile, const TemplateValues& values,
-                        EVP_PKEY* subject_key, const Bytes& serial, int64_t now) const;
+                        EVP_PKEY* subject_key, const Bytes& serial, int64_t now,
+                        X509_PUBKEY* subject_spki = nullptr) const;
 
   X509* certificate() const { return cert_.get(); }
   EVP_PKEY* key() const { return key_.get(); }

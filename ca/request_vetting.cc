@@ -39,6 +39,7 @@ VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
   }
   VetOutcome o;
   o.public_key = UpRef(key);
+  o.request = std::move(*req);
   return o;
 }
 

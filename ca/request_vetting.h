@@ -25,6 +25,7 @@ struct VetOutcome {
   VetFailure failure = VetFailure::kNone;
   std::string detail;      // operator-facing; never secrets
   EvpPkeyPtr public_key;   // the CSR's key, set when failure == kNone
+  X509ReqPtr request;      // the parsed CSR, set when failure == kNone
   bool ok() const { return failure == VetFailure::kNone; }
 };
 

@@ -102,6 +102,7 @@ struct FactoryCa::Work {
   BatchTerms terms;
   const ca::Profile* profile = nullptr;
   EvpPkeyPtr public_key;  // the device's key (or the generated key)
+  ca::X509ReqPtr csr;     // the parsed CSR (its SubjectPublicKeyInfo is copied)
   std::optional<Reservation> reservation;
   log::Hash request_hash{};
   int64_t now = 0;
@@ -236,6 +237,7 @@ void FactoryCa::Vet(Work& w) {
   ca::VetOutcome vet = ca::VetRequest(req.csr, *w.profile);
   if (!vet.ok()) return Refuse(w, ReasonFor(vet.failure), vet.detail);
   w.public_key = std::move(vet.public_key);
+  w.csr = std::move(vet.request);
 }
 
 void FactoryCa::Reserve(Work& w) {
@@ -269,8 +271,9 @@ void FactoryCa::Sign(Work& w) {
                             {"factory", options_.factory_name}};
   if (w.terms.vendor_id != 0) values["vid"] = Hex4(w.terms.vendor_id);
   if (w.terms.vendor_id != 0) values["pid"] = Hex4(w.terms.product_id);
-  Result<ca::X509Ptr> cert = issuing_->Issue(*w.profile, values, w.public_key.get(),
-                                             w.reservation->serial, w.now / 1000000);
+  Result<ca::X509Ptr> cert =
+      issuing_->Issue(*w.profile, values, w.public_key.get(), w.reservation->serial,
+                      w.now / 1000000, w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr);
   if (!cert.ok()) return release("certificate could not be built: " + cert.status().message());
   Result<std::string> der = ca::CertificateDer(cert->get());
   Result<std::string> pem = ca::CertificatePem(cert->get());
