@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <iostream>
+#include <memory>
 
 #include "base/status_macros.h"
 #include "cli/config.h"
@@ -85,7 +86,7 @@ Status Serve(const std::string& config_path) {
 void AddFactoryCommands(CLI::App& app, int* exit_code) {
   CLI::App* factory = app.add_subcommand("factory", "The factory CA node");
   factory->require_subcommand(1);
-  auto* config = new std::string();
+  auto config = std::make_shared<std::string>();
   CLI::App* serve = factory->add_subcommand(
       "serve", "Serve the enrollment API (HTTPS, TLS 1.3, client certificates required)");
   serve->add_option("--config", *config, "factory.toml")->required();

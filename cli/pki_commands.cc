@@ -4,6 +4,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "base/status_macros.h"
 #include "ca/certificate.h"
@@ -227,7 +228,7 @@ Status Quickstart(const QuickstartOptions& o) {
 void AddPkiCommands(CLI::App& app, int* exit_code) {
   CLI::App* pki = app.add_subcommand("pki", "PKI setup: CAs, keys, TLS identities");
   pki->require_subcommand(1);
-  auto* o = new QuickstartOptions();
+  auto o = std::make_shared<QuickstartOptions>();
   CLI::App* qs = pki->add_subcommand(
       "quickstart", "Create a complete loopback setup: root, factory CA, log keys, TLS "
                     "identities, factory.toml / hq.toml / ra.toml and batch B1");
@@ -255,7 +256,7 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
     std::vector<std::string> ras, reissue;
     bool deliver = false;
   };
-  auto* o = new Opts();
+  auto o = std::make_shared<Opts>();
   CLI::App* auth = batch->add_subcommand(
       "authorize", "Record a batchAuthorized event in HQ's log (signed with HQ's log key)");
   auth->add_option("--config", o->config, "hq.toml")->required();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -183,7 +184,7 @@ void AddRaCommands(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string config, batch, csr_dir, out;
   };
-  auto* o = new Opts();
+  auto o = std::make_shared<Opts>();
   CLI::App* enroll = ra->add_subcommand("enroll", "Enroll every <device-serial>.csr of a directory");
   enroll->add_option("--config", o->config, "ra.toml")->required();
   enroll->add_option("--batch", o->batch, "Batch id")->required();
