@@ -16,6 +16,7 @@
 #include "base/env.h"
 #include "base/result.h"
 #include "ca/openssl_types.h"
+#include "log/private_key_file.h"
 
 namespace mirrorca::ca {
 
@@ -30,10 +31,11 @@ KeyType ClassifyKey(EVP_PKEY* key);
 
 Result<EvpPkeyPtr> GenerateKey(KeyType type);
 
-// PEM private keys (PKCS#8, unencrypted) in files of mode 0600.
-Status SavePrivateKeyPem(Env* env, const std::string& path, EVP_PKEY* key);
-Result<EvpPkeyPtr> LoadPrivateKeyPem(Env* env, const std::string& path);
-Result<EvpPkeyPtr> ParsePrivateKeyPem(std::string_view pem);
+// PEM private keys (PKCS#8, unencrypted) in files of mode 0600: one
+// implementation for every key of the project (log/private_key_file.h).
+using log::LoadPrivateKeyPem;
+using log::ParsePrivateKeyPem;
+using log::SavePrivateKeyPem;
 
 // EncryptedPkcs8Pem returns `key` as an encrypted PKCS#8 PEM
 // (PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256) under `password`.

@@ -1,21 +1,16 @@
 #include "log/log_key.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "log/private_key_file.h"
 #include "log/sha256.h"
 
 namespace mirrorca::log {
 namespace {
 
 constexpr uint8_t kEd25519Type = 0x01;  // signed-note signature type for Ed25519
-
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 
 // ThreadContext returns this thread's reusable digest context, reset so that
 // no state of the previous key or operation leaks into the next one.
@@ -131,32 +126,12 @@ Result<LogSigner> LogSigner::FromSeed(std::string name, ByteSpan seed) {
 }
 
 Result<LogSigner> LogSigner::LoadPem(Env* env, const std::string& path, std::string name) {
-  ASSIGN_OR_RETURN(uint32_t mode, env->FileMode(path));
-  if ((mode & 077) != 0) {
-    return Status::PermissionDenied("private key file " + path +
-                                    " is accessible by group or others; chmod 600 it");
-  }
-  ASSIGN_OR_RETURN(std::string pem, env->ReadFile(path, 1 << 16));
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return OpenSslError("allocate BIO");
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  if (raw == nullptr) {
-    return OpenSslError("read private key " + path, StatusCode::kInvalidArgument);
-  }
-  return FromPkey(std::move(name), EvpPkeyPtr(raw));
+  ASSIGN_OR_RETURN(EvpPkeyPtr key, LoadPrivateKeyPem(env, path));
+  return FromPkey(std::move(name), std::move(key));
 }
 
 Status LogSigner::SavePem(Env* env, const std::string& path) const {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1) {
-    return OpenSslError("encode private key");
-  }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  Status s = env->WriteFileAtomic(path, std::string_view(data, static_cast<size_t>(len)), 0600);
-  OPENSSL_cleanse(data, static_cast<size_t>(len));
-  return s;
+  return SavePrivateKeyPem(env, path, pkey_.get());
 }
 
 Result<Bytes> LogSigner::Sign(ByteSpan message) const {

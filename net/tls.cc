@@ -6,6 +6,7 @@
 #include "base/encoding.h"
 #include "base/env.h"
 #include "ca/certificate.h"
+#include "ca/keys.h"
 
 namespace mirrorca::net {
 namespace {
@@ -41,16 +42,15 @@ Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool se
   SSL_CTX_set_options(raw, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
   asio::error_code ec;
   if (!id.cert_file.empty()) {
-    Result<uint32_t> mode = Env::Default()->FileMode(id.key_file);
-    if (!mode.ok()) return mode.status();
-    if ((*mode & 077) != 0) {
-      return Status::PermissionDenied("TLS key " + id.key_file +
-                                      " is accessible by group or others; chmod 600 it");
-    }
+    // Read through the one private-key loader, which refuses loose file modes.
+    Result<ca::EvpPkeyPtr> key = ca::LoadPrivateKeyPem(Env::Default(), id.key_file);
+    if (!key.ok()) return key.status().WithContext("TLS key");
     ctx->use_certificate_chain_file(id.cert_file, ec);
     if (ec) return Status::InvalidArgument("TLS certificate " + id.cert_file + ": " + ec.message());
-    ctx->use_private_key_file(id.key_file, asio::ssl::context::pem, ec);
-    if (ec) return Status::InvalidArgument("TLS key " + id.key_file + ": " + ec.message());
+    if (SSL_CTX_use_PrivateKey(raw, key->get()) != 1) {
+      return ca::OpenSslError("TLS key " + id.key_file + " does not fit its certificate",
+                              StatusCode::kInvalidArgument);
+    }
   }
   ctx->load_verify_file(id.ca_file, ec);
   if (ec) return Status::InvalidArgument("TLS trust anchors " + id.ca_file + ": " + ec.message());
