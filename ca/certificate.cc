@@ -11,13 +11,6 @@ namespace {
 
 bool LooksLikePem(std::string_view s) { return s.find("-----BEGIN ") != std::string_view::npos; }
 
-Result<std::string> BioContents(BIO* bio) {
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  if (len < 0) return OpenSslError("read BIO");
-  return std::string(data, static_cast<size_t>(len));
-}
-
 template <typename T, int (*I2d)(const T*, unsigned char**)>
 Result<std::string> Der(const T* obj, std::string_view what) {
   int len = I2d(obj, nullptr);
@@ -37,25 +30,34 @@ Status CheckSize(std::string_view in, std::string_view what) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<X509Ptr> ParseCertificate(std::string_view in) {
-  RETURN_IF_ERROR(CheckSize(in, "certificate"));
-  X509* raw = nullptr;
+// ParsePemOrDer decodes one PEM or DER object with OpenSSL's reader for its
+// type; DER must end exactly at the end of `in`.
+template <typename T, void (*Free)(T*)>
+Result<OpenSslPtr<T, Free>> ParsePemOrDer(std::string_view in, const std::string& what,
+                                          T* (*pem_read)(BIO*, T**, pem_password_cb*, void*),
+                                          T* (*d2i)(T**, const unsigned char**, long)) {
+  RETURN_IF_ERROR(CheckSize(in, what));
+  T* raw = nullptr;
   if (LooksLikePem(in)) {
     BioPtr bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
     if (!bio) return OpenSslError("allocate BIO");
-    raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    raw = pem_read(bio.get(), nullptr, nullptr, nullptr);
   } else {
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-    raw = d2i_X509(nullptr, &p, static_cast<long>(in.size()));
+    raw = d2i(nullptr, &p, static_cast<long>(in.size()));
     if (raw != nullptr && p != reinterpret_cast<const unsigned char*>(in.data() + in.size())) {
-      X509_free(raw);
-      return Status::InvalidArgument("certificate DER has trailing bytes");
+      Free(raw);
+      return Status::InvalidArgument(what + " DER has trailing bytes");
     }
   }
-  if (raw == nullptr) return OpenSslError("parse certificate", StatusCode::kInvalidArgument);
-  return X509Ptr(raw);
+  if (raw == nullptr) return OpenSslError("parse " + what, StatusCode::kInvalidArgument);
+  return OpenSslPtr<T, Free>(raw);
+}
+
+}  // namespace
+
+Result<X509Ptr> ParseCertificate(std::string_view in) {
+  return ParsePemOrDer<X509, X509_free>(in, "certificate", PEM_read_bio_X509, d2i_X509);
 }
 
 Result<std::vector<X509Ptr>> ParseCertificateChainPem(std::string_view pem) {
@@ -105,22 +107,7 @@ Result<std::string> ChainPem(const std::vector<X509Ptr>& chain) {
 }
 
 Result<X509ReqPtr> ParseRequest(std::string_view in) {
-  RETURN_IF_ERROR(CheckSize(in, "CSR"));
-  X509_REQ* raw = nullptr;
-  if (LooksLikePem(in)) {
-    BioPtr bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
-    if (!bio) return OpenSslError("allocate BIO");
-    raw = PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr);
-  } else {
-    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-    raw = d2i_X509_REQ(nullptr, &p, static_cast<long>(in.size()));
-    if (raw != nullptr && p != reinterpret_cast<const unsigned char*>(in.data() + in.size())) {
-      X509_REQ_free(raw);
-      return Status::InvalidArgument("CSR DER has trailing bytes");
-    }
-  }
-  if (raw == nullptr) return OpenSslError("parse CSR", StatusCode::kInvalidArgument);
-  return X509ReqPtr(raw);
+  return ParsePemOrDer<X509_REQ, X509_REQ_free>(in, "CSR", PEM_read_bio_X509_REQ, d2i_X509_REQ);
 }
 
 Result<std::string> RequestPem(X509_REQ* req) {

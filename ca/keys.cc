@@ -21,13 +21,6 @@ constexpr KeyTypeSpelling kSpellings[] = {
     {KeyType::kRsa3072, "rsa3072"}, {KeyType::kRsa4096, "rsa4096"}, {KeyType::kEd25519, "ed25519"},
 };
 
-Result<std::string> BioContents(BIO* bio) {
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  if (len < 0) return OpenSslError("read BIO");
-  return std::string(data, static_cast<size_t>(len));
-}
-
 }  // namespace
 
 std::string_view KeyTypeName(KeyType t) {

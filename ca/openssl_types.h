@@ -16,6 +16,9 @@
 #include <openssl/x509v3.h>
 
 #include <memory>
+#include <string>
+
+#include "base/result.h"
 
 #include "log/openssl_ptr.h"
 
@@ -62,6 +65,9 @@ inline EvpPkeyPtr UpRef(EVP_PKEY* p) {
   EVP_PKEY_up_ref(p);
   return EvpPkeyPtr(p);
 }
+
+// BioContents returns everything written to a memory BIO.
+Result<std::string> BioContents(BIO* bio);
 
 }  // namespace mirrorca::ca
 
