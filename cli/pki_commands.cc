@@ -138,8 +138,7 @@ Status Quickstart(const QuickstartOptions& o) {
   t.factory_log_id = kFactoryOrigin;
   t.ca_id = ca_id;
   RETURN_IF_ERROR(engine::AuthorizeBatch(*hq.log, t).status());
-  RETURN_IF_ERROR(log::EventLog::Create(factory.store.get(), hq.log->verifier()));
-  ASSIGN_OR_RETURN(auto hq_copy, log::EventLog::Open(factory.store.get(), kHqOrigin, std::nullopt));
+  ASSIGN_OR_RETURN(auto hq_copy, log::EventLog::OpenCopy(factory.store.get(), hq.log->verifier()));
   RETURN_IF_ERROR(engine::DeliverLog(*hq.log, *hq_copy).status());
   hq_copy.reset();
 
@@ -309,11 +308,8 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
         if (!fl.ok()) {
           return fl.status().WithContext("open the factory store (is the factory running?)");
         }
-        ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(fl->store.get()));
-        if (std::find(origins.begin(), origins.end(), hq_log.log->origin()) == origins.end()) {
-          RETURN_IF_ERROR(log::EventLog::Create(fl->store.get(), hq_log.log->verifier()));
-        }
-        ASSIGN_OR_RETURN(auto copy, log::EventLog::Open(fl->store.get(), hq_log.log->origin(), std::nullopt));
+        ASSIGN_OR_RETURN(auto copy,
+                         log::EventLog::OpenCopy(fl->store.get(), hq_log.log->verifier()));
         ASSIGN_OR_RETURN(uint64_t n, engine::DeliverLog(*hq_log.log, *copy));
         std::cout << ",\"delivered_events\":" << n;
       }

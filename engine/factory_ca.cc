@@ -126,16 +126,8 @@ Result<std::unique_ptr<FactoryCa>> FactoryCa::Open(FactoryCaOptions options) {
     return Status::InvalidArgument("HQ log key is for '" + hq.name() + "', config says '" +
                                    options.hq_origin + "'");
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(f->local_.store.get()));
-  if (std::find(origins.begin(), origins.end(), hq.name()) == origins.end()) {
-    RETURN_IF_ERROR(log::EventLog::Create(f->local_.store.get(), hq));
-  }
-  ASSIGN_OR_RETURN(f->hq_log_, log::EventLog::Open(f->local_.store.get(), hq.name(), std::nullopt,
-                                                  options.log_options));
-  if (f->hq_log_->verifier().VerifierKey() != hq.VerifierKey()) {
-    return Status::PermissionDenied("the store's copy of HQ's log has a different key than " +
-                                    std::string("the configured hq log key"));
-  }
+  ASSIGN_OR_RETURN(f->hq_log_,
+                   log::EventLog::OpenCopy(f->local_.store.get(), hq, options.log_options));
   ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(f->env_, options.ca_dir, options.urls));
   f->issuing_ = std::make_unique<ca::IssuingCa>(std::move(issuing));
   f->ledger_ = std::make_unique<BatchLedger>(f->local_.log->origin());

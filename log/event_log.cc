@@ -177,6 +177,20 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(Store* store, const std::string
   return log;
 }
 
+Result<std::unique_ptr<EventLog>> EventLog::OpenCopy(Store* store, const LogVerifier& owner,
+                                                     EventLogOptions options) {
+  Status created = Create(store, owner);
+  if (!created.ok() && created.code() != StatusCode::kAlreadyExists) return created;
+  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> copy,
+                   Open(store, owner.name(), std::nullopt, std::move(options)));
+  if (copy->verifier().VerifierKey() != owner.VerifierKey()) {
+    return Status::PermissionDenied("this store's copy of log '" + owner.name() +
+                                    "' is registered with another key than " +
+                                    owner.VerifierKey());
+  }
+  return copy;
+}
+
 Status EventLog::Recover() {
   rocksdb::ReadOptions ro;
   std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->events()));

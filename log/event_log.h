@@ -88,6 +88,12 @@ class EventLog {
   // encoded (nothing is appended then).
   Result<AppendResult> Append(std::vector<EventDraft> drafts);
 
+  // OpenCopy opens, read-only, this store's mirror copy of the log of
+  // `owner` (another node), registering it on first use. PermissionDenied if
+  // the copy is registered with a different key.
+  static Result<std::unique_ptr<EventLog>> OpenCopy(Store* store, const LogVerifier& owner,
+                                                    EventLogOptions options = {});
+
   // AppendVerified durably appends events already signed by the log's owner
   // (this store holds a mirror copy, opened without a signer). Every event
   // must decode canonically, carry this log's origin, the next seq, the

@@ -269,6 +269,12 @@ TEST(EventLogTest, MirrorCopyAcceptsOnlyTheOwnersChain) {
   EXPECT_FALSE(copy->Append(TestDrafts(1)).ok());
   VerifyReport r = *VerifyLog(*copy);
   EXPECT_TRUE(r.ok) << r.reason;
+  // The copy is bound to the owner's key: a stranger of the same name is refused.
+  copy.reset();
+  EXPECT_TRUE(EventLog::OpenCopy(store.get(), owner.signer.verifier()).ok());
+  Result<std::unique_ptr<EventLog>> wrong = EventLog::OpenCopy(store.get(), stranger.signer.verifier());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied);
   // The owner cannot import into its own log.
   EXPECT_FALSE(owner.log->AppendVerified(slice(0, 1)).ok());
 }
