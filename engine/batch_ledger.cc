@@ -40,7 +40,7 @@ void BatchLedger::ApplyHqEvent(log::schema::Event::Reader e) {
   BatchCounts& c = batches_[b.getBatchId()];
   // A later authorization of the same batch id replaces the terms (HQ raising
   // a quota, adding re-issue permissions); counts carry over.
-  c.terms = BatchTerms::FromEvent(b, e.getSeq());
+  c.terms = std::make_shared<const BatchTerms>(BatchTerms::FromEvent(b, e.getSeq()));
 }
 
 void BatchLedger::ApplyFactoryEvent(log::schema::Event::Reader e) {
@@ -73,12 +73,12 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
                                                         const std::string& ra_id, int64_t now) {
   std::lock_guard lock(mu_);
   auto it = batches_.find(batch_id);
-  if (it == batches_.end() || it->second.terms.batch_id.empty()) {
+  if (it == batches_.end() || !it->second.terms) {
     return Refuse(RejectionReason::UNKNOWN_BATCH,
                   "batch '" + batch_id + "' is not authorized by HQ for this factory");
   }
   BatchCounts& b = it->second;
-  const BatchTerms& t = b.terms;
+  const BatchTerms& t = *b.terms;
   if (b.closed) return Refuse(RejectionReason::BATCH_CLOSED, "batch '" + batch_id + "' is closed");
   if (!t.allowed_ras.empty() &&
       std::find(t.allowed_ras.begin(), t.allowed_ras.end(), ra_id) == t.allowed_ras.end()) {
@@ -140,7 +140,7 @@ bool BatchLedger::Commit(const Reservation& r) {
   devices_in_flight_.erase(r.device_serial);
   devices_[r.device_serial] = r.serial;
   if (r.reissue_of) reissued_.emplace(r.batch_id, r.device_serial);
-  return b.issued == b.terms.quota;
+  return b.terms && b.issued == b.terms->quota;
 }
 
 void BatchLedger::Release(const Reservation& r) {
@@ -164,7 +164,7 @@ void BatchLedger::MarkClosed(const std::string& batch_id) {
 std::optional<BatchCounts> BatchLedger::Batch(const std::string& batch_id) const {
   std::lock_guard lock(mu_);
   auto it = batches_.find(batch_id);
-  if (it == batches_.end() || it->second.terms.batch_id.empty()) return std::nullopt;
+  if (it == batches_.end() || !it->second.terms) return std::nullopt;
   return it->second;
 }
 
@@ -172,7 +172,7 @@ std::vector<BatchCounts> BatchLedger::Batches() const {
   std::lock_guard lock(mu_);
   std::vector<BatchCounts> out;
   for (const auto& [id, c] : batches_) {
-    if (!c.terms.batch_id.empty()) out.push_back(c);
+    if (c.terms) out.push_back(c);
   }
   return out;
 }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -54,7 +55,9 @@ struct BatchTerms {
 };
 
 struct BatchCounts {
-  BatchTerms terms;
+  // HQ's terms, shared and immutable (a request reads them without copying
+  // the lists); null for a batch id seen only in rejections.
+  std::shared_ptr<const BatchTerms> terms;
   uint64_t issued = 0;
   uint64_t rejected = 0;
   uint64_t reserved = 0;  // in flight

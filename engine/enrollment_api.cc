@@ -238,16 +238,16 @@ ApiResponse EnrollmentApi::Keygen(const ApiRequest& r, const std::string& batch)
 ApiResponse EnrollmentApi::BatchStatus(const std::string& batch) {
   std::optional<BatchCounts> b = ca_->Batch(batch);
   if (!b) return Problem(404, "unknown-batch", "unknown batch", batch);
-  return Json(200, json{{"batch_id", b->terms.batch_id},
-                        {"profile", b->terms.profile},
-                        {"product", b->terms.product},
-                        {"authorized", b->terms.quota},
+  return Json(200, json{{"batch_id", b->terms->batch_id},
+                        {"profile", b->terms->profile},
+                        {"product", b->terms->product},
+                        {"authorized", b->terms->quota},
                         {"issued", b->issued},
                         {"rejected", b->rejected},
                         {"in_flight", b->reserved},
                         {"closed", b->closed},
-                        {"not_before_us", b->terms.not_before},
-                        {"not_after_us", b->terms.not_after}});
+                        {"not_before_us", b->terms->not_before},
+                        {"not_after_us", b->terms->not_after}});
 }
 
 }  // namespace mirrorca::engine

@@ -99,7 +99,7 @@ struct FactoryCa::Work {
   bool keygen = false;
   std::string password;
   EnrollResult result;
-  BatchTerms terms;
+  std::shared_ptr<const BatchTerms> terms;
   const ca::Profile* profile = nullptr;
   EvpPkeyPtr public_key;  // the device's key (or the generated key)
   ca::X509ReqPtr csr;     // the parsed CSR (its SubjectPublicKeyInfo is copied)
@@ -209,17 +209,17 @@ void FactoryCa::Vet(Work& w) {
                   "batch '" + req.batch_id + "' is not authorized by HQ for this factory");
   }
   w.terms = std::move(batch->terms);
-  if (!w.terms.ca_id.empty() && w.terms.ca_id != issuing_->ca_id()) {
+  if (!w.terms->ca_id.empty() && w.terms->ca_id != issuing_->ca_id()) {
     return Refuse(w, RejectionReason::INTERNAL_ERROR,
                   "batch '" + req.batch_id + "' is authorized for another issuing CA");
   }
-  Result<const ca::Profile*> profile = ProfileFor(w.terms.profile);
+  Result<const ca::Profile*> profile = ProfileFor(w.terms->profile);
   if (!profile.ok()) {
     return Refuse(w, RejectionReason::INTERNAL_ERROR,
-                  "profile '" + w.terms.profile + "': " + profile.status().message());
+                  "profile '" + w.terms->profile + "': " + profile.status().message());
   }
   w.profile = *profile;
-  if (w.profile->requires_vendor_id && w.terms.vendor_id == 0) {
+  if (w.profile->requires_vendor_id && w.terms->vendor_id == 0) {
     return Refuse(w, RejectionReason::SUBJECT_NOT_ALLOWED,
                   "profile " + w.profile->name + " needs a vendor id in the batch");
   }
@@ -257,12 +257,14 @@ void FactoryCa::Sign(Work& w) {
     w.public_key = std::move(*key);
   }
   ca::TemplateValues values{{"device_serial", w.request->device_serial},
-                            {"product", w.terms.product},
-                            {"batch", w.terms.batch_id},
+                            {"product", w.terms->product},
+                            {"batch", w.terms->batch_id},
                             {"organization", options_.organization},
                             {"factory", options_.factory_name}};
-  if (w.terms.vendor_id != 0) values["vid"] = Hex4(w.terms.vendor_id);
-  if (w.terms.vendor_id != 0) values["pid"] = Hex4(w.terms.product_id);
+  if (w.terms->vendor_id != 0) {
+    values["vid"] = Hex4(w.terms->vendor_id);
+    values["pid"] = Hex4(w.terms->product_id);
+  }
   Result<ca::X509Ptr> cert =
       issuing_->Issue(*w.profile, values, w.public_key.get(), w.reservation->serial,
                       w.now / 1000000, w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr);
@@ -343,16 +345,20 @@ void FactoryCa::Record(std::vector<Work*>& works) {
   }
 }
 
-EnrollResult FactoryCa::Enroll(const EnrollRequest& request) {
-  metrics_.requests++;
-  Work w;
-  w.request = &request;
+EnrollResult FactoryCa::Process(Work& w) {
   Vet(w);
   Reserve(w);
   Sign(w);
   std::vector<Work*> works{&w};
   Record(works);
   return std::move(w.result);
+}
+
+EnrollResult FactoryCa::Enroll(const EnrollRequest& request) {
+  metrics_.requests++;
+  Work w;
+  w.request = &request;
+  return Process(w);
 }
 
 std::vector<EnrollResult> FactoryCa::EnrollBulk(const std::vector<EnrollRequest>& requests) {
@@ -391,12 +397,7 @@ EnrollResult FactoryCa::Keygen(const KeygenRequest& request) {
     r.device_serial = request.device_serial;
     return r;  // a client error about transport of the key, not an issuance decision
   }
-  Vet(w);
-  Reserve(w);
-  Sign(w);
-  std::vector<Work*> works{&w};
-  Record(works);
-  return std::move(w.result);
+  return Process(w);
 }
 
 std::string FactoryCa::PrometheusText() const {
@@ -424,15 +425,16 @@ std::string FactoryCa::PrometheusText() const {
   line("# HELP mirrorca_log_size Events in the factory log.");
   line("# TYPE mirrorca_log_size gauge");
   line("mirrorca_log_size " + std::to_string(local_.log->Size()));
+  const std::vector<BatchCounts> batches = ledger_->Batches();
   line("# HELP mirrorca_batch_issued Certificates issued per batch.");
   line("# TYPE mirrorca_batch_issued gauge");
-  for (const BatchCounts& b : ledger_->Batches()) {
-    line("mirrorca_batch_issued{batch=\"" + b.terms.batch_id + "\"} " + std::to_string(b.issued));
+  for (const BatchCounts& b : batches) {
+    line("mirrorca_batch_issued{batch=\"" + b.terms->batch_id + "\"} " + std::to_string(b.issued));
   }
   line("# HELP mirrorca_batch_quota Quota per batch.");
   line("# TYPE mirrorca_batch_quota gauge");
-  for (const BatchCounts& b : ledger_->Batches()) {
-    line("mirrorca_batch_quota{batch=\"" + b.terms.batch_id + "\"} " + std::to_string(b.terms.quota));
+  for (const BatchCounts& b : batches) {
+    line("mirrorca_batch_quota{batch=\"" + b.terms->batch_id + "\"} " + std::to_string(b.terms->quota));
   }
   return out;
 }

@@ -131,6 +131,8 @@ class FactoryCa {
   void Reserve(Work& w);
   void Sign(Work& w);
   void Refuse(Work& w, RejectionReason reason, std::string detail);
+  // Process runs the three steps and Record for a single request.
+  EnrollResult Process(Work& w);
   // Record appends the drafts of `works` durably and completes them.
   void Record(std::vector<Work*>& works);
 
