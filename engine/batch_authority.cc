@@ -55,7 +55,7 @@ Result<uint64_t> DeliverLog(log::EventLog& source, log::EventLog& copy) {
                                      events.emplace_back(b);
                                      return Status::Ok();
                                    }));
-    RETURN_IF_ERROR(copy.AppendVerified(events).status());
+    RETURN_IF_ERROR(copy.AppendVerified(std::move(events)).status());
   }
   Result<std::string> cp = source.LatestCheckpoint();
   if (cp.ok()) RETURN_IF_ERROR(copy.StoreCheckpoint(*cp));

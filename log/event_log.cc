@@ -360,7 +360,7 @@ void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>
   }
 }
 
-Result<AppendResult> EventLog::AppendVerified(const std::vector<std::string>& signed_events) {
+Result<AppendResult> EventLog::AppendVerified(std::vector<std::string> signed_events) {
   if (signer_.has_value()) {
     return Status::FailedPrecondition("log '" + origin() +
                                       "' is written by this node; it cannot import events");
@@ -371,7 +371,6 @@ Result<AppendResult> EventLog::AppendVerified(const std::vector<std::string>& si
                                      " events per append");
   }
   PendingAppend p;
-  p.signed_events = signed_events;
   p.leaf_hashes.resize(signed_events.size());
   std::vector<Hash> body_hashes(signed_events.size());
   std::vector<Hash> prev_hashes(signed_events.size());
@@ -432,6 +431,7 @@ Result<AppendResult> EventLog::AppendVerified(const std::vector<std::string>& si
   next_seq_ = seq;
   last_body_hash_ = prev;
   last_time_ = time;
+  p.signed_events = std::move(signed_events);
   p.sign_status = Status::Ok();
   p.ready = true;
   pending_.push_back(&p);

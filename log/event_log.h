@@ -100,7 +100,7 @@ class EventLog {
   // chain's prevHash, a non-decreasing time and a valid signature of the
   // log's key; otherwise nothing is appended. Idempotence (skipping events
   // already held) is the caller's business: the first must be seq Size().
-  Result<AppendResult> AppendVerified(const std::vector<std::string>& signed_events);
+  Result<AppendResult> AppendVerified(std::vector<std::string> signed_events);
 
   // StoreCheckpoint durably stores a checkpoint signed by the log's key whose
   // size this copy holds and whose root matches; Corruption otherwise.
