@@ -30,25 +30,33 @@ Status CheckSize(std::string_view in, std::string_view what) {
   return Status::Ok();
 }
 
-// ParsePemOrDer decodes one PEM or DER object with OpenSSL's reader for its
-// type; DER must end exactly at the end of `in`.
+// ParsePemOrDer decodes one PEM (block `pem_name`) or DER object of ASN.1
+// type `item` in library context `libctx` (null: the default); DER must end
+// exactly at the end of `in`.
 template <typename T, void (*Free)(T*)>
 Result<OpenSslPtr<T, Free>> ParsePemOrDer(std::string_view in, const std::string& what,
-                                          T* (*pem_read)(BIO*, T**, pem_password_cb*, void*),
-                                          T* (*d2i)(T**, const unsigned char**, long)) {
+                                          const ASN1_ITEM* item, const char* pem_name,
+                                          OSSL_LIB_CTX* libctx) {
   RETURN_IF_ERROR(CheckSize(in, what));
-  T* raw = nullptr;
+  const auto* der = reinterpret_cast<const unsigned char*>(in.data());
+  long der_len = static_cast<long>(in.size());
+  unsigned char* pem_der = nullptr;
   if (LooksLikePem(in)) {
     BioPtr bio(BIO_new_mem_buf(in.data(), static_cast<int>(in.size())));
     if (!bio) return OpenSslError("allocate BIO");
-    raw = pem_read(bio.get(), nullptr, nullptr, nullptr);
-  } else {
-    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-    raw = d2i(nullptr, &p, static_cast<long>(in.size()));
-    if (raw != nullptr && p != reinterpret_cast<const unsigned char*>(in.data() + in.size())) {
-      Free(raw);
-      return Status::InvalidArgument(what + " DER has trailing bytes");
+    if (PEM_bytes_read_bio(&pem_der, &der_len, nullptr, pem_name, bio.get(), nullptr, nullptr) !=
+        1) {
+      return OpenSslError("parse " + what, StatusCode::kInvalidArgument);
     }
+    der = pem_der;
+  }
+  const unsigned char* p = der;
+  T* raw = reinterpret_cast<T*>(ASN1_item_d2i_ex(nullptr, &p, der_len, item, libctx, nullptr));
+  const bool trailing = raw != nullptr && pem_der == nullptr && p != der + der_len;
+  OPENSSL_free(pem_der);
+  if (trailing) {
+    Free(raw);
+    return Status::InvalidArgument(what + " DER has trailing bytes");
   }
   if (raw == nullptr) return OpenSslError("parse " + what, StatusCode::kInvalidArgument);
   return OpenSslPtr<T, Free>(raw);
@@ -57,7 +65,8 @@ Result<OpenSslPtr<T, Free>> ParsePemOrDer(std::string_view in, const std::string
 }  // namespace
 
 Result<X509Ptr> ParseCertificate(std::string_view in) {
-  return ParsePemOrDer<X509, X509_free>(in, "certificate", PEM_read_bio_X509, d2i_X509);
+  return ParsePemOrDer<X509, X509_free>(in, "certificate", ASN1_ITEM_rptr(X509), PEM_STRING_X509,
+                                        nullptr);
 }
 
 Result<std::vector<X509Ptr>> ParseCertificateChainPem(std::string_view pem) {
@@ -106,8 +115,9 @@ Result<std::string> ChainPem(const std::vector<X509Ptr>& chain) {
   return out;
 }
 
-Result<X509ReqPtr> ParseRequest(std::string_view in) {
-  return ParsePemOrDer<X509_REQ, X509_REQ_free>(in, "CSR", PEM_read_bio_X509_REQ, d2i_X509_REQ);
+Result<X509ReqPtr> ParseRequest(std::string_view in, OSSL_LIB_CTX* libctx) {
+  return ParsePemOrDer<X509_REQ, X509_REQ_free>(in, "CSR", ASN1_ITEM_rptr(X509_REQ),
+                                                PEM_STRING_X509_REQ, libctx);
 }
 
 Result<std::string> RequestPem(X509_REQ* req) {

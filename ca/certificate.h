@@ -31,7 +31,9 @@ Result<std::string> ChainPem(const std::vector<X509Ptr>& chain);
 
 // ParseRequest accepts a PKCS#10 CSR as PEM ("CERTIFICATE REQUEST" or "NEW
 // CERTIFICATE REQUEST") or DER; InvalidArgument with a reason otherwise.
-Result<X509ReqPtr> ParseRequest(std::string_view pem_or_der);
+// `libctx` is the OpenSSL library context the request's key is decoded in
+// (null: the default one; see libctx_pool.h).
+Result<X509ReqPtr> ParseRequest(std::string_view pem_or_der, OSSL_LIB_CTX* libctx = nullptr);
 Result<std::string> RequestPem(X509_REQ* req);
 Result<std::string> RequestDer(X509_REQ* req);
 

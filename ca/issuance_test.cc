@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
 
+#include <cstring>
+
 #include "ca/cert_builder.h"
 #include "ca/request_vetting.h"
 #include "ca/serial.h"
@@ -153,7 +155,14 @@ TEST(VettingTest, AcceptsAGoodCsrAndIgnoresItsSubject) {
   VetOutcome o = VetRequest(csr, *p);
   ASSERT_TRUE(o.ok()) << o.detail;
   EXPECT_EQ(EVP_PKEY_eq(o.public_key.get(), key->get()), 1);
-  // DER works too.
+  // The old "NEW CERTIFICATE REQUEST" PEM label and DER work too.
+  std::string old_label = csr;
+  for (const char* edge : {"BEGIN ", "END "}) {
+    size_t at = old_label.find(std::string(edge) + "CERTIFICATE REQUEST");
+    ASSERT_NE(at, std::string::npos);
+    old_label.insert(at + strlen(edge), "NEW ");
+  }
+  EXPECT_TRUE(VetRequest(old_label, *p).ok());
   Result<X509ReqPtr> req = ParseRequest(csr);
   Result<std::string> der = RequestDer(req->get());
   EXPECT_TRUE(VetRequest(*der, *p).ok());

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "ca/certificate.h"
+#include "ca/libctx_pool.h"
 
 namespace mirrorca::ca {
 namespace {
@@ -17,7 +18,9 @@ VetOutcome Fail(VetFailure f, std::string detail) {
 }  // namespace
 
 VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
-  Result<X509ReqPtr> req = ParseRequest(csr);
+  // A context of our own: the default one's locks dominate under concurrency.
+  LibCtxLease libctx;
+  Result<X509ReqPtr> req = ParseRequest(csr, libctx.get());
   if (!req.ok()) return Fail(VetFailure::kBadCsr, req.status().message());
   EVP_PKEY* key = X509_REQ_get0_pubkey(req->get());
   if (key == nullptr) {
@@ -25,7 +28,7 @@ VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
     return Fail(VetFailure::kBadCsr, "CSR has no usable public key");
   }
   // Proof of possession: the request is signed by the key it carries.
-  if (X509_REQ_verify(req->get(), key) != 1) {
+  if (X509_REQ_verify_ex(req->get(), key, libctx.get(), nullptr) != 1) {
     ERR_clear_error();
     return Fail(VetFailure::kProofOfPossession, "CSR signature does not verify with its key");
   }
