@@ -11,6 +11,7 @@
 #include "base/parallel_for.h"
 #include "base/status_macros.h"
 #include "log/checkpoint.h"
+#include "log/event_chain.h"
 #include "log/event_codec.h"
 #include "log/merkle.h"
 
@@ -360,7 +361,8 @@ void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>
   }
 }
 
-Result<AppendResult> EventLog::AppendVerified(std::vector<std::string> signed_events) {
+Result<AppendResult> EventLog::AppendVerified(std::vector<std::string> signed_events,
+                                              const RootCheck& check_root) {
   if (signer_.has_value()) {
     return Status::FailedPrecondition("log '" + origin() +
                                       "' is written by this node; it cannot import events");
@@ -370,67 +372,25 @@ Result<AppendResult> EventLog::AppendVerified(std::vector<std::string> signed_ev
     return Status::ResourceExhausted("at most " + std::to_string(options_.max_group_events) +
                                      " events per append");
   }
-  PendingAppend p;
-  p.leaf_hashes.resize(signed_events.size());
-  std::vector<Hash> body_hashes(signed_events.size());
-  std::vector<Hash> prev_hashes(signed_events.size());
-  std::vector<uint64_t> seqs(signed_events.size());
-  std::vector<int64_t> times(signed_events.size());
-  std::vector<Status> failures(signed_events.size());
-  // Parse and verify signatures on every core; the chain is checked below.
-  const unsigned threads = signed_events.size() >= kParallelSignThreshold ? HardwareThreads() : 1;
-  ParallelFor(signed_events.size(), threads, [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      Result<ParsedEvent> e = ParsedEvent::Parse(AsBytes(signed_events[i]));
-      if (!e.ok()) {
-        failures[i] = e.status();
-        continue;
-      }
-      if (e->event().getLogId() != origin()) {
-        failures[i] = Status::InvalidArgument("event of log '" +
-                                              std::string(e->event().getLogId().cStr()) + "'");
-        continue;
-      }
-      if (!verifier_.Verify(EventSigningInput(e->body()), e->signature())) {
-        failures[i] = Status::Corruption("signature does not verify with the key of '" +
-                                         origin() + "'");
-        continue;
-      }
-      auto ph = e->event().getPrevHash();
-      if (ph.size() != std::tuple_size_v<Hash>) {
-        failures[i] = Status::Corruption("prevHash is not 32 bytes");
-        continue;
-      }
-      std::copy(ph.begin(), ph.end(), prev_hashes[i].begin());
-      seqs[i] = e->seq();
-      times[i] = e->event().getTime();
-      body_hashes[i] = BodyHash(e->body());
-      p.leaf_hashes[i] = LeafHash(AsBytes(signed_events[i]));
-    }
-  });
+  ASSIGN_OR_RETURN(ImportPoint at, ImportTail());
+  // Parse and verify outside the lock, on every core.
+  Result<VerifiedEvents> v = VerifyContinuation(verifier_, at.chain, signed_events);
+  if (!v.ok()) return v.status().WithContext("import");
+  if (check_root) {
+    for (const Hash& h : v->leaf_hashes) at.frontier.Append(h);
+    RETURN_IF_ERROR(check_root(at.frontier.size(), at.frontier.Root()));
+  }
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(append_error_);
-  uint64_t seq = next_seq_;
-  Hash prev = last_body_hash_;
-  int64_t time = last_time_;
-  for (size_t i = 0; i < signed_events.size(); ++i, ++seq) {
-    const std::string at = "import of seq " + std::to_string(seq);
-    RETURN_IF_ERROR(failures[i].WithContext(at));
-    if (seqs[i] != seq) {
-      return Status::InvalidArgument(at + ": event carries seq " + std::to_string(seqs[i]) +
-                                     " (gap or replay)");
-    }
-    if (prev_hashes[i] != prev) {
-      return Status::Corruption(at + ": prevHash does not chain to the previous event");
-    }
-    if (times[i] < time) return Status::Corruption(at + ": time goes backwards");
-    prev = body_hashes[i];
-    time = times[i];
+  if (next_seq_ != at.chain.next_seq || !pending_.empty() || committing_) {
+    return Status::FailedPrecondition("another import into '" + origin() + "' is in progress");
   }
+  PendingAppend p;
   p.first_seq = next_seq_;
-  next_seq_ = seq;
-  last_body_hash_ = prev;
-  last_time_ = time;
+  p.leaf_hashes = std::move(v->leaf_hashes);
+  next_seq_ = v->tail.next_seq;
+  last_body_hash_ = v->tail.prev_body_hash;
+  last_time_ = v->tail.time;
   p.signed_events = std::move(signed_events);
   p.sign_status = Status::Ok();
   p.ready = true;
@@ -438,6 +398,16 @@ Result<AppendResult> EventLog::AppendVerified(std::vector<std::string> signed_ev
   WaitUntilCommitted(p, lock);
   if (!p.result.ok()) return p.result;
   return AppendResult{p.first_seq, p.signed_events.size()};
+}
+
+Result<EventLog::ImportPoint> EventLog::ImportTail() {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(append_error_);
+  if (!pending_.empty() || committing_) {
+    return Status::FailedPrecondition("another import into '" + origin() + "' is in progress");
+  }
+  // With no append pending and no committer, frontier_ is at rest.
+  return ImportPoint{ChainTail{next_seq_, last_body_hash_, last_time_}, frontier_};
 }
 
 Status EventLog::StoreCheckpoint(std::string_view note) {

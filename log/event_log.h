@@ -33,6 +33,7 @@
 
 #include "base/env.h"
 #include "base/result.h"
+#include "log/event_chain.h"
 #include "log/event_draft.h"
 #include "log/log_key.h"
 #include "log/merkle_frontier.h"
@@ -95,12 +96,25 @@ class EventLog {
                                                     EventLogOptions options = {});
 
   // AppendVerified durably appends events already signed by the log's owner
-  // (this store holds a mirror copy, opened without a signer). Every event
-  // must decode canonically, carry this log's origin, the next seq, the
-  // chain's prevHash, a non-decreasing time and a valid signature of the
-  // log's key; otherwise nothing is appended. Idempotence (skipping events
+  // (this store holds a mirror copy, opened without a signer). The events
+  // must continue the chain (log/event_chain.h: origin, next seq, prevHash,
+  // time, signature); otherwise nothing is appended. `check_root`, if set,
+  // sees the size and root the copy will have after the events before
+  // anything is written; its failure refuses the append (a receiver checks
+  // the owner's consistency proof there). Idempotence (skipping events
   // already held) is the caller's business: the first must be seq Size().
-  Result<AppendResult> AppendVerified(std::vector<std::string> signed_events);
+  // Imports into one copy must not run concurrently (FailedPrecondition).
+  using RootCheck = std::function<Status(uint64_t size, const Hash& root)>;
+  Result<AppendResult> AppendVerified(std::vector<std::string> signed_events,
+                                      const RootCheck& check_root = nullptr);
+
+  // ImportPoint: the chain tail and Merkle frontier of this copy, from which
+  // a receiver can verify events that would continue it without storing them.
+  struct ImportPoint {
+    ChainTail chain;
+    MerkleFrontier frontier;
+  };
+  Result<ImportPoint> ImportTail();
 
   // StoreCheckpoint durably stores a checkpoint signed by the log's key whose
   // size this copy holds and whose root matches; Corruption otherwise.

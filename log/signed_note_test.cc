@@ -5,6 +5,7 @@
 #include "base/encoding.h"
 #include "base/mem_env.h"
 #include "log/checkpoint.h"
+#include "log/cosignature.h"
 #include "log/signed_note.h"
 
 namespace mirrorca::log {
@@ -107,6 +108,48 @@ TEST(LogKeyTest, PemRoundTripIs0600AndRefusesLooseModes) {
   ASSERT_TRUE(env.WriteFileAtomic("/bad.pem", pem.substr(0, pem.size() / 2), 0600).ok());
   EXPECT_EQ(LogSigner::LoadPem(&env, "/bad.pem", "x").status().code(),
             StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace mirrorca::log
+
+namespace mirrorca::log {
+namespace {
+
+// tlog-cosignature v1: the line verifies, names its timestamp, survives a
+// second cosignature by another key, and fails on any change of the note.
+TEST(CosignatureTest, SignVerifyAndTamper) {
+  auto log = LogSigner::Generate("example.com/factory");
+  auto hq = LogSigner::Generate("example.com/hq");
+  auto other = LogSigner::Generate("example.com/other");
+  ASSERT_TRUE(log.ok() && hq.ok() && other.ok());
+  auto note = SignNote("example.com/factory\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", *log);
+  ASSERT_TRUE(note.ok());
+  EXPECT_EQ(VerifyCosignature(*note, hq->verifier()).status().code(), StatusCode::kNotFound);
+  auto cosigned = Cosign(*note, *hq, 1679315147);
+  ASSERT_TRUE(cosigned.ok()) << cosigned.status();
+  auto ts = VerifyCosignature(*cosigned, hq->verifier());
+  ASSERT_TRUE(ts.ok()) << ts.status();
+  EXPECT_EQ(*ts, 1679315147u);
+  // Still a valid checkpoint note for the log key.
+  auto parsed = SignedNote::Parse(*cosigned);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(VerifyNote(*parsed, log->verifier()).ok());
+  // The cosigner key id uses type 0x04, not the note key's 0x01.
+  EXPECT_NE(CosignerKeyId(hq->name(), hq->verifier().public_key()), hq->verifier().key_id());
+  // Re-cosigning replaces the earlier line.
+  auto again = Cosign(*cosigned, *hq, 1679315200);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(SignedNote::Parse(*again)->signatures.size(), 2u);
+  EXPECT_EQ(*VerifyCosignature(*again, hq->verifier()), 1679315200u);
+  // Another key's cosignature is not HQ's.
+  auto by_other = Cosign(*note, *other, 1);
+  ASSERT_TRUE(by_other.ok());
+  EXPECT_EQ(VerifyCosignature(*by_other, hq->verifier()).status().code(), StatusCode::kNotFound);
+  // Changing the size line breaks the cosignature.
+  std::string tampered = *cosigned;
+  tampered.replace(tampered.find("\n7\n"), 3, "\n8\n");
+  EXPECT_EQ(VerifyCosignature(tampered, hq->verifier()).status().code(), StatusCode::kCorruption);
 }
 
 }  // namespace
