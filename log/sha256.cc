@@ -35,4 +35,25 @@ Hash Sha256(std::initializer_list<ByteSpan> parts) {
   return out;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr) != 1) std::abort();
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Stream::Update(ByteSpan data) {
+  if (EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1) std::abort();
+}
+
+Hash Sha256Stream::Peek() const {
+  EvpMdCtxPtr copy(EVP_MD_CTX_new());
+  Hash out{};
+  unsigned int len = 0;
+  if (!copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_) != 1 ||
+      EVP_DigestFinal_ex(copy.get(), out.data(), &len) != 1 || len != out.size()) {
+    std::abort();
+  }
+  return out;
+}
+
 }  // namespace mirrorca::log

@@ -1,0 +1,318 @@
+#include "replication/hq_sync.h"
+
+#include <capnp/message.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "base/status_macros.h"
+#include "log/checkpoint.h"
+#include "log/cosignature.h"
+#include "replication/bundle.h"
+#include "replication/sync_records.h"
+
+namespace mirrorca::replication {
+
+struct HqSync::Factory {
+  FactoryBinding binding;
+  std::unique_ptr<log::EventLog> copy;
+  std::mutex session_mu;  // one session or import at a time per factory
+};
+
+HqSync::~HqSync() = default;
+
+Result<std::unique_ptr<HqSync>> HqSync::Open(log::EventLog* hq_log, log::LogSigner cosigner,
+                                             std::vector<FactoryBinding> factories,
+                                             HqSyncOptions options) {
+  if (cosigner.verifier().public_key() != hq_log->verifier().public_key()) {
+    return Status::InvalidArgument("the cosigner key is not HQ's log key");
+  }
+  std::unique_ptr<HqSync> h(new HqSync());
+  h->hq_log_ = hq_log;
+  h->cosigner_ = std::move(cosigner);
+  h->env_ = options.env != nullptr ? options.env : Env::Default();
+  h->options_ = std::move(options);
+  for (FactoryBinding& b : factories) {
+    ASSIGN_OR_RETURN(log::LogVerifier v, log::LogVerifier::Parse(b.log_key));
+    if (h->by_origin_.count(v.name()) != 0) {
+      return Status::InvalidArgument("factory log '" + v.name() + "' is configured twice");
+    }
+    auto f = std::make_unique<Factory>();
+    ASSIGN_OR_RETURN(f->copy, log::EventLog::OpenCopy(hq_log->store(), v));
+    for (const std::string& spki : b.tls_spki) {
+      if (!h->by_spki_.emplace(spki, f.get()).second) {
+        return Status::InvalidArgument("TLS key " + spki + " is bound to two factories");
+      }
+    }
+    f->binding = std::move(b);
+    h->by_origin_[v.name()] = f.get();
+    h->factories_.push_back(std::move(f));
+  }
+  return h;
+}
+
+log::EventLog* HqSync::Copy(const std::string& origin) {
+  auto it = by_origin_.find(origin);
+  return it == by_origin_.end() ? nullptr : it->second->copy.get();
+}
+
+std::set<std::string> HqSync::PinnedSpkis() const {
+  std::set<std::string> out;
+  for (const auto& [spki, f] : by_spki_) out.insert(spki);
+  return out;
+}
+
+void HqSync::Alert(const Factory* f, RefusalKind kind, const std::string& detail) {
+  {
+    std::lock_guard lock(refusals_mu_);
+    refusals_by_code_[std::string(RefusalCode(kind))]++;
+  }
+  metrics_.refused++;
+  if (IsDivergence(kind)) metrics_.divergences++;
+  std::string d;
+  for (char c : detail) {
+    if (c == '"' || c == '\\') d.push_back('\\');
+    d.push_back(c == '\n' ? ' ' : c);
+  }
+  const std::string line = "{\"alert\":\"sync-refused\",\"factory\":\"" +
+                           (f ? f->copy->origin() : std::string("?")) + "\",\"code\":\"" +
+                           std::string(RefusalCode(kind)) + "\",\"detail\":\"" + d + "\"}";
+  if (options_.alert) {
+    options_.alert(line);
+  } else {
+    std::cerr << line << std::endl;
+  }
+}
+
+Status HqSync::RecordRefusal(Factory& f, const Refused& refused) {
+  Alert(&f, refused.kind, refused.detail);
+  if (!IsDivergence(refused.kind)) return Status::Ok();
+  std::vector<log::EventDraft> drafts;
+  drafts.push_back(AnomalyDraft(f.copy->origin(), refused));
+  return hq_log_->Append(std::move(drafts)).status();
+}
+
+uint64_t HqSync::CosignedSize(Factory& f) {
+  Result<std::string> latest = f.copy->LatestCheckpoint();
+  if (!latest.ok()) return 0;
+  if (!log::VerifyCosignature(*latest, cosigner_->verifier()).ok()) return 0;
+  Result<log::Checkpoint> cp = log::OpenCheckpoint(*latest, f.copy->verifier());
+  return cp.ok() ? cp->tree_size : 0;
+}
+
+Result<std::string> HqSync::Accept(Factory& f, const std::string& note,
+                                   const TransferStats& received, const std::string& direction) {
+  ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, f.copy->verifier()));
+  Result<std::string> latest = f.copy->LatestCheckpoint();
+  if (latest.ok() && log::VerifyCosignature(*latest, cosigner_->verifier()).ok()) {
+    ASSIGN_OR_RETURN(log::Checkpoint held, log::OpenCheckpoint(*latest, f.copy->verifier()));
+    if (held.tree_size >= cp.tree_size) return *latest;  // nothing new to vouch for
+  }
+  if (cp.tree_size == 0) return note;
+  const uint64_t now = static_cast<uint64_t>(env_->NowMicros() / 1000000);
+  ASSIGN_OR_RETURN(std::string cosigned, log::Cosign(note, *cosigner_, now));
+  RETURN_IF_ERROR(f.copy->StoreCheckpoint(cosigned));
+  std::vector<log::EventDraft> drafts;
+  drafts.push_back(CheckpointCosignedDraft(cp, cosigned, now));
+  SessionRecord r;
+  r.peer_log = f.copy->origin();
+  r.direction = direction;
+  r.events_received = received.events;
+  r.peer_tree_size = cp.tree_size;
+  drafts.push_back(SyncSessionDraft(r));
+  RETURN_IF_ERROR(hq_log_->Append(std::move(drafts)).status());
+  return cosigned;
+}
+
+namespace {
+
+Status SendRefusal(FrameChannel& ch, RefusalKind kind, const std::string& detail) {
+  capnp::MallocMessageBuilder m;
+  auto r = m.initRoot<wire::Message>().initRefusal();
+  r.setCode(std::string(RefusalCode(kind)));
+  r.setDetail(detail);
+  return ch.Send(m);
+}
+
+}  // namespace
+
+Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
+  metrics_.sessions++;
+  auto bound = by_spki_.find(peer_spki);
+  Factory* f = bound == by_spki_.end() ? nullptr : bound->second;
+  auto count_bytes = [&] {
+    metrics_.bytes_received += channel.bytes_received();
+    metrics_.bytes_sent += channel.bytes_sent();
+  };
+  Status result;
+  while (true) {
+    Result<std::unique_ptr<Frame>> frame = channel.Receive();
+    if (!frame.ok()) {
+      if (frame.status().code() == StatusCode::kInvalidArgument) {
+        Alert(f, RefusalKind::kMalformed, frame.status().message());
+        (void)SendRefusal(channel, RefusalKind::kMalformed, frame.status().message());
+      } else {
+        metrics_.failed++;
+      }
+      result = frame.status();
+      break;
+    }
+    bool bye = false;
+    Status s = ReadGuarded([&]() -> Status {
+      wire::Message::Reader m = (*frame)->message();
+      if (m.isBye()) {
+        bye = true;
+        return Status::Ok();
+      }
+      if (!m.isHello()) {
+        Alert(f, RefusalKind::kMalformed, "session must start with Hello");
+        (void)SendRefusal(channel, RefusalKind::kMalformed, "expected Hello");
+        return Status::InvalidArgument("expected Hello");
+      }
+      auto hello = m.getHello();
+      if (hello.getProtocolVersion() != kProtocolVersion) {
+        const std::string d = "protocol version " + std::to_string(hello.getProtocolVersion());
+        Alert(f, RefusalKind::kVersion, d);
+        (void)SendRefusal(channel, RefusalKind::kVersion, d + " is not supported");
+        return Status::InvalidArgument(d);
+      }
+      const std::string claimed = hello.getOwnLog().cStr();
+      if (f == nullptr || hello.getRole() != wire::Role::FACTORY ||
+          claimed != f->copy->origin()) {
+        const std::string d = f == nullptr
+                                  ? "this TLS identity is bound to no factory log"
+                                  : "this TLS identity is bound to '" + f->copy->origin() +
+                                        "', not to '" + claimed + "'";
+        Alert(f, RefusalKind::kIdentity, d);
+        (void)SendRefusal(channel, RefusalKind::kIdentity, d);
+        return Status::PermissionDenied(d);
+      }
+      if (std::string(hello.getPeerLog().cStr()) != hq_log_->origin()) {
+        const std::string d = "this HQ writes '" + hq_log_->origin() + "'";
+        Alert(f, RefusalKind::kIdentity, d);
+        (void)SendRefusal(channel, RefusalKind::kIdentity, d);
+        return Status::PermissionDenied(d);
+      }
+      std::unique_lock lock(f->session_mu, std::try_to_lock);
+      if (!lock.owns_lock()) {
+        (void)SendRefusal(channel, RefusalKind::kBusy, "another session for this log is running");
+        return Status::Unavailable("busy");
+      }
+      return Round(channel, *f, hello);
+    });
+    if (!s.ok()) {
+      result = s;
+      break;
+    }
+    if (bye) break;
+    metrics_.rounds_ok++;
+  }
+  count_bytes();
+  return result;
+}
+
+Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello) {
+  {
+    capnp::MallocMessageBuilder m;
+    auto h = m.initRoot<wire::Message>().initHello();
+    h.setProtocolVersion(kProtocolVersion);
+    h.setRole(wire::Role::HQ);
+    h.setOwnLog(hq_log_->origin());
+    h.setOwnSize(hq_log_->Size());
+    h.setPeerLog(f.copy->origin());
+    h.setPeerCopySize(f.copy->Size());
+    h.setCosignedSize(CosignedSize(f));
+    RETURN_IF_ERROR(channel.Send(m));
+  }
+  // The factory's log.
+  LogReceiver rx(f.copy.get(), LogReceiver::Mode::kSession);
+  Result<std::string> note = rx.Receive(channel);
+  metrics_.events_received += rx.stats().events;
+  if (!note.ok()) {
+    if (rx.refused() && rx.refused()->detail.rfind("peer refused", 0) != 0) {
+      RETURN_IF_ERROR(RecordRefusal(f, *rx.refused()));
+      (void)SendRefusal(channel, rx.refused()->kind, rx.refused()->detail);
+    } else if (!rx.refused()) {
+      metrics_.failed++;
+    }
+    return note.status();
+  }
+  Result<std::string> cosigned = Accept(f, *note, rx.stats(), "push");
+  if (!cosigned.ok()) {
+    (void)SendRefusal(channel, RefusalKind::kInternal, cosigned.status().message());
+    return cosigned.status();
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    m.initRoot<wire::Message>().initCosigned().setNote(*cosigned);
+    RETURN_IF_ERROR(channel.Send(m));
+  }
+  // HQ's log, from what the factory holds.
+  ASSIGN_OR_RETURN(std::string hq_note, hq_log_->SignCheckpoint());
+  ASSIGN_OR_RETURN(TransferStats sent,
+                   SendLog(channel, *hq_log_, hello.getPeerCopySize(), hq_note, options_.send));
+  metrics_.events_sent += sent.events;
+  ASSIGN_OR_RETURN(std::unique_ptr<Frame> answer, channel.Receive());
+  return ReadGuarded([&]() -> Status {
+    wire::Message::Reader m = answer->message();
+    if (m.isAck()) return Status::Ok();
+    if (m.isRefusal()) {
+      const std::string d = std::string("factory refused HQ's log: ") +
+                            m.getRefusal().getCode().cStr() + ": " +
+                            m.getRefusal().getDetail().cStr();
+      Alert(&f, RefusalFromCode(m.getRefusal().getCode().cStr()), d);
+      return Status::FailedPrecondition(d);
+    }
+    return Status::InvalidArgument("expected Ack");
+  });
+}
+
+Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const Progress& progress) {
+  ASSIGN_OR_RETURN(BundleInfo info, ReadBundleHeader(path));
+  auto it = by_origin_.find(info.log);
+  if (it == by_origin_.end()) {
+    return Status::NotFound("bundle carries log '" + info.log + "', which is no factory of this HQ");
+  }
+  Factory& f = *it->second;
+  std::unique_lock lock(f.session_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return Status::Unavailable("a session for '" + info.log + "' is running");
+  std::optional<Refused> refused;
+  Result<BundleImport> imported = ImportBundle(*f.copy, path, progress, &refused);
+  if (!imported.ok()) {
+    if (refused) RETURN_IF_ERROR(RecordRefusal(f, *refused));
+    return imported.status();
+  }
+  metrics_.events_received += imported->stats.events;
+  return Accept(f, imported->note, imported->stats, "bundle-import");
+}
+
+std::string HqSync::PrometheusText() const {
+  std::ostringstream o;
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+      << name << " " << v << "\n";
+  };
+  counter("mirrorca_sync_sessions_total", "Sync sessions accepted.", metrics_.sessions);
+  counter("mirrorca_sync_rounds_total", "Sync rounds completed.", metrics_.rounds_ok);
+  counter("mirrorca_sync_failed_total", "Sessions cut by the transport.", metrics_.failed);
+  counter("mirrorca_sync_divergences_total", "Forks, rewinds, bad signatures, gaps, bad proofs.",
+          metrics_.divergences);
+  counter("mirrorca_sync_events_received_total", "Factory events stored.", metrics_.events_received);
+  counter("mirrorca_sync_events_sent_total", "HQ events sent.", metrics_.events_sent);
+  counter("mirrorca_sync_bytes_received_total", "Bytes read on sync sessions.",
+          metrics_.bytes_received);
+  counter("mirrorca_sync_bytes_sent_total", "Bytes written on sync sessions.", metrics_.bytes_sent);
+  o << "# HELP mirrorca_sync_refused_total Sessions refused, by code.\n"
+    << "# TYPE mirrorca_sync_refused_total counter\n";
+  std::lock_guard lock(refusals_mu_);
+  for (const auto& [code, n] : refusals_by_code_) {
+    o << "mirrorca_sync_refused_total{code=\"" << code << "\"} " << n << "\n";
+  }
+  for (const auto& f : factories_) {
+    o << "mirrorca_sync_copy_size{factory=\"" << f->copy->origin() << "\"} " << f->copy->Size()
+      << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace mirrorca::replication

@@ -1,0 +1,115 @@
+// HqSync: HQ's side of replication. For each factory it knows (its log key
+// and the TLS identities bound to that log) it holds a verified mirror copy
+// of the factory log in HQ's store. A session with a factory:
+//
+//   factory Hello → HQ Hello (where to resume) → factory log transfer
+//   (log_transfer.h) → HQ stores, cosigns the checkpoint (C2SP
+//   tlog-cosignature), records checkpointCosigned + syncSession in its own
+//   log → Cosigned → HQ log transfer to the factory → factory Ack; repeated
+//   per round (continuous mode) until Bye.
+//
+// A factory may only ever write its own log's copy: the TLS key it presents
+// selects the binding, and a Hello naming another log is refused. A refused
+// transfer (fork, rewind, bad signature, gap, bad proof) is recorded as a
+// logAnomaly event in HQ's log with both checkpoints as evidence, counted in
+// the metrics and reported on stderr; the factory gets a Refusal.
+//
+// Thread-safety: Serve and ImportBundle may run concurrently for different
+// factories; a second session for a factory already syncing is refused
+// ("busy").
+#ifndef MIRRORCA_REPLICATION_HQ_SYNC_H_
+#define MIRRORCA_REPLICATION_HQ_SYNC_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "log/event_log.h"
+#include "replication/channel.h"
+#include "replication/log_transfer.h"
+
+namespace mirrorca::replication {
+
+struct FactoryBinding {
+  std::string name;
+  std::string log_key;                // C2SP verifier key of the factory log
+  std::set<std::string> tls_spki;     // SHA-256 (hex) of the TLS keys bound to that log
+};
+
+struct SyncMetrics {
+  std::atomic<uint64_t> sessions{0};
+  std::atomic<uint64_t> rounds_ok{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> failed{0};     // transport failures (cut, timeout)
+  std::atomic<uint64_t> events_received{0};
+  std::atomic<uint64_t> events_sent{0};
+  std::atomic<uint64_t> bytes_received{0};
+  std::atomic<uint64_t> bytes_sent{0};
+  std::atomic<uint64_t> divergences{0};  // fork, rewind, bad signature, gap, bad proof
+};
+
+struct HqSyncOptions {
+  Env* env = nullptr;
+  SendOptions send;
+  // Alert receives one JSON line per refused session or divergence (stderr by default).
+  std::function<void(const std::string&)> alert;
+};
+
+class HqSync {
+ public:
+  // Open binds the factories to their copies in `hq_log`'s store (created
+  // on first use). `hq_log` is HQ's own log, open with its signer, which is
+  // also `cosigner`; it must outlive this object.
+  static Result<std::unique_ptr<HqSync>> Open(log::EventLog* hq_log, log::LogSigner cosigner,
+                                              std::vector<FactoryBinding> factories,
+                                              HqSyncOptions options = {});
+  ~HqSync();
+
+  // Serve runs one session with an authenticated peer whose TLS key hashes
+  // to `peer_spki`. Returns OK after Bye or a clean end; the failure
+  // otherwise (the session is then over; what was verified stays).
+  Status Serve(FrameChannel& channel, const std::string& peer_spki);
+
+  // ImportFactoryBundle applies a factory log carried in a bundle file
+  // (verified whole first, see bundle.h) and returns the cosigned checkpoint.
+  Result<std::string> ImportFactoryBundle(const std::string& path, const Progress& progress);
+
+  // Copy returns HQ's copy of the factory log `origin`, or null.
+  log::EventLog* Copy(const std::string& origin);
+  std::set<std::string> PinnedSpkis() const;
+  const SyncMetrics& metrics() const { return metrics_; }
+  std::string PrometheusText() const;
+
+ private:
+  struct Factory;
+  HqSync() = default;
+  Status Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello);
+  // Accept cosigns the checkpoint `note` just stored in f's copy (unless it
+  // is already cosigned) and records it in HQ's log; returns the cosigned note.
+  Result<std::string> Accept(Factory& f, const std::string& note, const TransferStats& received,
+                             const std::string& direction);
+  void Alert(const Factory* f, RefusalKind kind, const std::string& detail);
+  Status RecordRefusal(Factory& f, const Refused& refused);
+  uint64_t CosignedSize(Factory& f);
+
+  log::EventLog* hq_log_ = nullptr;
+  std::optional<log::LogSigner> cosigner_;
+  HqSyncOptions options_;
+  Env* env_ = nullptr;
+  std::vector<std::unique_ptr<Factory>> factories_;
+  std::map<std::string, Factory*> by_spki_;
+  std::map<std::string, Factory*> by_origin_;
+  SyncMetrics metrics_;
+  mutable std::mutex refusals_mu_;
+  std::map<std::string, uint64_t> refusals_by_code_;  // guarded by refusals_mu_
+};
+
+}  // namespace mirrorca::replication
+
+#endif  // MIRRORCA_REPLICATION_HQ_SYNC_H_

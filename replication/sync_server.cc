@@ -1,0 +1,106 @@
+#include "replication/sync_server.h"
+
+#include <sys/socket.h>
+
+#include "replication/tls_channel.h"
+
+namespace mirrorca::replication {
+
+SyncServer::SyncServer(std::shared_ptr<asio::ssl::context> tls, HqSync* hq,
+                       SyncServerOptions options)
+    : tls_(std::move(tls)), hq_(hq), options_(std::move(options)), acceptor_(io_) {}
+
+SyncServer::~SyncServer() { Stop(); }
+
+Status SyncServer::Start() {
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(options_.address, ec);
+  if (ec) return Status::InvalidArgument("sync listen address: " + ec.message());
+  asio::ip::tcp::endpoint ep(addr, options_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("listen on " + options_.address + ":" +
+                               std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint(ec).port();
+  Accept();
+  accept_thread_ = std::thread([this] { io_.run(); });
+  return Status::Ok();
+}
+
+void SyncServer::Accept() {
+  acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted && !stopping_) Accept();
+      return;
+    }
+    if (stopping_) return;
+    if (active_.load() >= options_.max_sessions) {
+      asio::error_code ignored;
+      socket.close(ignored);  // over the limit: the factory retries later
+    } else {
+      active_++;
+      std::lock_guard lock(mu_);
+      // Reap sessions that finished.
+      for (auto it = sessions_.begin(); it != sessions_.end();) {
+        if (it->done->load()) {
+          it->thread.join();
+          it = sessions_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      open_fds_.insert(socket.native_handle());
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      std::thread t([this, done, s = std::move(socket)]() mutable {
+        RunSession(std::move(s), done.get());
+      });
+      sessions_.push_back({std::move(t), std::move(done)});
+    }
+    Accept();
+  });
+}
+
+void SyncServer::RunSession(asio::ip::tcp::socket socket, std::atomic<bool>* done) {
+  const int fd = socket.native_handle();
+  Status result;
+  {
+    Result<std::unique_ptr<TlsChannel>> ch =
+        TlsChannel::Accept(std::move(socket), tls_, options_.io_timeout);
+    if (!ch.ok()) {
+      result = ch.status();
+    } else {
+      result = hq_->Serve(**ch, (*ch)->PeerSpkiHex());
+      (*ch)->Close();
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    open_fds_.erase(fd);
+  }
+  if (options_.on_session_end) options_.on_session_end(result);
+  active_--;
+  done->store(true);
+}
+
+void SyncServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  asio::post(io_, [this] {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::list<Session> sessions;
+  {
+    std::lock_guard lock(mu_);
+    // Wake every blocked session: its next read or write fails at once.
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    sessions.swap(sessions_);
+  }
+  for (Session& s : sessions) s.thread.join();
+}
+
+}  // namespace mirrorca::replication
