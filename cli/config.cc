@@ -160,7 +160,7 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   ASSIGN_OR_RETURN(c.ocsp_url, d.Str(*ca, "ca", "ocsp_url", false));
 
   ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
-  RETURN_IF_ERROR(d.Known(*hq, "hq", {"log_origin", "log_key", "sync_url"}));
+  RETURN_IF_ERROR(d.Known(*hq, "hq", {"log_origin", "log_key"}));
   ASSIGN_OR_RETURN(c.hq_log_origin, d.Str(*hq, "hq", "log_origin", true));
   ASSIGN_OR_RETURN(c.hq_log_key, d.Str(*hq, "hq", "log_key", true));
 
@@ -190,6 +190,29 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   }
   if (c.ras.empty()) return d.Error("[[ra]]", "at least one RA is required");
 
+  ASSIGN_OR_RETURN(const toml::table* sync, d.Section("sync", false));
+  if (!sync->empty()) {
+    RETURN_IF_ERROR(d.Known(*sync, "sync", {"hq_address", "tls_cert", "tls_key", "tls_ca",
+                                            "hq_spki_sha256", "continuous",
+                                            "io_timeout_seconds"}));
+    SyncClientConfig s;
+    ASSIGN_OR_RETURN(std::string addr, d.Str(*sync, "sync", "hq_address", true));
+    ASSIGN_OR_RETURN(auto hp, HostPort(addr, "sync.hq_address", path));
+    s.hq_host = hp.first;
+    s.hq_port = hp.second;
+    ASSIGN_OR_RETURN(s.tls, d.Tls(*sync, "sync"));
+    ASSIGN_OR_RETURN(s.hq_spki_sha256, d.Str(*sync, "sync", "hq_spki_sha256", true));
+    if (s.hq_spki_sha256.size() != 64) return d.Error("sync.hq_spki_sha256", "must be 64 hex digits");
+    auto continuous = sync->get_as<bool>("continuous");
+    if (sync->contains("continuous") && continuous == nullptr) {
+      return d.Error("sync.continuous", "must be true or false");
+    }
+    s.continuous = continuous != nullptr && continuous->get();
+    ASSIGN_OR_RETURN(int64_t t, d.Int(*sync, "sync", "io_timeout_seconds", 30, 1, 3600));
+    s.io_timeout_seconds = static_cast<int>(t);
+    c.sync = std::move(s);
+  }
+
   ASSIGN_OR_RETURN(const toml::table* profiles, d.Section("profiles", false));
   for (auto&& [k, v] : *profiles) {
     auto p = v.value<std::string>();
@@ -215,15 +238,42 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(c.root_dir, d.PathOf(*root, "root", "dir", true));
   ASSIGN_OR_RETURN(std::vector<const toml::table*> fs, d.Array("factory"));
   for (const toml::table* f : fs) {
-    RETURN_IF_ERROR(
-        d.Known(*f, "factory", {"name", "log_origin", "log_key", "ca_mirror_dir", "data_dir"}));
+    RETURN_IF_ERROR(d.Known(*f, "factory", {"name", "log_origin", "log_key", "ca_mirror_dir",
+                                            "data_dir", "sync_spki_sha256"}));
     FactoryRef r;
     ASSIGN_OR_RETURN(r.name, d.Str(*f, "factory", "name", true));
     ASSIGN_OR_RETURN(r.log_origin, d.Str(*f, "factory", "log_origin", true));
     ASSIGN_OR_RETURN(r.log_key, d.Str(*f, "factory", "log_key", true));
     ASSIGN_OR_RETURN(r.ca_mirror_dir, d.PathOf(*f, "factory", "ca_mirror_dir", true));
     ASSIGN_OR_RETURN(r.data_dir, d.PathOf(*f, "factory", "data_dir", false));
+    if (const toml::array* pins = f->get_as<toml::array>("sync_spki_sha256")) {
+      for (const toml::node& n : *pins) {
+        auto v = n.value<std::string>();
+        if (!v || v->size() != 64) return d.Error("factory.sync_spki_sha256", "must be 64 hex digits each");
+        r.sync_spki_sha256.insert(*v);
+      }
+    } else if (f->contains("sync_spki_sha256")) {
+      ASSIGN_OR_RETURN(std::string pin, d.Str(*f, "factory", "sync_spki_sha256", true));
+      if (pin.size() != 64) return d.Error("factory.sync_spki_sha256", "must be 64 hex digits");
+      r.sync_spki_sha256.insert(pin);
+    }
     c.factories.push_back(std::move(r));
+  }
+  ASSIGN_OR_RETURN(const toml::table* sync, d.Section("sync", false));
+  if (!sync->empty()) {
+    RETURN_IF_ERROR(d.Known(*sync, "sync", {"listen", "tls_cert", "tls_key", "tls_ca",
+                                            "io_timeout_seconds", "max_sessions"}));
+    SyncServerConfig s;
+    ASSIGN_OR_RETURN(std::string listen, d.Str(*sync, "sync", "listen", true));
+    ASSIGN_OR_RETURN(auto hp, HostPort(listen, "sync.listen", path));
+    s.listen_address = hp.first;
+    s.listen_port = hp.second;
+    ASSIGN_OR_RETURN(s.tls, d.Tls(*sync, "sync"));
+    ASSIGN_OR_RETURN(int64_t t, d.Int(*sync, "sync", "io_timeout_seconds", 30, 1, 3600));
+    s.io_timeout_seconds = static_cast<int>(t);
+    ASSIGN_OR_RETURN(int64_t m, d.Int(*sync, "sync", "max_sessions", 64, 1, 4096));
+    s.max_sessions = static_cast<int>(m);
+    c.sync = std::move(s);
   }
   return c;
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,16 @@ struct RaEntry {
   std::set<std::string> batches;
 };
 
+// The factory's sync client ([sync] in factory.toml).
+struct SyncClientConfig {
+  std::string hq_host;
+  uint16_t hq_port = 0;
+  TlsFiles tls;
+  std::string hq_spki_sha256;   // pinned HQ sync key
+  bool continuous = false;      // factory serve keeps a session open
+  int io_timeout_seconds = 30;
+};
+
 struct FactoryConfig {
   std::string path;
   std::string name;
@@ -46,6 +57,7 @@ struct FactoryConfig {
   std::vector<RaEntry> ras;
   std::map<std::string, std::string> profile_files;
   uint64_t checkpoint_interval = 1000;
+  std::optional<SyncClientConfig> sync;
 };
 
 struct FactoryRef {
@@ -53,7 +65,17 @@ struct FactoryRef {
   std::string log_origin;
   std::string log_key;
   std::string ca_mirror_dir;  // HQ's copy of the factory issuing CA (CRL signing only)
-  std::string data_dir;       // for local delivery until sync exists
+  std::string data_dir;       // for local delivery (batch authorize --deliver)
+  std::set<std::string> sync_spki_sha256;  // TLS keys bound to this factory's log
+};
+
+// HQ's replication port ([sync] in hq.toml).
+struct SyncServerConfig {
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 0;
+  TlsFiles tls;
+  int io_timeout_seconds = 30;
+  int max_sessions = 64;
 };
 
 struct HqConfig {
@@ -63,6 +85,7 @@ struct HqConfig {
   std::string data_dir;
   std::string root_dir;
   std::vector<FactoryRef> factories;
+  std::optional<SyncServerConfig> sync;
 };
 
 struct RaConfig {

@@ -3,12 +3,17 @@
 #include <signal.h>
 
 #include <iostream>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "base/status_macros.h"
 #include "cli/config.h"
+#include "cli/sync_support.h"
 #include "engine/enrollment_api.h"
 #include "engine/factory_ca.h"
+#include "net/control_socket.h"
 #include "net/http_server.h"
 #include "net/tls.h"
 
@@ -70,11 +75,62 @@ Status Serve(const std::string& config_path) {
       },
       so);
   RETURN_IF_ERROR(server.Start());
+
+  // Replication: continuous sync when configured, and the control socket
+  // through which `mirrorca sync` / `bundle` reach this process's store.
+  auto on_hq_events = [&ca] { (void)ca->CatchUpHqLog(); };
+  std::mutex round_mu;
+  std::condition_variable round_cv;
+  std::optional<replication::SyncSummary> last_round;  // guarded by round_mu
+  std::atomic<bool> stop_sync{false};
+  std::thread continuous;
+  const bool is_continuous = c.sync && c.sync->continuous;
+  if (is_continuous) {
+    ASSIGN_OR_RETURN(replication::SyncJobOptions job, SyncJobFor(c));
+    job.continuous = true;
+    job.sync.on_hq_events = on_hq_events;
+    job.stopped = [&stop_sync] { return stop_sync.load(); };
+    job.on_round = [&](const replication::SyncSummary& r) {
+      std::lock_guard lock(round_mu);
+      last_round = r;
+      round_cv.notify_all();
+    };
+    continuous = std::thread([&, job] {
+      replication::SyncSummary end = replication::RunSyncJob(&ca->log(), &ca->hq_log(), job);
+      if (end.exit_code == 3) std::cerr << "{\"alert\":\"sync-refused\",\"summary\":" << end.ToJson() << "}" << std::endl;
+    });
+  }
+  std::mutex sync_mu;  // one on-demand sync at a time
+  ASSIGN_OR_RETURN(
+      auto control,
+      net::ControlServer::Start(ControlPath(c.data_dir), [&](const std::string& req,
+                                                             const net::ControlServer::Reply& reply) {
+        if (is_continuous && req.find("\"sync\"") != std::string::npos) {
+          // The continuous session already ships everything: report once it
+          // has covered what the log holds now.
+          const uint64_t want = ca->log().Size();
+          std::unique_lock lock(round_mu);
+          bool done = round_cv.wait_for(lock, std::chrono::minutes(10), [&] {
+            return last_round && last_round->cosigned_size >= want;
+          });
+          if (done) {
+            reply(last_round->ToJson());
+          } else {
+            reply("{\"ok\":false,\"error\":\"continuous sync has not caught up\"}");
+          }
+          return;
+        }
+        std::lock_guard lock(sync_mu);
+        HandleFactoryControl(c, &ca->log(), &ca->hq_log(), on_hq_events, req, reply);
+      }));
   std::cout << "{\"serving\":\"https://" << c.listen_address << ":" << server.port()
             << "\",\"factory_log\":\"" << ca->log().origin() << "\",\"log_size\":"
             << ca->log().Size() << ",\"batches\":" << ca->Batches().size() << "}" << std::endl;
   int sig = 0;
   sigwait(&stop, &sig);
+  control->Stop();
+  stop_sync = true;
+  if (continuous.joinable()) continuous.join();
   server.Stop();
   std::cout << "{\"stopped\":true,\"signal\":" << sig << ",\"log_size\":" << ca->log().Size()
             << "}" << std::endl;

@@ -145,10 +145,22 @@ Status FactoryCa::Replay() {
       return Status::Ok();
     });
   };
-  RETURN_IF_ERROR(apply(*hq_log_, [&](Event::Reader e) { ledger_->ApplyHqEvent(e); })
-                      .WithContext("replay HQ log"));
+  RETURN_IF_ERROR(CatchUpHqLog().status().WithContext("replay HQ log"));
   return apply(*local_.log, [&](Event::Reader e) { ledger_->ApplyFactoryEvent(e); })
       .WithContext("replay factory log");
+}
+
+Result<uint64_t> FactoryCa::CatchUpHqLog() {
+  std::lock_guard lock(hq_applied_mu_);
+  const uint64_t from = hq_applied_, to = hq_log_->Size();
+  RETURN_IF_ERROR(hq_log_->ForEach(from, to, [&](uint64_t seq, std::string_view bytes) -> Status {
+    ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
+    if (e.seq() != seq) return Status::Corruption("seq " + std::to_string(seq) + " mismatch");
+    ledger_->ApplyHqEvent(e.event());
+    hq_applied_ = seq + 1;
+    return Status::Ok();
+  }));
+  return to - from;
 }
 
 Result<const ca::Profile*> FactoryCa::ProfileFor(const std::string& name) {

@@ -108,6 +108,11 @@ class FactoryCa {
 
   static constexpr size_t kMaxBulk = 1000;
 
+  // CatchUpHqLog applies the HQ events stored in the copy since the last
+  // call (after a sync or bundle import) to the batch ledger; returns how
+  // many were applied.
+  Result<uint64_t> CatchUpHqLog();
+
   std::optional<BatchCounts> Batch(const std::string& batch_id) const {
     return ledger_->Batch(batch_id);
   }
@@ -140,6 +145,8 @@ class FactoryCa {
   Env* env_ = nullptr;
   log::LocalLog local_;
   std::unique_ptr<log::EventLog> hq_log_;
+  std::mutex hq_applied_mu_;
+  uint64_t hq_applied_ = 0;  // guarded by hq_applied_mu_: HQ events applied to the ledger
   std::unique_ptr<ca::IssuingCa> issuing_;
   std::unique_ptr<BatchLedger> ledger_;
   std::mutex profiles_mu_;

@@ -150,6 +150,30 @@ Result<BundleInfo> ReadThrough(const std::string& path, LogReceiver& receiver,
   return info;
 }
 
+// CheckDigest reads every frame up to BundleEnd and compares the digest:
+// damage anywhere in the file is found before any content is interpreted.
+Status CheckDigest(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<BundleReader> r, BundleReader::Open(path));
+  while (true) {
+    const log::Hash digest = r->Digest();
+    ASSIGN_OR_RETURN(std::unique_ptr<Frame> f, r->Receive());
+    bool end = false;
+    RETURN_IF_ERROR(ReadGuarded([&]() -> Status {
+      wire::Message::Reader m = f->message();
+      if (!m.isBundleEnd()) return Status::Ok();
+      end = true;
+      auto d = m.getBundleEnd().getSha256();
+      if (d.size() != digest.size() || !std::equal(d.begin(), d.end(), digest.begin())) {
+        return Status::InvalidArgument("bundle is damaged: its SHA-256 does not match");
+      }
+      return Status::Ok();
+    }));
+    if (end) break;
+  }
+  if (!r->AtEnd()) return Status::InvalidArgument("bytes after the end of the bundle");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<BundleInfo> ExportBundle(log::EventLog& log, uint64_t from, const std::string& creator,
@@ -223,6 +247,11 @@ Result<BundleImport> ImportBundle(log::EventLog& copy, const std::string& path,
     }
     return s;
   };
+  // Pass 0: the file is intact (a damaged copy is not evidence against the log).
+  if (Status s = CheckDigest(path); !s.ok()) {
+    if (refused != nullptr) *refused = Refused{RefusalKind::kMalformed, s.message(), {}};
+    return s.WithContext("bundle refused");
+  }
   // Pass 1: verify everything, store nothing.
   LogReceiver dry(&copy, LogReceiver::Mode::kDryRun);
   Result<BundleInfo> checked = ReadThrough(path, dry, copy.origin());

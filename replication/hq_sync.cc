@@ -267,7 +267,8 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
   });
 }
 
-Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const Progress& progress) {
+Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const Progress& progress,
+                                                std::optional<Refused>* refused_out) {
   ASSIGN_OR_RETURN(BundleInfo info, ReadBundleHeader(path));
   auto it = by_origin_.find(info.log);
   if (it == by_origin_.end()) {
@@ -280,6 +281,7 @@ Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const P
   Result<BundleImport> imported = ImportBundle(*f.copy, path, progress, &refused);
   if (!imported.ok()) {
     if (refused) RETURN_IF_ERROR(RecordRefusal(f, *refused));
+    if (refused_out != nullptr) *refused_out = refused;
     return imported.status();
   }
   metrics_.events_received += imported->stats.events;

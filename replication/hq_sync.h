@@ -78,7 +78,9 @@ class HqSync {
 
   // ImportFactoryBundle applies a factory log carried in a bundle file
   // (verified whole first, see bundle.h) and returns the cosigned checkpoint.
-  Result<std::string> ImportFactoryBundle(const std::string& path, const Progress& progress);
+  // On refusal `refused` (if given) says why.
+  Result<std::string> ImportFactoryBundle(const std::string& path, const Progress& progress,
+                                          std::optional<Refused>* refused = nullptr);
 
   // Copy returns HQ's copy of the factory log `origin`, or null.
   log::EventLog* Copy(const std::string& origin);

@@ -1,0 +1,387 @@
+#include "cli/sync_commands.h"
+
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "base/status_macros.h"
+#include "cli/config.h"
+#include "cli/sync_support.h"
+#include "log/local_log.h"
+#include "net/control_socket.h"
+#include "net/tls.h"
+#include "replication/bundle.h"
+#include "replication/hq_sync.h"
+#include "replication/sync_job.h"
+#include "replication/sync_server.h"
+
+namespace mirrorca::cli {
+namespace {
+
+// HqNode: HQ's store, own log, and the sync service over the factory copies.
+struct HqNode {
+  log::LocalLog local;
+  std::unique_ptr<replication::HqSync> sync;
+};
+
+Result<HqNode> OpenHqNode(const HqConfig& c) {
+  Env* env = Env::Default();
+  HqNode n;
+  ASSIGN_OR_RETURN(n.local, log::OpenLocalLog(env, c.data_dir, /*with_key=*/true));
+  ASSIGN_OR_RETURN(log::LogSigner cosigner,
+                   log::LogSigner::LoadPem(env, log::LogKeyPath(c.data_dir), n.local.log->origin()));
+  std::vector<replication::FactoryBinding> bindings;
+  for (const FactoryRef& f : c.factories) {
+    bindings.push_back({f.name, f.log_key, f.sync_spki_sha256});
+  }
+  ASSIGN_OR_RETURN(n.sync, replication::HqSync::Open(n.local.log.get(), std::move(cosigner),
+                                                     std::move(bindings)));
+  return n;
+}
+
+std::string ImportJson(const std::string& log, const replication::TransferStats& s,
+                       uint64_t copy_size, const std::string& cosigned) {
+  return nlohmann::json{{"ok", true},        {"log", log},
+                        {"events_imported", s.events}, {"events_skipped", s.skipped},
+                        {"copy_size", copy_size},      {"cosigned", !cosigned.empty()}}
+      .dump();
+}
+
+void HandleHqControl(HqNode& n, const std::string& request, const net::ControlServer::Reply& reply) {
+  nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
+  auto error = [&](const std::string& e, const std::string& refused = "") {
+    nlohmann::json out{{"ok", false}, {"error", e}};
+    if (!refused.empty()) out["refused"] = refused;
+    reply(out.dump());
+  };
+  if (req.is_discarded() || !req.is_object()) return error("bad control request");
+  const std::string cmd = req.value("cmd", "");
+  if (cmd == "bundle-import") {
+    const std::string path = req.value("file", "");
+    Result<replication::BundleInfo> header = replication::ReadBundleHeader(path);
+    if (!header.ok()) return error(header.status().ToString(), "malformed");
+    log::EventLog* copy = n.sync->Copy(header->log);
+    const uint64_t before = copy ? copy->Size() : 0;
+    std::optional<replication::Refused> refused;
+    Result<std::string> r = n.sync->ImportFactoryBundle(path, nullptr, &refused);
+    if (!r.ok()) {
+      return error(r.status().ToString(),
+                   refused ? std::string(replication::RefusalCode(refused->kind)) : "internal");
+    }
+    replication::TransferStats s;
+    s.events = copy->Size() - before;
+    return (void)reply(ImportJson(header->log, s, copy->Size(), *r));
+  }
+  if (cmd == "bundle-export") {
+    Result<replication::BundleInfo> r = replication::ExportBundle(
+        *n.local.log, req.value("from", uint64_t{0}), n.local.log->origin(),
+        Env::Default()->NowMicros(), req.value("out", ""));
+    if (!r.ok()) return error(r.status().ToString());
+    return (void)reply(nlohmann::json{{"ok", true}, {"log", r->log}, {"from", r->from},
+                                      {"tree_size", r->tree_size}, {"bytes", r->bytes}}
+                           .dump());
+  }
+  error("unknown command '" + cmd + "'");
+}
+
+Status HqServe(const std::string& config_path) {
+  ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(config_path));
+  if (!c.sync) return Status::InvalidArgument(config_path + ": no [sync] section");
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  ASSIGN_OR_RETURN(HqNode n, OpenHqNode(c));
+  const std::string metrics_path = c.data_dir + "/sync_metrics.prom";
+  std::mutex metrics_mu;
+  auto write_metrics = [&] {
+    std::lock_guard lock(metrics_mu);
+    (void)Env::Default()->WriteFileAtomic(metrics_path, n.sync->PrometheusText(), 0644);
+  };
+  write_metrics();
+  ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.sync->tls.cert, c.sync->tls.key, c.sync->tls.ca},
+                                                n.sync->PinnedSpkis()));
+  replication::SyncServerOptions so;
+  so.address = c.sync->listen_address;
+  so.port = c.sync->listen_port;
+  so.io_timeout = std::chrono::seconds(c.sync->io_timeout_seconds);
+  so.max_sessions = static_cast<size_t>(c.sync->max_sessions);
+  so.on_session_end = [&](const Status&) { write_metrics(); };
+  replication::SyncServer server(tls, n.sync.get(), so);
+  RETURN_IF_ERROR(server.Start());
+  ASSIGN_OR_RETURN(auto control,
+                   net::ControlServer::Start(ControlPath(c.data_dir),
+                                             [&](const std::string& req, const auto& reply) {
+                                               HandleHqControl(n, req, reply);
+                                               write_metrics();
+                                             }));
+  std::cout << nlohmann::json{{"serving_sync", c.sync->listen_address + ":" +
+                                                   std::to_string(server.port())},
+                              {"hq_log", n.local.log->origin()},
+                              {"log_size", n.local.log->Size()},
+                              {"factories", c.factories.size()},
+                              {"metrics", metrics_path}}
+                   .dump()
+            << std::endl;
+  int sig = 0;
+  sigwait(&stop, &sig);
+  control->Stop();
+  server.Stop();
+  write_metrics();
+  std::cout << nlohmann::json{{"stopped", true}, {"signal", sig}, {"log_size", n.local.log->Size()}}
+                   .dump()
+            << std::endl;
+  return Status::Ok();
+}
+
+// Delegate asks a running node to do `request`; NotFound if none runs.
+Result<std::string> Delegate(const std::string& data_dir, const nlohmann::json& request,
+                             bool print_each) {
+  std::string last;
+  Status s = net::ControlRequest(ControlPath(data_dir), request.dump(), [&](const std::string& l) {
+    if (print_each) std::cout << l << std::endl;
+    last = l;
+  });
+  if (!s.ok()) return s;
+  if (last.empty()) return Status::Unavailable("the running node closed the request without an answer");
+  return last;
+}
+
+int Sync(const std::string& config_path, int deadline_s, bool continuous) {
+  Result<FactoryConfig> c = LoadFactoryConfig(config_path);
+  if (!c.ok()) {
+    std::cerr << "error: " << c.status() << "\n";
+    return 2;
+  }
+  if (!c->sync) {
+    std::cerr << "error: " << config_path << ": no [sync] section\n";
+    return 2;
+  }
+  // A running `factory serve` owns the store: ask it.
+  Result<std::string> delegated = Delegate(
+      c->data_dir,
+      {{"cmd", "sync"}, {"deadline_ms", int64_t{deadline_s} * 1000}, {"continuous", continuous}},
+      continuous);
+  if (delegated.ok()) {
+    if (!continuous) std::cout << *delegated << std::endl;
+    return ExitCodeOfSummary(*delegated);
+  }
+  if (delegated.status().code() != StatusCode::kNotFound) {
+    std::cerr << "error: " << delegated.status() << "\n";
+    return 1;
+  }
+  Env* env = Env::Default();
+  Result<log::LocalLog> local = log::OpenLocalLog(env, c->data_dir, /*with_key=*/true);
+  if (!local.ok()) {
+    std::cerr << "error: " << local.status() << "\n";
+    return 2;
+  }
+  Result<log::LogVerifier> hq = log::LogVerifier::Parse(c->hq_log_key);
+  if (!hq.ok()) {
+    std::cerr << "error: hq.log_key: " << hq.status() << "\n";
+    return 2;
+  }
+  Result<std::unique_ptr<log::EventLog>> hq_copy = log::EventLog::OpenCopy(local->store.get(), *hq);
+  Result<replication::SyncJobOptions> o = SyncJobFor(*c);
+  if (!hq_copy.ok() || !o.ok()) {
+    std::cerr << "error: " << (!hq_copy.ok() ? hq_copy.status() : o.status()) << "\n";
+    return 2;
+  }
+  o->deadline = std::chrono::seconds(deadline_s);
+  o->continuous = continuous;
+  ProgressLine sending("sync: sending"), receiving("sync: receiving");
+  o->sync.send.progress = [&](uint64_t d, uint64_t t) { sending.Update(d, t); };
+  o->sync.receive_progress = [&](uint64_t d, uint64_t t) { receiving.Update(d, t); };
+  static std::atomic<bool> interrupted{false};
+  if (continuous) {
+    signal(SIGINT, [](int) { interrupted = true; });
+    signal(SIGTERM, [](int) { interrupted = true; });
+    o->stopped = [] { return interrupted.load(); };
+    o->on_round = [](const replication::SyncSummary& s) { std::cout << s.ToJson() << std::endl; };
+  }
+  replication::SyncSummary s = replication::RunSyncJob(local->log.get(), hq_copy->get(), *o);
+  std::cout << s.ToJson() << std::endl;
+  return s.exit_code;
+}
+
+// NodeKind: which node a config file describes.
+struct AnyConfig {
+  std::optional<FactoryConfig> factory;
+  std::optional<HqConfig> hq;
+  std::string data_dir;
+};
+
+Result<AnyConfig> LoadAnyConfig(const std::string& path) {
+  AnyConfig a;
+  Result<FactoryConfig> f = LoadFactoryConfig(path);
+  if (f.ok()) {
+    a.data_dir = f->data_dir;
+    a.factory = std::move(*f);
+    return a;
+  }
+  Result<HqConfig> h = LoadHqConfig(path);
+  if (h.ok()) {
+    a.data_dir = h->data_dir;
+    a.hq = std::move(*h);
+    return a;
+  }
+  return Status::InvalidArgument(path + " is neither a factory.toml (" + f.status().message() +
+                                 ") nor an hq.toml (" + h.status().message() + ")");
+}
+
+int BundleExport(const std::string& config_path, const std::string& out, uint64_t from) {
+  Result<AnyConfig> c = LoadAnyConfig(config_path);
+  if (!c.ok()) {
+    std::cerr << "error: " << c.status() << "\n";
+    return 2;
+  }
+  Result<std::string> delegated =
+      Delegate(c->data_dir, {{"cmd", "bundle-export"}, {"out", out}, {"from", from}}, false);
+  if (delegated.ok()) {
+    std::cout << *delegated << std::endl;
+    return ExitCodeOfSummary(*delegated) == 0 ? 0 : 1;
+  }
+  Result<log::LocalLog> local = log::OpenLocalLog(Env::Default(), c->data_dir, /*with_key=*/true);
+  if (!local.ok()) {
+    std::cerr << "error: " << local.status() << "\n";
+    return 2;
+  }
+  ProgressLine progress("bundle: writing");
+  replication::SendOptions so;
+  so.progress = [&](uint64_t d, uint64_t t) { progress.Update(d, t); };
+  Result<replication::BundleInfo> r = replication::ExportBundle(
+      *local->log, from, local->log->origin(), Env::Default()->NowMicros(), out, so);
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status() << "\n";
+    return 1;
+  }
+  std::cout << nlohmann::json{{"ok", true}, {"log", r->log}, {"from", r->from},
+                              {"tree_size", r->tree_size}, {"bytes", r->bytes}, {"file", out}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+int BundleImport(const std::string& config_path, const std::string& file) {
+  Result<AnyConfig> c = LoadAnyConfig(config_path);
+  if (!c.ok()) {
+    std::cerr << "error: " << c.status() << "\n";
+    return 2;
+  }
+  const std::string abs = std::filesystem::absolute(file).string();
+  Result<std::string> delegated =
+      Delegate(c->data_dir, {{"cmd", "bundle-import"}, {"file", abs}}, false);
+  if (delegated.ok()) {
+    std::cout << *delegated << std::endl;
+    return ExitCodeOfSummary(*delegated);
+  }
+  ProgressLine progress("bundle: importing");
+  auto on_progress = [&](uint64_t d, uint64_t t) { progress.Update(d, t); };
+  std::string line;
+  if (c->hq) {
+    Result<HqNode> n = OpenHqNode(*c->hq);
+    if (!n.ok()) {
+      std::cerr << "error: " << n.status() << "\n";
+      return 2;
+    }
+    Result<replication::BundleInfo> header = replication::ReadBundleHeader(abs);
+    log::EventLog* copy = header.ok() ? n->sync->Copy(header->log) : nullptr;
+    const uint64_t before = copy ? copy->Size() : 0;
+    std::optional<replication::Refused> refused;
+    Result<std::string> r = n->sync->ImportFactoryBundle(abs, on_progress, &refused);
+    if (!r.ok()) {
+      std::cout << nlohmann::json{{"ok", false},
+                                  {"refused", refused ? std::string(replication::RefusalCode(
+                                                            refused->kind))
+                                                      : "internal"},
+                                  {"error", r.status().ToString()}}
+                       .dump()
+                << std::endl;
+      return 3;
+    }
+    replication::TransferStats s;
+    s.events = copy->Size() - before;
+    line = ImportJson(header->log, s, copy->Size(), *r);
+  } else {
+    Result<log::LocalLog> local = log::OpenLocalLog(Env::Default(), c->data_dir, true);
+    Result<log::LogVerifier> hq = log::LogVerifier::Parse(c->factory->hq_log_key);
+    if (!local.ok() || !hq.ok()) {
+      std::cerr << "error: " << (!local.ok() ? local.status() : hq.status()) << "\n";
+      return 2;
+    }
+    Result<std::unique_ptr<log::EventLog>> copy = log::EventLog::OpenCopy(local->store.get(), *hq);
+    if (!copy.ok()) {
+      std::cerr << "error: " << copy.status() << "\n";
+      return 2;
+    }
+    std::optional<replication::Refused> refused;
+    Result<replication::BundleImport> r =
+        replication::ImportBundle(**copy, abs, on_progress, &refused);
+    if (!r.ok()) {
+      nlohmann::json out{{"ok", false}, {"error", r.status().ToString()}};
+      if (refused) out["refused"] = std::string(replication::RefusalCode(refused->kind));
+      std::cout << out.dump() << std::endl;
+      return 3;
+    }
+    line = ImportJson(r->info.log, r->stats, (*copy)->Size(), "");
+  }
+  std::cout << line << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void AddSyncCommands(CLI::App& app, int* exit_code) {
+  CLI::App* hq = app.add_subcommand("hq", "The HQ mirror node");
+  hq->require_subcommand(1);
+  auto hq_config = std::make_shared<std::string>();
+  CLI::App* serve = hq->add_subcommand(
+      "serve", "Serve the replication port (TLS 1.3, factory identities pinned and bound to logs)");
+  serve->add_option("--config", *hq_config, "hq.toml")->required();
+  serve->callback([hq_config, exit_code] {
+    Status s = HqServe(*hq_config);
+    if (!s.ok()) {
+      std::cerr << "error: " << s << "\n";
+      *exit_code = 2;
+    }
+  });
+
+  struct SyncArgs {
+    std::string config;
+    int deadline = 600;
+    bool continuous = false;
+  };
+  auto sa = std::make_shared<SyncArgs>();
+  CLI::App* sync = app.add_subcommand(
+      "sync", "Exchange logs with HQ (nightly job): exit 0 only when HQ has cosigned everything");
+  sync->add_option("--config", sa->config, "factory.toml")->required();
+  sync->add_option("--deadline", sa->deadline, "give up after this many seconds (retries with backoff)")
+      ->check(CLI::Range(1, 7 * 24 * 3600));
+  sync->add_flag("--continuous", sa->continuous,
+                 "keep the session open and ship events within a second of issuance");
+  sync->callback([sa, exit_code] { *exit_code = Sync(sa->config, sa->deadline, sa->continuous); });
+
+  CLI::App* bundle = app.add_subcommand("bundle", "Offline transfer of a log on a file");
+  bundle->require_subcommand(1);
+  struct BundleArgs {
+    std::string config, out, file;
+    uint64_t from = 0;
+  };
+  auto ba = std::make_shared<BundleArgs>();
+  CLI::App* exp = bundle->add_subcommand("export", "Write this node's log to a self-verifying file");
+  exp->add_option("--config", ba->config, "factory.toml or hq.toml")->required();
+  exp->add_option("--out", ba->out, "bundle file to write")->required();
+  exp->add_option("--from", ba->from, "first seq to include (default 0: the whole log)");
+  exp->callback([ba, exit_code] { *exit_code = BundleExport(ba->config, ba->out, ba->from); });
+  CLI::App* imp = bundle->add_subcommand(
+      "import", "Verify a bundle whole, then apply it to this node's copy of that log");
+  imp->add_option("--config", ba->config, "factory.toml or hq.toml")->required();
+  imp->add_option("file", ba->file, "bundle file")->required();
+  imp->callback([ba, exit_code] { *exit_code = BundleImport(ba->config, ba->file); });
+}
+
+}  // namespace mirrorca::cli

@@ -1,0 +1,52 @@
+// Sync support for the CLI: building the sync job from factory.toml, the
+// control-socket requests a running node answers (sync, bundle import and
+// export), and a progress line for long transfers on a terminal.
+//
+// Thread-safety: functions; ProgressLine is used by one thread.
+#ifndef MIRRORCA_CLI_SYNC_SUPPORT_H_
+#define MIRRORCA_CLI_SYNC_SUPPORT_H_
+
+#include <chrono>
+#include <string>
+
+#include "base/result.h"
+#include "cli/config.h"
+#include "log/event_log.h"
+#include "net/control_socket.h"
+#include "replication/sync_job.h"
+
+namespace mirrorca::cli {
+
+// ControlPath is where a node listens for its operator's CLI.
+std::string ControlPath(const std::string& data_dir);
+
+// SyncJobFor builds the sync job of `c` ([sync] must be present).
+Result<replication::SyncJobOptions> SyncJobFor(const FactoryConfig& c);
+
+// ExitCodeOfSummary maps a summary JSON line to the sync exit code.
+int ExitCodeOfSummary(const std::string& json);
+
+// HandleFactoryControl serves one control request against the factory's
+// logs (used by `factory serve`). `on_hq_events` refreshes the running CA.
+void HandleFactoryControl(const FactoryConfig& c, log::EventLog* own, log::EventLog* hq_copy,
+                          const std::function<void()>& on_hq_events, const std::string& request,
+                          const net::ControlServer::Reply& reply);
+
+// ProgressLine draws "label [#####     ] done/total" on stderr when it is a
+// terminal, at most ~10 times a second.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string label);
+  ~ProgressLine();
+  void Update(uint64_t done, uint64_t total);
+
+ private:
+  std::string label_;
+  bool tty_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace mirrorca::cli
+
+#endif  // MIRRORCA_CLI_SYNC_SUPPORT_H_
