@@ -35,6 +35,7 @@ struct LogArgs {
   uint64_t size = 0;
   uint64_t interval = 1000;
   std::vector<std::string> trusted;
+  std::string log_origin;  // verify: another log held in the store (a mirror copy)
 };
 
 int Fail(const Status& s) {
@@ -110,6 +111,13 @@ int AppendTest(const LogArgs& a) {
 int Verify(const LogArgs& a) {
   Result<LocalLog> l = Open(a, false);
   if (!l.ok()) return Fail(l.status());
+  if (!a.log_origin.empty()) {
+    l->log.reset();
+    Result<std::unique_ptr<log::EventLog>> other =
+        log::EventLog::Open(l->store.get(), a.log_origin, std::nullopt);
+    if (!other.ok()) return Fail(other.status());
+    l->log = std::move(*other);
+  }
   log::VerifyOptions o;
   for (const std::string& path : a.trusted) {
     Result<std::string> note = Env::Default()->ReadFile(path, 1 << 20);
@@ -244,6 +252,8 @@ void AddLogCommands(CLI::App& app, int* exit_code) {
   data(verify);
   verify->add_option("--trusted-checkpoint", args->trusted,
                      "A signed checkpoint held elsewhere that the log must match");
+  verify->add_option("--log", args->log_origin,
+                     "Origin of another log held in the store (a mirror copy); default: the node's own");
   verify->callback(run(Verify));
 
   CLI::App* checkpoint = log_cmd->add_subcommand("checkpoint", "Sign and print the current checkpoint");

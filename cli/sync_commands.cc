@@ -110,7 +110,15 @@ Status HqServe(const std::string& config_path) {
   so.port = c.sync->listen_port;
   so.io_timeout = std::chrono::seconds(c.sync->io_timeout_seconds);
   so.max_sessions = static_cast<size_t>(c.sync->max_sessions);
-  so.on_session_end = [&](const Status&) { write_metrics(); };
+  so.on_session_end = [&](const Status& s) {
+    // Refusals were already reported by HqSync; report transport-level ones
+    // (failed handshakes: unknown keys, TLS 1.2, garbage) here.
+    if (s.code() == StatusCode::kPermissionDenied && s.message().find("handshake") != std::string::npos) {
+      std::cerr << nlohmann::json{{"alert", "sync-handshake-failed"}, {"detail", s.message()}}.dump()
+                << std::endl;
+    }
+    write_metrics();
+  };
   replication::SyncServer server(tls, n.sync.get(), so);
   RETURN_IF_ERROR(server.Start());
   ASSIGN_OR_RETURN(auto control,

@@ -363,35 +363,55 @@ void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>
 
 Result<AppendResult> EventLog::AppendVerified(std::vector<std::string> signed_events,
                                               const RootCheck& check_root) {
+  if (signed_events.empty()) return AppendResult{Size(), 0};
+  ASSIGN_OR_RETURN(ImportPoint at, ImportTail());
+  ASSIGN_OR_RETURN(PreparedImport p, PrepareImport(std::move(signed_events), at, check_root));
+  return CommitImport(std::move(p));
+}
+
+Result<EventLog::PreparedImport> EventLog::PrepareImport(std::vector<std::string> signed_events,
+                                                         ImportPoint& at,
+                                                         const RootCheck& check_root) {
   if (signer_.has_value()) {
     return Status::FailedPrecondition("log '" + origin() +
                                       "' is written by this node; it cannot import events");
   }
-  if (signed_events.empty()) return AppendResult{Size(), 0};
   if (signed_events.size() > options_.max_group_events) {
     return Status::ResourceExhausted("at most " + std::to_string(options_.max_group_events) +
                                      " events per append");
   }
-  ASSIGN_OR_RETURN(ImportPoint at, ImportTail());
-  // Parse and verify outside the lock, on every core.
+  // Parse and verify without the lock, on every core.
   Result<VerifiedEvents> v = VerifyContinuation(verifier_, at.chain, signed_events);
   if (!v.ok()) return v.status().WithContext("import");
-  if (check_root) {
-    for (const Hash& h : v->leaf_hashes) at.frontier.Append(h);
-    RETURN_IF_ERROR(check_root(at.frontier.size(), at.frontier.Root()));
-  }
+  MerkleFrontier frontier = at.frontier;
+  for (const Hash& h : v->leaf_hashes) frontier.Append(h);
+  if (check_root) RETURN_IF_ERROR(check_root(frontier.size(), frontier.Root()));
+  PreparedImport p;
+  p.start_ = at.chain;
+  p.end_ = v->tail;
+  p.events_ = std::move(signed_events);
+  p.leaf_hashes_ = std::move(v->leaf_hashes);
+  at.chain = v->tail;
+  at.frontier = std::move(frontier);
+  return p;
+}
+
+Result<AppendResult> EventLog::CommitImport(PreparedImport prepared) {
+  if (prepared.events_.empty()) return AppendResult{Size(), 0};
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(append_error_);
-  if (next_seq_ != at.chain.next_seq || !pending_.empty() || committing_) {
-    return Status::FailedPrecondition("another import into '" + origin() + "' is in progress");
+  if (next_seq_ != prepared.start_.next_seq || last_body_hash_ != prepared.start_.prev_body_hash ||
+      !pending_.empty() || committing_) {
+    return Status::FailedPrecondition("import into '" + origin() +
+                                      "' does not continue the copy (another import ran)");
   }
   PendingAppend p;
   p.first_seq = next_seq_;
-  p.leaf_hashes = std::move(v->leaf_hashes);
-  next_seq_ = v->tail.next_seq;
-  last_body_hash_ = v->tail.prev_body_hash;
-  last_time_ = v->tail.time;
-  p.signed_events = std::move(signed_events);
+  p.leaf_hashes = std::move(prepared.leaf_hashes_);
+  next_seq_ = prepared.end_.next_seq;
+  last_body_hash_ = prepared.end_.prev_body_hash;
+  last_time_ = prepared.end_.time;
+  p.signed_events = std::move(prepared.events_);
   p.sign_status = Status::Ok();
   p.ready = true;
   pending_.push_back(&p);

@@ -116,6 +116,30 @@ class EventLog {
   };
   Result<ImportPoint> ImportTail();
 
+  // Two-phase import, so a receiver can verify the next package while the
+  // previous one is being committed. PrepareImport verifies `signed_events`
+  // as the continuation of `at` (and runs `check_root`), advances `at`, and
+  // returns a token only the log can make; CommitImport stores it durably if
+  // it still continues the copy (FailedPrecondition otherwise). Tokens must
+  // be committed in the order they were prepared. AppendVerified is
+  // ImportTail + PrepareImport + CommitImport.
+  class PreparedImport {
+   public:
+    PreparedImport(PreparedImport&&) = default;
+    PreparedImport& operator=(PreparedImport&&) = default;
+    size_t size() const { return events_.size(); }
+
+   private:
+    friend class EventLog;
+    PreparedImport() = default;
+    ChainTail start_, end_;
+    std::vector<std::string> events_;
+    std::vector<Hash> leaf_hashes_;
+  };
+  Result<PreparedImport> PrepareImport(std::vector<std::string> signed_events, ImportPoint& at,
+                                       const RootCheck& check_root = nullptr);
+  Result<AppendResult> CommitImport(PreparedImport prepared);
+
   // StoreCheckpoint durably stores a checkpoint signed by the log's key whose
   // size this copy holds and whose root matches; Corruption otherwise.
   Status StoreCheckpoint(std::string_view note);

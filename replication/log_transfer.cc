@@ -3,6 +3,7 @@
 #include <capnp/message.h>
 
 #include <algorithm>
+#include <future>
 
 #include "base/status_macros.h"
 #include "log/merkle.h"
@@ -160,6 +161,8 @@ Result<std::string> LogReceiver::Receive(FrameChannel& channel) {
   while (true) {
     Result<std::unique_ptr<Frame>> frame = channel.Receive();
     if (!frame.ok()) {
+      Status committed_before = FinishCommit();  // what was verified stays
+      if (!committed_before.ok()) return committed_before;
       if (frame.status().code() == StatusCode::kInvalidArgument) {
         return Refuse(RefusalKind::kMalformed, frame.status().message());
       }
@@ -188,6 +191,7 @@ Result<std::string> LogReceiver::Receive(FrameChannel& channel) {
       }
     });
     if (!s.ok()) {
+      (void)FinishCommit();
       if (!refused_) return Refuse(RefusalKind::kMalformed, s.message());
       return s;
     }
@@ -245,11 +249,13 @@ Status LogReceiver::OnCheckpoint(wire::CheckpointOffer::Reader offer) {
     // A bundle starting before `held`: its events must rebuild the signed
     // root from this copy's prefix (checked on the last package).
   }
-  if (mode_ == Mode::kDryRun) {
-    Result<log::EventLog::ImportPoint> at = copy_->ImportTail();
-    if (!at.ok()) return Refuse(RefusalKind::kInternal, at.status().message());
-    dry_ = std::move(*at);
+  Result<log::EventLog::ImportPoint> at = copy_->ImportTail();
+  if (!at.ok()) {
+    return Refuse(at.status().code() == StatusCode::kFailedPrecondition ? RefusalKind::kBusy
+                                                                         : RefusalKind::kInternal,
+                  at.status().message());
   }
+  at_ = std::move(*at);
   return Status::Ok();
 }
 
@@ -297,21 +303,14 @@ Status LogReceiver::Apply(std::vector<std::string> events, const std::vector<log
     if (!s.ok()) root_failed = true;
     return s;
   };
-  Status s;
-  if (mode_ == Mode::kDryRun) {
-    Result<log::VerifiedEvents> v = log::VerifyContinuation(copy_->verifier(), dry_->chain, events);
-    s = v.status();
-    if (v.ok()) {
-      for (const log::Hash& h : v->leaf_hashes) dry_->frontier.Append(h);
-      s = check_root(dry_->frontier.size(), dry_->frontier.Root());
-      dry_->chain = v->tail;
-    }
-  } else {
-    s = copy_->AppendVerified(std::move(events), check_root).status();
-  }
   const std::string at = "events [" + std::to_string(next_) + ", " +
                          std::to_string(next_ + count) + "): ";
-  if (!s.ok()) {
+  // Verify this package (all cores) while the previous one commits.
+  Result<log::EventLog::PreparedImport> prepared =
+      copy_->PrepareImport(std::move(events), *at_, check_root);
+  if (!prepared.ok()) {
+    const Status& s = prepared.status();
+    RETURN_IF_ERROR(FinishCommit());
     if (root_failed) {
       return Refuse(RefusalKind::kBadProof, at + "not in the offered checkpoint: " + s.message());
     }
@@ -325,14 +324,28 @@ Status LogReceiver::Apply(std::vector<std::string> events, const std::vector<log
                                                                           : RefusalKind::kMalformed,
                     at + s.message());
     }
-    return Refuse(s.code() == StatusCode::kFailedPrecondition ? RefusalKind::kBusy
-                                                              : RefusalKind::kInternal,
-                  at + s.message());
+    return Refuse(RefusalKind::kInternal, at + s.message());
+  }
+  RETURN_IF_ERROR(FinishCommit());
+  if (mode_ != Mode::kDryRun) {
+    log::EventLog* copy = copy_;
+    inflight_ = std::async(std::launch::async, [copy, p = std::move(*prepared)]() mutable {
+      return copy->CommitImport(std::move(p)).status();
+    });
   }
   next_ += count;
   stats_.events += count;
   stats_.packages++;
   return Status::Ok();
+}
+
+Status LogReceiver::FinishCommit() {
+  if (!inflight_.valid()) return Status::Ok();
+  Status s = inflight_.get();
+  if (s.ok()) return s;
+  return Refuse(s.code() == StatusCode::kFailedPrecondition ? RefusalKind::kBusy
+                                                            : RefusalKind::kInternal,
+                "commit: " + s.message());
 }
 
 Status LogReceiver::OnCommit(wire::Commit::Reader commit) {
@@ -342,6 +355,7 @@ Status LogReceiver::OnCommit(wire::Commit::Reader commit) {
     return Refuse(RefusalKind::kMalformed, "commit of size " + std::to_string(commit.getTreeSize()) +
                                                " for a checkpoint of size " + std::to_string(n));
   }
+  RETURN_IF_ERROR(FinishCommit());
   if (next_ < n) {
     return Refuse(RefusalKind::kGap, "transfer ended at seq " + std::to_string(next_) +
                                          " before the checkpoint size " + std::to_string(n));

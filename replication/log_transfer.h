@@ -19,6 +19,7 @@
 #define MIRRORCA_REPLICATION_LOG_TRANSFER_H_
 
 #include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -102,6 +103,8 @@ class LogReceiver {
   Status OnCommit(wire::Commit::Reader commit);
   Status Refuse(RefusalKind kind, std::string detail);
   Status Apply(std::vector<std::string> events, const std::vector<log::Hash>& proof);
+  // FinishCommit waits for the package being committed in the background.
+  Status FinishCommit();
 
   log::EventLog* const copy_;
   const Mode mode_;
@@ -114,8 +117,9 @@ class LogReceiver {
   bool offered_ = false;
   uint64_t held_at_offer_ = 0;  // copy size when the offer arrived
   uint64_t next_ = 0;           // next seq the receiver needs
-  // Dry run: the chain and frontier the events would continue.
-  std::optional<log::EventLog::ImportPoint> dry_;
+  // The chain and frontier the next package must continue.
+  std::optional<log::EventLog::ImportPoint> at_;
+  std::future<Status> inflight_;  // the previous package's commit
 };
 
 }  // namespace mirrorca::replication
