@@ -1,6 +1,7 @@
 #include "base/parallel_for.h"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -15,16 +16,21 @@ void ParallelFor(size_t n, unsigned threads, const std::function<void(size_t, si
     fn(0, n);
     return;
   }
-  size_t chunk = (n + workers - 1) / workers;
+  // Small pieces taken on demand: a worker slowed by another process (or by
+  // a commit thread) does not leave the others idle at the end.
+  const size_t piece = std::max<size_t>(1, n / (workers * 16));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    while (true) {
+      size_t begin = next.fetch_add(piece);
+      if (begin >= n) return;
+      fn(begin, std::min(n, begin + piece));
+    }
+  };
   std::vector<std::thread> pool;
   pool.reserve(workers - 1);
-  for (size_t w = 1; w < workers; ++w) {
-    size_t begin = w * chunk;
-    size_t end = std::min(n, begin + chunk);
-    if (begin >= end) break;
-    pool.emplace_back([&fn, begin, end] { fn(begin, end); });
-  }
-  fn(0, std::min(n, chunk));
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
   for (auto& t : pool) t.join();
 }
 

@@ -84,14 +84,34 @@ std::string LogVerifier::VerifierKey() const {
 
 bool LogVerifier::Verify(ByteSpan message, ByteSpan signature) const {
   if (signature.size() != kEd25519SignatureSize || pkey_ == nullptr) return false;
-  EVP_MD_CTX* ctx = ThreadContext();
-  if (ctx == nullptr || EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey_.get()) != 1) {
+  // One initialized verification context per thread and key: OpenSSL 3's
+  // EVP_DigestVerifyInit (algorithm fetch, key import) costs about a tenth
+  // of the verification itself, and one-shot Ed25519 verification leaves
+  // the context reusable (as `openssl speed` relies on). A failure is
+  // retried once on a freshly initialized context, so a reuse problem can
+  // never turn into a wrong answer, only into a slower one.
+  struct Cached {
+    std::shared_ptr<EVP_PKEY> key;
+    EvpMdCtxPtr ctx;
+  };
+  thread_local Cached cached;
+  auto verify_with = [&](EVP_MD_CTX* ctx) {
+    return EVP_DigestVerify(ctx, signature.data(), signature.size(), message.data(),
+                            message.size()) == 1;
+  };
+  if (cached.key == pkey_ && cached.ctx && verify_with(cached.ctx.get())) return true;
+  ERR_clear_error();
+  EvpMdCtxPtr fresh(EVP_MD_CTX_new());
+  if (!fresh || EVP_DigestVerifyInit(fresh.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) {
     ERR_clear_error();
     return false;
   }
-  bool ok = EVP_DigestVerify(ctx, signature.data(), signature.size(), message.data(),
-                             message.size()) == 1;
+  bool ok = verify_with(fresh.get());
   ERR_clear_error();
+  if (ok) {
+    cached.key = pkey_;
+    cached.ctx = std::move(fresh);
+  }
   return ok;
 }
 
