@@ -56,12 +56,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   table.cache_index_and_filter_blocks = false;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf_options.compression = rocksdb::kZSTD;
+  // LZ4 while data is young (flushes and upper compactions run beside
+  // verification and signing on the same cores), zstd once it settles in
+  // the bottom level; Merkle nodes are hashes and do not compress at all.
+  cf_options.compression = rocksdb::kLZ4Compression;
+  cf_options.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::ColumnFamilyOptions merkle_options = cf_options;
+  merkle_options.compression = rocksdb::kNoCompression;
+  merkle_options.bottommost_compression = rocksdb::kNoCompression;
 
   std::unique_ptr<Store> store(new Store());
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : kBaseFamilies) {
-    families.emplace_back(name, cf_options);
+    families.emplace_back(name, std::string_view(name) == "merkle" ? merkle_options : cf_options);
     store->names_.emplace_back(name);
   }
   for (const std::string& name : options.extra_column_families) {
