@@ -170,15 +170,20 @@ TEST(EventLogTest, OneFsyncServesManyAppenders) {
   // Hold the first commit until seven more appends are queued behind it: the
   // second group must then carry all seven in a single durable write.
   std::atomic<int> commits{0};
+  std::atomic<bool> first_committing{false};
   EventLog* log_ptr = nullptr;
   LogFixture f({.TEST_before_commit = [&] {
     if (commits.fetch_add(1) == 0) {
+      first_committing = true;
       while (log_ptr->TEST_PendingAppends() < 8) std::this_thread::yield();
     }
   }});
   log_ptr = f.log.get();
   std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
+  // The first append is alone in its group; the seven others queue behind it.
+  threads.emplace_back([&] { ASSERT_TRUE(f.log->Append(TestDrafts(2)).ok()); });
+  while (!first_committing) std::this_thread::yield();
+  for (int t = 1; t < 8; ++t) {
     threads.emplace_back([&] { ASSERT_TRUE(f.log->Append(TestDrafts(2)).ok()); });
   }
   for (auto& t : threads) t.join();

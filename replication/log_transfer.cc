@@ -360,7 +360,13 @@ Status LogReceiver::OnCommit(wire::Commit::Reader commit) {
     return Refuse(RefusalKind::kGap, "transfer ended at seq " + std::to_string(next_) +
                                          " before the checkpoint size " + std::to_string(n));
   }
-  if (mode_ != Mode::kDryRun && n > 0) {
+  // Keep a checkpoint already stored at this size or above (it may carry
+  // HQ's cosignature; the roots were just checked to agree).
+  Result<std::string> latest = copy_->LatestCheckpoint();
+  Result<log::Checkpoint> held = latest.ok() ? log::OpenCheckpoint(*latest, copy_->verifier())
+                                             : Result<log::Checkpoint>(latest.status());
+  const bool covered = held.ok() && held->tree_size >= n;
+  if (mode_ != Mode::kDryRun && n > 0 && !covered) {
     Status s = copy_->StoreCheckpoint(note_);
     if (!s.ok()) return Refuse(RefusalKind::kInternal, "store checkpoint: " + s.message());
   }

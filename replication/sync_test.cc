@@ -76,20 +76,57 @@ TEST(SyncTest, BothDirectionsCosignedAndIdle) {
   EXPECT_EQ(more->events_received, 2u);
 }
 
-// A channel that fails after `budget` sends: the connection cut mid-transfer.
+// A channel that fails after `budget` sends (or `receives` receives): the
+// connection cut mid-transfer.
 class CutChannel final : public FrameChannel {
  public:
-  CutChannel(FrameChannel* inner, int budget) : inner_(inner), budget_(budget) {}
+  CutChannel(FrameChannel* inner, int budget, int receives = 1 << 30)
+      : inner_(inner), budget_(budget), receives_(receives) {}
   Status Send(capnp::MessageBuilder& m) override {
     if (budget_-- <= 0) return Status::Unavailable("cut");
     return inner_->Send(m);
   }
-  Result<std::unique_ptr<Frame>> Receive() override { return inner_->Receive(); }
+  Result<std::unique_ptr<Frame>> Receive() override {
+    if (receives_-- <= 0) return Status::Unavailable("cut");
+    return inner_->Receive();
+  }
 
  private:
   FrameChannel* inner_;
   int budget_;
+  int receives_;
 };
+
+// The Cosigned answer is lost: the next round must not cosign (or record)
+// the same checkpoint a second time.
+TEST(SyncTest, LostCosignatureIsNotRepeated) {
+  Pair p;
+  p.a->Append(100);
+  {
+    auto ctx = net::ClientContext(p.tls.Identity("factory-a"), {p.hq_spki});
+    ASSERT_TRUE(ctx.ok());
+    auto ch = TlsChannel::Connect("127.0.0.1", p.server->port(), *ctx, std::chrono::seconds(5));
+    ASSERT_TRUE(ch.ok());
+    CutChannel cut(ch->get(), 1 << 30, /*receives=*/1);  // HQ's Hello only
+    FactorySync fs(p.a->log.get(), p.a->peer_copy.get());
+    EXPECT_FALSE(fs.Round(cut).ok());
+    (*ch)->Close();
+  }
+  log::EventLog* copy = p.CopyOf(p.a_signer.name());
+  for (int i = 0; i < 100 && p.hq->log->Size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(copy->Size(), 100u);
+  ASSERT_EQ(EventKinds(*p.hq->log), (std::vector<std::string>{"cosigned", "session"}));
+  Result<RoundResult> r = Status::Unavailable("");
+  for (int i = 0; i < 50 && !r.ok(); ++i) {
+    r = p.Round(*p.a);
+    if (!r.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cosigned_size, 100u);
+  EXPECT_EQ(EventKinds(*p.hq->log), (std::vector<std::string>{"cosigned", "session"}));
+}
 
 TEST(SyncTest, CutMidTransferResumesWithoutDuplicates) {
   Pair p;
