@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
+#include <condition_variable>
 #include <iostream>
+#include <thread>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -135,8 +137,24 @@ Status HqServe(const std::string& config_path) {
                               {"metrics", metrics_path}}
                    .dump()
             << std::endl;
+  // Refresh the metrics every second too, so a long import shows progress.
+  std::mutex ticker_mu;
+  std::condition_variable ticker_cv;
+  bool stopping = false;
+  std::thread ticker([&] {
+    std::unique_lock lock(ticker_mu);
+    while (!ticker_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+      write_metrics();
+    }
+  });
   int sig = 0;
   sigwait(&stop, &sig);
+  {
+    std::lock_guard lock(ticker_mu);
+    stopping = true;
+  }
+  ticker_cv.notify_all();
+  ticker.join();
   control->Stop();
   server.Stop();
   write_metrics();

@@ -38,8 +38,11 @@ std::string Binary() {
 
 // RunAndKill starts the appender, kills it after `kill_after`, and returns
 // what it acknowledged (every line it wrote before dying).
+// With `after_first_ack`, the delay starts when the first ack is read, so the
+// kill surely lands while appends are being acknowledged, however slow the
+// start-up (sanitizer builds); without, it may land during start-up.
 ChildRun RunAndKill(const std::string& dir, std::chrono::milliseconds kill_after, int threads,
-                    int batch) {
+                    int batch, bool after_first_ack) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   posix_spawn_file_actions_t actions;
@@ -62,7 +65,12 @@ ChildRun RunAndKill(const std::string& dir, std::chrono::milliseconds kill_after
   auto deadline = std::chrono::steady_clock::now() + kill_after;
   char buf[65536];
   bool killed = false;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
+    if (after_first_ack && out.find("ack ") == std::string::npos && !killed &&
+        std::chrono::steady_clock::now() < give_up) {
+      deadline = std::chrono::steady_clock::now() + kill_after;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (!killed && left.count() <= 0) {
@@ -109,7 +117,7 @@ TEST(CrashTest, SigkillNeverLosesAnAcknowledgedEvent) {
     auto delay = std::chrono::milliseconds(10 + rng() % 110);
     int threads = 1 + static_cast<int>(rng() % 8);
     int batch = 1 + static_cast<int>(rng() % 40);
-    ChildRun run = RunAndKill(dir, delay, threads, batch);
+    ChildRun run = RunAndKill(dir, delay, threads, batch, /*after_first_ack=*/round % 2 == 0);
     total_acks += run.acks;
 
     auto local = log::OpenLocalLog(Env::Default(), dir, /*with_key=*/false);
@@ -122,7 +130,7 @@ TEST(CrashTest, SigkillNeverLosesAnAcknowledgedEvent) {
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     ASSERT_TRUE(report->ok) << "round " << round << ": " << report->Summary("crash");
   }
-  EXPECT_GT(total_acks, 24u);  // the appender really made progress between kills
+  EXPECT_GE(total_acks, 12u);  // every other round was killed after acknowledging appends
 }
 
 }  // namespace

@@ -45,9 +45,14 @@ hq_before="$(events "$D/hq/data")"
 start_hq
 "$BIN" sync --config "$D/factory.toml" --deadline 3 > "$T/sync1.json" 2>&1 &
 SYNC_PID=$!
-# Kill HQ once its copy is growing (the sync metrics are written per
-# session; watch the store instead: any partial import will do).
-sleep 1.5
+# Kill HQ once its copy is growing (hq serve refreshes its metrics file
+# every second).
+copy_metric() { sed -n 's/^mirrorca_sync_copy_size{[^}]*} //p' "$D/hq/data/sync_metrics.prom" 2>/dev/null; }
+for _ in $(seq 600); do
+  c="$(copy_metric)"
+  [[ -n "$c" && "$c" -gt 0 ]] && break
+  sleep 0.1
+done
 kill -9 "$HQ_PID"; wait "$HQ_PID" 2>/dev/null || true; HQ_PID=""
 wait "$SYNC_PID" && fail "sync succeeded although HQ was killed: $(cat "$T/sync1.json")"
 partial="$(events "$D/hq/data" --log "$FORIGIN")"
