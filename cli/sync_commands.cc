@@ -100,9 +100,12 @@ Status HqServe(const std::string& config_path) {
   ASSIGN_OR_RETURN(HqNode n, OpenHqNode(c));
   const std::string metrics_path = c.data_dir + "/sync_metrics.prom";
   std::mutex metrics_mu;
+  std::string last_metrics;  // guarded by metrics_mu: skip rewriting an unchanged file
   auto write_metrics = [&] {
     std::lock_guard lock(metrics_mu);
-    (void)Env::Default()->WriteFileAtomic(metrics_path, n.sync->PrometheusText(), 0644);
+    std::string text = n.sync->PrometheusText();
+    if (text == last_metrics) return;
+    if (Env::Default()->WriteFileAtomic(metrics_path, text, 0644).ok()) last_metrics = std::move(text);
   };
   write_metrics();
   ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.sync->tls.cert, c.sync->tls.key, c.sync->tls.ca},

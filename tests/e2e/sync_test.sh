@@ -151,6 +151,20 @@ set -e
 "$BIN" bundle export --config "$D/hq.toml" --out "$T/hq.bundle" > /dev/null || fail "hq export"
 "$BIN" bundle import --config "$D/factory.toml" "$T/hq.bundle" > "$T/imp4.json" || fail "factory import: $(cat "$T/imp4.json")"
 kill -TERM "$FACTORY_PID"; wait "$FACTORY_PID" || true; FACTORY_PID=""
+
+# --- 5. factory serve with [sync] continuous = true ships by itself. ---
+sed 's/^continuous = false/continuous = true/' "$D/factory.toml" > "$D/factory-cont.toml"
+"$BIN" factory serve --config "$D/factory-cont.toml" > "$T/factory2.log" 2>&1 &
+FACTORY_PID=$!
+for _ in $(seq 100); do grep -q serving "$T/factory2.log" 2>/dev/null && break; sleep 0.05; done
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+  -subj "/CN=x" -out "$T/csr/DEV-5.csr" 2>/dev/null
+"$BIN" ra enroll --config "$D/ra.toml" --batch B1 --csr-dir "$T/csr" --out "$T/out" > /dev/null \
+  || fail "ra enroll (continuous)"
+# `sync` against a continuous node waits until its session covers the log.
+"$BIN" sync --config "$D/factory-cont.toml" > "$T/sync5.json" || fail "continuous node: $(cat "$T/sync5.json")"
+grep -q "\"cosigned_size\":$((200000 + 5))" "$T/sync5.json" || fail "continuous node: $(cat "$T/sync5.json")"
+kill -TERM "$FACTORY_PID"; wait "$FACTORY_PID" || true; FACTORY_PID=""
 stop_hq
 events "$D/hq/data" --log "$FORIGIN" > /dev/null
 events "$D/factory/data" --log hq.mirrorca.example/log > /dev/null
