@@ -16,6 +16,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; [[ -f "$T/serve.log" ]] && tail -5 "$T/serve.log"; exit 1; }
 
 start_server() {  # $1 = setup dir
+  rm -f "$T/serve.log"  # else the wait below may read the previous server's line
   "$BIN" factory serve --config "$1/factory.toml" > "$T/serve.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do grep -q serving "$T/serve.log" 2>/dev/null && return 0; sleep 0.05; done

@@ -25,6 +25,7 @@ FORIGIN="factory-f1.mirrorca.example/log"
 SYNC_PORT="$(sed -n 's/^listen = "127.0.0.1:\([0-9]*\)"/\1/p' "$D/hq.toml" | head -1)"
 
 start_hq() {
+  rm -f "$T/hq.log"  # else the wait below may read the previous server's line
   "$BIN" hq serve --config "$D/hq.toml" > "$T/hq.log" 2>&1 &
   HQ_PID=$!
   for _ in $(seq 100); do grep -q serving_sync "$T/hq.log" 2>/dev/null && return 0; sleep 0.05; done
@@ -72,12 +73,11 @@ stop_hq
 hq_size="$(events "$D/hq/data")"
 copy_size="$(events "$D/hq/data" --log "$FORIGIN")"
 start_hq
-# A client certificate HQ does not pin (the RA's): the handshake fails.
-if echo | openssl s_client -connect "127.0.0.1:$SYNC_PORT" -tls1_3 -quiet \
-    -cert "$D/tls/ra-line1.pem" -key "$D/tls/ra-line1.key" -CAfile "$D/tls/ca.pem" \
-    > "$T/sclient.out" 2>&1 <<< "hello"; then
-  grep -q "alert" "$T/sclient.out" || true
-fi
+# A client certificate HQ does not pin (the RA's): refused (TLS 1.3 reports
+# it on the client's first read); the sizes checked below prove nothing was written.
+openssl s_client -connect "127.0.0.1:$SYNC_PORT" -tls1_3 -quiet \
+  -cert "$D/tls/ra-line1.pem" -key "$D/tls/ra-line1.key" -CAfile "$D/tls/ca.pem" \
+  > "$T/sclient.out" 2>&1 <<< "hello" || true
 # TLS 1.2 is refused.
 if openssl s_client -connect "127.0.0.1:$SYNC_PORT" -tls1_2 -cert "$D/tls/factory-sync.pem" \
     -key "$D/tls/factory-sync.key" -CAfile "$D/tls/ca.pem" < /dev/null > "$T/tls12.out" 2>&1; then
@@ -105,6 +105,7 @@ grep -q '"alert":"sync-handshake-failed"' "$T/hq.log" || fail "no alert for garb
 
 # --- 3. Sync through a running factory serve; continuous mode. ---
 start_hq
+rm -f "$T/factory.log"
 "$BIN" factory serve --config "$D/factory.toml" > "$T/factory.log" 2>&1 &
 FACTORY_PID=$!
 for _ in $(seq 100); do grep -q serving "$T/factory.log" 2>/dev/null && break; sleep 0.05; done
