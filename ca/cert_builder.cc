@@ -226,6 +226,9 @@ Result<X509Ptr> BuildCertificate(const CertificateSpec& spec) {
     RETURN_IF_ERROR(
         AddConfExtension(cert.get(), &ctx, NID_info_access, "OCSP;URI:" + spec.ocsp_url));
   }
+  if (p.ocsp_nocheck) {
+    RETURN_IF_ERROR(AddConfExtension(cert.get(), &ctx, NID_id_pkix_OCSP_noCheck, "ignored"));
+  }
   if (X509_sign(cert.get(), signing_key, DigestFor(p, signing_key)) <= 0) {
     return OpenSslError("sign certificate");
   }

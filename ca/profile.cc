@@ -221,6 +221,7 @@ Result<Profile> ParseProfile(std::string_view text, std::string_view source) {
   ASSIGN_OR_RETURN(p.crl_distribution_point, r.Bool(ext["crl_distribution_point"],
                                                     "extensions.crl_distribution_point", false));
   ASSIGN_OR_RETURN(p.ocsp_url, r.Bool(ext["ocsp_url"], "extensions.ocsp_url", false));
+  ASSIGN_OR_RETURN(p.ocsp_nocheck, r.Bool(ext["ocsp_nocheck"], "extensions.ocsp_nocheck", false));
 
   auto san = t["san"];
   if (san["hardware_module_name"]) {

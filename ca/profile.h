@@ -61,6 +61,7 @@ struct Profile {
   bool authority_key_id = true;
   bool crl_distribution_point = false;
   bool ocsp_url = false;
+  bool ocsp_nocheck = false;  // id-pkix-ocsp-nocheck (delegated OCSP responders)
 
   std::optional<HardwareModuleNameTemplate> hardware_module_name;
   std::vector<std::string> san_dns;  // templates

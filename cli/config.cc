@@ -275,6 +275,23 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     s.max_sessions = static_cast<int>(m);
     c.sync = std::move(s);
   }
+  ASSIGN_OR_RETURN(const toml::table* va, d.Section("validation", false));
+  if (!va->empty()) {
+    RETURN_IF_ERROR(d.Known(*va, "validation", {"listen", "public_url", "crl_validity_hours",
+                                                "ocsp_validity_minutes"}));
+    ValidationConfig v;
+    ASSIGN_OR_RETURN(std::string listen, d.Str(*va, "validation", "listen", true));
+    ASSIGN_OR_RETURN(auto hp, HostPort(listen, "validation.listen", path));
+    v.listen_address = hp.first;
+    v.listen_port = hp.second;
+    ASSIGN_OR_RETURN(v.public_url, d.Str(*va, "validation", "public_url", false));
+    if (v.public_url.empty()) v.public_url = "http://" + listen;
+    ASSIGN_OR_RETURN(int64_t crl_h, d.Int(*va, "validation", "crl_validity_hours", 24, 1, 24 * 365));
+    ASSIGN_OR_RETURN(int64_t ocsp_m, d.Int(*va, "validation", "ocsp_validity_minutes", 240, 1, 60 * 24 * 30));
+    v.crl_validity_seconds = crl_h * 3600;
+    v.ocsp_validity_seconds = ocsp_m * 60;
+    c.validation = std::move(v);
+  }
   return c;
 }
 

@@ -78,6 +78,15 @@ struct SyncServerConfig {
   int max_sessions = 64;
 };
 
+// HQ's validation authority ([validation] in hq.toml).
+struct ValidationConfig {
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 0;
+  std::string public_url;               // how relying parties reach it: CRL IDP, docs
+  int64_t crl_validity_seconds = 24 * 3600;
+  int64_t ocsp_validity_seconds = 4 * 3600;
+};
+
 struct HqConfig {
   std::string path;
   std::string name;
@@ -86,6 +95,7 @@ struct HqConfig {
   std::string root_dir;
   std::vector<FactoryRef> factories;
   std::optional<SyncServerConfig> sync;
+  std::optional<ValidationConfig> validation;
 };
 
 struct RaConfig {

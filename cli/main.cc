@@ -7,6 +7,7 @@
 #include "cli/pki_commands.h"
 #include "cli/ra_commands.h"
 #include "cli/sync_commands.h"
+#include "cli/va_commands.h"
 #include "cli/log_commands.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   mirrorca::cli::AddFactoryCommands(app, &exit_code);
   mirrorca::cli::AddRaCommands(app, &exit_code);
   mirrorca::cli::AddSyncCommands(app, &exit_code);
+  mirrorca::cli::AddVaCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

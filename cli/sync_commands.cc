@@ -10,6 +10,7 @@
 
 #include "base/status_macros.h"
 #include "cli/config.h"
+#include "cli/hq_node.h"
 #include "cli/sync_support.h"
 #include "log/local_log.h"
 #include "net/control_socket.h"
@@ -18,75 +19,12 @@
 #include "replication/hq_sync.h"
 #include "replication/sync_job.h"
 #include "replication/sync_server.h"
+#include "validation/validation_authority.h"
+#include "base/encoding.h"
+#include "net/http_server.h"
 
 namespace mirrorca::cli {
 namespace {
-
-// HqNode: HQ's store, own log, and the sync service over the factory copies.
-struct HqNode {
-  log::LocalLog local;
-  std::unique_ptr<replication::HqSync> sync;
-};
-
-Result<HqNode> OpenHqNode(const HqConfig& c) {
-  Env* env = Env::Default();
-  HqNode n;
-  ASSIGN_OR_RETURN(n.local, log::OpenLocalLog(env, c.data_dir, /*with_key=*/true));
-  ASSIGN_OR_RETURN(log::LogSigner cosigner,
-                   log::LogSigner::LoadPem(env, log::LogKeyPath(c.data_dir), n.local.log->origin()));
-  std::vector<replication::FactoryBinding> bindings;
-  for (const FactoryRef& f : c.factories) {
-    bindings.push_back({f.name, f.log_key, f.sync_spki_sha256});
-  }
-  ASSIGN_OR_RETURN(n.sync, replication::HqSync::Open(n.local.log.get(), std::move(cosigner),
-                                                     std::move(bindings)));
-  return n;
-}
-
-std::string ImportJson(const std::string& log, const replication::TransferStats& s,
-                       uint64_t copy_size, const std::string& cosigned) {
-  return nlohmann::json{{"ok", true},        {"log", log},
-                        {"events_imported", s.events}, {"events_skipped", s.skipped},
-                        {"copy_size", copy_size},      {"cosigned", !cosigned.empty()}}
-      .dump();
-}
-
-void HandleHqControl(HqNode& n, const std::string& request, const net::ControlServer::Reply& reply) {
-  nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
-  auto error = [&](const std::string& e, const std::string& refused = "") {
-    nlohmann::json out{{"ok", false}, {"error", e}};
-    if (!refused.empty()) out["refused"] = refused;
-    reply(out.dump());
-  };
-  if (req.is_discarded() || !req.is_object()) return error("bad control request");
-  const std::string cmd = req.value("cmd", "");
-  if (cmd == "bundle-import") {
-    const std::string path = req.value("file", "");
-    Result<replication::BundleInfo> header = replication::ReadBundleHeader(path);
-    if (!header.ok()) return error(header.status().ToString(), "malformed");
-    log::EventLog* copy = n.sync->Copy(header->log);
-    const uint64_t before = copy ? copy->Size() : 0;
-    std::optional<replication::Refused> refused;
-    Result<std::string> r = n.sync->ImportFactoryBundle(path, nullptr, &refused);
-    if (!r.ok()) {
-      return error(r.status().ToString(),
-                   refused ? std::string(replication::RefusalCode(refused->kind)) : "internal");
-    }
-    replication::TransferStats s;
-    s.events = copy->Size() - before;
-    return (void)reply(ImportJson(header->log, s, copy->Size(), *r));
-  }
-  if (cmd == "bundle-export") {
-    Result<replication::BundleInfo> r = replication::ExportBundle(
-        *n.local.log, req.value("from", uint64_t{0}), n.local.log->origin(),
-        Env::Default()->NowMicros(), req.value("out", ""));
-    if (!r.ok()) return error(r.status().ToString());
-    return (void)reply(nlohmann::json{{"ok", true}, {"log", r->log}, {"from", r->from},
-                                      {"tree_size", r->tree_size}, {"bytes", r->bytes}}
-                           .dump());
-  }
-  error("unknown command '" + cmd + "'");
-}
 
 Status HqServe(const std::string& config_path) {
   ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(config_path));
@@ -116,6 +54,7 @@ Status HqServe(const std::string& config_path) {
   so.io_timeout = std::chrono::seconds(c.sync->io_timeout_seconds);
   so.max_sessions = static_cast<size_t>(c.sync->max_sessions);
   so.on_session_end = [&](const Status& s) {
+    (void)n.va->Refresh();  // new factory events reach OCSP and CRLs at once
     // Refusals were already reported by HqSync; report transport-level ones
     // (failed handshakes: unknown keys, TLS 1.2, garbage) here.
     if (s.code() == StatusCode::kPermissionDenied && s.message().find("handshake") != std::string::npos) {
@@ -126,6 +65,16 @@ Status HqServe(const std::string& config_path) {
   };
   replication::SyncServer server(tls, n.sync.get(), so);
   RETURN_IF_ERROR(server.Start());
+  std::unique_ptr<net::HttpServer> va_server;
+  if (c.validation) {
+    net::HttpServerOptions ho;
+    ho.address = c.validation->listen_address;
+    ho.port = c.validation->listen_port;
+    ho.max_body_bytes = 64 * 1024;
+    va_server = std::make_unique<net::HttpServer>(
+        nullptr, [&](const net::HttpRequest& r) { return n.va->Handle(r); }, ho);
+    RETURN_IF_ERROR(va_server->Start());
+  }
   ASSIGN_OR_RETURN(auto control,
                    net::ControlServer::Start(ControlPath(c.data_dir),
                                              [&](const std::string& req, const auto& reply) {
@@ -137,6 +86,10 @@ Status HqServe(const std::string& config_path) {
                               {"hq_log", n.local.log->origin()},
                               {"log_size", n.local.log->Size()},
                               {"factories", c.factories.size()},
+                              {"serving_validation",
+                               va_server ? c.validation->listen_address + ":" +
+                                               std::to_string(va_server->port())
+                                         : std::string()},
                               {"metrics", metrics_path}}
                    .dump()
             << std::endl;
@@ -147,6 +100,7 @@ Status HqServe(const std::string& config_path) {
   std::thread ticker([&] {
     std::unique_lock lock(ticker_mu);
     while (!ticker_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+      (void)n.va->Refresh();  // a session still running (continuous) has stored events
       write_metrics();
     }
   });
@@ -159,6 +113,7 @@ Status HqServe(const std::string& config_path) {
   ticker_cv.notify_all();
   ticker.join();
   control->Stop();
+  if (va_server) va_server->Stop();
   server.Stop();
   write_metrics();
   std::cout << nlohmann::json{{"stopped", true}, {"signal", sig}, {"log_size", n.local.log->Size()}}

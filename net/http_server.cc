@@ -59,7 +59,6 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpServer* server, asio::ip::tcp::socket socket)
       : server_(server),
-        stream_(std::move(socket), *server->tls_),
         strand_(asio::make_strand(server->io_)),
         timer_(server->io_) {
     http_parser_init(&parser_, HTTP_REQUEST);
@@ -85,20 +84,33 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       http_parser_pause(p, 1);
       return 0;
     };
+    if (server->tls_) {
+      tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket),
+                                                                       *server->tls_);
+    } else {
+      plain_ = std::make_unique<asio::ip::tcp::socket>(std::move(socket));
+    }
   }
 
   ~Connection() { server_->open_connections_--; }
 
   void Start() {
     auto self = shared_from_this();
+    if (!tls_) {  // plain HTTP (e.g. OCSP and CRLs: signed objects, cacheable)
+      asio::dispatch(strand_, [self] {
+        self->Arm(self->server_->options_.idle_timeout);
+        self->ReadMore();
+      });
+      return;
+    }
     Arm(server_->options_.handshake_timeout);
-    stream_.async_handshake(asio::ssl::stream_base::server,
-                            asio::bind_executor(strand_, [self](const asio::error_code& ec) {
-                              if (ec) return self->Close();
-                              self->peer_spki_ = PeerSpkiHex(self->stream_.native_handle());
-                              self->Arm(self->server_->options_.idle_timeout);
-                              self->ReadMore();
-                            }));
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          asio::bind_executor(strand_, [self](const asio::error_code& ec) {
+                            if (ec) return self->Close();
+                            self->peer_spki_ = PeerSpkiHex(self->tls_->native_handle());
+                            self->Arm(self->server_->options_.idle_timeout);
+                            self->ReadMore();
+                          }));
   }
 
  private:
@@ -187,15 +199,27 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     return 0;
   }
 
+  // WithStream calls f with the TLS stream or the plain socket.
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
   void ReadMore() {
     auto self = shared_from_this();
-    stream_.async_read_some(
-        asio::buffer(buffer_),
-        asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
-          if (ec) return self->Close();
-          self->pending_.append(self->buffer_.data(), n);
-          self->Parse();
-        }));
+    WithStream([&](auto& stream) {
+      stream.async_read_some(
+          asio::buffer(buffer_),
+          asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
+            if (ec) return self->Close();
+            self->pending_.append(self->buffer_.data(), n);
+            self->Parse();
+          }));
+    });
   }
 
   // Parse feeds pending bytes to the parser; dispatches a complete request.
@@ -239,20 +263,22 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   void Reply(const HttpResponse& response, bool keep_alive) {
     out_ = Serialize(response, keep_alive);
     auto self = shared_from_this();
-    asio::async_write(stream_, asio::buffer(out_),
-                      asio::bind_executor(strand_, [self, keep_alive](const asio::error_code& ec,
-                                                                      size_t) {
-                        if (ec || !keep_alive) return self->Close();
-                        self->request_started_ = false;
-                        self->complete_ = false;
-                        self->Arm(self->server_->options_.idle_timeout);
-                        http_parser_pause(&self->parser_, 0);
-                        if (!self->pending_.empty()) {
-                          self->Parse();
-                        } else {
-                          self->ReadMore();
-                        }
-                      }));
+    WithStream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(out_),
+                        asio::bind_executor(strand_, [self, keep_alive](const asio::error_code& ec,
+                                                                        size_t) {
+                          if (ec || !keep_alive) return self->Close();
+                          self->request_started_ = false;
+                          self->complete_ = false;
+                          self->Arm(self->server_->options_.idle_timeout);
+                          http_parser_pause(&self->parser_, 0);
+                          if (!self->pending_.empty()) {
+                            self->Parse();
+                          } else {
+                            self->ReadMore();
+                          }
+                        }));
+    });
   }
 
   void Close() {
@@ -260,12 +286,14 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     closed_ = true;
     timer_.cancel();
     asio::error_code ignored;
-    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.lowest_layer().close(ignored);
+    auto& socket = tls_ ? tls_->lowest_layer() : *plain_;
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
   HttpServer* server_;
-  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;  // or
+  std::unique_ptr<asio::ip::tcp::socket> plain_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer timer_;
   http_parser parser_{};

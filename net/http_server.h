@@ -1,4 +1,5 @@
-// HttpServer: HTTP/1.1 over TLS (mutual) on Asio, requests parsed by
+// HttpServer: HTTP/1.1 over TLS (mutual) — or plain, for signed public
+// objects like OCSP responses and CRLs (a null TLS context) — on Asio, requests parsed by
 // libhttp-parser. Keep-alive; limits on header and body size; a deadline on
 // every handshake and request so a slow or silent client only holds its own
 // connection. Handlers run on a separate worker pool (they may block, e.g.

@@ -1,0 +1,149 @@
+#include "cli/hq_node.h"
+
+#include <filesystem>
+
+#include "base/encoding.h"
+#include "base/status_macros.h"
+#include "engine/revocation.h"
+#include "replication/bundle.h"
+
+namespace mirrorca::cli {
+
+std::string VaName(const std::string& origin) {
+  return origin.substr(0, std::min(origin.find('.'), origin.find('/')));
+}
+
+Result<HqNode> OpenHqNode(const HqConfig& c) {
+  Env* env = Env::Default();
+  HqNode n;
+  ASSIGN_OR_RETURN(n.local, log::OpenLocalLog(env, c.data_dir, /*with_key=*/true));
+  ASSIGN_OR_RETURN(log::LogSigner cosigner,
+                   log::LogSigner::LoadPem(env, log::LogKeyPath(c.data_dir), n.local.log->origin()));
+  std::vector<replication::FactoryBinding> bindings;
+  for (const FactoryRef& f : c.factories) {
+    bindings.push_back({f.name, f.log_key, f.sync_spki_sha256});
+  }
+  ASSIGN_OR_RETURN(n.sync, replication::HqSync::Open(n.local.log.get(), std::move(cosigner),
+                                                     std::move(bindings)));
+  std::vector<log::EventLog*> logs;
+  std::vector<validation::VaIssuer> issuers;
+  const std::string public_url =
+      c.validation ? c.validation->public_url : std::string("http://127.0.0.1");
+  for (const FactoryRef& f : c.factories) {
+    logs.push_back(n.sync->Copy(f.log_origin));
+    const std::string name = VaName(f.log_origin);
+    issuers.push_back({name, f.ca_mirror_dir, public_url + "/crl/" + name + ".crl"});
+  }
+  logs.push_back(n.local.log.get());
+  validation::VaOptions vo;
+  vo.organization = c.organization;
+  if (c.validation) {
+    vo.crl_validity_seconds = c.validation->crl_validity_seconds;
+    vo.ocsp.validity_seconds = c.validation->ocsp_validity_seconds;
+    vo.ocsp.refresh_seconds = std::max<int64_t>(60, c.validation->ocsp_validity_seconds / 4);
+  }
+  ASSIGN_OR_RETURN(n.va, validation::ValidationAuthority::Open(n.local.log.get(), std::move(logs),
+                                                               std::move(issuers), vo));
+  return n;
+}
+
+static Result<engine::RevocationRequest> RevocationFromJson(const nlohmann::json& j) {
+  engine::RevocationRequest r;
+  if (j.contains("serial")) {
+    ASSIGN_OR_RETURN(r.serial, HexDecode(j.value("serial", "")));
+  }
+  r.batch_id = j.value("batch", "");
+  r.hold = j.value("hold", false);
+  r.release = j.value("release", false);
+  if (!r.hold && !r.release) {
+    ASSIGN_OR_RETURN(r.reason, engine::ParseReason(j.value("reason", "unspecified")));
+  }
+  r.time = j.value("time_us", int64_t{0});
+  r.invalidity_date = j.value("invalidity_us", int64_t{0});
+  r.requested_by = j.value("requested_by", "cli");
+  return r;
+}
+
+std::string RevokeJson(HqNode& n, const nlohmann::json& req) {
+  Result<engine::RevocationRequest> r = RevocationFromJson(req);
+  Result<engine::RevocationResult> done =
+      r.ok() ? n.va->Revoke(*r) : Result<engine::RevocationResult>(r.status());
+  if (!done.ok()) return nlohmann::json{{"ok", false}, {"error", done.status().ToString()}}.dump();
+  return nlohmann::json{{"ok", true}, {"revoked", done->revoked}, {"skipped", done->skipped},
+                        {"first_seq", done->first_seq}}
+      .dump();
+}
+
+std::string CrlJson(HqNode& n, const nlohmann::json& req) {
+  std::vector<std::string> names;
+  const std::string one = req.value("ca", "");
+  for (const std::string& name : n.va->IssuerNames()) {
+    if (one.empty() || one == name) names.push_back(name);
+  }
+  if (names.empty()) return nlohmann::json{{"ok", false}, {"error", "no CA named '" + one + "'"}}.dump();
+  nlohmann::json out = {{"ok", true}, {"crls", nlohmann::json::array()}};
+  for (const std::string& name : names) {
+    Result<validation::CrlInfo> crl = n.va->PublishCrl(name, req.value("delta", false));
+    if (!crl.ok()) return nlohmann::json{{"ok", false}, {"error", crl.status().ToString()}}.dump();
+    std::string file = req.value("out", "");
+    if (!file.empty()) {
+      if (names.size() > 1) file += "." + name;
+      Status s = Env::Default()->WriteFileAtomic(file, crl->der, 0644);
+      if (!s.ok()) return nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump();
+    }
+    out["crls"].push_back({{"ca", name}, {"number", crl->number}, {"delta", crl->delta},
+                           {"entries", crl->entries}, {"file", file}});
+  }
+  return out.dump();
+}
+
+std::string ImportJson(const std::string& log, const replication::TransferStats& s,
+                       uint64_t copy_size, const std::string& cosigned) {
+  return nlohmann::json{{"ok", true},        {"log", log},
+                        {"events_imported", s.events}, {"events_skipped", s.skipped},
+                        {"copy_size", copy_size},      {"cosigned", !cosigned.empty()}}
+      .dump();
+}
+
+void HandleHqControl(HqNode& n, const std::string& request, const net::ControlServer::Reply& reply) {
+  nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
+  auto error = [&](const std::string& e, const std::string& refused = "") {
+    nlohmann::json out{{"ok", false}, {"error", e}};
+    if (!refused.empty()) out["refused"] = refused;
+    reply(out.dump());
+  };
+  if (req.is_discarded() || !req.is_object()) return error("bad control request");
+  const std::string cmd = req.value("cmd", "");
+  if (cmd == "bundle-import") {
+    const std::string path = req.value("file", "");
+    Result<replication::BundleInfo> header = replication::ReadBundleHeader(path);
+    if (!header.ok()) return error(header.status().ToString(), "malformed");
+    log::EventLog* copy = n.sync->Copy(header->log);
+    const uint64_t before = copy ? copy->Size() : 0;
+    std::optional<replication::Refused> refused;
+    Result<std::string> r = n.sync->ImportFactoryBundle(path, nullptr, &refused);
+    if (!r.ok()) {
+      return error(r.status().ToString(),
+                   refused ? std::string(replication::RefusalCode(refused->kind)) : "internal");
+    }
+    replication::TransferStats s;
+    s.events = copy->Size() - before;
+    (void)n.va->Refresh();
+    return (void)reply(ImportJson(header->log, s, copy->Size(), *r));
+  }
+  if (cmd == "revoke") return (void)reply(RevokeJson(n, req));
+  if (cmd == "crl-generate") return (void)reply(CrlJson(n, req));
+  if (cmd == "bundle-export") {
+    Result<replication::BundleInfo> r = replication::ExportBundle(
+        *n.local.log, req.value("from", uint64_t{0}), n.local.log->origin(),
+        Env::Default()->NowMicros(), req.value("out", ""));
+    if (!r.ok()) return error(r.status().ToString());
+    return (void)reply(nlohmann::json{{"ok", true}, {"log", r->log}, {"from", r->from},
+                                      {"tree_size", r->tree_size}, {"bytes", r->bytes}}
+                           .dump());
+  }
+  error("unknown command '" + cmd + "'");
+}
+
+
+}  // namespace mirrorca::cli

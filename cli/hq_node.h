@@ -1,0 +1,51 @@
+// HqNode: the HQ node as the CLI opens it — HQ's store and own log, the
+// sync service over the factory copies, and the validation authority
+// projecting them all — plus the control-socket requests a running
+// `hq serve` answers (revoke, crl-generate, bundle import/export), so the
+// CLI commands work the same whether or not the node runs.
+//
+// Thread-safety: HandleHqControl may run concurrently (the services
+// serialize what they must).
+#ifndef MIRRORCA_CLI_HQ_NODE_H_
+#define MIRRORCA_CLI_HQ_NODE_H_
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/config.h"
+#include "log/local_log.h"
+#include "net/control_socket.h"
+#include "replication/hq_sync.h"
+#include "validation/validation_authority.h"
+
+namespace mirrorca::cli {
+
+struct HqNode {
+  log::LocalLog local;
+  std::unique_ptr<replication::HqSync> sync;
+  std::unique_ptr<validation::ValidationAuthority> va;  // destroyed first
+  HqNode() = default;
+  HqNode(HqNode&&) = default;
+  ~HqNode() { va.reset(); }
+};
+
+Result<HqNode> OpenHqNode(const HqConfig& c);
+
+// VaName is the URL name of a factory's issuing CA: the first label of its
+// log origin ("factory-f1" for factory-f1.example/log).
+std::string VaName(const std::string& origin);
+
+// RevokeJson / CrlJson run a revocation or CRL request given as JSON and
+// return the one-line JSON answer the CLI prints.
+std::string RevokeJson(HqNode& n, const nlohmann::json& request);
+std::string CrlJson(HqNode& n, const nlohmann::json& request);
+std::string ImportJson(const std::string& log, const replication::TransferStats& s,
+                       uint64_t copy_size, const std::string& cosigned);
+
+void HandleHqControl(HqNode& n, const std::string& request, const net::ControlServer::Reply& reply);
+
+}  // namespace mirrorca::cli
+
+#endif  // MIRRORCA_CLI_HQ_NODE_H_

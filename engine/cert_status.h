@@ -1,0 +1,105 @@
+// CertStatus: HQ's projection of certificate status from the logs — for
+// every (issuing CA, serial) issued in a factory log or revoked in HQ's log,
+// whether it is good, revoked or on hold, since when and why, and which
+// events say so. The VA (CRLs, OCSP) answers from it; it is never edited
+// directly, only rebuilt from events.
+//
+// Stored in the node's store (meta column family, prefix "status/v1/"):
+//
+//   status/v1/schema                      "1"
+//   status/v1/pos/<origin>                u64be: next seq of that log to apply
+//   status/v1/cert/<caId 32><serial>      CertRecord (EncodeRecord)
+//   status/v1/rev/<caId 32><serial>       "" for every certificate ever revoked or held
+//                                         (a released hold stays: delta CRLs list it)
+//   status/v1/crl/<caId 32>               CrlState (last CRL numbers)
+//   status/v1/batch/<batch>\0<caId><serial>  "" (a batch's certificates)
+//
+// Exactly once: each CatchUp step writes the records it changed and the new
+// position of that log in one RocksDB WriteBatch (fsynced), so a crash
+// between steps neither loses nor repeats an event. Issuance and revocation
+// facts are merged field by field, so the order in which the logs are
+// projected does not matter: a rebuild from zero gives the same state.
+//
+// Thread-safety: CatchUp calls must be serialized by the caller; readers
+// (Get, ForEachRevoked) may run concurrently with them.
+#ifndef MIRRORCA_ENGINE_CERT_STATUS_H_
+#define MIRRORCA_ENGINE_CERT_STATUS_H_
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "log/event_log.h"
+#include "log/store.h"
+
+namespace mirrorca::engine {
+
+enum class CertState : uint8_t { kGood = 0, kRevoked = 1, kHold = 2 };
+
+struct CertRecord {
+  bool issued = false;           // a certificateIssued event exists
+  CertState state = CertState::kGood;
+  int64_t not_after = 0;         // µs, from the issuance
+  int64_t revocation_time = 0;   // µs
+  uint8_t reason = 0;            // RFC 5280 CRLReason
+  int64_t invalidity_date = 0;   // µs, 0 = absent
+  std::string batch_id;
+  std::string device_serial;
+  std::string issued_in;         // origin of the factory log
+  uint64_t issued_seq = 0;
+  uint64_t revoked_seq = 0;      // HQ log seq of the latest revocation / release
+
+  bool operator==(const CertRecord&) const = default;
+};
+
+std::string EncodeRecord(const CertRecord& r);
+Result<CertRecord> DecodeRecord(std::string_view bytes);
+
+// CrlState: what HQ's log says about the CRLs of one CA.
+struct CrlState {
+  uint64_t last_number = 0;       // highest cRLNumber published (full or delta)
+  uint64_t last_full_number = 0;  // of the latest full CRL
+  uint64_t last_full_seq = 0;     // HQ log seq of that full CRL's crlPublished event
+  bool has_full = false;
+};
+
+class CertStatus {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  // Open reads the projection in `store` (a store that outlives it). If its
+  // schema version differs (or it is new) it is cleared, to be rebuilt by
+  // CatchUp from every log.
+  static Result<std::unique_ptr<CertStatus>> Open(log::Store* store);
+
+  // CatchUp applies the events of `log` not yet applied; returns how many.
+  Result<uint64_t> CatchUp(log::EventLog& log);
+  // Position returns the next seq of `origin` to apply.
+  uint64_t Position(const std::string& origin);
+
+  Result<std::optional<CertRecord>> Get(ByteSpan ca_id, ByteSpan serial);
+  // ForEachRevoked calls fn(serial, record) for every certificate of
+  // `ca_id` ever revoked or held (released holds included: state kGood), by
+  // serial bytes.
+  Status ForEachRevoked(ByteSpan ca_id,
+                        const std::function<Status(ByteSpan serial, const CertRecord&)>& fn);
+  // SerialsOfBatch returns (caId, serial) of every certificate of a batch.
+  Result<std::vector<std::pair<Bytes, Bytes>>> SerialsOfBatch(const std::string& batch_id);
+
+  CrlState Crl(ByteSpan ca_id);
+
+  // Clear deletes the whole projection (positions included).
+  Status Clear();
+
+ private:
+  explicit CertStatus(log::Store* store) : store_(store) {}
+  log::Store* const store_;
+};
+
+}  // namespace mirrorca::engine
+
+#endif  // MIRRORCA_ENGINE_CERT_STATUS_H_

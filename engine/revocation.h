@@ -1,0 +1,54 @@
+// Revocation: HQ's only way to change a certificate's status — a signed
+// certificateRevoked event in HQ's log, after checking the request against
+// the status projection: the serial must have been issued by a CA of this
+// HQ; only a certificateHold can be released; a final revocation is final.
+// A whole production batch (a compromised line) is revoked with one event
+// per certificate, each carrying the batch id.
+//
+// Thread-safety: functions; run one revocation at a time per HQ (the
+// projection is read, then the log appended).
+#ifndef MIRRORCA_ENGINE_REVOCATION_H_
+#define MIRRORCA_ENGINE_REVOCATION_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "engine/cert_status.h"
+#include "log/event_log.h"
+
+namespace mirrorca::engine {
+
+struct RevocationRequest {
+  Bytes serial;                 // one certificate, or
+  std::string batch_id;         // every certificate of a batch
+  int reason = 0;               // RFC 5280 CRLReason (not 6, 7 or 8: use hold / release)
+  bool hold = false;            // certificateHold
+  bool release = false;         // release a hold
+  int64_t time = 0;             // revocation time, µs; 0 = now
+  int64_t invalidity_date = 0;  // µs; 0 = absent
+  std::string requested_by;     // admin identity, recorded
+};
+
+struct RevocationResult {
+  uint64_t revoked = 0;         // events appended
+  uint64_t skipped = 0;         // batch members already revoked
+  uint64_t first_seq = 0;
+};
+
+// ParseReason maps an RFC 5280 reason name (keyCompromise, …) or number.
+Result<int> ParseReason(const std::string& name);
+
+// Revoke validates `r` against `status` (which the caller has caught up
+// with every log) and appends the events to `hq_log`. NotFound for a serial
+// no log issued; FailedPrecondition for releasing what is not on hold or
+// changing a final revocation; InvalidArgument for a bad reason.
+Result<RevocationResult> Revoke(log::EventLog& hq_log, CertStatus& status,
+                                const std::vector<Bytes>& ca_ids, const RevocationRequest& r,
+                                int64_t now_micros);
+
+}  // namespace mirrorca::engine
+
+#endif  // MIRRORCA_ENGINE_REVOCATION_H_

@@ -1,0 +1,234 @@
+#include "validation/ocsp_responder.h"
+
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+
+#include <chrono>
+
+#include "base/status_macros.h"
+#include "ca/certificate.h"
+
+namespace mirrorca::validation {
+namespace {
+
+using OcspRequestPtr = ca::OpenSslPtr<OCSP_REQUEST, OCSP_REQUEST_free>;
+using OcspResponsePtr = ca::OpenSslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free>;
+using OcspBasicPtr = ca::OpenSslPtr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
+
+std::string ToDer(OCSP_RESPONSE* r) {
+  int len = i2d_OCSP_RESPONSE(r, nullptr);
+  if (len <= 0) return "";
+  std::string der(static_cast<size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_OCSP_RESPONSE(r, &p);
+  return der;
+}
+
+std::string Digest(const EVP_MD* md, bool of_name, X509* cert) {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  int ok = of_name ? X509_NAME_digest(X509_get_subject_name(cert), md, buf, &len)
+                   : X509_pubkey_digest(cert, md, buf, &len);
+  return ok == 1 ? std::string(reinterpret_cast<char*>(buf), len) : std::string();
+}
+
+std::string OctetString(const ASN1_OCTET_STRING* s) {
+  return s ? std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                         static_cast<size_t>(ASN1_STRING_length(s)))
+           : std::string();
+}
+
+}  // namespace
+
+struct OcspResponder::Issuer {
+  OcspIssuer id;
+  Bytes ca_id;
+  std::string sha1_name, sha1_key, sha256_name, sha256_key;
+};
+
+std::string MalformedResponse() {
+  OcspResponsePtr r(OCSP_response_create(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, nullptr));
+  return r ? ToDer(r.get()) : std::string();
+}
+
+OcspResponder::~OcspResponder() = default;
+
+Result<std::unique_ptr<OcspResponder>> OcspResponder::Create(std::vector<OcspIssuer> issuers,
+                                                             engine::CertStatus* status,
+                                                             OcspOptions options) {
+  if (issuers.empty()) return Status::InvalidArgument("OCSP: no issuing CA to answer for");
+  std::unique_ptr<OcspResponder> r(new OcspResponder());
+  r->status_ = status;
+  r->options_ = std::move(options);
+  for (OcspIssuer& i : issuers) {
+    auto is = std::make_unique<Issuer>();
+    ASSIGN_OR_RETURN(is->ca_id, ca::CaId(i.cert.get()));
+    if (X509_check_issued(i.cert.get(), i.responder.get()) != X509_V_OK) {
+      return Status::InvalidArgument("OCSP responder certificate of " + i.name +
+                                     " is not issued by its CA");
+    }
+    if (X509_check_private_key(i.responder.get(), i.responder_key.get()) != 1) {
+      return Status::InvalidArgument("OCSP responder key of " + i.name + " does not match");
+    }
+    is->sha1_name = Digest(EVP_sha1(), true, i.cert.get());
+    is->sha1_key = Digest(EVP_sha1(), false, i.cert.get());
+    is->sha256_name = Digest(EVP_sha256(), true, i.cert.get());
+    is->sha256_key = Digest(EVP_sha256(), false, i.cert.get());
+    is->id = std::move(i);
+    r->issuers_.push_back(std::move(is));
+  }
+  return r;
+}
+
+int64_t OcspResponder::Now() const {
+  if (options_.now) return options_.now();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+OcspAnswer OcspResponder::Respond(ByteSpan request_der) {
+  OcspAnswer malformed;
+  malformed.der = MalformedResponse();
+  if (request_der.empty() || request_der.size() > options_.max_request_bytes) return malformed;
+  const unsigned char* p = request_der.data();
+  OcspRequestPtr req(d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(request_der.size())));
+  if (!req || p != request_der.data() + request_der.size()) {
+    ERR_clear_error();
+    return malformed;
+  }
+  const int n = OCSP_request_onereq_count(req.get());
+  if (n <= 0 || static_cast<size_t>(n) > options_.max_cert_ids) return malformed;
+  const bool has_nonce = OCSP_REQUEST_get_ext_by_NID(req.get(), NID_id_pkix_OCSP_Nonce, -1) >= 0;
+  const int64_t now = Now();
+  // One CertID, no nonce: the pre-signed answer, while fresh.
+  std::string key;
+  if (n == 1 && !has_nonce) {
+    OCSP_CERTID* cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req.get(), 0));
+    int len = i2d_OCSP_CERTID(cid, nullptr);
+    if (len > 0) {
+      key.resize(static_cast<size_t>(len));
+      auto* out = reinterpret_cast<unsigned char*>(key.data());
+      i2d_OCSP_CERTID(cid, &out);
+      std::lock_guard lock(cache_mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end() && it->second.generation == generation_.load() &&
+          now - it->second.answer.this_update < options_.refresh_seconds &&
+          now >= it->second.answer.this_update) {
+        hits_++;
+        return it->second.answer;
+      }
+    }
+  }
+  const uint64_t generation = generation_.load();
+  OcspAnswer a = Build(req.get(), now);
+  if (!key.empty() && a.successful) {
+    std::lock_guard lock(cache_mu_);
+    if (cache_.size() >= options_.max_cached) cache_.clear();
+    cache_[key] = Cached{a, generation};
+  }
+  return a;
+}
+
+OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
+  OcspAnswer out;
+  out.this_update = now;
+  out.next_update = now + options_.validity_seconds;
+  OcspBasicPtr bs(OCSP_BASICRESP_new());
+  ca::Asn1TimePtr this_update(ASN1_TIME_set(nullptr, static_cast<time_t>(now)));
+  ca::Asn1TimePtr next_update(ASN1_TIME_set(nullptr, static_cast<time_t>(out.next_update)));
+  ca::Asn1TimePtr epoch(ASN1_TIME_set(nullptr, 0));
+  auto internal_error = [] {
+    OcspAnswer e;
+    OcspResponsePtr r(OCSP_response_create(OCSP_RESPONSE_STATUS_INTERNALERROR, nullptr));
+    e.der = r ? ToDer(r.get()) : "";
+    ERR_clear_error();
+    return e;
+  };
+  if (!bs || !this_update || !next_update || !epoch) return internal_error();
+  const Issuer* signer = nullptr;
+  bool extended_revoke = false;
+  for (int i = 0; i < OCSP_request_onereq_count(req); ++i) {
+    OCSP_CERTID* cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
+    ASN1_OCTET_STRING* name_hash = nullptr;
+    ASN1_OCTET_STRING* key_hash = nullptr;
+    ASN1_OBJECT* md = nullptr;
+    ASN1_INTEGER* serial = nullptr;
+    if (OCSP_id_get0_info(&name_hash, &md, &key_hash, &serial, cid) != 1 || serial == nullptr) {
+      return internal_error();
+    }
+    const int nid = OBJ_obj2nid(md);
+    const std::string nh = OctetString(name_hash), kh = OctetString(key_hash);
+    const Issuer* issuer = nullptr;
+    for (const auto& is : issuers_) {
+      if ((nid == NID_sha1 && nh == is->sha1_name && kh == is->sha1_key) ||
+          (nid == NID_sha256 && nh == is->sha256_name && kh == is->sha256_key)) {
+        issuer = is.get();
+        break;
+      }
+    }
+    int status = V_OCSP_CERTSTATUS_UNKNOWN;
+    int reason = OCSP_REVOKED_STATUS_NOSTATUS;
+    ca::Asn1TimePtr revoked_at;
+    if (issuer != nullptr) {
+      if (signer == nullptr) signer = issuer;
+      ca::BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+      Bytes serial_bytes(bn ? static_cast<size_t>(BN_num_bytes(bn.get())) : 0);
+      if (bn) BN_bn2bin(bn.get(), serial_bytes.data());
+      Result<std::optional<engine::CertRecord>> rec = status_->Get(issuer->ca_id, serial_bytes);
+      if (!rec.ok()) return internal_error();
+      if (!rec->has_value() || !(*rec)->issued) {
+        // Never issued by any log: revoked (RFC 6960 §2.2).
+        status = V_OCSP_CERTSTATUS_REVOKED;
+        reason = OCSP_REVOKED_STATUS_CERTIFICATEHOLD;
+        revoked_at.reset(ASN1_TIME_set(nullptr, 0));
+        extended_revoke = true;
+      } else if ((*rec)->state == engine::CertState::kGood) {
+        status = V_OCSP_CERTSTATUS_GOOD;
+      } else {
+        status = V_OCSP_CERTSTATUS_REVOKED;
+        reason = (*rec)->state == engine::CertState::kHold ? OCSP_REVOKED_STATUS_CERTIFICATEHOLD
+                 : (*rec)->reason == 0                      ? OCSP_REVOKED_STATUS_NOSTATUS
+                                                            : (*rec)->reason;
+        revoked_at.reset(
+            ASN1_TIME_set(nullptr, static_cast<time_t>((*rec)->revocation_time / 1000000)));
+      }
+    }
+    if (OCSP_basic_add1_status(bs.get(), cid, status, reason, revoked_at.get(), this_update.get(),
+                               next_update.get()) == nullptr) {
+      return internal_error();
+    }
+  }
+  if (extended_revoke) {
+    // id-pkix-ocsp-extended-revoke (1.3.6.1.5.5.7.48.1.9), value NULL.
+    ca::OpenSslPtr<ASN1_NULL, ASN1_NULL_free> null_value(ASN1_NULL_new());
+    unsigned char* der = nullptr;
+    int len = null_value ? i2d_ASN1_NULL(null_value.get(), &der) : -1;
+    ca::Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
+    bool ok = len > 0 && value && ASN1_OCTET_STRING_set(value.get(), der, len) == 1;
+    OPENSSL_free(der);
+    X509_EXTENSION* ext =
+        ok ? X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_extendedStatus, 0, value.get())
+           : nullptr;
+    ok = ext != nullptr && OCSP_BASICRESP_add_ext(bs.get(), ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    if (!ok) return internal_error();
+  }
+  if (OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0) {
+    if (OCSP_copy_nonce(bs.get(), req) != 1) return internal_error();
+    out.has_nonce = true;
+  }
+  if (signer == nullptr) signer = issuers_.front().get();
+  if (OCSP_basic_sign(bs.get(), signer->id.responder.get(), signer->id.responder_key.get(),
+                      EVP_sha256(), nullptr, OCSP_RESPID_KEY) != 1) {
+    return internal_error();
+  }
+  signed_++;
+  OcspResponsePtr resp(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs.get()));
+  if (!resp) return internal_error();
+  out.der = ToDer(resp.get());
+  out.successful = !out.der.empty();
+  return out;
+}
+
+}  // namespace mirrorca::validation

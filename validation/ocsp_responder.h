@@ -1,0 +1,102 @@
+// OcspResponder: RFC 6960 OCSP answers from HQ's certificate-status
+// projection (engine/cert_status.h), signed by a delegated responder
+// certificate of each issuing CA (id-kp-OCSPSigning, ocsp-nocheck).
+//
+//   - several CertIDs per request; SHA-1 and SHA-256 CertIDs;
+//   - good / revoked (reason, time) / certificateHold from the logs;
+//   - a serial of a served CA that no log ever issued is "revoked"
+//     (§2.2 extended revoked definition: 1970-01-01, certificateHold, and the
+//     id-pkix-ocsp-extended-revoke extension) — a certificate forged with a
+//     stolen key has no issuance event and is exposed;
+//   - "unknown" for an issuer not served here;
+//   - malformedRequest for anything that does not parse; bounded sizes;
+//   - a request's nonce is copied into a response signed on demand;
+//     requests without a nonce are answered from pre-signed responses kept
+//     until they are `refresh_seconds` old or the projection changes.
+//
+// Thread-safety: Respond and Invalidate may be called concurrently.
+#ifndef MIRRORCA_VALIDATION_OCSP_RESPONDER_H_
+#define MIRRORCA_VALIDATION_OCSP_RESPONDER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <openssl/ocsp.h>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "ca/openssl_types.h"
+#include "engine/cert_status.h"
+
+namespace mirrorca::validation {
+
+struct OcspIssuer {
+  std::string name;          // short name, e.g. the factory's
+  ca::X509Ptr cert;          // the issuing CA certificate
+  ca::X509Ptr responder;     // its delegated responder certificate
+  ca::EvpPkeyPtr responder_key;
+};
+
+struct OcspOptions {
+  int64_t validity_seconds = 4 * 3600;  // nextUpdate - thisUpdate
+  int64_t refresh_seconds = 3600;       // a pre-signed response is re-signed when older
+  size_t max_request_bytes = 64 * 1024;
+  size_t max_cert_ids = 64;
+  size_t max_cached = 1 << 20;
+  std::function<int64_t()> now;         // seconds; default: the system clock
+};
+
+struct OcspAnswer {
+  std::string der;           // the OCSPResponse
+  bool successful = false;   // responseStatus successful
+  int64_t this_update = 0;   // seconds
+  int64_t next_update = 0;
+  bool has_nonce = false;    // signed on demand for this request; not cacheable
+};
+
+class OcspResponder {
+ public:
+  // `status` must outlive the responder.
+  static Result<std::unique_ptr<OcspResponder>> Create(std::vector<OcspIssuer> issuers,
+                                                       engine::CertStatus* status,
+                                                       OcspOptions options = {});
+  ~OcspResponder();
+
+  OcspAnswer Respond(ByteSpan request_der);
+  // Invalidate drops every pre-signed response (after a revocation).
+  void Invalidate() { generation_++; }
+
+  uint64_t signed_count() const { return signed_.load(); }
+  uint64_t cache_hits() const { return hits_.load(); }
+
+ private:
+  struct Issuer;
+  struct Cached {
+    OcspAnswer answer;
+    uint64_t generation = 0;
+  };
+  OcspResponder() = default;
+  OcspAnswer Build(OCSP_REQUEST* request, int64_t now);
+  int64_t Now() const;
+
+  std::vector<std::unique_ptr<Issuer>> issuers_;
+  engine::CertStatus* status_ = nullptr;
+  OcspOptions options_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> signed_{0};
+  std::atomic<uint64_t> hits_{0};
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, Cached> cache_;  // CertID DER -> answer; guarded by cache_mu_
+};
+
+// MalformedResponse is the DER OCSPResponse with status malformedRequest.
+std::string MalformedResponse();
+
+}  // namespace mirrorca::validation
+
+#endif  // MIRRORCA_VALIDATION_OCSP_RESPONDER_H_

@@ -1,0 +1,299 @@
+#include "validation/validation_authority.h"
+
+#include <openssl/x509.h>
+
+#include <ctime>
+
+#include "base/encoding.h"
+#include "base/status_macros.h"
+#include "ca/certificate.h"
+#include "ca/issuing_ca.h"
+#include "ca/keys.h"
+#include "ca/profile.h"
+#include "ca/serial.h"
+#include "log/event_draft.h"
+#include "log/sha256.h"
+#include "validation/crl_builder.h"
+
+namespace mirrorca::validation {
+namespace {
+
+constexpr int64_t kMicros = 1000000;
+
+std::string HttpDate(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+// ResponderFor loads DIR/ocsp-responder.{pem,key}, issuing a new one from
+// the CA when it is missing or has less than a third of its life left.
+Result<std::pair<ca::X509Ptr, ca::EvpPkeyPtr>> ResponderFor(Env* env, const ca::IssuingCa& issuing,
+                                                             const VaIssuer& is,
+                                                             const std::string& organization,
+                                                             int64_t now) {
+  const std::string cert_path = is.ca_dir + "/ocsp-responder.pem";
+  const std::string key_path = is.ca_dir + "/ocsp-responder.key";
+  if (env->FileExists(cert_path) && env->FileExists(key_path)) {
+    Result<std::string> pem = env->ReadFile(cert_path, 1 << 20);
+    Result<ca::X509Ptr> cert = pem.ok() ? ca::ParseCertificate(*pem) : pem.status();
+    Result<ca::EvpPkeyPtr> key = ca::LoadPrivateKeyPem(env, key_path);
+    if (cert.ok() && key.ok()) {
+      const ASN1_TIME* nb = X509_get0_notBefore(cert->get());
+      const ASN1_TIME* na = X509_get0_notAfter(cert->get());
+      std::tm b{}, a{};
+      if (ASN1_TIME_to_tm(nb, &b) == 1 && ASN1_TIME_to_tm(na, &a) == 1 &&
+          X509_check_issued(issuing.certificate(), cert->get()) == X509_V_OK) {
+        const int64_t start = timegm(&b), end = timegm(&a);
+        if (now < end - (end - start) / 3) return std::make_pair(std::move(*cert), std::move(*key));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(ca::Profile profile, ca::BuiltinProfile("ocsp-responder"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, ca::GenerateKey(ca::KeyType::kP256));
+  ASSIGN_OR_RETURN(Bytes serial, ca::RandomSerial());
+  ASSIGN_OR_RETURN(ca::X509Ptr cert,
+                   issuing.Issue(profile, {{"organization", organization},
+                                           {"device_serial", "ocsp-" + is.name}},
+                                 key.get(), serial, now));
+  ASSIGN_OR_RETURN(std::string pem, ca::CertificatePem(cert.get()));
+  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, key_path, key.get()));
+  RETURN_IF_ERROR(env->WriteFileAtomic(cert_path, pem, 0644));
+  return std::make_pair(std::move(cert), std::move(key));
+}
+
+}  // namespace
+
+struct ValidationAuthority::Ca {
+  VaIssuer config;
+  std::unique_ptr<ca::IssuingCa> issuing;
+  std::optional<CrlInfo> full, delta;  // latest published; guarded by mu_
+};
+
+ValidationAuthority::~ValidationAuthority() = default;
+
+Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
+    log::EventLog* hq_log, std::vector<log::EventLog*> logs, std::vector<VaIssuer> issuers,
+    VaOptions options) {
+  std::unique_ptr<ValidationAuthority> va(new ValidationAuthority());
+  va->env_ = options.env != nullptr ? options.env : Env::Default();
+  va->hq_log_ = hq_log;
+  va->logs_ = std::move(logs);
+  va->options_ = std::move(options);
+  ASSIGN_OR_RETURN(va->status_, engine::CertStatus::Open(hq_log->store()));
+  const int64_t now = va->env_->NowMicros() / kMicros;
+  std::vector<OcspIssuer> ocsp;
+  for (VaIssuer& is : issuers) {
+    auto c = std::make_unique<Ca>();
+    ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(va->env_, is.ca_dir, {}));
+    c->issuing = std::make_unique<ca::IssuingCa>(std::move(issuing));
+    ASSIGN_OR_RETURN(auto responder, ResponderFor(va->env_, *c->issuing, is,
+                                                  va->options_.organization, now));
+    ocsp.push_back({is.name, ca::UpRef(c->issuing->certificate()), std::move(responder.first),
+                    std::move(responder.second)});
+    c->config = std::move(is);
+    va->cas_.push_back(std::move(c));
+  }
+  ASSIGN_OR_RETURN(va->ocsp_, OcspResponder::Create(std::move(ocsp), va->status_.get(),
+                                                    va->options_.ocsp));
+  RETURN_IF_ERROR(va->Refresh().status());
+  return va;
+}
+
+std::vector<std::string> ValidationAuthority::IssuerNames() const {
+  std::vector<std::string> out;
+  for (const auto& c : cas_) out.push_back(c->config.name);
+  return out;
+}
+
+Result<uint64_t> ValidationAuthority::Refresh() {
+  std::lock_guard lock(mu_);
+  uint64_t applied = 0;
+  for (log::EventLog* l : logs_) {
+    ASSIGN_OR_RETURN(uint64_t n, status_->CatchUp(*l));
+    applied += n;
+  }
+  if (applied > 0) ocsp_->Invalidate();
+  return applied;
+}
+
+Result<engine::RevocationResult> ValidationAuthority::Revoke(const engine::RevocationRequest& r) {
+  RETURN_IF_ERROR(Refresh().status());
+  std::vector<Bytes> ca_ids;
+  for (const auto& c : cas_) ca_ids.push_back(c->issuing->ca_id());
+  Result<engine::RevocationResult> result = Status::Internal("");
+  {
+    std::lock_guard lock(mu_);
+    result = engine::Revoke(*hq_log_, *status_, ca_ids, r, env_->NowMicros());
+  }
+  if (!result.ok()) return result;
+  RETURN_IF_ERROR(Refresh().status());
+  if (result->revoked > 0) {
+    for (const auto& c : cas_) RETURN_IF_ERROR(PublishCrl(c->config.name, false).status());
+  }
+  return result;
+}
+
+Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool delta) {
+  RETURN_IF_ERROR(Refresh().status());
+  std::lock_guard lock(mu_);
+  Ca* c = nullptr;
+  for (const auto& x : cas_) {
+    if (x->config.name == issuer) c = x.get();
+  }
+  if (c == nullptr) return Status::NotFound("no issuing CA named '" + issuer + "'");
+  const Bytes& ca_id = c->issuing->ca_id();
+  const engine::CrlState st = status_->Crl(ca_id);
+  if (delta && !st.has_full) return Status::FailedPrecondition("a delta CRL needs a full CRL first");
+  CrlInfo info;
+  info.issuer = issuer;
+  info.delta = delta;
+  info.number = st.last_number + 1;
+  info.base = st.last_full_number;
+  info.this_update = env_->NowMicros() / kMicros;
+  info.next_update = info.this_update + options_.crl_validity_seconds;
+  std::vector<CrlEntry> entries;
+  RETURN_IF_ERROR(status_->ForEachRevoked(
+      ca_id, [&](ByteSpan serial, const engine::CertRecord& r) -> Status {
+        if (delta) {
+          if (r.revoked_seq < st.last_full_seq) return Status::Ok();  // in the base already
+          if (r.state == engine::CertState::kGood) {
+            entries.push_back({Bytes(serial.begin(), serial.end()), r.revocation_time / kMicros, 8, 0});
+            return Status::Ok();
+          }
+        } else if (r.state == engine::CertState::kGood) {
+          return Status::Ok();  // a released hold
+        }
+        // Entries stay until one CRL after the certificate expired.
+        if (r.not_after != 0 &&
+            r.not_after / kMicros + options_.crl_validity_seconds < info.this_update) {
+          return Status::Ok();
+        }
+        const int reason = r.state == engine::CertState::kHold ? 6 : r.reason;
+        int64_t when = r.revocation_time / kMicros;
+        entries.push_back({Bytes(serial.begin(), serial.end()), when, reason,
+                           r.invalidity_date / kMicros});
+        return Status::Ok();
+      }));
+  CrlSpec spec;
+  spec.number = info.number;
+  spec.this_update = info.this_update;
+  spec.next_update = info.next_update;
+  if (delta) spec.delta_base = st.last_full_number;
+  spec.distribution_point = delta ? "" : c->config.crl_url;
+  ASSIGN_OR_RETURN(info.der, BuildCrl(c->issuing->certificate(), c->issuing->key(), spec, entries));
+  info.entries = entries.size();
+  log::EventDraft d;
+  auto e = d.event().getKind().initCrlPublished();
+  e.setCaId(capnp::Data::Reader(ca_id.data(), ca_id.size()));
+  e.setCrlNumber(info.number);
+  e.setThisUpdate(info.this_update * kMicros);
+  e.setNextUpdate(info.next_update * kMicros);
+  e.setIsDelta(delta);
+  e.setBaseCrlNumber(delta ? st.last_full_number : 0);
+  log::Hash h = log::Sha256(AsBytes(info.der));
+  e.setCrlHash(capnp::Data::Reader(h.data(), h.size()));
+  e.setEntryCount(info.entries);
+  std::vector<log::EventDraft> drafts;
+  drafts.push_back(std::move(d));
+  RETURN_IF_ERROR(hq_log_->Append(std::move(drafts)).status());
+  RETURN_IF_ERROR(status_->CatchUp(*hq_log_).status());
+  (delta ? c->delta : c->full) = info;
+  return info;
+}
+
+Result<CrlInfo> ValidationAuthority::LatestCrl(const std::string& issuer, bool delta) {
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& c : cas_) {
+      if (c->config.name != issuer) continue;
+      const auto& latest = delta ? c->delta : c->full;
+      if (latest && latest->next_update > env_->NowMicros() / kMicros) return *latest;
+    }
+  }
+  if (delta) {
+    bool has_full = false;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& c : cas_) {
+        if (c->config.name == issuer) has_full = c->full.has_value();
+      }
+    }
+    if (!has_full) RETURN_IF_ERROR(PublishCrl(issuer, false).status());
+  }
+  return PublishCrl(issuer, delta);
+}
+
+net::HttpResponse ValidationAuthority::HandleOcsp(ByteSpan request) {
+  OcspAnswer a = ocsp_->Respond(request);
+  net::HttpResponse r;
+  r.content_type = "application/ocsp-response";
+  r.body = std::move(a.der);
+  if (a.successful && !a.has_nonce) {
+    const int64_t now = env_->NowMicros() / kMicros;
+    const int64_t max_age = std::max<int64_t>(0, a.next_update - now);
+    log::Hash h = log::Sha256(AsBytes(r.body));
+    r.headers = {{"Cache-Control", "max-age=" + std::to_string(max_age) +
+                                       ", public, no-transform, must-revalidate"},
+                 {"ETag", "\"" + HexEncode(ByteSpan(h.data(), 16)) + "\""},
+                 {"Last-Modified", HttpDate(a.this_update)},
+                 {"Expires", HttpDate(a.next_update)}};
+  } else {
+    r.headers = {{"Cache-Control", "no-store"}};
+  }
+  return r;
+}
+
+net::HttpResponse ValidationAuthority::Handle(const net::HttpRequest& q) {
+  auto text = [](int status, std::string body) {
+    net::HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+  };
+  if (q.path == "/ocsp" || q.path == "/ocsp/") {
+    if (q.method != "POST") return text(405, "POST an OCSP request, or GET /ocsp/<base64>\n");
+    return HandleOcsp(AsBytes(q.body));
+  }
+  if (q.path.rfind("/ocsp/", 0) == 0) {
+    if (q.method != "GET") return text(405, "GET only\n");
+    Result<Bytes> der = Base64Decode(q.path.substr(6));
+    if (!der.ok()) {
+      net::HttpResponse r;
+      r.content_type = "application/ocsp-response";
+      r.body = MalformedResponse();
+      return r;
+    }
+    return HandleOcsp(*der);
+  }
+  if (q.path.rfind("/crl/", 0) == 0 && q.method == "GET") {
+    std::string name = q.path.substr(5);
+    const bool delta = name.size() > 10 && name.ends_with("-delta.crl");
+    if (delta) {
+      name.resize(name.size() - 10);
+    } else if (name.ends_with(".crl")) {
+      name.resize(name.size() - 4);
+    } else {
+      return text(404, "not found\n");
+    }
+    Result<CrlInfo> crl = LatestCrl(name, delta);
+    if (!crl.ok()) {
+      return text(crl.status().code() == StatusCode::kNotFound ? 404 : 500, crl.status().message() + "\n");
+    }
+    net::HttpResponse r;
+    r.content_type = "application/pkix-crl";
+    r.body = crl->der;
+    const int64_t now = env_->NowMicros() / kMicros;
+    r.headers = {{"Cache-Control", "max-age=" + std::to_string(std::max<int64_t>(0, crl->next_update - now)) +
+                                       ", public, no-transform"},
+                 {"Last-Modified", HttpDate(crl->this_update)},
+                 {"Expires", HttpDate(crl->next_update)}};
+    return r;
+  }
+  return text(404, "not found\n");
+}
+
+}  // namespace mirrorca::validation

@@ -1,0 +1,104 @@
+// ValidationAuthority: HQ's VA — keeps the certificate-status projection
+// caught up with every log HQ holds, revokes (as HQ's log events), publishes
+// CRLs (full and delta; each CRL number recorded as a crlPublished event,
+// so numbers only grow, across restarts and rebuilds) and answers OCSP, all
+// over plain HTTP (signed objects; cacheable, RFC 5019):
+//
+//   POST /ocsp                  application/ocsp-request
+//   GET  /ocsp/<base64 request> (RFC 5019; the path is used as sent, `//` kept)
+//   GET  /crl/<name>.crl        the latest full CRL of issuing CA <name>
+//   GET  /crl/<name>-delta.crl  the latest delta CRL
+//
+// Each issuing CA is served from HQ's mirror copy of it (ca.pem, ca.key):
+// the CRL is signed by the CA key, OCSP by a delegated responder certificate
+// (DIR/ocsp-responder.pem, .key) issued from it at start and renewed when
+// less than a third of its validity remains.
+//
+// Thread-safety: Handle may run concurrently; Refresh, Revoke and
+// PublishCrl are serialized internally.
+#ifndef MIRRORCA_VALIDATION_VALIDATION_AUTHORITY_H_
+#define MIRRORCA_VALIDATION_VALIDATION_AUTHORITY_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "engine/cert_status.h"
+#include "engine/revocation.h"
+#include "log/event_log.h"
+#include "net/http_server.h"
+#include "validation/ocsp_responder.h"
+
+namespace mirrorca::validation {
+
+struct VaIssuer {
+  std::string name;          // URL name: /crl/<name>.crl
+  std::string ca_dir;        // ca.pem, ca.key (0600), chain.pem
+  std::string crl_url;       // the issuing distribution point written into its CRLs
+};
+
+struct VaOptions {
+  Env* env = nullptr;
+  std::string organization;
+  int64_t crl_validity_seconds = 24 * 3600;  // nextUpdate - thisUpdate
+  OcspOptions ocsp;
+};
+
+struct CrlInfo {
+  std::string issuer;
+  uint64_t number = 0;
+  bool delta = false;
+  uint64_t base = 0;
+  uint64_t entries = 0;
+  int64_t this_update = 0;   // seconds
+  int64_t next_update = 0;
+  std::string der;
+};
+
+class ValidationAuthority {
+ public:
+  // `hq_log` (with its signer) and `logs` (every log to project: the
+  // factory copies and HQ's own) must outlive the VA.
+  static Result<std::unique_ptr<ValidationAuthority>> Open(log::EventLog* hq_log,
+                                                           std::vector<log::EventLog*> logs,
+                                                           std::vector<VaIssuer> issuers,
+                                                           VaOptions options);
+  ~ValidationAuthority();
+
+  // Refresh projects the events not yet applied; returns how many.
+  Result<uint64_t> Refresh();
+  // Revoke validates and records a revocation, then refreshes (OCSP answers
+  // change at once) and publishes a full CRL for each CA concerned.
+  Result<engine::RevocationResult> Revoke(const engine::RevocationRequest& request);
+  // PublishCrl builds, records (crlPublished) and keeps the CRL of `issuer`.
+  Result<CrlInfo> PublishCrl(const std::string& issuer, bool delta);
+  // Latest returns the latest CRL of `issuer` (publishing one if none).
+  Result<CrlInfo> LatestCrl(const std::string& issuer, bool delta);
+
+  net::HttpResponse Handle(const net::HttpRequest& request);
+
+  OcspResponder& ocsp() { return *ocsp_; }
+  engine::CertStatus& status() { return *status_; }
+  std::vector<std::string> IssuerNames() const;
+
+ private:
+  struct Ca;
+  ValidationAuthority() = default;
+  net::HttpResponse HandleOcsp(ByteSpan request);
+
+  Env* env_ = nullptr;
+  VaOptions options_;
+  log::EventLog* hq_log_ = nullptr;
+  std::vector<log::EventLog*> logs_;
+  std::unique_ptr<engine::CertStatus> status_;
+  std::unique_ptr<OcspResponder> ocsp_;
+  std::vector<std::unique_ptr<Ca>> cas_;
+  std::mutex mu_;  // serializes Refresh, Revoke, PublishCrl; guards the latest CRLs
+};
+
+}  // namespace mirrorca::validation
+
+#endif  // MIRRORCA_VALIDATION_VALIDATION_AUTHORITY_H_
