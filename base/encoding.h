@@ -23,6 +23,10 @@ std::string Base64Encode(ByteSpan data);
 // Base64Decode returns InvalidArgument for anything but canonical padded base64.
 Result<Bytes> Base64Decode(std::string_view text);
 
+// PercentDecode decodes %XX escapes (RFC 3986); '+' stays '+'.
+// InvalidArgument for a truncated or non-hex escape.
+Result<std::string> PercentDecode(std::string_view text);
+
 }  // namespace mirrorca
 
 #endif  // MIRRORCA_BASE_ENCODING_H_

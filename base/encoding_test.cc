@@ -32,4 +32,11 @@ TEST(EncodingTest, Base64RejectsMalformed) {
 }
 
 }  // namespace
+TEST(EncodingTest, PercentDecode) {
+  EXPECT_EQ(*PercentDecode("MEIw%2BQ%2F%3D%3d+x"), "MEIw+Q/==+x");
+  EXPECT_FALSE(PercentDecode("abc%2").ok());
+  EXPECT_FALSE(PercentDecode("abc%").ok());
+  EXPECT_FALSE(PercentDecode("%zz").ok());
+}
+
 }  // namespace mirrorca

@@ -260,7 +260,10 @@ net::HttpResponse ValidationAuthority::Handle(const net::HttpRequest& q) {
   }
   if (q.path.rfind("/ocsp/", 0) == 0) {
     if (q.method != "GET") return text(405, "GET only\n");
-    Result<Bytes> der = Base64Decode(q.path.substr(6));
+    // RFC 5019: base64, then URL-encoded; the path is taken as sent (a
+    // base64 '/' may appear as is, and "//" is never merged).
+    Result<std::string> b64 = PercentDecode(q.path.substr(6));
+    Result<Bytes> der = b64.ok() ? Base64Decode(*b64) : Result<Bytes>(b64.status());
     if (!der.ok()) {
       net::HttpResponse r;
       r.content_type = "application/ocsp-response";
