@@ -1,4 +1,5 @@
 #include "cli/demo_command.h"
+#include "cli/demo_scenario.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -20,6 +21,8 @@ namespace {
 struct DemoArgs {
   std::string dir;
   uint64_t events = 20000;
+  bool log_only = false;
+  int devices = 100;
 };
 
 void Step(int n, const std::string& what) { std::cout << "\n[" << n << "] " << what << "\n"; }
@@ -138,8 +141,15 @@ void AddDemoCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<DemoArgs>();
   CLI::App* demo = app.add_subcommand("demo", "Run the end-to-end demonstration on embedded defaults");
   demo->add_option("--dir", args->dir, "Directory for the demo's files (default: a new temp dir)");
-  demo->add_option("--events", args->events, "Events to append")->check(CLI::Range(2000, 10000000));
-  demo->callback([exit_code, args] { *exit_code = RunDemo(*args); });
+  demo->add_option("--devices", args->devices, "Device certificates to issue")
+      ->check(CLI::Range(3, 100000));
+  demo->add_flag("--log", args->log_only,
+                 "Only the event-log scenario (append, checkpoint, proofs, tamper detection)");
+  demo->add_option("--events", args->events, "--log: events to append")
+      ->check(CLI::Range(2000, 10000000));
+  demo->callback([exit_code, args] {
+    *exit_code = args->log_only ? RunDemo(*args) : RunFullDemo(args->dir, args->devices);
+  });
 }
 
 }  // namespace mirrorca::cli

@@ -58,7 +58,7 @@ sed 's/^300$/301/' "$T/old_cp.txt" > "$T/forged_cp.txt"
 "$BIN" log verify --data "$T/f" --trusted-checkpoint "$T/forged_cp.txt" >/dev/null && fail "forged checkpoint"
 
 # The README's main job.
-"$BIN" demo --dir "$T/demo" --events 3000 > "$T/demo.txt" || fail "demo exit status"
+"$BIN" demo --log --dir "$T/demo" --events 3000 > "$T/demo.txt" || fail "demo exit status"
 grep -q "^    OK log factory.demo/log: 3000 events" "$T/demo.txt" || fail "demo verify line"
 grep -q "FAILED log factory.demo/log: seq 1234:" "$T/demo.txt" || fail "demo tamper line"
 

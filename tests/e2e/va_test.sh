@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# End-to-end test of HQ's validation authority with real clients: the main
+# job `mirrorca demo` (which itself checks OCSP with `openssl ocsp`), then
+# against `mirrorca hq serve`: `openssl ocsp` (good, revoked, hold and
+# release, never issued, unknown issuer, nonce, POST) and an RFC 5019 GET
+# with curl, GnuTLS `ocsptool`, garbage → malformedRequest, `openssl verify
+# -crl_check` with the full CRL and with a delta (-use_deltas), and CRL
+# numbers that keep growing across a restart.
+set -euo pipefail
+BIN="${MIRRORCA_BIN:-mirrorca}"
+T="$(mktemp -d)"
+HQ_PID=""
+cleanup() { [[ -n "$HQ_PID" ]] && kill -9 "$HQ_PID" 2>/dev/null || true; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# --- The main job. ---
+start=$(date +%s)
+"$BIN" demo --dir "$T/d" > "$T/demo.txt" 2>&1 || fail "demo: $(tail -20 "$T/demo.txt")"
+(( $(date +%s) - start < 60 )) || fail "demo took more than a minute"
+grep -q "DEMO-0001.pem: good" "$T/demo.txt" || fail "demo: no good answer"
+grep -q "0x5EEDC0FFEE0000000000000000000001: revoked" "$T/demo.txt" || fail "demo: never-issued"
+echo "ok: mirrorca demo ($(( $(date +%s) - start )) s)"
+
+D="$T/d"
+start_hq() {
+  rm -f "$T/hq.log"
+  "$BIN" hq serve --config "$D/hq.toml" > "$T/hq.log" 2>&1 &
+  HQ_PID=$!
+  for _ in $(seq 100); do grep -q serving_validation "$T/hq.log" 2>/dev/null && return 0; sleep 0.05; done
+  fail "hq did not start: $(cat "$T/hq.log")"
+}
+stop_hq() { kill -TERM "$HQ_PID"; wait "$HQ_PID" || true; HQ_PID=""; }
+start_hq
+VA="http://$(sed -n '/^\[validation\]/,/^\[/s/^listen = "\(.*\)"/\1/p' "$D/hq.toml")"
+ISSUER="$D/factory/ca/ca.pem"
+ROOT="$D/hq/root/ca.pem"
+ocsp() {  # expected-substring openssl-ocsp-args...
+  local expect="$1"; shift
+  openssl ocsp -issuer "$ISSUER" -url "$VA/ocsp" -CAfile "$ROOT" "$@" > "$T/ocsp.out" 2>&1 \
+    || fail "openssl ocsp $*: $(cat "$T/ocsp.out")"
+  grep -q "Response verify OK" "$T/ocsp.out" || fail "response not verified: $(cat "$T/ocsp.out")"
+  grep -q "$expect" "$T/ocsp.out" || fail "expected '$expect': $(cat "$T/ocsp.out")"
+}
+ocsp ": good" -cert "$D/certs/DEMO-0010.pem"                     # with a nonce (openssl's default)
+grep -q "WARNING: no nonce" "$T/ocsp.out" && fail "nonce not echoed"
+ocsp ": good" -no_nonce -sha256 -cert "$D/certs/DEMO-0010.pem"   # SHA-256 CertID, pre-signed
+ocsp "Reason: keyCompromise" -cert "$D/certs/DEMO-0002.pem"
+ocsp ": revoked" -serial 0x0102030405060708090A0B0C0D0E0F10       # never issued
+# Several CertIDs in one request.
+ocsp "DEMO-0011.pem: good" -cert "$D/certs/DEMO-0011.pem" -cert "$D/certs/DEMO-0002.pem"
+grep -q "DEMO-0002.pem: revoked" "$T/ocsp.out" || fail "multi CertID: $(cat "$T/ocsp.out")"
+# Hold, then release: revoked (certificateHold), then good again.
+S12="$(openssl x509 -in "$D/certs/DEMO-0012.pem" -noout -serial | cut -d= -f2)"
+"$BIN" revoke --config "$D/hq.toml" --serial "$S12" --hold > /dev/null || fail "hold"
+ocsp "Reason: certificateHold" -cert "$D/certs/DEMO-0012.pem"
+"$BIN" revoke --config "$D/hq.toml" --serial "$S12" --release > /dev/null || fail "release"
+ocsp ": good" -cert "$D/certs/DEMO-0012.pem"
+# Refusals: a serial no log issued; releasing what is not on hold.
+"$BIN" revoke --config "$D/hq.toml" --serial 0102030405 --reason keyCompromise > "$T/r.json" \
+  && fail "revoked a never-issued serial"
+grep -q "never issued" "$T/r.json" || fail "$(cat "$T/r.json")"
+S10="$(openssl x509 -in "$D/certs/DEMO-0010.pem" -noout -serial | cut -d= -f2)"
+"$BIN" revoke --config "$D/hq.toml" --serial "$S10" --release > "$T/r.json" && fail "released a good cert"
+# Unknown issuer: a certificate of another CA (the TLS CA).
+openssl ocsp -issuer "$D/tls/ca.pem" -cert "$D/tls/ra-line1.pem" -url "$VA/ocsp" -CAfile "$ROOT" \
+  -VAfile "$D/hq/factory-ca-mirror/ocsp-responder.pem" > "$T/ocsp.out" 2>&1 || true
+grep -q "ra-line1.pem: unknown" "$T/ocsp.out" || fail "unknown issuer: $(cat "$T/ocsp.out")"
+# RFC 5019 GET (base64, URL-encoded) with curl; caching headers.
+openssl ocsp -issuer "$ISSUER" -cert "$D/certs/DEMO-0002.pem" -no_nonce -reqout "$T/req.der" \
+  -url "$VA/ocsp" > /dev/null 2>&1 || true
+enc="$(base64 -w0 "$T/req.der" | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g')"
+curl -sS -D "$T/headers" -o "$T/resp.der" "$VA/ocsp/$enc"
+grep -qi "^cache-control: max-age=" "$T/headers" || fail "no Cache-Control: $(cat "$T/headers")"
+grep -qi "^etag:" "$T/headers" && grep -qi "^last-modified:" "$T/headers" && grep -qi "^expires:" "$T/headers" \
+  || fail "caching headers: $(cat "$T/headers")"
+openssl ocsp -respin "$T/resp.der" -issuer "$ISSUER" -cert "$D/certs/DEMO-0002.pem" -CAfile "$ROOT" \
+  > "$T/get.out" 2>&1 || fail "GET response: $(cat "$T/get.out")"
+grep -q "DEMO-0002.pem: revoked" "$T/get.out" || fail "GET: $(cat "$T/get.out")"
+# Garbage: malformedRequest.
+curl -sS -o "$T/bad.der" --data-binary "garbage" -H "Content-Type: application/ocsp-request" "$VA/ocsp"
+openssl ocsp -respin "$T/bad.der" -resp_text > "$T/bad.out" 2>&1 || true
+grep -qi "malformedrequest" "$T/bad.out" || fail "garbage not malformedRequest: $(cat "$T/bad.out")"
+# GnuTLS ocsptool (trusting the issuing CA, which signed the delegated responder).
+ocsptool --ask="$VA/ocsp" --load-issuer="$ISSUER" --load-cert="$D/certs/DEMO-0002.pem" \
+  --load-trust="$ISSUER" > "$T/gnutls.out" 2>&1 || true
+grep -q "Certificate Status: revoked" "$T/gnutls.out" || fail "ocsptool: $(cat "$T/gnutls.out")"
+grep -q "Verifying OCSP Response: Success" "$T/gnutls.out" || fail "ocsptool verify: $(cat "$T/gnutls.out")"
+echo "ok: openssl ocsp, curl GET, ocsptool"
+
+# --- CRLs: full and delta with openssl verify; numbers across a restart. ---
+cat "$ROOT" "$ISSUER" > "$T/trust.pem"
+curl -sS -o "$T/full.der" "$VA/crl/factory-f1.crl"
+openssl crl -inform DER -in "$T/full.der" -out "$T/full.pem"
+openssl verify -crl_check -CAfile "$T/trust.pem" -CRLfile "$T/full.pem" "$D/certs/DEMO-0010.pem" > /dev/null \
+  || fail "good certificate rejected with the CRL"
+openssl verify -crl_check -CAfile "$T/trust.pem" -CRLfile "$T/full.pem" "$D/certs/DEMO-0002.pem" \
+  > "$T/v.out" 2>&1 && fail "revoked certificate accepted"
+grep -q "certificate revoked" "$T/v.out" || fail "$(cat "$T/v.out")"
+n1="$(openssl crl -in "$T/full.pem" -noout -crlnumber | cut -d= -f2)"
+# A revocation after the full CRL shows up in the delta CRL.
+S13="$(openssl x509 -in "$D/certs/DEMO-0013.pem" -noout -serial | cut -d= -f2)"
+"$BIN" crl generate --config "$D/hq.toml" --out "$T/base.der" > /dev/null || fail "crl generate"
+"$BIN" revoke --config "$D/hq.toml" --serial "$S13" --reason superseded > /dev/null || fail "revoke 13"
+"$BIN" crl generate --config "$D/hq.toml" --out "$T/base.der" > /dev/null
+"$BIN" revoke --config "$D/hq.toml" --serial "$(openssl x509 -in "$D/certs/DEMO-0014.pem" -noout -serial | cut -d= -f2)" \
+  --reason keyCompromise > /dev/null 2>&1 || true
+"$BIN" crl generate --config "$D/hq.toml" --out "$T/delta.der" --delta > "$T/delta.json" || fail "delta"
+openssl crl -inform DER -in "$T/base.der" -out "$T/base.pem"
+openssl crl -inform DER -in "$T/delta.der" -out "$T/delta.pem"
+openssl crl -in "$T/delta.pem" -noout -text | grep -q "Delta CRL Indicator" || fail "no delta indicator"
+cat "$T/base.pem" "$T/delta.pem" > "$T/crls.pem"
+openssl verify -crl_check -use_deltas -CAfile "$T/trust.pem" -CRLfile "$T/crls.pem" "$D/certs/DEMO-0013.pem" \
+  > "$T/v.out" 2>&1 && fail "revoked (delta) certificate accepted"
+grep -q "certificate revoked" "$T/v.out" || fail "$(cat "$T/v.out")"
+openssl verify -crl_check -use_deltas -CAfile "$T/trust.pem" -CRLfile "$T/crls.pem" "$D/certs/DEMO-0010.pem" \
+  > /dev/null || fail "good certificate rejected with base + delta"
+n2="$(openssl crl -in "$T/delta.pem" -noout -crlnumber | cut -d= -f2)"
+stop_hq
+"$BIN" crl generate --config "$D/hq.toml" --out "$T/after.der" > /dev/null || fail "crl generate (stopped)"
+openssl crl -inform DER -in "$T/after.der" -out "$T/after.pem"
+n3="$(openssl crl -in "$T/after.pem" -noout -crlnumber | cut -d= -f2)"
+start_hq
+curl -sS -o "$T/served.der" "$VA/crl/factory-f1.crl"
+n4="$(openssl crl -inform DER -in "$T/served.der" -noout -crlnumber | cut -d= -f2)"
+(( n1 < n2 && n2 < n3 && n3 < n4 )) \
+  || fail "CRL numbers do not strictly increase across restarts: $n1 $n2 $n3 $n4"
+stop_hq
+echo "ok: CRLs full + delta (openssl verify -crl_check [-use_deltas]); numbers $n1 < $n2 < $n3 < $n4 across a restart"
+echo "PASS va e2e"
