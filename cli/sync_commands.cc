@@ -101,6 +101,10 @@ Status HqServe(const std::string& config_path) {
     std::unique_lock lock(ticker_mu);
     while (!ticker_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
       (void)n.va->Refresh();  // a session still running (continuous) has stored events
+      if (Status m = n.va->Maintain(); !m.ok()) {
+        std::cerr << nlohmann::json{{"warning", "validation-maintenance"}, {"detail", m.ToString()}}.dump()
+                  << std::endl;
+      }
       write_metrics();
     }
   });

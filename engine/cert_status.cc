@@ -188,6 +188,7 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
         if (!c.getIsDelta()) {
           st.last_full_number = c.getCrlNumber();
           st.last_full_seq = seq;
+          st.last_full_this_update = c.getThisUpdate();
           st.has_full = true;
         }
       } else if (kind.isCertificateRevoked()) {
@@ -223,6 +224,7 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
       PutBigEndian64(v, st.last_number);
       PutBigEndian64(v, st.last_full_number);
       PutBigEndian64(v, st.last_full_seq);
+      PutBigEndian64(v, static_cast<uint64_t>(st.last_full_this_update));
       v.push_back(st.has_full ? 1 : 0);
       batch.Put(store_->meta(), Key("crl/", ca), v);
     }
@@ -258,11 +260,13 @@ CrlState CertStatus::Crl(ByteSpan ca_id) {
   CrlState st;
   Result<std::string> v = store_->Get(
       store_->meta(), Key("crl/", std::string(reinterpret_cast<const char*>(ca_id.data()), ca_id.size())));
-  if (v.ok() && v->size() == 25) {
-    st.last_number = GetBigEndian64(std::string_view(*v).substr(0, 8));
-    st.last_full_number = GetBigEndian64(std::string_view(*v).substr(8, 8));
-    st.last_full_seq = GetBigEndian64(std::string_view(*v).substr(16, 8));
-    st.has_full = (*v)[24] != 0;
+  if (v.ok() && v->size() == 33) {
+    const std::string_view b(*v);
+    st.last_number = GetBigEndian64(b.substr(0, 8));
+    st.last_full_number = GetBigEndian64(b.substr(8, 8));
+    st.last_full_seq = GetBigEndian64(b.substr(16, 8));
+    st.last_full_this_update = static_cast<int64_t>(GetBigEndian64(b.substr(24, 8)));
+    st.has_full = b[32] != 0;
   }
   return st;
 }

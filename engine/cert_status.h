@@ -64,6 +64,7 @@ struct CrlState {
   uint64_t last_number = 0;       // highest cRLNumber published (full or delta)
   uint64_t last_full_number = 0;  // of the latest full CRL
   uint64_t last_full_seq = 0;     // HQ log seq of that full CRL's crlPublished event
+  int64_t last_full_this_update = 0;  // its thisUpdate, µs
   bool has_full = false;
 };
 

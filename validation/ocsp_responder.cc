@@ -41,7 +41,8 @@ std::string OctetString(const ASN1_OCTET_STRING* s) {
 }  // namespace
 
 struct OcspResponder::Issuer {
-  OcspIssuer id;
+  OcspIssuer id;                          // id.responder/responder_key: the first signer
+  std::shared_ptr<const Signer> signer;   // the current one; guarded by signer_mu_
   Bytes ca_id;
   std::string sha1_name, sha1_key, sha256_name, sha256_key;
 };
@@ -74,10 +75,36 @@ Result<std::unique_ptr<OcspResponder>> OcspResponder::Create(std::vector<OcspIss
     is->sha1_key = Digest(EVP_sha1(), false, i.cert.get());
     is->sha256_name = Digest(EVP_sha256(), true, i.cert.get());
     is->sha256_key = Digest(EVP_sha256(), false, i.cert.get());
+    auto signer = std::make_shared<Signer>();
+    signer->cert = ca::UpRef(i.responder.get());
+    signer->key = ca::UpRef(i.responder_key.get());
+    is->signer = std::move(signer);
     is->id = std::move(i);
     r->issuers_.push_back(std::move(is));
   }
   return r;
+}
+
+Status OcspResponder::ReplaceResponder(const std::string& name, ca::X509Ptr responder,
+                                       ca::EvpPkeyPtr key) {
+  for (auto& is : issuers_) {
+    if (is->id.name != name) continue;
+    if (X509_check_issued(is->id.cert.get(), responder.get()) != X509_V_OK ||
+        X509_check_private_key(responder.get(), key.get()) != 1) {
+      ERR_clear_error();
+      return Status::InvalidArgument("renewed OCSP responder of " + name + " does not fit its CA");
+    }
+    auto s = std::make_shared<Signer>();
+    s->cert = std::move(responder);
+    s->key = std::move(key);
+    {
+      std::lock_guard lock(signer_mu_);
+      is->signer = std::move(s);
+    }
+    Invalidate();
+    return Status::Ok();
+  }
+  return Status::NotFound("no CA named " + name);
 }
 
 int64_t OcspResponder::Now() const {
@@ -219,8 +246,13 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
     out.has_nonce = true;
   }
   if (signer == nullptr) signer = issuers_.front().get();
-  if (OCSP_basic_sign(bs.get(), signer->id.responder.get(), signer->id.responder_key.get(),
-                      EVP_sha256(), nullptr, OCSP_RESPID_KEY) != 1) {
+  std::shared_ptr<const Signer> key;
+  {
+    std::lock_guard lock(signer_mu_);
+    key = signer->signer;
+  }
+  if (OCSP_basic_sign(bs.get(), key->cert.get(), key->key.get(), EVP_sha256(), nullptr,
+                      OCSP_RESPID_KEY) != 1) {
     return internal_error();
   }
   signed_++;

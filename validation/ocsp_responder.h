@@ -68,6 +68,9 @@ class OcspResponder {
   ~OcspResponder();
 
   OcspAnswer Respond(ByteSpan request_der);
+  // ReplaceResponder installs a renewed responder certificate and key for
+  // the CA named `name` (pre-signed answers are dropped).
+  Status ReplaceResponder(const std::string& name, ca::X509Ptr responder, ca::EvpPkeyPtr key);
   // Invalidate drops every pre-signed response (after a revocation).
   void Invalidate() { generation_++; }
 
@@ -76,6 +79,10 @@ class OcspResponder {
 
  private:
   struct Issuer;
+  struct Signer {
+    ca::X509Ptr cert;
+    ca::EvpPkeyPtr key;
+  };
   struct Cached {
     OcspAnswer answer;
     uint64_t generation = 0;
@@ -90,6 +97,7 @@ class OcspResponder {
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> signed_{0};
   std::atomic<uint64_t> hits_{0};
+  std::mutex signer_mu_;  // guards each Issuer's signer pointer (swapped on renewal)
   std::mutex cache_mu_;
   std::unordered_map<std::string, Cached> cache_;  // CertID DER -> answer; guarded by cache_mu_
 };

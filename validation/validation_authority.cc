@@ -65,11 +65,23 @@ Result<std::pair<ca::X509Ptr, ca::EvpPkeyPtr>> ResponderFor(Env* env, const ca::
   return std::make_pair(std::move(cert), std::move(key));
 }
 
+// RenewAt returns when a third of `cert`'s validity remains (seconds).
+int64_t RenewAt(X509* cert) {
+  std::tm b{}, a{};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &b) != 1 ||
+      ASN1_TIME_to_tm(X509_get0_notAfter(cert), &a) != 1) {
+    return 0;
+  }
+  const int64_t start = timegm(&b), end = timegm(&a);
+  return end - (end - start) / 3;
+}
+
 }  // namespace
 
 struct ValidationAuthority::Ca {
   VaIssuer config;
   std::unique_ptr<ca::IssuingCa> issuing;
+  int64_t responder_renew_at = 0;  // seconds; when a third of its life remains
   std::optional<CrlInfo> full, delta;  // latest published; guarded by mu_
 };
 
@@ -92,6 +104,7 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
     c->issuing = std::make_unique<ca::IssuingCa>(std::move(issuing));
     ASSIGN_OR_RETURN(auto responder, ResponderFor(va->env_, *c->issuing, is,
                                                   va->options_.organization, now));
+    c->responder_renew_at = RenewAt(responder.first.get());
     ocsp.push_back({is.name, ca::UpRef(c->issuing->certificate()), std::move(responder.first),
                     std::move(responder.second)});
     c->config = std::move(is);
@@ -225,6 +238,27 @@ Result<CrlInfo> ValidationAuthority::LatestCrl(const std::string& issuer, bool d
     if (!has_full) RETURN_IF_ERROR(PublishCrl(issuer, false).status());
   }
   return PublishCrl(issuer, delta);
+}
+
+Status ValidationAuthority::Maintain() {
+  const int64_t now = env_->NowMicros() / kMicros;
+  for (const auto& c : cas_) {
+    if (now >= c->responder_renew_at) {
+      ASSIGN_OR_RETURN(auto responder, ResponderFor(env_, *c->issuing, c->config,
+                                                    options_.organization, now));
+      c->responder_renew_at = RenewAt(responder.first.get());
+      RETURN_IF_ERROR(ocsp_->ReplaceResponder(c->config.name, std::move(responder.first),
+                                              std::move(responder.second)));
+    }
+    // A CA that has CRLs gets a new one when half the last one's validity
+    // has passed (one is also published on every revocation, and on the
+    // first request when none exists: no event is written unasked).
+    const engine::CrlState st = status_->Crl(c->issuing->ca_id());
+    if (st.has_full && now >= st.last_full_this_update / kMicros + options_.crl_validity_seconds / 2) {
+      RETURN_IF_ERROR(PublishCrl(c->config.name, false).status());
+    }
+  }
+  return Status::Ok();
 }
 
 net::HttpResponse ValidationAuthority::HandleOcsp(ByteSpan request) {

@@ -78,6 +78,11 @@ class ValidationAuthority {
   // Latest returns the latest CRL of `issuer` (publishing one if none).
   Result<CrlInfo> LatestCrl(const std::string& issuer, bool delta);
 
+  // Maintain does what is due (hq serve calls it every second): renews an
+  // OCSP responder certificate with less than a third of its life left, and
+  // publishes a full CRL once half of the current one's validity has passed.
+  Status Maintain();
+
   net::HttpResponse Handle(const net::HttpRequest& request);
 
   OcspResponder& ocsp() { return *ocsp_; }

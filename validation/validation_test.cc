@@ -9,6 +9,7 @@
 
 #include <random>
 
+#include "base/encoding.h"
 #include "ca/certificate.h"
 #include "ca/hierarchy.h"
 #include "ca/keys.h"
@@ -27,7 +28,26 @@ using OcspResponsePtr = ca::OpenSslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free>;
 using OcspBasicPtr = ca::OpenSslPtr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
 using CrlPtr = ca::OpenSslPtr<X509_CRL, X509_CRL_free>;
 
+// ShiftedClock: the real filesystem, a clock moved by the test.
+class ShiftedClock final : public Env {
+ public:
+  int64_t NowMicros() override { return Env::Default()->NowMicros() + shift; }
+  Result<std::string> ReadFile(const std::string& path, size_t max_bytes) override {
+    return Env::Default()->ReadFile(path, max_bytes);
+  }
+  Status WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode) override {
+    return Env::Default()->WriteFileAtomic(path, data, mode);
+  }
+  bool FileExists(const std::string& path) override { return Env::Default()->FileExists(path); }
+  Result<uint32_t> FileMode(const std::string& path) override {
+    return Env::Default()->FileMode(path);
+  }
+  Status CreateDirs(const std::string& path) override { return Env::Default()->CreateDirs(path); }
+  int64_t shift = 0;
+};
+
 struct World {
+  ShiftedClock clock;
   log::testing::TempDir dir;
   log::testing::LogFixture factory{{}, "factory.example/log"};
   log::testing::LogFixture hq{{}, "hq.example/log"};
@@ -47,6 +67,7 @@ struct World {
   void Open() {
     va.reset();
     VaOptions o;
+    o.env = &clock;
     o.organization = "Example OEM";
     auto v = ValidationAuthority::Open(hq.log.get(), {factory.log.get(), hq.log.get()},
                                        {{"f1", dir.path() + "/f1", "http://va.example/crl/f1.crl"}}, o);
@@ -272,6 +293,34 @@ TEST(ValidationTest, RebuiltProjectionEqualsLive) {
   for (size_t i = 0; i < w.certs.size(); ++i) {
     EXPECT_EQ(*w.va->status().Get(w.issuing.ca_id(), ca::SerialBytes(w.certs[i].get())), live[i]) << i;
   }
+}
+
+// The running VA renews its delegated responder before it expires, and
+// re-publishes a CRL once half of the last one's validity has passed.
+TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
+  World w;
+  w.Issue(2);
+  ASSERT_TRUE(w.va->Maintain().ok());  // nothing due: no CRL was ever asked for
+  EXPECT_FALSE(w.va->status().Crl(w.issuing.ca_id()).has_full);
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[0].get(), 1)).ok());  // publishes CRL 1
+  const uint64_t first = w.va->status().Crl(w.issuing.ca_id()).last_number;
+  auto responder_serial = [&] {
+    auto pem = Env::Default()->ReadFile(w.dir.path() + "/f1/ocsp-responder.pem", 1 << 20);
+    return HexEncode(ca::SerialBytes(ca::ParseCertificate(*pem)->get()));
+  };
+  const std::string before = responder_serial();
+  ASSERT_TRUE(w.va->Maintain().ok());
+  EXPECT_EQ(responder_serial(), before);
+  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, first);
+  // 13 hours later: the 24-hour CRL is half used. 25 days: the 30-day responder.
+  w.clock.shift = int64_t{13} * 3600 * 1000000;
+  ASSERT_TRUE(w.va->Maintain().ok());
+  EXPECT_GT(w.va->status().Crl(w.issuing.ca_id()).last_number, first);
+  w.clock.shift = int64_t{25} * 86400 * 1000000;
+  ASSERT_TRUE(w.va->Maintain().ok());
+  EXPECT_NE(responder_serial(), before);
+  Status1 s = Ask(w, w.certs[1].get(), w.issuing.certificate());  // signed by the new one
+  EXPECT_EQ(s.status, V_OCSP_CERTSTATUS_GOOD);
 }
 
 }  // namespace

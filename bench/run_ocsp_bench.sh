@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# bench/run_ocsp_bench.sh [BUILD_DIR] [CERTS] [SECONDS] — OCSP throughput and
+# latency of `mirrorca hq serve` against `openssl ocsp -index` and
+# `cfssl ocspserve` (Debian golang-cfssl), in the same run, on the same
+# CERTS (default 10,000) device certificates with 10 % revoked:
+#   - mirrorca: wrk, keep-alive, a Lua script rotating the 10,000 request
+#     bodies (POST), and the p99 latency;
+#   - openssl ocsp -index: ab (wrk's probe connection wedges it), one body;
+#   - cfssl ocspserve: wrk with the same rotating bodies, responses pre-signed
+#     by Python `cryptography` with the same delegated responder key.
+# Installs wrk and apache2-utils when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"
+certs="${2:-10000}"
+secs="${3:-10}"
+for tool in wrk:wrk ab:apache2-utils cfssl:golang-cfssl; do
+  command -v "${tool%%:*}" >/dev/null || apt-get install -y -qq "${tool#*:}" >/dev/null
+done
+ninja -C "$build" cli/mirrorca >/dev/null
+BIN="$PWD/$build/cli/mirrorca"
+T="$(mktemp -d)"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+D="$T/d"
+
+echo "== $certs certificates (mirrorca demo), 10 % revoked =="
+"$BIN" demo --dir "$D" --devices "$certs" > "$T/demo.txt"
+"$BIN" hq serve --config "$D/hq.toml" > "$T/hq.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q serving_validation "$T/hq.log" 2>/dev/null && break; sleep 0.05; done
+VA="$(sed -n '/^\[validation\]/,/^\[/s/^listen = "\(.*\)"/\1/p' "$D/hq.toml")"
+ls "$D"/certs/*.pem | awk 'NR % 10 == 5' > "$T/revoke.txt"
+while read -r pem; do
+  "$BIN" revoke --config "$D/hq.toml" --reason keyCompromise \
+    --serial "$(openssl x509 -in "$pem" -noout -serial | cut -d= -f2)" > /dev/null
+done < "$T/revoke.txt"
+echo "revoked $(wc -l < "$T/revoke.txt")"
+
+# Requests (SHA-1 CertIDs, no nonce), the openssl index, cfssl's responses.
+python3 - "$D" "$T" <<'PY'
+import sys, glob, datetime, base64
+from cryptography import x509
+from cryptography.x509 import ocsp
+from cryptography.hazmat.primitives import hashes, serialization
+d, t = sys.argv[1], sys.argv[2]
+issuer = x509.load_pem_x509_certificate(open(f"{d}/factory/ca/ca.pem", "rb").read())
+rcert = x509.load_pem_x509_certificate(open(f"{d}/hq/factory-ca-mirror/ocsp-responder.pem", "rb").read())
+rkey = serialization.load_pem_private_key(open(f"{d}/hq/factory-ca-mirror/ocsp-responder.key", "rb").read(), None)
+revoked = set(l.strip() for l in open(f"{t}/revoke.txt"))
+now = datetime.datetime.utcnow()
+with open(f"{t}/requests.hex", "w") as req, open(f"{t}/index.txt", "w") as idx, \
+     open(f"{t}/cfssl.responses", "w") as resp:
+    for path in sorted(glob.glob(f"{d}/certs/*.pem")):
+        cert = x509.load_pem_x509_certificate(open(path, "rb").read())
+        der = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build() \
+            .public_bytes(serialization.Encoding.DER)
+        req.write(der.hex() + "\n")
+        exp = cert.not_valid_after.strftime("%y%m%d%H%M%SZ")
+        serial = format(cert.serial_number, "X")
+        if len(serial) % 2: serial = "0" + serial
+        subj = cert.subject.rfc4514_string().replace(",", "/")
+        if path in revoked:
+            idx.write(f"R\t{exp}\t{now.strftime('%y%m%d%H%M%SZ')},keyCompromise\t{serial}\tunknown\t/{subj}\n")
+            b = ocsp.OCSPResponseBuilder().add_response(
+                cert=cert, issuer=issuer, algorithm=hashes.SHA1(), cert_status=ocsp.OCSPCertStatus.REVOKED,
+                this_update=now, next_update=now + datetime.timedelta(hours=4),
+                revocation_time=now, revocation_reason=x509.ReasonFlags.key_compromise)
+        else:
+            idx.write(f"V\t{exp}\t\t{serial}\tunknown\t/{subj}\n")
+            b = ocsp.OCSPResponseBuilder().add_response(
+                cert=cert, issuer=issuer, algorithm=hashes.SHA1(), cert_status=ocsp.OCSPCertStatus.GOOD,
+                this_update=now, next_update=now + datetime.timedelta(hours=4),
+                revocation_time=None, revocation_reason=None)
+        r = b.responder_id(ocsp.OCSPResponderEncoding.HASH, rcert).certificates([rcert]) \
+            .sign(rkey, hashes.SHA256())
+        resp.write(base64.b64encode(r.public_bytes(serialization.Encoding.DER)).decode() + "\n")
+    open(f"{t}/one.der", "wb").write(der)
+PY
+cat > "$T/rotate.lua" <<LUA
+local bodies = {}
+local n = 0
+function init(args)
+  for line in io.lines("$T/requests.hex") do
+    n = n + 1
+    bodies[n] = (line:gsub("..", function(h) return string.char(tonumber(h, 16)) end))
+  end
+end
+local i = 0
+function request()
+  i = i % n + 1
+  return wrk.format("POST", "/ocsp", {["Content-Type"] = "application/ocsp-request"}, bodies[i])
+end
+LUA
+sed "s#/ocsp\", {#/\", {#" "$T/rotate.lua" > "$T/rotate_root.lua"
+
+run_wrk() {  # name url script
+  wrk -t2 -c32 -d"${secs}s" --latency -s "$3" "$2" > "$T/$1.wrk" 2>&1
+  local rps p99
+  rps="$(awk '/Requests\/sec/ {print $2}' "$T/$1.wrk")"
+  p99="$(awk '$1 == "99%" {print $2}' "$T/$1.wrk")"
+  echo "$1: $rps req/s, p99 $p99"
+  echo "$1 $rps $p99" >> "$T/results"
+}
+echo "== mirrorca (wrk, rotating bodies) =="
+run_wrk mirrorca "http://$VA" "$T/rotate.lua"
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+
+echo "== openssl ocsp -index (ab, one body) =="
+OPORT=$((20000 + RANDOM % 20000))
+openssl ocsp -index "$T/index.txt" -port "$OPORT" -rsigner "$D/hq/factory-ca-mirror/ocsp-responder.pem" \
+  -rkey "$D/hq/factory-ca-mirror/ocsp-responder.key" -CA "$D/factory/ca/ca.pem" -nmin 240 \
+  > "$T/openssl.log" 2>&1 &
+PIDS+=($!)
+sleep 1
+ab -q -k -n 100000 -t "$secs" -c 32 -p "$T/one.der" -T application/ocsp-request \
+  "http://127.0.0.1:$OPORT/" > "$T/ab.txt" 2>&1 || true
+rps="$(awk '/Requests per second/ {print $4}' "$T/ab.txt")"
+p99="$(awk '$1 == "99%" {print $2 "ms"}' "$T/ab.txt")"
+echo "openssl: $rps req/s, p99 $p99"
+echo "openssl $rps $p99" >> "$T/results"
+
+echo "== cfssl ocspserve (wrk, rotating bodies) =="
+CPORT=$((20000 + RANDOM % 20000))
+cfssl ocspserve -port "$CPORT" -address 127.0.0.1 -responses "$T/cfssl.responses" > "$T/cfssl.log" 2>&1 &
+PIDS+=($!)
+sleep 1
+run_wrk cfssl "http://127.0.0.1:$CPORT" "$T/rotate_root.lua"
+
+python3 - "$T/results" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, rps, p99 = (line.split() + ["", ""])[:3]
+    rows[name] = (float(rps or 0), p99)
+m = rows.get("mirrorca", (0, ""))
+best = max((v[0], k) for k, v in rows.items() if k != "mirrorca")
+print()
+for k, (rps, p99) in rows.items():
+    print(f"{k:10s} {rps:10.0f} req/s   p99 {p99}")
+print(f"mirrorca / best peer ({best[1]}): {m[0] / best[0]:.2f} x (goal >= 5 x, p99 < 2 ms)")
+PY
