@@ -95,7 +95,7 @@ LUA
 sed "s#/ocsp\", {#/\", {#" "$T/rotate.lua" > "$T/rotate_root.lua"
 
 run_wrk() {  # name url script
-  wrk -t2 -c32 -d"${secs}s" --latency -s "$3" "$2" > "$T/$1.wrk" 2>&1
+  wrk -t2 -c32 -d"${secs}s" --latency -s "$3" "$2" > "$T/$1.wrk" 2>&1 || { cat "$T/$1.wrk"; return 1; }
   local rps p99
   rps="$(awk '/Requests\/sec/ {print $2}' "$T/$1.wrk")"
   p99="$(awk '$1 == "99%" {print $2}' "$T/$1.wrk")"
@@ -112,7 +112,7 @@ openssl ocsp -index "$T/index.txt" -port "$OPORT" -rsigner "$D/hq/factory-ca-mir
   -rkey "$D/hq/factory-ca-mirror/ocsp-responder.key" -CA "$D/factory/ca/ca.pem" -nmin 240 \
   > "$T/openssl.log" 2>&1 &
 PIDS+=($!)
-sleep 1
+sleep 2
 ab -q -k -n 100000 -t "$secs" -c 32 -p "$T/one.der" -T application/ocsp-request \
   "http://127.0.0.1:$OPORT/" > "$T/ab.txt" 2>&1 || true
 rps="$(awk '/Requests per second/ {print $4}' "$T/ab.txt")"
@@ -124,7 +124,7 @@ echo "== cfssl ocspserve (wrk, rotating bodies) =="
 CPORT=$((20000 + RANDOM % 20000))
 cfssl ocspserve -port "$CPORT" -address 127.0.0.1 -responses "$T/cfssl.responses" > "$T/cfssl.log" 2>&1 &
 PIDS+=($!)
-sleep 1
+for _ in $(seq 300); do grep -q "Now listening" "$T/cfssl.log" && break; sleep 0.1; done
 run_wrk cfssl "http://127.0.0.1:$CPORT" "$T/rotate_root.lua"
 
 python3 - "$T/results" <<'PY'
