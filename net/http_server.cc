@@ -246,6 +246,18 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     request_.peer_spki = peer_spki_;
     const bool keep_alive = http_should_keep_alive(&parser_) != 0;
     auto self = shared_from_this();
+    if (server_->options_.inline_handlers) {
+      // Fast, non-blocking handlers (OCSP, CRLs) answer on the I/O thread:
+      // no hand-off to a worker and back.
+      HttpResponse response;
+      try {
+        response = server_->handler_(request_);
+      } catch (const std::exception&) {
+        response = ProblemResponse(500, "internal-error", "the request failed");
+      }
+      Reply(response, keep_alive);
+      return;
+    }
     auto request = std::make_shared<HttpRequest>(std::move(request_));
     asio::post(*server_->workers_, [self, request, keep_alive] {
       HttpResponse response;

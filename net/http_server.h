@@ -55,6 +55,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout{30000};  // from first byte to full request
   std::chrono::milliseconds idle_timeout{60000};     // between keep-alive requests
   size_t max_connections = 1024;
+  // inline_handlers: call the handler on the I/O thread (for handlers that
+  // never block for long); otherwise on the worker pool.
+  bool inline_handlers = false;
 };
 
 class HttpServer {
