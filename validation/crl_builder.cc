@@ -118,6 +118,15 @@ Result<std::string> BuildCrl(X509* issuer, EVP_PKEY* key, const CrlSpec& spec,
   if (!spec.distribution_point.empty()) {
     RETURN_IF_ERROR(AddDistributionPoint(crl.get(), spec.distribution_point));
   }
+  if (!spec.freshest_crl.empty()) {
+    // Where the deltas are (RFC 5280 §5.2.6); relying parties look for
+    // deltas only when the base CRL or the certificate names them.
+    ca::X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, nullptr, NID_freshest_crl,
+                                                 ("URI:" + spec.freshest_crl).c_str()));
+    if (!ext || X509_CRL_add_ext(crl.get(), ext.get(), -1) != 1) {
+      return ca::OpenSslError("freshest CRL");
+    }
+  }
   X509_CRL_sort(crl.get());
   const EVP_MD* md = EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
   if (X509_CRL_sign(crl.get(), key, md) <= 0) return ca::OpenSslError("sign CRL");

@@ -30,6 +30,7 @@ struct CrlSpec {
   int64_t next_update = 0;              // seconds
   std::optional<uint64_t> delta_base;   // set: a delta CRL on this base CRL number
   std::string distribution_point;       // URI for the issuing distribution point; "" = none
+  std::string freshest_crl;             // full CRLs: URI of the delta CRLs (freshestCRL); "" = none
 };
 
 // BuildCrl returns the DER CRL of `entries` (any order) signed by `key`

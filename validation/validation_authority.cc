@@ -145,7 +145,12 @@ Result<engine::RevocationResult> ValidationAuthority::Revoke(const engine::Revoc
   if (!result.ok()) return result;
   RETURN_IF_ERROR(Refresh().status());
   if (result->revoked > 0) {
-    for (const auto& c : cas_) RETURN_IF_ERROR(PublishCrl(c->config.name, false).status());
+    // A delta CRL carries the change at once (a full CRL when there is none
+    // yet); full CRLs follow on schedule (Maintain) or on request.
+    for (const auto& c : cas_) {
+      const bool has_full = status_->Crl(c->issuing->ca_id()).has_full;
+      RETURN_IF_ERROR(PublishCrl(c->config.name, /*delta=*/has_full).status());
+    }
   }
   return result;
 }
@@ -196,7 +201,13 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
   spec.this_update = info.this_update;
   spec.next_update = info.next_update;
   if (delta) spec.delta_base = st.last_full_number;
-  spec.distribution_point = delta ? "" : c->config.crl_url;
+  // The same issuing distribution point on full and delta CRLs: a relying
+  // party applies a delta only to a base of the same scope (RFC 5280 §5.2.4).
+  spec.distribution_point = c->config.crl_url;
+  if (!delta && c->config.crl_url.ends_with(".crl")) {
+    spec.freshest_crl =
+        c->config.crl_url.substr(0, c->config.crl_url.size() - 4) + "-delta.crl";
+  }
   ASSIGN_OR_RETURN(info.der, BuildCrl(c->issuing->certificate(), c->issuing->key(), spec, entries));
   info.entries = entries.size();
   log::EventDraft d;

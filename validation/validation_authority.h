@@ -71,7 +71,8 @@ class ValidationAuthority {
   // Refresh projects the events not yet applied; returns how many.
   Result<uint64_t> Refresh();
   // Revoke validates and records a revocation, then refreshes (OCSP answers
-  // change at once) and publishes a full CRL for each CA concerned.
+  // change at once) and publishes a delta CRL for each CA (a full one when
+  // the CA has none yet).
   Result<engine::RevocationResult> Revoke(const engine::RevocationRequest& request);
   // PublishCrl builds, records (crlPublished) and keeps the CRL of `issuer`.
   Result<CrlInfo> PublishCrl(const std::string& issuer, bool delta);
