@@ -278,7 +278,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(const toml::table* va, d.Section("validation", false));
   if (!va->empty()) {
     RETURN_IF_ERROR(d.Known(*va, "validation", {"listen", "public_url", "crl_validity_hours",
-                                                "ocsp_validity_minutes"}));
+                                                "crl_debounce_seconds", "ocsp_validity_minutes"}));
     ValidationConfig v;
     ASSIGN_OR_RETURN(std::string listen, d.Str(*va, "validation", "listen", true));
     ASSIGN_OR_RETURN(auto hp, HostPort(listen, "validation.listen", path));
@@ -289,6 +289,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     ASSIGN_OR_RETURN(int64_t crl_h, d.Int(*va, "validation", "crl_validity_hours", 24, 1, 24 * 365));
     ASSIGN_OR_RETURN(int64_t ocsp_m, d.Int(*va, "validation", "ocsp_validity_minutes", 240, 1, 60 * 24 * 30));
     v.crl_validity_seconds = crl_h * 3600;
+    ASSIGN_OR_RETURN(v.crl_debounce_seconds, d.Int(*va, "validation", "crl_debounce_seconds", 2, 0, 3600));
     v.ocsp_validity_seconds = ocsp_m * 60;
     c.validation = std::move(v);
   }

@@ -84,6 +84,7 @@ struct ValidationConfig {
   uint16_t listen_port = 0;
   std::string public_url;               // how relying parties reach it: CRL IDP, docs
   int64_t crl_validity_seconds = 24 * 3600;
+  int64_t crl_debounce_seconds = 2;  // revocations gathered into one delta CRL
   int64_t ocsp_validity_seconds = 4 * 3600;
 };
 

@@ -39,6 +39,7 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
   vo.organization = c.organization;
   if (c.validation) {
     vo.crl_validity_seconds = c.validation->crl_validity_seconds;
+    vo.crl_debounce_seconds = c.validation->crl_debounce_seconds;
     vo.ocsp.validity_seconds = c.validation->ocsp_validity_seconds;
     vo.ocsp.refresh_seconds = std::max<int64_t>(60, c.validation->ocsp_validity_seconds / 4);
   }

@@ -3,7 +3,9 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "base/status_macros.h"
@@ -141,6 +143,48 @@ Result<std::optional<CertRecord>> CertStatus::Get(ByteSpan ca_id, ByteSpan seria
   return std::optional<CertRecord>(std::move(r));
 }
 
+namespace {
+
+std::string EncodeCrlState(const CrlState& st) {
+  std::string v;
+  PutBigEndian64(v, st.last_number);
+  PutBigEndian64(v, st.last_full_number);
+  PutBigEndian64(v, st.last_full_seq);
+  PutBigEndian64(v, static_cast<uint64_t>(st.last_full_this_update));
+  v.push_back(st.has_full ? 1 : 0);
+  PutBigEndian64(v, st.last_crl_seq);
+  PutBigEndian64(v, st.last_revocation_seq);
+  v.push_back(st.has_revocation ? 1 : 0);
+  return v;
+}
+
+std::string EncodeTally(const BatchTally& t) {
+  std::string v;
+  v.push_back(1);  // format
+  PutBigEndian64(v, t.quota);
+  PutBigEndian64(v, t.issued);
+  PutBigEndian64(v, t.rejected);
+  PutBigEndian64(v, t.revoked);
+  PutBigEndian64(v, t.held);
+  v.push_back(t.closed ? 1 : 0);
+  PutStr(v, t.factory);
+  return v;
+}
+
+Result<BatchTally> DecodeTally(std::string_view bytes) {
+  Reader in(bytes);
+  BatchTally t;
+  uint8_t format, closed;
+  bool ok = in.U8(format) && format == 1 && in.U64(t.quota) && in.U64(t.issued) &&
+            in.U64(t.rejected) && in.U64(t.revoked) && in.U64(t.held) && in.U8(closed) &&
+            in.Str(t.factory) && in.Done();
+  if (!ok) return Status::Corruption("bad batch tally");
+  t.closed = closed != 0;
+  return t;
+}
+
+}  // namespace
+
 Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
   const std::string origin = log.origin();
   uint64_t pos = Position(origin);
@@ -148,17 +192,38 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
   const uint64_t start = pos;
   while (pos < size) {
     const uint64_t end = std::min(size, pos + kChunk);
-    std::map<std::string, CertRecord> changed;  // cert key suffix -> record
+    struct Change {
+      std::optional<CertRecord> before;  // as stored before this step
+      CertRecord now;
+    };
+    std::map<std::string, Change> changed;       // cert key suffix -> record
     std::map<std::string, CrlState> crls;        // caId -> CRL numbers
+    std::map<std::string, BatchTally> tallies;   // batch id -> ledger
     rocksdb::WriteBatch batch;
     auto record = [&](ByteSpan ca, ByteSpan serial) -> Result<CertRecord*> {
       std::string k = CertKeySuffix(ca, serial);
       auto it = changed.find(k);
       if (it == changed.end()) {
         ASSIGN_OR_RETURN(std::optional<CertRecord> held, Get(ca, serial));
-        it = changed.emplace(k, held.value_or(CertRecord{})).first;
+        it = changed.emplace(k, Change{held, held.value_or(CertRecord{})}).first;
       }
-      return &it->second;
+      return &it->second.now;
+    };
+    auto crl = [&](ByteSpan ca_id) -> CrlState& {
+      std::string ca(reinterpret_cast<const char*>(ca_id.data()), ca_id.size());
+      auto it = crls.find(ca);
+      if (it == crls.end()) it = crls.emplace(ca, Crl(ca_id)).first;
+      return it->second;
+    };
+    Status tally_status = Status::Ok();
+    auto tally = [&](const std::string& batch_id) -> BatchTally& {
+      auto it = tallies.find(batch_id);
+      if (it == tallies.end()) {
+        Result<std::optional<BatchTally>> held = Tally(batch_id);
+        if (!held.ok()) tally_status = held.status();
+        it = tallies.emplace(batch_id, held.ok() ? held->value_or(BatchTally{}) : BatchTally{}).first;
+      }
+      return it->second;
     };
     Status s = log.ForEach(pos, end, [&](uint64_t seq, std::string_view bytes) -> Status {
       ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
@@ -178,13 +243,21 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
         idx.push_back('\0');
         idx += CertKeySuffix(ca, serial);
         batch.Put(store_->meta(), Key("batch/", idx), "");
+        tally(c.getBatchId()).issued++;
+      } else if (kind.isIssuanceRejected()) {
+        tally(kind.getIssuanceRejected().getBatchId()).rejected++;
+      } else if (kind.isBatchAuthorized()) {
+        auto b = kind.getBatchAuthorized();
+        BatchTally& t = tally(b.getBatchId());
+        t.quota = b.getQuota();
+        t.factory = b.getFactoryLogId();
+      } else if (kind.isBatchClosed()) {
+        tally(kind.getBatchClosed().getBatchId()).closed = true;
       } else if (kind.isCrlPublished()) {
         auto c = kind.getCrlPublished();
-        std::string ca(reinterpret_cast<const char*>(c.getCaId().begin()), c.getCaId().size());
-        auto it = crls.find(ca);
-        if (it == crls.end()) it = crls.emplace(ca, Crl(AsBytes(ca))).first;
-        CrlState& st = it->second;
+        CrlState& st = crl(ByteSpan(c.getCaId().begin(), c.getCaId().size()));
         st.last_number = std::max(st.last_number, c.getCrlNumber());
+        st.last_crl_seq = seq;
         if (!c.getIsDelta()) {
           st.last_full_number = c.getCrlNumber();
           st.last_full_seq = seq;
@@ -196,12 +269,15 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
         ByteSpan ca(c.getCaId().begin(), c.getCaId().size());
         ByteSpan serial(c.getSerial().begin(), c.getSerial().size());
         ASSIGN_OR_RETURN(CertRecord * r, record(ca, serial));
+        CrlState& st = crl(ca);
+        st.last_revocation_seq = seq;
+        st.has_revocation = true;
         r->revoked_seq = seq;
         if (c.getRelease()) {
           if (r->state == CertState::kHold) {
             r->state = CertState::kGood;
             r->reason = 0;
-            r->revocation_time = 0;
+            r->revocation_time = c.getRevocationTime();  // when released (removeFromCRL)
             r->invalidity_date = 0;
           }
         } else if (r->state != CertState::kRevoked) {  // a final revocation stays final
@@ -215,19 +291,28 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
       return Status::Ok();
     });
     RETURN_IF_ERROR(s.WithContext("project " + origin));
-    for (const auto& [k, r] : changed) {
-      batch.Put(store_->meta(), Key("cert/", k), EncodeRecord(r));
-      if (r.revoked_seq != 0 || r.state != CertState::kGood) batch.Put(store_->meta(), Key("rev/", k), "");
+    // Revoked and held counts follow the records: remove what a record
+    // counted before this step, add what it counts now. Both depend only on
+    // the record, so the order in which logs are projected does not matter.
+    auto count = [&](const CertRecord& r, int64_t sign) {
+      if (r.batch_id.empty()) return;  // not (yet) known as issued
+      if (r.state == CertState::kGood) return;
+      BatchTally& t = tally(r.batch_id);
+      uint64_t& n = r.state == CertState::kRevoked ? t.revoked : t.held;
+      n = static_cast<uint64_t>(static_cast<int64_t>(n) + sign);
+    };
+    for (const auto& [k, c] : changed) {
+      if (c.before) count(*c.before, -1);
+      count(c.now, +1);
+      const std::string value = EncodeRecord(c.now);
+      batch.Put(store_->meta(), Key("cert/", k), value);
+      if (c.now.revoked_seq != 0 || c.now.state != CertState::kGood) {
+        batch.Put(store_->meta(), Key("rev/", k), value);
+      }
     }
-    for (const auto& [ca, st] : crls) {
-      std::string v;
-      PutBigEndian64(v, st.last_number);
-      PutBigEndian64(v, st.last_full_number);
-      PutBigEndian64(v, st.last_full_seq);
-      PutBigEndian64(v, static_cast<uint64_t>(st.last_full_this_update));
-      v.push_back(st.has_full ? 1 : 0);
-      batch.Put(store_->meta(), Key("crl/", ca), v);
-    }
+    RETURN_IF_ERROR(tally_status);
+    for (const auto& [ca, st] : crls) batch.Put(store_->meta(), Key("crl/", ca), EncodeCrlState(st));
+    for (const auto& [id, t] : tallies) batch.Put(store_->meta(), Key("ledger/", id), EncodeTally(t));
     std::string p;
     PutBigEndian64(p, end);
     batch.Put(store_->meta(), Key("pos/", origin), p);
@@ -246,9 +331,7 @@ Status CertStatus::ForEachRevoked(
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view suffix(it->key().data() + Key("rev/", "").size(),
                             it->key().size() - Key("rev/", "").size());
-    Result<std::string> v = store_->Get(store_->meta(), Key("cert/", suffix));
-    if (!v.ok()) return v.status().WithContext("revoked certificate without a record");
-    ASSIGN_OR_RETURN(CertRecord r, DecodeRecord(*v));
+    ASSIGN_OR_RETURN(CertRecord r, DecodeRecord(std::string_view(it->value().data(), it->value().size())));
     const std::string_view serial = suffix.substr(ca_id.size());
     RETURN_IF_ERROR(fn(AsBytes(serial), r));
   }
@@ -260,15 +343,66 @@ CrlState CertStatus::Crl(ByteSpan ca_id) {
   CrlState st;
   Result<std::string> v = store_->Get(
       store_->meta(), Key("crl/", std::string(reinterpret_cast<const char*>(ca_id.data()), ca_id.size())));
-  if (v.ok() && v->size() == 33) {
+  if (v.ok() && v->size() == 50) {
     const std::string_view b(*v);
     st.last_number = GetBigEndian64(b.substr(0, 8));
     st.last_full_number = GetBigEndian64(b.substr(8, 8));
     st.last_full_seq = GetBigEndian64(b.substr(16, 8));
     st.last_full_this_update = static_cast<int64_t>(GetBigEndian64(b.substr(24, 8)));
     st.has_full = b[32] != 0;
+    st.last_crl_seq = GetBigEndian64(b.substr(33, 8));
+    st.last_revocation_seq = GetBigEndian64(b.substr(41, 8));
+    st.has_revocation = b[49] != 0;
   }
   return st;
+}
+
+Status CertStatus::ForEachRevokedSince(
+    log::EventLog& hq_log, ByteSpan ca_id, uint64_t from_seq,
+    const std::function<Status(ByteSpan serial, const CertRecord&)>& fn) {
+  const uint64_t end = std::min(hq_log.Size(), Position(hq_log.origin()));
+  std::set<std::string> serials;
+  RETURN_IF_ERROR(hq_log.ForEach(from_seq, end, [&](uint64_t, std::string_view bytes) -> Status {
+    ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
+    auto kind = e.event().getKind();
+    if (!kind.isCertificateRevoked()) return Status::Ok();
+    auto c = kind.getCertificateRevoked();
+    if (!std::ranges::equal(ByteSpan(c.getCaId().begin(), c.getCaId().size()), ca_id)) {
+      return Status::Ok();
+    }
+    serials.emplace(reinterpret_cast<const char*>(c.getSerial().begin()), c.getSerial().size());
+    return Status::Ok();
+  }));
+  for (const std::string& serial : serials) {
+    ASSIGN_OR_RETURN(std::optional<CertRecord> r, Get(ca_id, AsBytes(serial)));
+    if (!r) return Status::Corruption("a revoked certificate without a record");
+    RETURN_IF_ERROR(fn(AsBytes(serial), *r));
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<BatchTally>> CertStatus::Tally(const std::string& batch_id) {
+  Result<std::string> v = store_->Get(store_->meta(), Key("ledger/", batch_id));
+  if (!v.ok()) {
+    if (v.status().code() == StatusCode::kNotFound) return std::optional<BatchTally>();
+    return v.status();
+  }
+  ASSIGN_OR_RETURN(BatchTally t, DecodeTally(*v));
+  return std::optional<BatchTally>(std::move(t));
+}
+
+Result<std::vector<std::pair<std::string, BatchTally>>> CertStatus::Tallies() {
+  const std::string prefix = Key("ledger/", "");
+  std::vector<std::pair<std::string, BatchTally>> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    ASSIGN_OR_RETURN(BatchTally t, DecodeTally(std::string_view(it->value().data(), it->value().size())));
+    out.emplace_back(std::string(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
+                     std::move(t));
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  return out;
 }
 
 Result<std::vector<std::pair<Bytes, Bytes>>> CertStatus::SerialsOfBatch(const std::string& batch_id) {

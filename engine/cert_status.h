@@ -9,10 +9,12 @@
 //   status/v1/schema                      "1"
 //   status/v1/pos/<origin>                u64be: next seq of that log to apply
 //   status/v1/cert/<caId 32><serial>      CertRecord (EncodeRecord)
-//   status/v1/rev/<caId 32><serial>       "" for every certificate ever revoked or held
-//                                         (a released hold stays: delta CRLs list it)
-//   status/v1/crl/<caId 32>               CrlState (last CRL numbers)
+//   status/v1/rev/<caId 32><serial>       CertRecord again, for every certificate ever
+//                                         revoked or held (a released hold stays: delta
+//                                         CRLs list it) — a CRL is one scan, no lookups
+//   status/v1/crl/<caId 32>               CrlState (last CRL numbers, last revocation)
 //   status/v1/batch/<batch>\0<caId><serial>  "" (a batch's certificates)
+//   status/v1/ledger/<batch>              BatchTally (the batch ledger)
 //
 // Exactly once: each CatchUp step writes the records it changed and the new
 // position of that log in one RocksDB WriteBatch (fsynced), so a crash
@@ -66,11 +68,34 @@ struct CrlState {
   uint64_t last_full_seq = 0;     // HQ log seq of that full CRL's crlPublished event
   int64_t last_full_this_update = 0;  // its thisUpdate, µs
   bool has_full = false;
+  uint64_t last_crl_seq = 0;         // HQ log seq of the latest crlPublished (full or delta)
+  uint64_t last_revocation_seq = 0;  // HQ log seq of the latest certificateRevoked; 0 = none
+  bool has_revocation = false;
+
+  // A CRL is due when a revocation (or release) came after the last CRL.
+  bool ChangedSinceLastCrl() const {
+    return has_revocation && (last_number == 0 || last_revocation_seq > last_crl_seq);
+  }
+};
+
+// BatchTally: the batch ledger — what HQ authorized and what the logs say
+// happened to the batch. Counts of revoked and held certificates are those
+// currently in that state.
+struct BatchTally {
+  uint64_t quota = 0;      // from batchAuthorized; 0 = never authorized in HQ's log
+  std::string factory;     // the factory log the batch is for
+  uint64_t issued = 0;
+  uint64_t rejected = 0;
+  uint64_t revoked = 0;
+  uint64_t held = 0;
+  bool closed = false;
+
+  bool operator==(const BatchTally&) const = default;
 };
 
 class CertStatus {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Open reads the projection in `store` (a store that outlives it). If its
   // schema version differs (or it is new) it is cleared, to be rebuilt by
@@ -91,7 +116,18 @@ class CertStatus {
   // SerialsOfBatch returns (caId, serial) of every certificate of a batch.
   Result<std::vector<std::pair<Bytes, Bytes>>> SerialsOfBatch(const std::string& batch_id);
 
+  // ForEachRevokedSince calls fn(serial, record) once for every certificate
+  // of `ca_id` whose revocation or release is recorded in `hq_log` at or
+  // after `from_seq` (and already projected): what a delta CRL lists. It
+  // reads the log's tail, not the whole table.
+  Status ForEachRevokedSince(log::EventLog& hq_log, ByteSpan ca_id, uint64_t from_seq,
+                             const std::function<Status(ByteSpan serial, const CertRecord&)>& fn);
+
   CrlState Crl(ByteSpan ca_id);
+
+  Result<std::optional<BatchTally>> Tally(const std::string& batch_id);
+  // Tallies returns every batch's ledger, by batch id.
+  Result<std::vector<std::pair<std::string, BatchTally>>> Tallies();
 
   // Clear deletes the whole projection (positions included).
   Status Clear();

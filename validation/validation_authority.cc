@@ -82,6 +82,7 @@ struct ValidationAuthority::Ca {
   VaIssuer config;
   std::unique_ptr<ca::IssuingCa> issuing;
   int64_t responder_renew_at = 0;  // seconds; when a third of its life remains
+  int64_t changed_since = 0;       // seconds; when Maintain first saw a revocation without CRL
   std::optional<CrlInfo> full, delta;  // latest published; guarded by mu_
 };
 
@@ -143,15 +144,9 @@ Result<engine::RevocationResult> ValidationAuthority::Revoke(const engine::Revoc
     result = engine::Revoke(*hq_log_, *status_, ca_ids, r, env_->NowMicros());
   }
   if (!result.ok()) return result;
+  // OCSP answers change at once; the CRLs follow within seconds (Maintain
+  // publishes one delta for the revocations of a few seconds, debounced).
   RETURN_IF_ERROR(Refresh().status());
-  if (result->revoked > 0) {
-    // A delta CRL carries the change at once (a full CRL when there is none
-    // yet); full CRLs follow on schedule (Maintain) or on request.
-    for (const auto& c : cas_) {
-      const bool has_full = status_->Crl(c->issuing->ca_id()).has_full;
-      RETURN_IF_ERROR(PublishCrl(c->config.name, /*delta=*/has_full).status());
-    }
-  }
   return result;
 }
 
@@ -174,28 +169,38 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
   info.this_update = env_->NowMicros() / kMicros;
   info.next_update = info.this_update + options_.crl_validity_seconds;
   std::vector<CrlEntry> entries;
-  RETURN_IF_ERROR(status_->ForEachRevoked(
-      ca_id, [&](ByteSpan serial, const engine::CertRecord& r) -> Status {
-        if (delta) {
-          if (r.revoked_seq < st.last_full_seq) return Status::Ok();  // in the base already
-          if (r.state == engine::CertState::kGood) {
-            entries.push_back({Bytes(serial.begin(), serial.end()), r.revocation_time / kMicros, 8, 0});
-            return Status::Ok();
-          }
-        } else if (r.state == engine::CertState::kGood) {
-          return Status::Ok();  // a released hold
-        }
-        // Entries stay until one CRL after the certificate expired.
-        if (r.not_after != 0 &&
-            r.not_after / kMicros + options_.crl_validity_seconds < info.this_update) {
-          return Status::Ok();
-        }
-        const int reason = r.state == engine::CertState::kHold ? 6 : r.reason;
-        int64_t when = r.revocation_time / kMicros;
-        entries.push_back({Bytes(serial.begin(), serial.end()), when, reason,
-                           r.invalidity_date / kMicros});
-        return Status::Ok();
-      }));
+  Status bad_serial = Status::Ok();
+  auto add = [&](ByteSpan serial, const engine::CertRecord& r) -> Status {
+    CrlEntry e;
+    if (!e.SetSerial(serial)) {  // not a serial we issue: never listed
+      bad_serial = Status::Corruption("a revoked serial longer than 20 octets");
+      return Status::Ok();
+    }
+    if (r.state == engine::CertState::kGood) {
+      if (!delta) return Status::Ok();  // a released hold: gone from full CRLs
+      e.reason = 8;                     // removeFromCRL (RFC 5280 §5.3.1)
+      e.revocation_time = r.revocation_time / kMicros;
+      entries.push_back(e);
+      return Status::Ok();
+    }
+    // Entries stay until one CRL after the certificate expired.
+    if (r.not_after != 0 &&
+        r.not_after / kMicros + options_.crl_validity_seconds < info.this_update) {
+      return Status::Ok();
+    }
+    e.reason = r.state == engine::CertState::kHold ? 6 : r.reason;
+    e.revocation_time = r.revocation_time / kMicros;
+    e.invalidity_date = r.invalidity_date / kMicros;
+    entries.push_back(e);
+    return Status::Ok();
+  };
+  if (delta) {
+    // What changed since the base: the tail of HQ's log, not the whole table.
+    RETURN_IF_ERROR(status_->ForEachRevokedSince(*hq_log_, ca_id, st.last_full_seq, add));
+  } else {
+    RETURN_IF_ERROR(status_->ForEachRevoked(ca_id, add));
+  }
+  RETURN_IF_ERROR(bad_serial);
   CrlSpec spec;
   spec.number = info.number;
   spec.this_update = info.this_update;
@@ -261,12 +266,24 @@ Status ValidationAuthority::Maintain() {
       RETURN_IF_ERROR(ocsp_->ReplaceResponder(c->config.name, std::move(responder.first),
                                               std::move(responder.second)));
     }
-    // A CA that has CRLs gets a new one when half the last one's validity
-    // has passed (one is also published on every revocation, and on the
-    // first request when none exists: no event is written unasked).
+    // Revocations reach the CRLs debounced: once the first one without a
+    // CRL is crl_debounce_seconds old, one delta (the first full CRL when
+    // the CA has none) carries all of them. Otherwise a CA that has CRLs
+    // gets a new full one when half the last one's validity has passed.
+    // No CRL is written unasked for a CA that never revoked.
     const engine::CrlState st = status_->Crl(c->issuing->ca_id());
-    if (st.has_full && now >= st.last_full_this_update / kMicros + options_.crl_validity_seconds / 2) {
-      RETURN_IF_ERROR(PublishCrl(c->config.name, false).status());
+    if (st.ChangedSinceLastCrl()) {
+      if (c->changed_since == 0) c->changed_since = now;
+      if (now - c->changed_since >= options_.crl_debounce_seconds) {
+        RETURN_IF_ERROR(PublishCrl(c->config.name, /*delta=*/st.has_full).status());
+        c->changed_since = 0;
+      }
+    } else {
+      c->changed_since = 0;
+      if (st.has_full &&
+          now >= st.last_full_this_update / kMicros + options_.crl_validity_seconds / 2) {
+        RETURN_IF_ERROR(PublishCrl(c->config.name, false).status());
+      }
     }
   }
   return Status::Ok();

@@ -44,6 +44,7 @@ struct VaOptions {
   Env* env = nullptr;
   std::string organization;
   int64_t crl_validity_seconds = 24 * 3600;  // nextUpdate - thisUpdate
+  int64_t crl_debounce_seconds = 2;          // revocations gathered into one delta CRL
   OcspOptions ocsp;
 };
 
@@ -70,9 +71,8 @@ class ValidationAuthority {
 
   // Refresh projects the events not yet applied; returns how many.
   Result<uint64_t> Refresh();
-  // Revoke validates and records a revocation, then refreshes (OCSP answers
-  // change at once) and publishes a delta CRL for each CA (a full one when
-  // the CA has none yet).
+  // Revoke validates and records a revocation, then refreshes: OCSP answers
+  // change at once; Maintain publishes the delta CRL a few seconds later.
   Result<engine::RevocationResult> Revoke(const engine::RevocationRequest& request);
   // PublishCrl builds, records (crlPublished) and keeps the CRL of `issuer`.
   Result<CrlInfo> PublishCrl(const std::string& issuer, bool delta);
@@ -80,8 +80,9 @@ class ValidationAuthority {
   Result<CrlInfo> LatestCrl(const std::string& issuer, bool delta);
 
   // Maintain does what is due (hq serve calls it every second): renews an
-  // OCSP responder certificate with less than a third of its life left, and
-  // publishes a full CRL once half of the current one's validity has passed.
+  // OCSP responder certificate with less than a third of its life left,
+  // publishes a delta CRL once revocations are crl_debounce_seconds old, and
+  // a full CRL once half of the current one's validity has passed.
   Status Maintain();
 
   net::HttpResponse Handle(const net::HttpRequest& request);

@@ -18,6 +18,7 @@
 #include "ca/test_pki.h"
 #include "log/event_draft.h"
 #include "log/test_util.h"
+#include "validation/crl_builder.h"
 #include "validation/validation_authority.h"
 
 namespace mirrorca::validation {
@@ -232,11 +233,99 @@ TEST(ValidationTest, RevocationRules) {
   EXPECT_EQ(Ask(w, w.certs[3].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_GOOD);
 }
 
+// ReferenceTbs builds the same CRL with OpenSSL's X509_CRL API (an
+// X509_REVOKED per entry, X509_CRL_sort, X509_CRL_sign) and returns its
+// TBSCertList.
+std::string ReferenceTbs(X509* issuer, EVP_PKEY* key, const CrlSpec& spec,
+                         const std::vector<CrlEntry>& entries) {
+  auto shell = BuildCrlShell(issuer, key, spec);
+  EXPECT_TRUE(shell.ok());
+  X509_CRL* crl = shell->get();
+  for (const CrlEntry& e : entries) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    ca::BignumPtr bn(BN_bin2bn(e.serial.data(), e.serial_len, nullptr));
+    ca::Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    ca::Asn1TimePtr when(ASN1_TIME_set(nullptr, static_cast<time_t>(e.revocation_time)));
+    X509_REVOKED_set_serialNumber(r, serial.get());
+    X509_REVOKED_set_revocationDate(r, when.get());
+    if (e.reason != 0) {
+      ASN1_ENUMERATED* reason = ASN1_ENUMERATED_new();
+      ASN1_ENUMERATED_set(reason, e.reason);
+      X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, reason, 0, 0);
+      ASN1_ENUMERATED_free(reason);
+    }
+    if (e.invalidity_date != 0) {
+      ASN1_GENERALIZEDTIME* t = ASN1_GENERALIZEDTIME_set(nullptr, static_cast<time_t>(e.invalidity_date));
+      X509_REVOKED_add1_ext_i2d(r, NID_invalidity_date, t, 0, 0);
+      ASN1_GENERALIZEDTIME_free(t);
+    }
+    X509_CRL_add0_revoked(crl, r);
+  }
+  X509_CRL_sort(crl);
+  EXPECT_GT(X509_CRL_sign(crl, key, EVP_sha256()), 0);
+  std::string tbs(static_cast<size_t>(i2d_re_X509_CRL_tbs(crl, nullptr)), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(tbs.data());
+  i2d_re_X509_CRL_tbs(crl, &p);
+  return tbs;
+}
+
+// RawTbs returns the TBSCertList bytes of a DER CRL as they were signed.
+std::string RawTbs(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  long len = 0;
+  int tag = 0, xclass = 0;
+  ASN1_get_object(&p, &len, &tag, &xclass, static_cast<long>(der.size()));
+  const unsigned char* tbs = p;
+  ASN1_get_object(&p, &len, &tag, &xclass, static_cast<long>(der.size()) - (p - reinterpret_cast<const unsigned char*>(der.data())));
+  return std::string(reinterpret_cast<const char*>(tbs), static_cast<size_t>(p + len - tbs));
+}
+
+// The streaming builder writes exactly what OpenSSL's X509_CRL API writes,
+// for serials of every length (high bit set or not), every reason code,
+// invalidity dates, and revocation dates on both sides of 2050 (UTCTime /
+// GeneralizedTime); the signature verifies with the issuer's key.
+TEST(CrlBuilderTest, EqualsOpenSslX509CrlApi) {
+  ca::IssuingCa issuing = ca::testing::MakeTestCa();
+  std::mt19937_64 rng(11);
+  const uint8_t reasons[] = {0, 1, 2, 3, 4, 5, 6, 8, 9, 10};
+  for (size_t n : {size_t{0}, size_t{1}, size_t{777}}) {
+    std::vector<CrlEntry> entries;
+    while (entries.size() < n) {
+      uint8_t raw[20];
+      const size_t len = 1 + rng() % 20;
+      for (size_t i = 0; i < len; ++i) raw[i] = static_cast<uint8_t>(rng());
+      CrlEntry e;
+      if (!e.SetSerial(ByteSpan(raw, len))) continue;  // all zero
+      e.reason = reasons[rng() % std::size(reasons)];
+      e.revocation_time = 1'700'000'000 + static_cast<int64_t>(rng() % 1'200'000'000);
+      if (rng() % 3 == 0) e.invalidity_date = e.revocation_time - 86400;
+      entries.push_back(e);
+    }
+    CrlSpec spec{.number = 41, .this_update = 1'790'000'000, .next_update = 1'790'086'400,
+                 .delta_base = n == 1 ? std::optional<uint64_t>(40) : std::nullopt,
+                 .distribution_point = "http://127.0.0.1:1/crl/f1.crl",
+                 .freshest_crl = n == 777 ? "http://127.0.0.1:1/crl/f1-delta.crl" : ""};
+    auto der = BuildCrl(issuing.certificate(), issuing.key(), spec, entries, 2);
+    ASSERT_TRUE(der.ok()) << der.status();
+    EXPECT_EQ(RawTbs(*der), ReferenceTbs(issuing.certificate(), issuing.key(), spec, entries)) << n;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der->data());
+    CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der->size())));
+    ASSERT_TRUE(crl);
+    EXPECT_EQ(p, reinterpret_cast<const unsigned char*>(der->data()) + der->size());
+    EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(issuing.certificate())), 1);
+    EXPECT_EQ(std::max(0, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get()))), static_cast<int>(n));
+  }
+  CrlEntry bad;
+  EXPECT_FALSE(bad.SetSerial(Bytes{0, 0}));
+  EXPECT_EQ(BuildCrl(issuing.certificate(), issuing.key(), {}, std::vector<CrlEntry>{bad}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(ValidationTest, CrlsFullAndDeltaNumbersOnlyGrow) {
   World w;
   w.Issue(6);
-  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[0].get(), 1)).ok());  // publishes CRL 1
-  auto full = w.va->LatestCrl("f1", false);
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[0].get(), 1)).ok());
+  auto full = w.va->LatestCrl("f1", false);  // none yet: publishes CRL 1
   ASSERT_TRUE(full.ok()) << full.status();
   const unsigned char* p = reinterpret_cast<const unsigned char*>(full->der.data());
   CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(full->der.size())));
@@ -252,7 +341,7 @@ TEST(ValidationTest, CrlsFullAndDeltaNumbersOnlyGrow) {
   // A delta after another revocation lists only it, against the base.
   auto hold = w.ForSerial(w.certs[1].get(), 0);
   hold.hold = true;
-  ASSERT_TRUE(w.va->Revoke(hold).ok());  // publishes a full CRL
+  ASSERT_TRUE(w.va->Revoke(hold).ok());
   ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[2].get(), 5)).ok());
   auto delta = w.va->PublishCrl("f1", true);
   ASSERT_TRUE(delta.ok()) << delta.status();
@@ -288,21 +377,63 @@ TEST(ValidationTest, RebuiltProjectionEqualsLive) {
   ASSERT_TRUE(w.va->Refresh().ok());
   std::vector<std::optional<engine::CertRecord>> live;
   for (auto& c : w.certs) live.push_back(*w.va->status().Get(w.issuing.ca_id(), ca::SerialBytes(c.get())));
+  // The batch ledger counts what the records say.
+  auto tallies = w.va->status().Tallies();
+  ASSERT_TRUE(tallies.ok());
+  uint64_t revoked = 0, held = 0;
+  for (const auto& r : live) {
+    revoked += r->state == engine::CertState::kRevoked;
+    held += r->state == engine::CertState::kHold;
+  }
+  ASSERT_EQ(tallies->size(), 1u);
+  EXPECT_EQ((*tallies)[0].first, "B1");
+  EXPECT_EQ((*tallies)[0].second.issued, w.certs.size());
+  EXPECT_EQ((*tallies)[0].second.revoked, revoked);
+  EXPECT_EQ((*tallies)[0].second.held, held);
+  EXPECT_GT(revoked, 0u);
+  EXPECT_GT(held, 0u);
+  // Rebuilt from zero in the other order (HQ's log first, revocations
+  // before the issuances they refer to): the same state.
   ASSERT_TRUE(w.va->status().Clear().ok());
+  ASSERT_TRUE(w.va->status().CatchUp(*w.hq.log).ok());
   ASSERT_TRUE(w.va->Refresh().ok());
   for (size_t i = 0; i < w.certs.size(); ++i) {
     EXPECT_EQ(*w.va->status().Get(w.issuing.ca_id(), ca::SerialBytes(w.certs[i].get())), live[i]) << i;
   }
+  EXPECT_EQ(*w.va->status().Tallies(), *tallies);
 }
 
-// The running VA renews its delegated responder before it expires, and
+// The running VA renews its delegated responder before it expires, gathers
+// revocations into one CRL a few seconds later (debounced), and
 // re-publishes a CRL once half of the last one's validity has passed.
 TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   World w;
-  w.Issue(2);
+  w.Issue(5);
   ASSERT_TRUE(w.va->Maintain().ok());  // nothing due: no CRL was ever asked for
   EXPECT_FALSE(w.va->status().Crl(w.issuing.ca_id()).has_full);
-  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[0].get(), 1)).ok());  // publishes CRL 1
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[0].get(), 1)).ok());
+  ASSERT_TRUE(w.va->Maintain().ok());  // seen, not yet debounced
+  EXPECT_FALSE(w.va->status().Crl(w.issuing.ca_id()).has_full);
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[1].get(), 1)).ok());
+  w.clock.shift = 3 * int64_t{1000000};
+  ASSERT_TRUE(w.va->Maintain().ok());  // one full CRL carries both
+  auto full = w.va->LatestCrl("f1", false);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->entries, 2u);
+  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, full->number);
+  // The next revocations travel in one delta.
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[2].get(), 1)).ok());
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[3].get(), 4)).ok());
+  ASSERT_TRUE(w.va->Maintain().ok());
+  w.clock.shift = 6 * int64_t{1000000};
+  ASSERT_TRUE(w.va->Maintain().ok());
+  auto delta = w.va->LatestCrl("f1", true);
+  ASSERT_TRUE(delta.ok());
+  EXPECT_EQ(delta->entries, 2u);
+  EXPECT_EQ(delta->base, full->number);
+  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, delta->number);
+  ASSERT_TRUE(w.va->Maintain().ok());  // nothing new: nothing published
+  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, delta->number);
   const uint64_t first = w.va->status().Crl(w.issuing.ca_id()).last_number;
   auto responder_serial = [&] {
     auto pem = Env::Default()->ReadFile(w.dir.path() + "/f1/ocsp-responder.pem", 1 << 20);
@@ -311,7 +442,6 @@ TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   const std::string before = responder_serial();
   ASSERT_TRUE(w.va->Maintain().ok());
   EXPECT_EQ(responder_serial(), before);
-  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, first);
   // 13 hours later: the 24-hour CRL is half used. 25 days: the 30-day responder.
   w.clock.shift = int64_t{13} * 3600 * 1000000;
   ASSERT_TRUE(w.va->Maintain().ok());
@@ -319,7 +449,7 @@ TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   w.clock.shift = int64_t{25} * 86400 * 1000000;
   ASSERT_TRUE(w.va->Maintain().ok());
   EXPECT_NE(responder_serial(), before);
-  Status1 s = Ask(w, w.certs[1].get(), w.issuing.certificate());  // signed by the new one
+  Status1 s = Ask(w, w.certs[4].get(), w.issuing.certificate());  // signed by the new one
   EXPECT_EQ(s.status, V_OCSP_CERTSTATUS_GOOD);
 }
 
