@@ -326,8 +326,12 @@ Status CertStatus::ForEachRevoked(
     ByteSpan ca_id, const std::function<Status(ByteSpan serial, const CertRecord&)>& fn) {
   const std::string prefix = Key("rev/", std::string(reinterpret_cast<const char*>(ca_id.data()),
                                                      ca_id.size()));
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
+  // A bulk scan (a million entries for a full CRL): read ahead, and keep
+  // the block cache for the point lookups OCSP makes.
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->meta()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view suffix(it->key().data() + Key("rev/", "").size(),
                             it->key().size() - Key("rev/", "").size());

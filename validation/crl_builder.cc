@@ -268,27 +268,31 @@ Result<std::string> BuildCrl(X509* issuer, EVP_PKEY* key, const CrlSpec& spec,
   std::string revoked_header;
   if (!entries.empty()) SequenceHeader(revoked_header, revoked_len);
   const size_t tbs_content = header_len + revoked_header.size() + revoked_len + ext_len;
-  std::string tbs;
-  SequenceHeader(tbs, tbs_content);
-  tbs.reserve(tbs.size() + tbs_content);
-  tbs.append(reinterpret_cast<const char*>(content), header_len);
-  tbs += revoked_header;
+  // The CRL is written in one buffer: room for the outer SEQUENCE header,
+  // then the TBSCertList, signed in place; the header goes in front last.
+  constexpr size_t kOuterRoom = 8;
+  std::string der(kOuterRoom, '\0');
+  SequenceHeader(der, tbs_content);
+  der.reserve(der.size() + tbs_content + 256);
+  der.append(reinterpret_cast<const char*>(content), header_len);
+  der += revoked_header;
   for (std::string& s : encoded) {
-    tbs += s;
+    der += s;
     std::string().swap(s);
   }
-  tbs.append(reinterpret_cast<const char*>(extensions), ext_len);
+  der.append(reinterpret_cast<const char*>(extensions), ext_len);
+  const size_t tbs_len = der.size() - kOuterRoom;
 
   // Sign it, and wrap: CertificateList = SEQUENCE { tbs, algorithm, signature }.
   ca::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   size_t sig_len = 0;
-  const auto* tbs_bytes = reinterpret_cast<const unsigned char*>(tbs.data());
+  const auto* tbs_bytes = reinterpret_cast<const unsigned char*>(der.data() + kOuterRoom);
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, DigestFor(key), nullptr, key) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &sig_len, tbs_bytes, tbs.size()) != 1) {
+      EVP_DigestSign(ctx.get(), nullptr, &sig_len, tbs_bytes, tbs_len) != 1) {
     return ca::OpenSslError("sign CRL");
   }
   std::vector<unsigned char> sig(sig_len);
-  if (EVP_DigestSign(ctx.get(), sig.data(), &sig_len, tbs_bytes, tbs.size()) != 1) {
+  if (EVP_DigestSign(ctx.get(), sig.data(), &sig_len, tbs_bytes, tbs_len) != 1) {
     return ca::OpenSslError("sign CRL");
   }
   const ASN1_BIT_STRING* shell_sig = nullptr;
@@ -296,18 +300,17 @@ Result<std::string> BuildCrl(X509* issuer, EVP_PKEY* key, const CrlSpec& spec,
   X509_CRL_get0_signature(shell.get(), &shell_sig, &algorithm);
   // A copy of the shell's signature keeps its flags (no unused bits).
   BitStringPtr signature(ASN1_STRING_dup(shell_sig));
-  std::string tail;
   if (!signature || ASN1_BIT_STRING_set(signature.get(), sig.data(), static_cast<int>(sig_len)) != 1 ||
-      !AppendDer(tail, i2d_X509_ALGOR, const_cast<X509_ALGOR*>(algorithm)) ||
-      !AppendDer(tail, i2d_ASN1_BIT_STRING, signature.get())) {
+      !AppendDer(der, i2d_X509_ALGOR, const_cast<X509_ALGOR*>(algorithm)) ||
+      !AppendDer(der, i2d_ASN1_BIT_STRING, signature.get())) {
     return ca::OpenSslError("encode CRL");
   }
-  std::string der;
-  SequenceHeader(der, tbs.size() + tail.size());
-  der.reserve(der.size() + tbs.size() + tail.size());
-  der += tbs;
-  std::string().swap(tbs);
-  der += tail;
+  std::string outer;
+  SequenceHeader(outer, der.size() - kOuterRoom);
+  if (outer.size() > kOuterRoom) return Status::Internal("CRL too large");
+  const size_t start = kOuterRoom - outer.size();
+  std::copy(outer.begin(), outer.end(), der.begin() + static_cast<std::ptrdiff_t>(start));
+  der.erase(0, start);
   return der;
 }
 
