@@ -26,6 +26,8 @@ D="$T/d"
 
 echo "== $certs certificates (mirrorca demo), 10 % revoked =="
 "$BIN" demo --dir "$D" --devices "$certs" > "$T/demo.txt"
+# The VA's I/O threads (default 2, as in hq.toml); wrk shares the two cores.
+sed -i "s/^\[validation\]/[validation]\nio_threads = ${MIRRORCA_VA_THREADS:-2}/" "$D/hq.toml"
 "$BIN" hq serve --config "$D/hq.toml" > "$T/hq.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do grep -q serving_validation "$T/hq.log" 2>/dev/null && break; sleep 0.05; done

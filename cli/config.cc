@@ -278,7 +278,8 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(const toml::table* va, d.Section("validation", false));
   if (!va->empty()) {
     RETURN_IF_ERROR(d.Known(*va, "validation", {"listen", "public_url", "crl_validity_hours",
-                                                "crl_debounce_seconds", "ocsp_validity_minutes"}));
+                                                "crl_debounce_seconds", "ocsp_validity_minutes",
+                                                "io_threads"}));
     ValidationConfig v;
     ASSIGN_OR_RETURN(std::string listen, d.Str(*va, "validation", "listen", true));
     ASSIGN_OR_RETURN(auto hp, HostPort(listen, "validation.listen", path));
@@ -291,6 +292,8 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     v.crl_validity_seconds = crl_h * 3600;
     ASSIGN_OR_RETURN(v.crl_debounce_seconds, d.Int(*va, "validation", "crl_debounce_seconds", 2, 0, 3600));
     v.ocsp_validity_seconds = ocsp_m * 60;
+    ASSIGN_OR_RETURN(int64_t io, d.Int(*va, "validation", "io_threads", 2, 1, 64));
+    v.io_threads = static_cast<unsigned>(io);
     c.validation = std::move(v);
   }
   return c;

@@ -72,6 +72,7 @@ Status HqServe(const std::string& config_path) {
     ho.port = c.validation->listen_port;
     ho.max_body_bytes = 64 * 1024;
     ho.inline_handlers = true;  // OCSP answers are cached or signed in ~100 µs
+    ho.io_threads = c.validation->io_threads;
     va_server = std::make_unique<net::HttpServer>(
         nullptr, [&](const net::HttpRequest& r) { return n.va->Handle(r); }, ho);
     RETURN_IF_ERROR(va_server->Start());

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <climits>
 
+#include "net/listen.h"
 #include "net/tls.h"
 
 namespace mirrorca::net {
@@ -58,9 +59,7 @@ HttpResponse ProblemResponse(int status, const std::string& code, const std::str
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpServer* server, asio::ip::tcp::socket socket)
-      : server_(server),
-        strand_(asio::make_strand(server->io_)),
-        timer_(server->io_) {
+      : server_(server), ex_(socket.get_executor()), timer_(ex_) {
     http_parser_init(&parser_, HTTP_REQUEST);
     parser_.data = this;
     http_parser_settings_init(&settings_);
@@ -97,7 +96,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   void Start() {
     auto self = shared_from_this();
     if (!tls_) {  // plain HTTP (e.g. OCSP and CRLs: signed objects, cacheable)
-      asio::dispatch(strand_, [self] {
+      asio::dispatch(ex_, [self] {
         self->Arm(self->server_->options_.idle_timeout);
         self->ReadMore();
       });
@@ -105,7 +104,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     Arm(server_->options_.handshake_timeout);
     tls_->async_handshake(asio::ssl::stream_base::server,
-                          asio::bind_executor(strand_, [self](const asio::error_code& ec) {
+                          asio::bind_executor(ex_, [self](const asio::error_code& ec) {
                             if (ec) return self->Close();
                             self->peer_spki_ = PeerSpkiHex(self->tls_->native_handle());
                             self->Arm(self->server_->options_.idle_timeout);
@@ -116,12 +115,27 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  private:
   static Connection* Self(http_parser* p) { return static_cast<Connection*>(p->data); }
 
+  // Arm sets the connection's deadline. One timer per connection ticks at
+  // most a second apart and closes the connection once the deadline has
+  // passed, so a keep-alive request costs a clock read, not a timer
+  // cancellation; deadlines hold to within a second.
   void Arm(std::chrono::milliseconds timeout) {
-    timer_.expires_after(timeout);
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    if (!timer_waiting_) WaitForDeadline();
+  }
+
+  void WaitForDeadline() {
+    constexpr std::chrono::seconds kTick{1};
+    timer_waiting_ = true;
+    timer_.expires_at(std::min(deadline_, std::chrono::steady_clock::now() + kTick));
     std::weak_ptr<Connection> weak = shared_from_this();
-    timer_.async_wait(asio::bind_executor(strand_, [weak](const asio::error_code& ec) {
-      if (ec) return;  // cancelled or re-armed
-      if (auto self = weak.lock()) self->Close();
+    timer_.async_wait(asio::bind_executor(ex_, [weak](const asio::error_code& ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      self->timer_waiting_ = false;
+      if (ec || self->closed_) return;  // cancelled: closing
+      if (std::chrono::steady_clock::now() >= self->deadline_) return self->Close();
+      self->WaitForDeadline();
     }));
   }
 
@@ -214,7 +228,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     WithStream([&](auto& stream) {
       stream.async_read_some(
           asio::buffer(buffer_),
-          asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
+          asio::bind_executor(ex_, [self](const asio::error_code& ec, size_t n) {
             if (ec) return self->Close();
             self->pending_.append(self->buffer_.data(), n);
             self->Parse();
@@ -266,7 +280,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       } catch (const std::exception&) {
         response = ProblemResponse(500, "internal-error", "the request failed");
       }
-      asio::post(self->strand_, [self, response = std::move(response), keep_alive]() {
+      asio::post(self->ex_, [self, response = std::move(response), keep_alive]() {
         self->Reply(response, keep_alive);
       });
     });
@@ -277,7 +291,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     auto self = shared_from_this();
     WithStream([&](auto& stream) {
       asio::async_write(stream, asio::buffer(out_),
-                        asio::bind_executor(strand_, [self, keep_alive](const asio::error_code& ec,
+                        asio::bind_executor(ex_, [self, keep_alive](const asio::error_code& ec,
                                                                         size_t) {
                           if (ec || !keep_alive) return self->Close();
                           self->request_started_ = false;
@@ -306,8 +320,10 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   HttpServer* server_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;  // or
   std::unique_ptr<asio::ip::tcp::socket> plain_;
-  asio::strand<asio::io_context::executor_type> strand_;
+  asio::any_io_executor ex_;  // the connection's io_context: one thread
   asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool timer_waiting_ = false;
   http_parser parser_{};
   http_parser_settings settings_{};
   std::array<char, 16384> buffer_{};
@@ -324,40 +340,45 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_spki_;
 };
 
+namespace {
+
+std::vector<std::unique_ptr<asio::io_context>> IoContexts(unsigned n) {
+  std::vector<std::unique_ptr<asio::io_context>> out;
+  for (unsigned i = 0; i < std::max(1u, n); ++i) {
+    out.push_back(std::make_unique<asio::io_context>(1));  // one thread each
+  }
+  return out;
+}
+
+}  // namespace
+
 HttpServer::HttpServer(std::shared_ptr<asio::ssl::context> tls, HttpHandler handler,
                        HttpServerOptions options)
     : tls_(std::move(tls)),
       handler_(std::move(handler)),
       options_(std::move(options)),
-      acceptor_(io_) {}
+      ios_(IoContexts(options_.io_threads)),
+      acceptor_(*ios_[0]) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
-  asio::error_code ec;
-  asio::ip::address addr = asio::ip::make_address(options_.address, ec);
-  if (ec) return Status::InvalidArgument("listen address " + options_.address + ": " + ec.message());
-  asio::ip::tcp::endpoint ep(addr, options_.port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::IOError("listen on " + options_.address + ":" + std::to_string(options_.port) +
-                           ": " + ec.message());
-  }
-  port_ = acceptor_.local_endpoint().port();
+  Result<uint16_t> port = Listen(acceptor_, options_.address, options_.port);
+  if (!port.ok()) return port.status();
+  port_ = *port;
   workers_ = std::make_unique<asio::thread_pool>(options_.worker_threads);
   Accept();
-  for (unsigned i = 0; i < std::max(1u, options_.io_threads); ++i) {
-    threads_.emplace_back([this] { io_.run(); });
+  for (auto& io : ios_) {
+    asio::io_context* context = io.get();
+    keep_running_.push_back(asio::make_work_guard(*context));
+    threads_.emplace_back([context] { context->run(); });
   }
   return Status::Ok();
 }
 
 void HttpServer::Accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](const asio::error_code& ec,
-                                                        asio::ip::tcp::socket socket) {
+  asio::io_context& target = *ios_[next_io_++ % ios_.size()];
+  acceptor_.async_accept(target, [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopped_) return;
     if (!ec) {
       asio::error_code ignored;
@@ -379,7 +400,8 @@ void HttpServer::Stop() {
   asio::error_code ignored;
   acceptor_.close(ignored);
   if (workers_) workers_->join();
-  io_.stop();
+  keep_running_.clear();
+  for (auto& io : ios_) io->stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }

@@ -83,7 +83,12 @@ class HttpServer {
   std::shared_ptr<asio::ssl::context> tls_;
   HttpHandler handler_;
   HttpServerOptions options_;
-  asio::io_context io_;
+  // One io_context per I/O thread: a connection lives on one of them, so
+  // its handlers never contend for a lock with another thread's.
+  std::vector<std::unique_ptr<asio::io_context>> ios_;
+  size_t next_io_ = 0;  // round-robin for accepted connections (accept handler only)
+  // Keep each context running while it has no connection yet.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
   std::unique_ptr<asio::thread_pool> workers_;
   asio::ip::tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include "net/listen.h"
 #include "replication/tls_channel.h"
 
 namespace mirrorca::replication {
@@ -13,19 +14,9 @@ SyncServer::SyncServer(std::shared_ptr<asio::ssl::context> tls, HqSync* hq,
 SyncServer::~SyncServer() { Stop(); }
 
 Status SyncServer::Start() {
-  asio::error_code ec;
-  auto addr = asio::ip::make_address(options_.address, ec);
-  if (ec) return Status::InvalidArgument("sync listen address: " + ec.message());
-  asio::ip::tcp::endpoint ep(addr, options_.port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::Unavailable("listen on " + options_.address + ":" +
-                               std::to_string(options_.port) + ": " + ec.message());
-  }
-  port_ = acceptor_.local_endpoint(ec).port();
+  Result<uint16_t> port = net::Listen(acceptor_, options_.address, options_.port);
+  if (!port.ok()) return port.status().WithContext("sync");
+  port_ = *port;
   Accept();
   accept_thread_ = std::thread([this] { io_.run(); });
   return Status::Ok();

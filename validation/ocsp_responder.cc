@@ -6,7 +6,9 @@
 #include <chrono>
 
 #include "base/status_macros.h"
+#include "base/encoding.h"
 #include "ca/certificate.h"
+#include "log/sha256.h"
 
 namespace mirrorca::validation {
 namespace {
@@ -115,44 +117,45 @@ int64_t OcspResponder::Now() const {
 }
 
 OcspAnswer OcspResponder::Respond(ByteSpan request_der) {
-  OcspAnswer malformed;
-  malformed.der = MalformedResponse();
-  if (request_der.empty() || request_der.size() > options_.max_request_bytes) return malformed;
+  const int64_t now = Now();
+  const std::string_view bytes = AsChars(request_der);
+  {
+    // The pre-signed answer to these very bytes, while fresh.
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(std::string(bytes));
+    if (it != cache_.end() && it->second.generation == generation_.load() &&
+        now - it->second.answer.this_update < options_.refresh_seconds &&
+        now >= it->second.answer.this_update) {
+      hits_++;
+      return it->second.answer;
+    }
+  }
+  auto malformed = [] {
+    static const std::string der = MalformedResponse();
+    OcspAnswer a;
+    a.der = der;
+    return a;
+  };
+  if (request_der.empty() || request_der.size() > options_.max_request_bytes) return malformed();
   const unsigned char* p = request_der.data();
   OcspRequestPtr req(d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(request_der.size())));
   if (!req || p != request_der.data() + request_der.size()) {
     ERR_clear_error();
-    return malformed;
+    return malformed();
   }
   const int n = OCSP_request_onereq_count(req.get());
-  if (n <= 0 || static_cast<size_t>(n) > options_.max_cert_ids) return malformed;
+  if (n <= 0 || static_cast<size_t>(n) > options_.max_cert_ids) return malformed();
   const bool has_nonce = OCSP_REQUEST_get_ext_by_NID(req.get(), NID_id_pkix_OCSP_Nonce, -1) >= 0;
-  const int64_t now = Now();
-  // One CertID, no nonce: the pre-signed answer, while fresh.
-  std::string key;
-  if (n == 1 && !has_nonce) {
-    OCSP_CERTID* cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req.get(), 0));
-    int len = i2d_OCSP_CERTID(cid, nullptr);
-    if (len > 0) {
-      key.resize(static_cast<size_t>(len));
-      auto* out = reinterpret_cast<unsigned char*>(key.data());
-      i2d_OCSP_CERTID(cid, &out);
-      std::lock_guard lock(cache_mu_);
-      auto it = cache_.find(key);
-      if (it != cache_.end() && it->second.generation == generation_.load() &&
-          now - it->second.answer.this_update < options_.refresh_seconds &&
-          now >= it->second.answer.this_update) {
-        hits_++;
-        return it->second.answer;
-      }
-    }
-  }
   const uint64_t generation = generation_.load();
   OcspAnswer a = Build(req.get(), now);
-  if (!key.empty() && a.successful) {
-    std::lock_guard lock(cache_mu_);
+  // One CertID and no nonce: the same bytes get the same answer until it is
+  // refreshed or the projection changes.
+  if (n == 1 && !has_nonce && a.successful) {
+    log::Hash h = log::Sha256(AsBytes(a.der));
+    a.etag = HexEncode(ByteSpan(h.data(), 16));
+    std::unique_lock lock(cache_mu_);
     if (cache_.size() >= options_.max_cached) cache_.clear();
-    cache_[key] = Cached{a, generation};
+    cache_[std::string(bytes)] = Cached{a, generation};
   }
   return a;
 }

@@ -12,7 +12,9 @@
 //   - malformedRequest for anything that does not parse; bounded sizes;
 //   - a request's nonce is copied into a response signed on demand;
 //     requests without a nonce are answered from pre-signed responses kept
-//     until they are `refresh_seconds` old or the projection changes.
+//     until they are `refresh_seconds` old or the projection changes. They
+//     are looked up by the request's bytes before any parsing (a client
+//     asks with the same bytes every time), so a hit costs a hash lookup.
 //
 // Thread-safety: Respond and Invalidate may be called concurrently.
 #ifndef MIRRORCA_VALIDATION_OCSP_RESPONDER_H_
@@ -22,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +60,7 @@ struct OcspAnswer {
   int64_t this_update = 0;   // seconds
   int64_t next_update = 0;
   bool has_nonce = false;    // signed on demand for this request; not cacheable
+  std::string etag;          // hex of the first 16 bytes of SHA-256(der); cacheable answers
 };
 
 class OcspResponder {
@@ -98,8 +102,8 @@ class OcspResponder {
   std::atomic<uint64_t> signed_{0};
   std::atomic<uint64_t> hits_{0};
   std::mutex signer_mu_;  // guards each Issuer's signer pointer (swapped on renewal)
-  std::mutex cache_mu_;
-  std::unordered_map<std::string, Cached> cache_;  // CertID DER -> answer; guarded by cache_mu_
+  std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, Cached> cache_;  // request DER -> answer; guarded by cache_mu_
 };
 
 // MalformedResponse is the DER OCSPResponse with status malformedRequest.

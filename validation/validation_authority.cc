@@ -297,10 +297,13 @@ net::HttpResponse ValidationAuthority::HandleOcsp(ByteSpan request) {
   if (a.successful && !a.has_nonce) {
     const int64_t now = env_->NowMicros() / kMicros;
     const int64_t max_age = std::max<int64_t>(0, a.next_update - now);
-    log::Hash h = log::Sha256(AsBytes(r.body));
+    if (a.etag.empty()) {  // several CertIDs: not kept, but as cacheable over HTTP
+      log::Hash h = log::Sha256(AsBytes(r.body));
+      a.etag = HexEncode(ByteSpan(h.data(), 16));
+    }
     r.headers = {{"Cache-Control", "max-age=" + std::to_string(max_age) +
                                        ", public, no-transform, must-revalidate"},
-                 {"ETag", "\"" + HexEncode(ByteSpan(h.data(), 16)) + "\""},
+                 {"ETag", "\"" + a.etag + "\""},
                  {"Last-Modified", HttpDate(a.this_update)},
                  {"Expires", HttpDate(a.next_update)}};
   } else {
