@@ -117,6 +117,9 @@ class Doc {
   toml::table table_;
 };
 
+
+}  // namespace
+
 Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const std::string& key,
                                                   const std::string& path) {
   size_t colon = s.rfind(':');
@@ -134,8 +137,6 @@ Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const st
   }
   return std::make_pair(s.substr(0, colon), static_cast<uint16_t>(port));
 }
-
-}  // namespace
 
 Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   ASSIGN_OR_RETURN(Doc d, Doc::Load(path));

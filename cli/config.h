@@ -113,6 +113,10 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path);
 Result<HqConfig> LoadHqConfig(const std::string& path);
 Result<RaConfig> LoadRaConfig(const std::string& path);
 
+// HostPort splits "host:port" (`key` and `path` name it in errors).
+Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const std::string& key,
+                                                  const std::string& path);
+
 }  // namespace mirrorca::cli
 
 #endif  // MIRRORCA_CLI_CONFIG_H_

@@ -145,7 +145,7 @@ class Demo {
 
     Step("CRL: generated, numbered in HQ's log, signed with HQ's copy of the issuing CA key");
     const std::string crl = dir_ + "/factory-f1.crl";
-    if (!Cmd({self_, "crl", "generate", "--config", dir_ + "/hq.toml", "--out", crl}, "crl.json")) return 1;
+    if (!Cmd({self_, "crl", "generate", "--config", dir_ + "/hq.toml", "--out", crl, "--ca", "factory-f1"}, "crl.json")) return 1;
     auto [crl_rc, crl_text] = Run({"openssl", "crl", "-inform", "DER", "-in", crl, "-noout", "-text"},
                                   dir_ + "/crl.txt");
     if (crl_rc != 0 || crl_text.find("Key Compromise") == std::string::npos) {

@@ -34,6 +34,13 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
     const std::string name = VaName(f.log_origin);
     issuers.push_back({name, f.ca_mirror_dir, public_url + "/crl/" + name + ".crl"});
   }
+  // The root's CRL (the issuing CAs' CRL distribution point), when HQ holds
+  // the root key; an offline root publishes it at its ceremony instead. It
+  // has no issuing distribution point: it covers everything the root
+  // signed, the root itself included (-crl_check_all checks that too).
+  if (!c.root_dir.empty() && std::filesystem::exists(c.root_dir + "/ca.key")) {
+    issuers.push_back({"root", c.root_dir, /*crl_url=*/"", /*crl_only=*/true});
+  }
   logs.push_back(n.local.log.get());
   validation::VaOptions vo;
   vo.organization = c.organization;
@@ -106,6 +113,24 @@ std::string ImportJson(const std::string& log, const replication::TransferStats&
       .dump();
 }
 
+std::string LedgerJson(HqNode& n, const nlohmann::json& req) {
+  auto fail = [](const Status& s) { return nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump(); };
+  if (Result<uint64_t> r = n.va->Refresh(); !r.ok()) return fail(r.status());
+  Result<std::vector<std::pair<std::string, engine::BatchTally>>> all = n.va->status().Tallies();
+  if (!all.ok()) return fail(all.status());
+  const std::string only = req.value("batch", "");
+  nlohmann::json batches = nlohmann::json::array();
+  for (const auto& [id, t] : *all) {
+    if (!only.empty() && id != only) continue;
+    batches.push_back({{"batch", id},          {"factory", t.factory}, {"authorized", t.quota},
+                       {"issued", t.issued},   {"rejected", t.rejected}, {"revoked", t.revoked},
+                       {"on_hold", t.held},    {"closed", t.closed},
+                       {"over_quota", t.quota != 0 && t.issued > t.quota}});
+  }
+  if (!only.empty() && batches.empty()) return fail(Status::NotFound("no batch '" + only + "' in the logs"));
+  return nlohmann::json{{"ok", true}, {"batches", batches}}.dump();
+}
+
 void HandleHqControl(HqNode& n, const std::string& request, const net::ControlServer::Reply& reply) {
   nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
   auto error = [&](const std::string& e, const std::string& refused = "") {
@@ -134,6 +159,7 @@ void HandleHqControl(HqNode& n, const std::string& request, const net::ControlSe
   }
   if (cmd == "revoke") return (void)reply(RevokeJson(n, req));
   if (cmd == "crl-generate") return (void)reply(CrlJson(n, req));
+  if (cmd == "batch-ledger") return (void)reply(LedgerJson(n, req));
   if (cmd == "bundle-export") {
     Result<replication::BundleInfo> r = replication::ExportBundle(
         *n.local.log, req.value("from", uint64_t{0}), n.local.log->origin(),

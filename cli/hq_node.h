@@ -41,6 +41,9 @@ std::string VaName(const std::string& origin);
 // return the one-line JSON answer the CLI prints.
 std::string RevokeJson(HqNode& n, const nlohmann::json& request);
 std::string CrlJson(HqNode& n, const nlohmann::json& request);
+// LedgerJson: the batch ledger (authorized / issued / rejected / revoked /
+// on hold per batch, from the logs); {"batch": B} for one.
+std::string LedgerJson(HqNode& n, const nlohmann::json& request);
 std::string ImportJson(const std::string& log, const replication::TransferStats& s,
                        uint64_t copy_size, const std::string& cosigned);
 

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   mirrorca::cli::AddRaCommands(app, &exit_code);
   mirrorca::cli::AddSyncCommands(app, &exit_code);
   mirrorca::cli::AddVaCommands(app, &exit_code);
+  mirrorca::cli::AddOcspCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -90,6 +90,22 @@ void AddVaCommands(CLI::App& app, int* exit_code) {
     *exit_code = RunOnHq(ra->config, req, &RevokeJson);
   });
 
+  // `batch ledger`: beside `batch authorize` (cli/pki_commands.cc).
+  CLI::App* batch_cmd = app.get_subcommand("batch");
+  struct LedgerArgs {
+    std::string config, batch;
+  };
+  auto la = std::make_shared<LedgerArgs>();
+  CLI::App* ledger = batch_cmd->add_subcommand(
+      "ledger", "Per batch: authorized quota, issued, rejected, revoked, on hold (from the logs)");
+  ledger->add_option("--config", la->config, "hq.toml")->required();
+  ledger->add_option("--batch", la->batch, "one batch (default: all)");
+  ledger->callback([la, exit_code] {
+    nlohmann::json req = {{"cmd", "batch-ledger"}};
+    if (!la->batch.empty()) req["batch"] = la->batch;
+    *exit_code = RunOnHq(la->config, req, &LedgerJson);
+  });
+
   CLI::App* crl = app.add_subcommand("crl", "Certificate revocation lists");
   crl->require_subcommand(1);
   struct CrlArgs {

@@ -1,4 +1,5 @@
-// CLI: HQ's validation authority — `revoke`, `crl generate`.
+// CLI: HQ's validation authority — `revoke`, `crl generate`, `batch ledger`,
+// and `ocsp serve` (a responder process beside HQ; cli/ocsp_serve.cc).
 #ifndef MIRRORCA_CLI_VA_COMMANDS_H_
 #define MIRRORCA_CLI_VA_COMMANDS_H_
 
@@ -7,6 +8,7 @@
 namespace mirrorca::cli {
 
 void AddVaCommands(CLI::App& app, int* exit_code);
+void AddOcspCommands(CLI::App& app, int* exit_code);
 
 }  // namespace mirrorca::cli
 

@@ -120,6 +120,30 @@ Result<std::unique_ptr<CertStatus>> CertStatus::Open(log::Store* store) {
   return s;
 }
 
+Result<std::unique_ptr<CertStatus>> CertStatus::OpenExisting(log::Store* store) {
+  Result<std::string> v = store->Get(store->meta(), Key("schema", ""));
+  if (!v.ok() && v.status().code() != StatusCode::kNotFound) return v.status();
+  if (!v.ok() || *v != std::to_string(kSchemaVersion)) {
+    return Status::FailedPrecondition(
+        "no certificate-status projection of schema " + std::to_string(kSchemaVersion) +
+        " in this store yet: `mirrorca hq serve` builds it");
+  }
+  return std::unique_ptr<CertStatus>(new CertStatus(store));
+}
+
+Result<std::string> CertStatus::Positions() {
+  const std::string prefix = Key("pos/", "");
+  std::string out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.append(it->key().data(), it->key().size());
+    out.append(it->value().data(), it->value().size());
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  return out;
+}
+
 Status CertStatus::Clear() {
   rocksdb::WriteBatch batch;
   std::string begin(kPrefix), end(kPrefix);

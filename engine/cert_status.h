@@ -101,6 +101,13 @@ class CertStatus {
   // schema version differs (or it is new) it is cleared, to be rebuilt by
   // CatchUp from every log.
   static Result<std::unique_ptr<CertStatus>> Open(log::Store* store);
+  // OpenExisting reads a projection another process maintains (a RocksDB
+  // secondary instance of HQ's store); it never writes. FailedPrecondition
+  // when the projection is missing or of another schema version.
+  static Result<std::unique_ptr<CertStatus>> OpenExisting(log::Store* store);
+  // Positions returns the applied position of every log, as one string:
+  // it changes exactly when the projection does.
+  Result<std::string> Positions();
 
   // CatchUp applies the events of `log` not yet applied; returns how many.
   Result<uint64_t> CatchUp(log::EventLog& log);

@@ -77,15 +77,24 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
-  if (options.read_only) {
+  if (!options.secondary_dir.empty()) {
+    s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_dir, families,
+                                     &store->handles_, &raw);
+    store->secondary_ = true;
+  } else if (options.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, path, families, &store->handles_, &raw);
   } else {
     s = rocksdb::DB::Open(db_options, path, families, &store->handles_, &raw);
   }
   if (!s.ok()) return FromRocks(s, "open store " + path);
   store->db_.reset(raw);
-  store->read_only_ = options.read_only;
+  store->read_only_ = options.read_only || store->secondary_;
   return store;
+}
+
+Status Store::CatchUpWithPrimary() {
+  if (!secondary_) return Status::Ok();
+  return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with the primary store");
 }
 
 rocksdb::ColumnFamilyHandle* Store::ColumnFamily(const std::string& name) {

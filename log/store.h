@@ -32,6 +32,10 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what);
 struct StoreOptions {
   bool create_if_missing = false;
   bool read_only = false;
+  // Set: open as a RocksDB secondary instance of the store (read-only; its
+  // own info files live in this directory). CatchUpWithPrimary then follows
+  // what the process that owns the store writes, while it runs.
+  std::string secondary_dir;
   size_t block_cache_bytes = 256 << 20;
   std::vector<std::string> extra_column_families;  // for projections of later modules
 };
@@ -60,12 +64,17 @@ class Store {
   Status WriteDurably(rocksdb::WriteBatch* batch);
   bool read_only() const { return read_only_; }
 
+  // CatchUpWithPrimary makes a secondary instance see the primary's latest
+  // writes (a no-op on a primary).
+  Status CatchUpWithPrimary();
+
  private:
   Store() = default;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> names_;
   bool read_only_ = false;
+  bool secondary_ = false;
 };
 
 }  // namespace mirrorca::log

@@ -3,6 +3,7 @@
 #include <openssl/x509.h>
 
 #include <ctime>
+#include <limits>
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
@@ -14,20 +15,12 @@
 #include "log/event_draft.h"
 #include "log/sha256.h"
 #include "validation/crl_builder.h"
+#include "validation/ocsp_http.h"
 
 namespace mirrorca::validation {
 namespace {
 
 constexpr int64_t kMicros = 1000000;
-
-std::string HttpDate(int64_t seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 // ResponderFor loads DIR/ocsp-responder.{pem,key}, issuing a new one from
 // the CA when it is missing or has less than a third of its life left.
@@ -103,6 +96,12 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
     auto c = std::make_unique<Ca>();
     ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(va->env_, is.ca_dir, {}));
     c->issuing = std::make_unique<ca::IssuingCa>(std::move(issuing));
+    if (is.crl_only) {  // the root: CRLs for -crl_check_all, no OCSP
+      c->responder_renew_at = std::numeric_limits<int64_t>::max();
+      c->config = std::move(is);
+      va->cas_.push_back(std::move(c));
+      continue;
+    }
     ASSIGN_OR_RETURN(auto responder, ResponderFor(va->env_, *c->issuing, is,
                                                   va->options_.organization, now));
     c->responder_renew_at = RenewAt(responder.first.get());
@@ -289,29 +288,6 @@ Status ValidationAuthority::Maintain() {
   return Status::Ok();
 }
 
-net::HttpResponse ValidationAuthority::HandleOcsp(ByteSpan request) {
-  OcspAnswer a = ocsp_->Respond(request);
-  net::HttpResponse r;
-  r.content_type = "application/ocsp-response";
-  r.body = std::move(a.der);
-  if (a.successful && !a.has_nonce) {
-    const int64_t now = env_->NowMicros() / kMicros;
-    const int64_t max_age = std::max<int64_t>(0, a.next_update - now);
-    if (a.etag.empty()) {  // several CertIDs: not kept, but as cacheable over HTTP
-      log::Hash h = log::Sha256(AsBytes(r.body));
-      a.etag = HexEncode(ByteSpan(h.data(), 16));
-    }
-    r.headers = {{"Cache-Control", "max-age=" + std::to_string(max_age) +
-                                       ", public, no-transform, must-revalidate"},
-                 {"ETag", "\"" + a.etag + "\""},
-                 {"Last-Modified", HttpDate(a.this_update)},
-                 {"Expires", HttpDate(a.next_update)}};
-  } else {
-    r.headers = {{"Cache-Control", "no-store"}};
-  }
-  return r;
-}
-
 net::HttpResponse ValidationAuthority::Handle(const net::HttpRequest& q) {
   auto text = [](int status, std::string body) {
     net::HttpResponse r;
@@ -319,24 +295,7 @@ net::HttpResponse ValidationAuthority::Handle(const net::HttpRequest& q) {
     r.body = std::move(body);
     return r;
   };
-  if (q.path == "/ocsp" || q.path == "/ocsp/") {
-    if (q.method != "POST") return text(405, "POST an OCSP request, or GET /ocsp/<base64>\n");
-    return HandleOcsp(AsBytes(q.body));
-  }
-  if (q.path.rfind("/ocsp/", 0) == 0) {
-    if (q.method != "GET") return text(405, "GET only\n");
-    // RFC 5019: base64, then URL-encoded; the path is taken as sent (a
-    // base64 '/' may appear as is, and "//" is never merged).
-    Result<std::string> b64 = PercentDecode(q.path.substr(6));
-    Result<Bytes> der = b64.ok() ? Base64Decode(*b64) : Result<Bytes>(b64.status());
-    if (!der.ok()) {
-      net::HttpResponse r;
-      r.content_type = "application/ocsp-response";
-      r.body = MalformedResponse();
-      return r;
-    }
-    return HandleOcsp(*der);
-  }
+  if (auto ocsp = HandleOcspHttp(*ocsp_, q, env_->NowMicros() / kMicros)) return std::move(*ocsp);
   if (q.path.rfind("/crl/", 0) == 0 && q.method == "GET") {
     std::string name = q.path.substr(5);
     const bool delta = name.size() > 10 && name.ends_with("-delta.crl");

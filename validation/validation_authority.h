@@ -38,6 +38,9 @@ struct VaIssuer {
   std::string name;          // URL name: /crl/<name>.crl
   std::string ca_dir;        // ca.pem, ca.key (0600), chain.pem
   std::string crl_url;       // the issuing distribution point written into its CRLs
+  // crl_only: a CA that gets CRLs but no OCSP responder — the OEM root, whose
+  // CRL lets relying parties check the issuing CAs (openssl -crl_check_all).
+  bool crl_only = false;
 };
 
 struct VaOptions {
@@ -94,7 +97,6 @@ class ValidationAuthority {
  private:
   struct Ca;
   ValidationAuthority() = default;
-  net::HttpResponse HandleOcsp(ByteSpan request);
 
   Env* env_ = nullptr;
   VaOptions options_;

@@ -10,7 +10,12 @@ set -euo pipefail
 BIN="${MIRRORCA_BIN:-mirrorca}"
 T="$(mktemp -d)"
 HQ_PID=""
-cleanup() { [[ -n "$HQ_PID" ]] && kill -9 "$HQ_PID" 2>/dev/null || true; rm -rf "$T"; }
+OCSP_PID=""
+cleanup() {
+  [[ -n "$HQ_PID" ]] && kill -9 "$HQ_PID" 2>/dev/null || true
+  [[ -n "$OCSP_PID" ]] && kill -9 "$OCSP_PID" 2>/dev/null || true
+  rm -rf "$T"
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
@@ -98,11 +103,24 @@ openssl verify -crl_check -CAfile "$T/trust.pem" -CRLfile "$T/full.pem" "$D/cert
   > "$T/v.out" 2>&1 && fail "revoked certificate accepted"
 grep -q "certificate revoked" "$T/v.out" || fail "$(cat "$T/v.out")"
 n1="$(openssl crl -in "$T/full.pem" -noout -crlnumber | cut -d= -f2)"
+# -crl_check_all: the whole chain, with the root's CRL (the issuing CA's
+# distribution point), signed by the root.
+curl -sS -o "$T/root.der" "$VA/crl/root.crl"
+openssl crl -inform DER -in "$T/root.der" -out "$T/root.pem"
+openssl crl -in "$T/root.pem" -noout -verify -CAfile "$ROOT" 2>&1 | grep -q "verify OK" || fail "root CRL signature"
+cat "$T/full.pem" "$T/root.pem" > "$T/all.pem"
+openssl verify -crl_check_all -CAfile "$T/trust.pem" -CRLfile "$T/all.pem" "$D/certs/DEMO-0010.pem" > /dev/null \
+  || fail "good certificate rejected with -crl_check_all"
+openssl verify -crl_check_all -CAfile "$T/trust.pem" -CRLfile "$T/all.pem" "$D/certs/DEMO-0002.pem" \
+  > "$T/v.out" 2>&1 && fail "revoked certificate accepted (-crl_check_all)"
+grep -q "certificate revoked" "$T/v.out" || fail "$(cat "$T/v.out")"
+openssl verify -crl_check_all -CAfile "$T/trust.pem" -CRLfile "$T/full.pem" "$D/certs/DEMO-0010.pem" \
+  > "$T/v.out" 2>&1 && fail "-crl_check_all passed without the root's CRL"
 # A revocation after the latest full CRL travels in the delta CRL.
 S13="$(openssl x509 -in "$D/certs/DEMO-0013.pem" -noout -serial | cut -d= -f2)"
-"$BIN" crl generate --config "$D/hq.toml" --out "$T/base.der" > /dev/null || fail "crl generate"
+"$BIN" crl generate --config "$D/hq.toml" --ca factory-f1 --out "$T/base.der" > /dev/null || fail "crl generate"
 "$BIN" revoke --config "$D/hq.toml" --serial "$S13" --reason superseded > /dev/null || fail "revoke 13"
-"$BIN" crl generate --config "$D/hq.toml" --out "$T/delta.der" --delta > "$T/delta.json" || fail "delta"
+"$BIN" crl generate --config "$D/hq.toml" --ca factory-f1 --out "$T/delta.der" --delta > "$T/delta.json" || fail "delta"
 openssl crl -inform DER -in "$T/base.der" -out "$T/base.pem"
 openssl crl -inform DER -in "$T/delta.der" -out "$T/delta.pem"
 openssl crl -in "$T/delta.pem" -noout -text | grep -q "Delta CRL Indicator" || fail "no delta indicator"
@@ -114,9 +132,15 @@ openssl verify -crl_check -use_deltas -CAfile "$T/trust.pem" -CRLfile "$T/crls.p
 grep -q "certificate revoked" "$T/v.out" || fail "$(cat "$T/v.out")"
 openssl verify -crl_check -use_deltas -CAfile "$T/trust.pem" -CRLfile "$T/crls.pem" "$D/certs/DEMO-0010.pem" \
   > /dev/null || fail "good certificate rejected with base + delta"
+cat "$T/crls.pem" "$T/root.pem" > "$T/crls_all.pem"
+openssl verify -crl_check_all -use_deltas -CAfile "$T/trust.pem" -CRLfile "$T/crls_all.pem" \
+  "$D/certs/DEMO-0013.pem" > "$T/v.out" 2>&1 && fail "revoked (delta) accepted (-crl_check_all)"
+grep -q "certificate revoked" "$T/v.out" || fail "$(cat "$T/v.out")"
+openssl verify -crl_check_all -use_deltas -CAfile "$T/trust.pem" -CRLfile "$T/crls_all.pem" \
+  "$D/certs/DEMO-0010.pem" > /dev/null || fail "good certificate rejected (-crl_check_all, deltas)"
 n2="$(openssl crl -in "$T/delta.pem" -noout -crlnumber | cut -d= -f2)"
 stop_hq
-"$BIN" crl generate --config "$D/hq.toml" --out "$T/after.der" > /dev/null || fail "crl generate (stopped)"
+"$BIN" crl generate --config "$D/hq.toml" --ca factory-f1 --out "$T/after.der" > /dev/null || fail "crl generate (stopped)"
 openssl crl -inform DER -in "$T/after.der" -out "$T/after.pem"
 n3="$(openssl crl -in "$T/after.pem" -noout -crlnumber | cut -d= -f2)"
 start_hq
@@ -125,5 +149,41 @@ n4="$(openssl crl -inform DER -in "$T/served.der" -noout -crlnumber | cut -d= -f
 (( n1 < n2 && n2 < n3 && n3 < n4 )) \
   || fail "CRL numbers do not strictly increase across restarts: $n1 $n2 $n3 $n4"
 stop_hq
-echo "ok: CRLs full + delta (openssl verify -crl_check [-use_deltas]); numbers $n1 < $n2 < $n3 < $n4 across a restart"
+echo "ok: CRLs full + delta (openssl verify -crl_check / -crl_check_all [-use_deltas]); numbers $n1 < $n2 < $n3 < $n4 across a restart"
+
+# --- `ocsp serve`: a responder process on HQ's store as a RocksDB secondary. ---
+start_hq
+OCSP_PID=""
+rm -f "$T/ocsp.log"
+"$BIN" ocsp serve --config "$D/hq.toml" --listen 127.0.0.1:0 > "$T/ocsp.log" 2>&1 &
+OCSP_PID=$!
+for _ in $(seq 100); do grep -q serving_ocsp "$T/ocsp.log" 2>/dev/null && break; sleep 0.05; done
+grep -q serving_ocsp "$T/ocsp.log" || fail "ocsp serve did not start: $(cat "$T/ocsp.log")"
+REPLICA="http://$(sed -n 's/.*"serving_ocsp":"\([^"]*\)".*/\1/p' "$T/ocsp.log")"
+VA_MAIN="$VA"; VA="$REPLICA"
+ocsp ": good" -no_nonce -cert "$D/certs/DEMO-0014.pem"
+ocsp ": good" -cert "$D/certs/DEMO-0014.pem"                     # nonce: signed on demand
+ocsp ": revoked" -serial 0x0102030405060708090A0B0C0D0E0F10       # never issued
+S14="$(openssl x509 -in "$D/certs/DEMO-0014.pem" -noout -serial | cut -d= -f2)"
+"$BIN" revoke --config "$D/hq.toml" --serial "$S14" --reason keyCompromise > /dev/null || fail "revoke 14"
+seen=""
+for _ in $(seq 50); do  # within seconds (the replica follows HQ every second)
+  openssl ocsp -issuer "$ISSUER" -url "$VA/ocsp" -CAfile "$ROOT" -no_nonce -cert "$D/certs/DEMO-0014.pem" \
+    > "$T/ocsp.out" 2>&1 && grep -q "Reason: keyCompromise" "$T/ocsp.out" && { seen=1; break; }
+  sleep 0.1
+done
+[[ -n "$seen" ]] || fail "the replica did not see the revocation within 5 s: $(cat "$T/ocsp.out")"
+curl -s -o /dev/null -w "%{http_code}" "$VA/crl/factory-f1.crl" | grep -q 404 || fail "replica serves CRLs?"
+kill -TERM "$OCSP_PID"; wait "$OCSP_PID" || true
+VA="$VA_MAIN"
+# The batch ledger: what the logs say about B1.
+"$BIN" batch ledger --config "$D/hq.toml" --batch B1 > "$T/ledger.json" || fail "batch ledger"
+python3 - "$T/ledger.json" <<'PY' || fail "ledger: $(cat "$T/ledger.json")"
+import json, sys
+b = json.load(open(sys.argv[1]))["batches"][0]
+assert b["batch"] == "B1" and b["issued"] == 100 and b["authorized"] == 110, b
+assert b["revoked"] == 3 and b["on_hold"] == 1, b   # 0002 (demo), 0013, 0014; the demo's hold (0012 was released)
+PY
+stop_hq
+echo "ok: ocsp serve (RocksDB secondary) follows a revocation within seconds; batch ledger"
 echo "PASS va e2e"

@@ -1,0 +1,125 @@
+// `mirrorca ocsp serve`: an OCSP responder process beside `hq serve`,
+// reading HQ's store as a RocksDB secondary instance (validation/ocsp_replica.h).
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/status_macros.h"
+#include "cli/config.h"
+#include "cli/hq_node.h"
+#include "cli/va_commands.h"
+#include "log/local_log.h"
+#include "validation/ocsp_replica.h"
+
+namespace mirrorca::cli {
+namespace {
+
+struct OcspServeArgs {
+  std::string config, listen, secondary_dir;
+  unsigned io_threads = 2;
+};
+
+Status OcspServe(const OcspServeArgs& a) {
+  ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(a.config));
+  ASSIGN_OR_RETURN(auto hp, HostPort(a.listen, "--listen", "the command line"));
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::string secondary = a.secondary_dir;
+  bool remove_secondary = false;
+  if (secondary.empty()) {  // a private directory for RocksDB's secondary files
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-ocsp-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temporary directory");
+    secondary = tmpl;
+    remove_secondary = true;
+  }
+  std::vector<validation::ReplicaIssuer> issuers;
+  for (const FactoryRef& f : c.factories) issuers.push_back({VaName(f.log_origin), f.ca_mirror_dir});
+  validation::OcspOptions oo;
+  if (c.validation) {
+    oo.validity_seconds = c.validation->ocsp_validity_seconds;
+    oo.refresh_seconds = std::max<int64_t>(60, c.validation->ocsp_validity_seconds / 4);
+  }
+  Result<std::unique_ptr<validation::OcspReplica>> opened =
+      validation::OcspReplica::Open(log::StorePath(c.data_dir), secondary, std::move(issuers), oo);
+  if (!opened.ok()) {
+    if (remove_secondary) std::filesystem::remove_all(secondary);
+    return opened.status();
+  }
+  std::unique_ptr<validation::OcspReplica> replica = std::move(*opened);
+  net::HttpServerOptions ho;
+  ho.address = hp.first;
+  ho.port = hp.second;
+  ho.max_body_bytes = 64 * 1024;
+  ho.inline_handlers = true;
+  ho.io_threads = a.io_threads;
+  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) { return replica->Handle(r); }, ho);
+  RETURN_IF_ERROR(server.Start());
+  std::cout << nlohmann::json{{"serving_ocsp", hp.first + ":" + std::to_string(server.port())},
+                              {"store", log::StorePath(c.data_dir)},
+                              {"mode", "rocksdb-secondary"}}
+                   .dump()
+            << std::endl;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread follower([&] {
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+      Result<bool> moved = replica->Follow();
+      if (!moved.ok()) {
+        std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", moved.status().ToString()}}.dump()
+                  << std::endl;
+      }
+    }
+  });
+  int sig = 0;
+  sigwait(&stop, &sig);
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  follower.join();
+  server.Stop();
+  replica.reset();
+  if (remove_secondary) std::filesystem::remove_all(secondary);
+  std::cout << nlohmann::json{{"stopped", true}, {"signal", sig}}.dump() << std::endl;
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddOcspCommands(CLI::App& app, int* exit_code) {
+  CLI::App* ocsp = app.add_subcommand("ocsp", "OCSP responders");
+  ocsp->require_subcommand(1);
+  auto a = std::make_shared<OcspServeArgs>();
+  CLI::App* serve = ocsp->add_subcommand(
+      "serve", "Answer OCSP beside `hq serve`, reading HQ's store as a RocksDB secondary instance");
+  serve->add_option("--config", a->config, "hq.toml")->required();
+  serve->add_option("--listen", a->listen, "HOST:PORT to answer on (port 0: any)")->required();
+  serve->add_option("--secondary-dir", a->secondary_dir,
+                    "directory for RocksDB's secondary-instance files (default: a private temp dir)");
+  serve->add_option("--io-threads", a->io_threads, "threads answering requests")
+      ->check(CLI::Range(1, 64));
+  serve->callback([a, exit_code] {
+    Status s = OcspServe(*a);
+    if (!s.ok()) {
+      std::cerr << "error: " << s << "\n";
+      *exit_code = s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+    }
+  });
+}
+
+}  // namespace mirrorca::cli
