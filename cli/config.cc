@@ -280,7 +280,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   if (!va->empty()) {
     RETURN_IF_ERROR(d.Known(*va, "validation", {"listen", "public_url", "crl_validity_hours",
                                                 "crl_debounce_seconds", "ocsp_validity_minutes",
-                                                "io_threads"}));
+                                                "io_threads", "ocsp_max_age_seconds"}));
     ValidationConfig v;
     ASSIGN_OR_RETURN(std::string listen, d.Str(*va, "validation", "listen", true));
     ASSIGN_OR_RETURN(auto hp, HostPort(listen, "validation.listen", path));
@@ -295,6 +295,8 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     v.ocsp_validity_seconds = ocsp_m * 60;
     ASSIGN_OR_RETURN(int64_t io, d.Int(*va, "validation", "io_threads", 2, 1, 64));
     v.io_threads = static_cast<unsigned>(io);
+    ASSIGN_OR_RETURN(v.ocsp_max_age_seconds,
+                     d.Int(*va, "validation", "ocsp_max_age_seconds", 60, 0, 7 * 86400));
     c.validation = std::move(v);
   }
   return c;

@@ -87,6 +87,7 @@ struct ValidationConfig {
   int64_t crl_debounce_seconds = 2;  // revocations gathered into one delta CRL
   int64_t ocsp_validity_seconds = 4 * 3600;
   unsigned io_threads = 2;  // threads answering OCSP and CRL requests
+  int64_t ocsp_max_age_seconds = 60;  // Cache-Control max-age of OCSP answers
 };
 
 struct HqConfig {

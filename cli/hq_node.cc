@@ -49,6 +49,7 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
     vo.crl_debounce_seconds = c.validation->crl_debounce_seconds;
     vo.ocsp.validity_seconds = c.validation->ocsp_validity_seconds;
     vo.ocsp.refresh_seconds = std::max<int64_t>(60, c.validation->ocsp_validity_seconds / 4);
+    vo.ocsp.http_max_age_seconds = c.validation->ocsp_max_age_seconds;
   }
   ASSIGN_OR_RETURN(n.va, validation::ValidationAuthority::Open(n.local.log.get(), std::move(logs),
                                                                std::move(issuers), vo));

@@ -50,6 +50,7 @@ Status OcspServe(const OcspServeArgs& a) {
   if (c.validation) {
     oo.validity_seconds = c.validation->ocsp_validity_seconds;
     oo.refresh_seconds = std::max<int64_t>(60, c.validation->ocsp_validity_seconds / 4);
+    oo.http_max_age_seconds = c.validation->ocsp_max_age_seconds;
   }
   Result<std::unique_ptr<validation::OcspReplica>> opened =
       validation::OcspReplica::Open(log::StorePath(c.data_dir), secondary, std::move(issuers), oo);

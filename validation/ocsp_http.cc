@@ -1,5 +1,6 @@
 #include "validation/ocsp_http.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/encoding.h"
@@ -21,7 +22,8 @@ net::HttpResponse Answer(OcspResponder& responder, ByteSpan der, int64_t now) {
   r.content_type = "application/ocsp-response";
   r.body = std::move(a.der);
   if (a.successful && !a.has_nonce) {
-    const int64_t max_age = std::max<int64_t>(0, a.next_update - now);
+    const int64_t max_age = std::clamp<int64_t>(
+        a.next_update - now, 0, responder.options().http_max_age_seconds);
     if (a.etag.empty()) {  // several CertIDs: not kept, but as cacheable over HTTP
       log::Hash h = log::Sha256(AsBytes(r.body));
       a.etag = HexEncode(ByteSpan(h.data(), 16));

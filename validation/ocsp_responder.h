@@ -48,6 +48,9 @@ struct OcspIssuer {
 struct OcspOptions {
   int64_t validity_seconds = 4 * 3600;  // nextUpdate - thisUpdate
   int64_t refresh_seconds = 3600;       // a pre-signed response is re-signed when older
+  // HTTP caches (Cache-Control max-age) keep an answer at most this long,
+  // so a revocation reaches clients behind a cache within it.
+  int64_t http_max_age_seconds = 60;
   size_t max_request_bytes = 64 * 1024;
   size_t max_cert_ids = 64;
   size_t max_cached = 1 << 20;
@@ -78,6 +81,7 @@ class OcspResponder {
   // Invalidate drops every pre-signed response (after a revocation).
   void Invalidate() { generation_++; }
 
+  const OcspOptions& options() const { return options_; }
   uint64_t signed_count() const { return signed_.load(); }
   uint64_t cache_hits() const { return hits_.load(); }
 
