@@ -276,6 +276,33 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     s.max_sessions = static_cast<int>(m);
     c.sync = std::move(s);
   }
+  ASSIGN_OR_RETURN(const toml::table* admin, d.Section("admin", false));
+  if (!admin->empty()) {
+    RETURN_IF_ERROR(d.Known(*admin, "admin", {"listen", "tls_cert", "tls_key", "tls_ca", "spki_sha256"}));
+    std::set<std::string> pins;
+    if (const toml::array* list = admin->get_as<toml::array>("spki_sha256")) {
+      for (const auto& e : *list) {
+        std::optional<std::string> v = e.value<std::string>();
+        if (!v || v->size() != 64) return d.Error("admin.spki_sha256", "must be 64 hex digits each");
+        pins.insert(*v);
+      }
+    } else if (admin->contains("spki_sha256")) {
+      ASSIGN_OR_RETURN(std::string pin, d.Str(*admin, "admin", "spki_sha256", true));
+      if (pin.size() != 64) return d.Error("admin.spki_sha256", "must be 64 hex digits");
+      pins.insert(pin);
+    }
+    if (admin->contains("listen")) {
+      AdminConfig a;
+      ASSIGN_OR_RETURN(std::string listen, d.Str(*admin, "admin", "listen", true));
+      ASSIGN_OR_RETURN(auto hp, HostPort(listen, "admin.listen", path));
+      a.listen_address = hp.first;
+      a.listen_port = hp.second;
+      ASSIGN_OR_RETURN(a.tls, d.Tls(*admin, "admin"));
+      if (pins.empty()) return d.Error("admin.spki_sha256", "the admin API needs at least one pinned key");
+      a.spki_sha256 = std::move(pins);
+      c.admin = std::move(a);
+    }
+  }
   ASSIGN_OR_RETURN(const toml::table* va, d.Section("validation", false));
   if (!va->empty()) {
     RETURN_IF_ERROR(d.Known(*va, "validation", {"listen", "public_url", "crl_validity_hours",

@@ -78,6 +78,15 @@ struct SyncServerConfig {
   int max_sessions = 64;
 };
 
+// HQ's admin API ([admin] in hq.toml): mutual TLS, only the pinned admin
+// keys (never an RA's or a sync peer's).
+struct AdminConfig {
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 0;
+  TlsFiles tls;
+  std::set<std::string> spki_sha256;  // admin client keys allowed
+};
+
 // HQ's validation authority ([validation] in hq.toml).
 struct ValidationConfig {
   std::string listen_address = "127.0.0.1";
@@ -99,6 +108,7 @@ struct HqConfig {
   std::vector<FactoryRef> factories;
   std::optional<SyncServerConfig> sync;
   std::optional<ValidationConfig> validation;
+  std::optional<AdminConfig> admin;  // set when [admin] has a listen address
 };
 
 struct RaConfig {

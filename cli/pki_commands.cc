@@ -24,16 +24,24 @@ constexpr const char* kFactoryOrigin = "factory-f1.mirrorca.example/log";
 
 int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
-// FreePort asks the kernel for a free loopback port.
-Result<uint16_t> FreePort() {
+// FreePorts returns n distinct free loopback ports: every socket stays
+// bound until all are chosen (one at a time, the kernel may hand out the
+// same port again).
+Result<std::vector<uint16_t>> FreePorts(size_t n) {
   asio::io_context io;
-  asio::ip::tcp::acceptor a(io);
-  asio::error_code ec;
-  asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-  a.open(ep.protocol(), ec);
-  if (!ec) a.bind(ep, ec);
-  if (ec) return Status::IOError("find a free port: " + ec.message());
-  return a.local_endpoint().port();
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> held;
+  std::vector<uint16_t> ports;
+  for (size_t i = 0; i < n; ++i) {
+    auto a = std::make_unique<asio::ip::tcp::acceptor>(io);
+    asio::error_code ec;
+    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+    a->open(ep.protocol(), ec);
+    if (!ec) a->bind(ep, ec);
+    if (ec) return Status::IOError("find a free port: " + ec.message());
+    ports.push_back(a->local_endpoint().port());
+    held.push_back(std::move(a));
+  }
+  return ports;
 }
 
 Status WritePem(Env* env, const std::string& path, X509* cert) {
@@ -85,9 +93,8 @@ Status Quickstart(const QuickstartOptions& o) {
   for (const char* sub : {"hq", "hq/root", "factory", "ra", "tls"}) {
     RETURN_IF_ERROR(env->CreateDirs(dir + "/" + sub));
   }
-  ASSIGN_OR_RETURN(uint16_t enroll_port, FreePort());
-  ASSIGN_OR_RETURN(uint16_t sync_port, FreePort());
-  ASSIGN_OR_RETURN(uint16_t va_port, FreePort());
+  ASSIGN_OR_RETURN(std::vector<uint16_t> ports, FreePorts(4));
+  const uint16_t enroll_port = ports[0], sync_port = ports[1], va_port = ports[2], admin_port = ports[3];
   const std::string va = "http://127.0.0.1:" + std::to_string(va_port);
 
   // 1. OEM root (offline, at HQ).
@@ -124,6 +131,7 @@ Status Quickstart(const QuickstartOptions& o) {
   ASSIGN_OR_RETURN(TlsOut hq_sync_tls, WriteTlsIdentity(env, dir + "/tls", "hq-sync", true, tls_ca));
   ASSIGN_OR_RETURN(TlsOut factory_sync_tls, WriteTlsIdentity(env, dir + "/tls", "factory-sync", false, tls_ca));
   ASSIGN_OR_RETURN(TlsOut admin_tls, WriteTlsIdentity(env, dir + "/tls", "hq-admin", false, tls_ca));
+  ASSIGN_OR_RETURN(TlsOut admin_api_tls, WriteTlsIdentity(env, dir + "/tls", "hq-admin-api", true, tls_ca));
 
   // 5. Batch B1, authorized in HQ's log and delivered to the factory's copy.
   engine::BatchTerms t;
@@ -196,8 +204,12 @@ Status Quickstart(const QuickstartOptions& o) {
       "tls_ca = \"tls/ca.pem\"\n\n"
       "[validation]\n"
       "listen = \"127.0.0.1:" + std::to_string(va_port) + "\"\n\n"
-      "[admin]\n"
-      "spki_sha256 = \"" + admin_tls.spki + "\"\n";
+      "[admin]                           # HQ admin API (mutual TLS): revoke, CRLs, batch ledger\n"
+      "listen = \"127.0.0.1:" + std::to_string(admin_port) + "\"\n"
+      "tls_cert = \"" + Rel(admin_api_tls.cert, dir) + "\"\n"
+      "tls_key = \"" + Rel(admin_api_tls.key, dir) + "\"\n"
+      "tls_ca = \"tls/ca.pem\"\n"
+      "spki_sha256 = [\"" + admin_tls.spki + "\"]   # admin client keys (tls/hq-admin.pem)\n";
   const std::string ra_toml =
       "# ra.toml — the production computer (mirrorca ra enroll --config ra.toml ...)\n"
       "[ra]\n"

@@ -10,6 +10,7 @@
 
 #include "base/status_macros.h"
 #include "cli/config.h"
+#include "cli/admin_api.h"
 #include "cli/hq_node.h"
 #include "cli/sync_support.h"
 #include "log/local_log.h"
@@ -77,6 +78,22 @@ Status HqServe(const std::string& config_path) {
         nullptr, [&](const net::HttpRequest& r) { return n.va->Handle(r); }, ho);
     RETURN_IF_ERROR(va_server->Start());
   }
+  // The admin API: mutual TLS with its own pinned keys (least privilege:
+  // the sync port accepts only sync keys, this one only admin keys).
+  std::unique_ptr<net::HttpServer> admin_server;
+  if (c.admin) {
+    ASSIGN_OR_RETURN(auto admin_tls,
+                     net::ServerContext({c.admin->tls.cert, c.admin->tls.key, c.admin->tls.ca},
+                                        c.admin->spki_sha256));
+    net::HttpServerOptions ao;
+    ao.address = c.admin->listen_address;
+    ao.port = c.admin->listen_port;
+    ao.max_body_bytes = 64 * 1024;
+    ao.worker_threads = 4;
+    admin_server = std::make_unique<net::HttpServer>(
+        admin_tls, [&](const net::HttpRequest& r) { return HandleAdmin(n, r); }, ao);
+    RETURN_IF_ERROR(admin_server->Start());
+  }
   ASSIGN_OR_RETURN(auto control,
                    net::ControlServer::Start(ControlPath(c.data_dir),
                                              [&](const std::string& req, const auto& reply) {
@@ -92,6 +109,9 @@ Status HqServe(const std::string& config_path) {
                                va_server ? c.validation->listen_address + ":" +
                                                std::to_string(va_server->port())
                                          : std::string()},
+                              {"serving_admin", admin_server ? c.admin->listen_address + ":" +
+                                                                   std::to_string(admin_server->port())
+                                                             : std::string()},
                               {"metrics", metrics_path}}
                    .dump()
             << std::endl;
@@ -119,6 +139,7 @@ Status HqServe(const std::string& config_path) {
   ticker_cv.notify_all();
   ticker.join();
   control->Stop();
+  if (admin_server) admin_server->Stop();
   if (va_server) va_server->Stop();
   server.Stop();
   write_metrics();

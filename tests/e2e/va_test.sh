@@ -176,14 +176,36 @@ done
 curl -s -o /dev/null -w "%{http_code}" "$VA/crl/factory-f1.crl" | grep -q 404 || fail "replica serves CRLs?"
 kill -TERM "$OCSP_PID"; wait "$OCSP_PID" || true
 VA="$VA_MAIN"
+# The admin API (mutual TLS, its own pinned key): revoke, then OCSP says so;
+# the RA's and the sync peer's keys are refused at the handshake.
+ADMIN="$(sed -n 's/.*"serving_admin":"\([^"]*\)".*/\1/p' "$T/hq.log")"
+[[ -n "$ADMIN" ]] || fail "no admin API: $(cat "$T/hq.log")"
+admin() {  # key-name path [json]
+  curl -sS --cacert "$D/tls/ca.pem" --cert "$D/tls/$1.pem" --key "$D/tls/$1.key" \
+    -w '\n%{http_code}' ${3:+-d "$3"} "https://$ADMIN$2"
+}
+S15="$(openssl x509 -in "$D/certs/DEMO-0015.pem" -noout -serial | cut -d= -f2)"
+admin hq-admin /v1/revoke "{\"serial\":\"$S15\",\"reason\":\"cessationOfOperation\"}" > "$T/a.out" \
+  || fail "admin revoke: $(cat "$T/a.out")"
+tail -1 "$T/a.out" | grep -q 200 || fail "admin revoke: $(cat "$T/a.out")"
+ocsp "Reason: cessationOfOperation" -cert "$D/certs/DEMO-0015.pem"
+admin hq-admin /v1/revoke '{"serial":"0102030405","reason":"keyCompromise"}' > "$T/a.out" || true
+tail -1 "$T/a.out" | grep -q 404 || fail "admin: unknown serial not refused: $(cat "$T/a.out")"
+admin hq-admin /v1/revoke 'not json' > "$T/a.out" || true
+tail -1 "$T/a.out" | grep -q 400 || fail "admin: garbage not refused: $(cat "$T/a.out")"
+for other in ra-line1 factory-sync; do
+  admin "$other" /v1/batches > "$T/a.out" 2>&1 && fail "admin API accepted the $other key: $(cat "$T/a.out")"
+done
+admin hq-admin /v1/crl '{"ca":"factory-f1","delta":true}' > "$T/a.out" || fail "admin crl"
+tail -1 "$T/a.out" | grep -q 200 || fail "admin crl: $(cat "$T/a.out")"
 # The batch ledger: what the logs say about B1.
 "$BIN" batch ledger --config "$D/hq.toml" --batch B1 > "$T/ledger.json" || fail "batch ledger"
 python3 - "$T/ledger.json" <<'PY' || fail "ledger: $(cat "$T/ledger.json")"
 import json, sys
 b = json.load(open(sys.argv[1]))["batches"][0]
 assert b["batch"] == "B1" and b["issued"] == 100 and b["authorized"] == 110, b
-assert b["revoked"] == 3 and b["on_hold"] == 1, b   # 0002 (demo), 0013, 0014; the demo's hold (0012 was released)
+assert b["revoked"] == 4 and b["on_hold"] == 1, b   # 0002 (demo), 0013, 0014, 0015; the demo's hold (0012 released)
 PY
 stop_hq
-echo "ok: ocsp serve (RocksDB secondary) follows a revocation within seconds; batch ledger"
+echo "ok: ocsp serve (RocksDB secondary) follows a revocation within seconds; admin API (mTLS, pinned); batch ledger"
 echo "PASS va e2e"
