@@ -97,6 +97,8 @@ openssl crl -inform DER -in "$T/crl.der" -noout -verify -CAfile "$ISSUER" 2>&1 |
   || fail "CRL via nginx"
 # One responder stopped: answers continue.
 kill -TERM "${PIDS[1]}"
-openssl ocsp -issuer "$ISSUER" -cert "$D/certs/DEMO-0020.pem" -url "$URL/ocsp" -CAfile "$ROOT" \
-  > "$T/o.out" 2>&1 && grep -q "DEMO-0020.pem: good" "$T/o.out" || fail "one responder down: $(cat "$T/o.out")"
+for n in 20 21 22 23 24 25; do  # round robin reaches the stopped one: nginx moves on
+  openssl ocsp -issuer "$ISSUER" -cert "$D/certs/DEMO-00$n.pem" -url "$URL/ocsp" -CAfile "$ROOT" \
+    > "$T/o.out" 2>&1 && grep -q "DEMO-00$n.pem: good" "$T/o.out" || fail "one responder down: $(cat "$T/o.out")"
+done
 echo "PASS nginx e2e (deploy/nginx/mirrorca-va.conf: POST and GET cached, nonce not, CRL, failover)"
