@@ -7,6 +7,7 @@
 #include "cli/pki_commands.h"
 #include "cli/ra_commands.h"
 #include "cli/sync_commands.h"
+#include "cli/audit_commands.h"
 #include "cli/va_commands.h"
 #include "cli/log_commands.h"
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   mirrorca::cli::AddSyncCommands(app, &exit_code);
   mirrorca::cli::AddVaCommands(app, &exit_code);
   mirrorca::cli::AddOcspCommands(app, &exit_code);
+  mirrorca::cli::AddAuditCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

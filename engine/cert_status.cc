@@ -209,10 +209,10 @@ Result<BatchTally> DecodeTally(std::string_view bytes) {
 
 }  // namespace
 
-Result<uint64_t> CertStatus::CatchUp(log::EventLog& log) {
+Result<uint64_t> CertStatus::CatchUp(log::EventLog& log, uint64_t until) {
   const std::string origin = log.origin();
   uint64_t pos = Position(origin);
-  const uint64_t size = log.Size();
+  const uint64_t size = std::min(log.Size(), until);
   const uint64_t start = pos;
   while (pos < size) {
     const uint64_t end = std::min(size, pos + kChunk);

@@ -27,6 +27,7 @@
 #ifndef MIRRORCA_ENGINE_CERT_STATUS_H_
 #define MIRRORCA_ENGINE_CERT_STATUS_H_
 
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -109,8 +110,9 @@ class CertStatus {
   // it changes exactly when the projection does.
   Result<std::string> Positions();
 
-  // CatchUp applies the events of `log` not yet applied; returns how many.
-  Result<uint64_t> CatchUp(log::EventLog& log);
+  // CatchUp applies the events of `log` not yet applied, up to seq `until`
+  // (exclusive; default: all); returns how many.
+  Result<uint64_t> CatchUp(log::EventLog& log, uint64_t until = UINT64_MAX);
   // Position returns the next seq of `origin` to apply.
   uint64_t Position(const std::string& origin);
 

@@ -1,0 +1,227 @@
+#include "engine/audit_verify.h"
+
+#include <rocksdb/db.h>
+
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "base/encoding.h"
+#include "base/status_macros.h"
+#include "engine/cert_status.h"
+#include "log/checkpoint.h"
+#include "log/cosignature.h"
+#include "log/event_codec.h"
+#include "log/event_log.h"
+#include "log/local_log.h"
+#include "log/log_verification.h"
+#include "log/merkle.h"
+
+namespace mirrorca::engine {
+namespace {
+
+constexpr std::string_view kProjectionPrefix = "status/v1/";
+
+std::string Printable(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (std::isprint(static_cast<unsigned char>(c))) {
+      out.push_back(c);
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(hex[(static_cast<unsigned char>(c) >> 4) & 15]);
+      out.push_back(hex[static_cast<unsigned char>(c) & 15]);
+    }
+  }
+  return out;
+}
+
+struct Failure {
+  std::string log;
+  std::optional<uint64_t> seq;
+  std::string reason;
+};
+
+// Cosigned collects the checkpointCosigned events of every log: their
+// cosignature is verified with the key of the log that records them; the
+// notes are returned per covered log, to be checked against its events.
+Result<std::optional<Failure>> CollectCosignatures(
+    const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
+    std::map<std::string, std::vector<std::string>>* notes) {
+  std::optional<Failure> failure;
+  for (const auto& [origin, l] : logs) {
+    Status s = l->ForEach(0, l->Size(), [&](uint64_t seq, std::string_view bytes) -> Status {
+      Result<log::ParsedEvent> e = log::ParsedEvent::Parse(AsBytes(bytes));
+      if (!e.ok()) return Status::Ok();  // the log's own verification names it
+      auto kind = e->event().getKind();
+      if (!kind.isCheckpointCosigned()) return Status::Ok();
+      auto c = kind.getCheckpointCosigned();
+      const std::string note = c.getCosignedNote();
+      Result<uint64_t> when = log::VerifyCosignature(note, l->verifier());
+      if (!when.ok()) {
+        failure = Failure{origin, seq,
+                          "the cosignature of " + std::string(c.getLogId().cStr()) + " at size " +
+                              std::to_string(c.getTreeSize()) + " does not verify: " +
+                              when.status().ToString()};
+        return Status::Corruption("stop");  // ends the scan; `failure` says why
+      }
+      const std::string target = c.getLogId();
+      if (logs.count(target) != 0) (*notes)[target].push_back(note);
+      return Status::Ok();
+    });
+    if (failure) return failure;
+    RETURN_IF_ERROR(s);
+  }
+  return failure;
+}
+
+// CheckConsistency proves, with RFC 9162 consistency proofs from the stored
+// tree, that each checkpoint of `l` extends the one before it.
+Result<std::optional<Failure>> CheckConsistency(log::EventLog& l,
+                                                const std::vector<std::string>& extra_notes,
+                                                uint64_t* proofs) {
+  std::map<uint64_t, log::Hash> roots;
+  Status s = l.ForEachCheckpoint([&](uint64_t, const std::string& note) -> Status {
+    ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, l.verifier()));
+    roots[cp.tree_size] = cp.root_hash;
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(s);
+  for (const std::string& note : extra_notes) {
+    ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, l.verifier()));
+    roots[cp.tree_size] = cp.root_hash;
+  }
+  roots.erase(0);
+  const std::pair<const uint64_t, log::Hash>* previous = nullptr;
+  for (const auto& entry : roots) {
+    if (previous != nullptr) {
+      ASSIGN_OR_RETURN(std::vector<log::Hash> proof, l.ConsistencyProof(previous->first, entry.first));
+      Status ok = log::VerifyConsistency(previous->first, entry.first, previous->second, entry.second, proof);
+      if (!ok.ok()) {
+        return std::optional<Failure>(Failure{
+            l.origin(), entry.first - 1,
+            "checkpoint at size " + std::to_string(entry.first) + " is not consistent with size " +
+                std::to_string(previous->first) + ": " + ok.ToString()});
+      }
+      ++*proofs;
+    }
+    previous = &entry;
+  }
+  return std::optional<Failure>();
+}
+
+// CheckProjection rebuilds HQ's certificate-status projection from the logs
+// in a scratch store, up to the positions the stored one records, and
+// compares the two key for key.
+Result<std::optional<Failure>> CheckProjection(
+    log::Store& store, const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
+    const std::string& scratch, const AuditOptions& o, uint64_t* keys) {
+  ASSIGN_OR_RETURN(auto rebuilt_store, log::Store::Open(scratch, {.create_if_missing = true}));
+  ASSIGN_OR_RETURN(std::unique_ptr<CertStatus> rebuilt, CertStatus::Open(rebuilt_store.get()));
+  uint64_t total = 0, done = 0;
+  std::map<std::string, uint64_t> until;
+  for (const auto& [origin, l] : logs) {
+    Result<std::string> v = store.Get(store.meta(), std::string(kProjectionPrefix) + "pos/" + origin);
+    until[origin] = v.ok() && v->size() == 8 ? GetBigEndian64(*v) : 0;
+    total += until[origin];
+  }
+  for (const auto& [origin, l] : logs) {
+    RETURN_IF_ERROR(rebuilt->CatchUp(*l, until[origin]).status());
+    done += until[origin];
+    if (o.progress) o.progress("projection", done, total);
+  }
+  const rocksdb::Slice prefix(kProjectionPrefix.data(), kProjectionPrefix.size());
+  std::unique_ptr<rocksdb::Iterator> a(store.db()->NewIterator(rocksdb::ReadOptions(), store.meta()));
+  std::unique_ptr<rocksdb::Iterator> b(
+      rebuilt_store->db()->NewIterator(rocksdb::ReadOptions(), rebuilt_store->meta()));
+  a->Seek(prefix);
+  b->Seek(prefix);
+  auto valid = [&](rocksdb::Iterator* it) { return it->Valid() && it->key().starts_with(prefix); };
+  while (valid(a.get()) || valid(b.get())) {
+    if (!valid(a.get()) || !valid(b.get()) || a->key() != b->key() || a->value() != b->value()) {
+      std::string what;
+      if (!valid(a.get())) {
+        what = "missing key " + Printable(b->key().ToStringView());
+      } else if (!valid(b.get()) || a->key().compare(b->key()) < 0) {
+        what = "key that no event explains " + Printable(a->key().ToStringView());
+      } else if (a->key() != b->key()) {
+        what = "missing key " + Printable(b->key().ToStringView());
+      } else {
+        what = "value differs at " + Printable(a->key().ToStringView());
+      }
+      return std::optional<Failure>(
+          Failure{"projection", std::nullopt, "the certificate-status projection differs from a rebuild: " + what});
+    }
+    ++*keys;
+    a->Next();
+    b->Next();
+  }
+  if (!a->status().ok()) return Status::IOError(a->status().ToString());
+  if (!b->status().ok()) return Status::IOError(b->status().ToString());
+  return std::optional<Failure>();
+}
+
+}  // namespace
+
+Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions& o) {
+  ASSIGN_OR_RETURN(auto store, log::Store::Open(log::StorePath(data_dir), {.read_only = true}));
+  ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(store.get()));
+  std::map<std::string, std::unique_ptr<log::EventLog>> logs;
+  for (const std::string& origin : origins) {
+    ASSIGN_OR_RETURN(logs[origin], log::EventLog::Open(store.get(), origin, std::nullopt));
+  }
+  AuditVerdict v;
+  auto fail = [&](const Failure& f) {
+    v.ok = false;
+    v.bad_log = f.log;
+    v.bad_seq = f.seq;
+    v.reason = f.reason;
+    return v;
+  };
+  std::map<std::string, std::vector<std::string>> cosigned;
+  ASSIGN_OR_RETURN(std::optional<Failure> bad, CollectCosignatures(logs, &cosigned));
+  if (bad) return fail(*bad);
+  for (const auto& [origin, l] : logs) {
+    AuditLogResult r;
+    r.origin = origin;
+    log::VerifyOptions vo;
+    vo.threads = o.threads;
+    vo.trusted_checkpoints = cosigned[origin];
+    if (o.progress) {
+      vo.progress = [&o, origin = origin](uint64_t done, uint64_t total) { o.progress(origin, done, total); };
+    }
+    ASSIGN_OR_RETURN(log::VerifyReport report, log::VerifyLog(*l, vo));
+    if (!report.ok) return fail(Failure{origin, report.first_bad_seq, report.reason});
+    r.events = report.events;
+    r.checkpoints = report.checkpoints;
+    r.cosignatures = cosigned[origin].size();
+    ASSIGN_OR_RETURN(bad, CheckConsistency(*l, cosigned[origin], &r.consistency_proofs));
+    if (bad) return fail(*bad);
+    v.events += r.events;
+    v.logs.push_back(std::move(r));
+  }
+  // The projection, when the store has one of this version (another
+  // version is rebuilt by `hq serve` when it opens the store).
+  Result<std::string> schema = store->Get(store->meta(), std::string(kProjectionPrefix) + "schema");
+  if (schema.ok() && *schema == std::to_string(CertStatus::kSchemaVersion)) {
+    std::string scratch = o.scratch_dir;
+    if (scratch.empty()) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-audit-XXXXXX").string();
+      if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
+      scratch = tmpl;
+    }
+    Result<std::optional<Failure>> p = CheckProjection(*store, logs, scratch + "/projection", o, &v.projection_keys);
+    std::filesystem::remove_all(scratch + "/projection");
+    if (o.scratch_dir.empty()) std::filesystem::remove_all(scratch);
+    if (!p.ok()) return p.status();
+    v.projection_checked = true;
+    if (*p) return fail(**p);
+  } else if (!schema.ok() && schema.status().code() != StatusCode::kNotFound) {
+    return schema.status();
+  }
+  return v;
+}
+
+}  // namespace mirrorca::engine
