@@ -7,8 +7,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/encoding.h"
+#include "base/env.h"
+#include "ca/certificate.h"
 #include "cli/sync_support.h"
 #include "engine/audit_verify.h"
+#include "engine/issuance_proof.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -59,6 +63,66 @@ int AuditVerifyCommand(const VerifyArgs& a) {
   return v->ok ? 0 : 1;
 }
 
+struct ProveArgs {
+  std::string data, serial, out;
+};
+
+int AuditProveCommand(const ProveArgs& a) {
+  Result<Bytes> serial = HexDecode(a.serial);
+  if (!serial.ok()) {
+    std::cerr << "error: --serial: " << serial.status() << "\n";
+    return 2;
+  }
+  Result<engine::TlogProof> proof = engine::ProveIssuance(a.data, *serial);
+  Status s = proof.ok() ? Env::Default()->WriteFileAtomic(a.out, proof->Encode(), 0644) : proof.status();
+  if (!s.ok()) {
+    std::cout << nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump() << std::endl;
+    return s.code() == StatusCode::kNotFound ? 1 : 2;
+  }
+  std::cout << nlohmann::json{{"ok", true}, {"out", a.out}, {"index", proof->index},
+                              {"proof_hashes", proof->hashes.size()}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+struct CheckArgs {
+  std::string file, log_key, cosigner_key, cert;
+};
+
+int AuditCheckProofCommand(const CheckArgs& a) {
+  auto fail = [](const Status& s, int code) {
+    std::cout << nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump() << std::endl;
+    return code;
+  };
+  Env* env = Env::Default();
+  Result<std::string> text = env->ReadFile(a.file, 16 << 20);
+  if (!text.ok()) return fail(text.status(), 2);
+  Result<log::LogVerifier> key = log::LogVerifier::Parse(a.log_key);
+  if (!key.ok()) return fail(key.status().WithContext("--log-key"), 2);
+  std::optional<log::LogVerifier> cosigner;
+  if (!a.cosigner_key.empty()) {
+    Result<log::LogVerifier> k = log::LogVerifier::Parse(a.cosigner_key);
+    if (!k.ok()) return fail(k.status().WithContext("--cosigner-key"), 2);
+    cosigner = std::move(*k);
+  }
+  Result<std::string> cert_text = env->ReadFile(a.cert, 1 << 20);
+  Result<ca::X509Ptr> cert = cert_text.ok() ? ca::ParseCertificate(*cert_text) : cert_text.status();
+  Result<std::string> der = cert.ok() ? ca::CertificateDer(cert->get()) : cert.status();
+  if (!der.ok()) return fail(der.status().WithContext("--cert"), 2);
+  Result<engine::TlogProof> proof = engine::TlogProof::Parse(*text);
+  if (!proof.ok()) return fail(proof.status(), 1);
+  Result<engine::ProofCheck> r = engine::CheckProof(*proof, *key, cosigner, AsBytes(*der));
+  if (!r.ok()) return fail(r.status(), 1);
+  nlohmann::json out = {{"ok", true},           {"log", r->log},
+                        {"seq", r->seq},         {"tree_size", r->tree_size},
+                        {"serial", r->serial_hex}, {"device_serial", r->device_serial},
+                        {"batch", r->batch_id},  {"cosigned", r->cosigned}};
+  if (r->cosigned) out["cosigned_at"] = r->cosigned_at;
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, int* exit_code) {
@@ -73,6 +137,23 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
       ->required();
   verify->add_option("--threads", va->threads, "threads verifying signatures (default: all CPUs)");
   verify->callback([va, exit_code] { *exit_code = AuditVerifyCommand(*va); });
+
+  auto pa = std::make_shared<ProveArgs>();
+  CLI::App* prove = audit->add_subcommand(
+      "prove", "Write an offline proof (C2SP tlog-proof) that a certificate was issued by a factory log");
+  prove->add_option("--data", pa->data, "a node's data directory holding the factory log")->required();
+  prove->add_option("--serial", pa->serial, "certificate serial, hex")->required();
+  prove->add_option("--out", pa->out, "proof file to write (.tlog-proof)")->required();
+  prove->callback([pa, exit_code] { *exit_code = AuditProveCommand(*pa); });
+
+  auto ca_args = std::make_shared<CheckArgs>();
+  CLI::App* check = audit->add_subcommand(
+      "check-proof", "Check an issuance proof offline (no database): exit 0 only if it holds");
+  check->add_option("file", ca_args->file, "the proof file")->required();
+  check->add_option("--log-key", ca_args->log_key, "the factory log's verifier key")->required();
+  check->add_option("--cosigner-key", ca_args->cosigner_key, "HQ's verifier key: also require its cosignature");
+  check->add_option("--cert", ca_args->cert, "the device certificate (PEM or DER)")->required();
+  check->callback([ca_args, exit_code] { *exit_code = AuditCheckProofCommand(*ca_args); });
 }
 
 }  // namespace mirrorca::cli

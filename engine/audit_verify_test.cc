@@ -9,6 +9,7 @@
 #include "engine/cert_status.h"
 #include "log/cosignature.h"
 #include "log/event_draft.h"
+#include "engine/test_logs.h"
 #include "log/test_util.h"
 
 namespace mirrorca::engine {
@@ -16,16 +17,10 @@ namespace {
 
 using log::testing::LogFixture;
 using log::testing::TestDrafts;
+using testing::Append;
+using testing::TwoLogs;
 
 std::string DataDir(LogFixture& f) { return f.dir.path(); }
-
-void Append(log::EventLog& l, size_t n, std::string_view tag = "e") {
-  for (size_t done = 0; done < n;) {
-    const size_t k = std::min<size_t>(16384, n - done);
-    ASSERT_TRUE(l.Append(TestDrafts(k, tag)).ok());
-    done += k;
-  }
-}
 
 void FlipEventByte(LogFixture& f, uint64_t seq) {
   std::string bytes = *f.log->ReadSignedEvent(seq);
@@ -60,37 +55,6 @@ TEST(AuditVerifyTest, OneFlippedByteInA100kEventLogIsNamed) {
   EXPECT_EQ(*v->bad_seq, 73210u);
   EXPECT_FALSE(v->reason.empty());
 }
-
-// A second log in the same store (as HQ holds a factory's), its checkpoint
-// cosigned by the first log's key in a checkpointCosigned event.
-struct TwoLogs {
-  LogFixture hq{{}, "hq.example/log"};
-  log::LogSigner factory_signer = *log::LogSigner::Generate("factory.example/log");
-  std::unique_ptr<log::EventLog> factory;
-
-  TwoLogs() {
-    EXPECT_TRUE(log::EventLog::Create(hq.store.get(), factory_signer.verifier()).ok());
-    factory = std::move(*log::EventLog::Open(hq.store.get(), "factory.example/log", factory_signer));
-    Append(*factory, 500, "f");
-  }
-  void RecordCosignature(const log::LogSigner& by) {
-    std::string note = *factory->SignCheckpoint();
-    std::string cosigned = *log::Cosign(note, by, 1790000000);
-    log::EventDraft d;
-    auto c = d.event().getKind().initCheckpointCosigned();
-    c.setLogId("factory.example/log");
-    c.setTreeSize(factory->Size());
-    c.setCosignedNote(cosigned);
-    c.setTimestamp(1790000000);
-    std::vector<log::EventDraft> drafts;
-    drafts.push_back(std::move(d));
-    ASSERT_TRUE(hq.log->Append(std::move(drafts)).ok());
-  }
-  void Close() {
-    factory.reset();
-    hq.log.reset();
-  }
-};
 
 TEST(AuditVerifyTest, CosignaturesAreCheckedAgainstTheCosignerAndTheEvents) {
   {

@@ -3,6 +3,7 @@
 # leaves: HQ's (its log, the factory copy with HQ's cosignatures, the
 # certificate-status projection) and the factory's (its log, HQ's copy),
 # also while `hq serve` runs; a missing store is an error (exit 2).
+# `audit prove` and `audit check-proof` on a demo certificate.
 # (A flipped byte naming its seq: engine/audit_verify_test.cc, 100k events.)
 set -euo pipefail
 BIN="${MIRRORCA_BIN:-mirrorca}"
@@ -37,6 +38,37 @@ for _ in $(seq 100); do grep -q serving_validation "$T/hq.log" 2>/dev/null && br
 check "$D/hq/data" 2
 kill -TERM "$HQ_PID"; wait "$HQ_PID" || true; HQ_PID=""
 echo "ok: audit verify beside a running hq serve"
+
+# An offline proof that DEMO-0007 was issued: written from HQ's store (the
+# factory copy, cosigned by HQ), checked with nothing but keys and the file.
+FKEY="$(sed -n 's/^log_key = "\(factory[^"]*\)".*/\1/p' "$D/hq.toml")"
+HKEY="$(sed -n 's/^log_key = "\(hq[^"]*\)".*/\1/p' "$D/factory.toml")"
+[[ -n "$FKEY" && -n "$HKEY" ]] || fail "log keys not found in the configs"
+S7="$(openssl x509 -in "$D/certs/DEMO-0007.pem" -noout -serial | cut -d= -f2)"
+openssl x509 -in "$D/certs/DEMO-0007.pem" -outform DER -out "$T/dev7.der"
+"$BIN" audit prove --data "$D/hq/data" --serial "$S7" --out "$T/dev7.tlog-proof" > "$T/p.json" \
+  || fail "audit prove: $(cat "$T/p.json")"
+head -1 "$T/dev7.tlog-proof" | grep -qx "c2sp.org/tlog-proof@v1" || fail "not a tlog-proof"
+"$BIN" audit check-proof "$T/dev7.tlog-proof" --log-key "$FKEY" --cosigner-key "$HKEY" \
+  --cert "$D/certs/DEMO-0007.pem" > "$T/c.json" || fail "check-proof: $(cat "$T/c.json")"
+grep -q '"cosigned":true' "$T/c.json" || fail "not cosigned: $(cat "$T/c.json")"
+"$BIN" audit check-proof "$T/dev7.tlog-proof" --log-key "$FKEY" --cert "$T/dev7.der" > /dev/null \
+  || fail "check-proof (DER certificate, no cosigner)"
+"$BIN" audit check-proof "$T/dev7.tlog-proof" --log-key "$FKEY" --cosigner-key "$HKEY" \
+  --cert "$D/certs/DEMO-0008.pem" > /dev/null && fail "a proof for another certificate accepted"
+python3 - "$T/dev7.tlog-proof" "$T/flipped.tlog-proof" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) // 3] ^= 0x01
+open(sys.argv[2], "wb").write(b)
+PY
+set +e
+"$BIN" audit check-proof "$T/flipped.tlog-proof" --log-key "$FKEY" --cosigner-key "$HKEY" \
+  --cert "$D/certs/DEMO-0007.pem" > "$T/c.json"
+rc=$?
+set -e
+(( rc == 1 )) || fail "a proof with one changed byte: exit $rc: $(cat "$T/c.json")"
+echo "ok: audit prove / check-proof (cosigned, offline; a changed byte and another certificate refused)"
 
 set +e
 "$BIN" audit verify --data "$T/nothing" > "$T/v.json" 2>&1

@@ -1,0 +1,179 @@
+#include "engine/issuance_proof.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <memory>
+
+#include "base/encoding.h"
+#include "base/status_macros.h"
+#include "log/checkpoint.h"
+#include "log/cosignature.h"
+#include "log/event_codec.h"
+#include "log/event_log.h"
+#include "log/local_log.h"
+
+namespace mirrorca::engine {
+namespace {
+
+constexpr std::string_view kHeader = "c2sp.org/tlog-proof@v1";
+
+Status Bad(const std::string& what) { return Status::InvalidArgument("proof file: " + what); }
+
+// NextLine takes one "\n"-terminated line off `in`.
+bool NextLine(std::string_view& in, std::string_view* line) {
+  const size_t nl = in.find('\n');
+  if (nl == std::string_view::npos) return false;
+  *line = in.substr(0, nl);
+  in.remove_prefix(nl + 1);
+  return true;
+}
+
+}  // namespace
+
+std::string TlogProof::Encode() const {
+  std::string out(kHeader);
+  out += "\n";
+  out += "extra " + Base64Encode(extra) + "\n";
+  out += "index " + std::to_string(index) + "\n";
+  for (const log::Hash& h : hashes) out += Base64Encode(ByteSpan(h.data(), h.size())) + "\n";
+  out += "\n";
+  out += checkpoint;
+  return out;
+}
+
+Result<TlogProof> TlogProof::Parse(std::string_view in) {
+  TlogProof p;
+  std::string_view line;
+  if (!NextLine(in, &line) || line != kHeader) return Bad("the first line must be " + std::string(kHeader));
+  if (!NextLine(in, &line) || !line.starts_with("extra ")) return Bad("an extra line (the signed event) is expected");
+  ASSIGN_OR_RETURN(p.extra, Base64Decode(line.substr(6)));
+  if (!NextLine(in, &line) || !line.starts_with("index ")) return Bad("an index line is expected");
+  const std::string_view digits = line.substr(6);
+  if (digits.empty() || (digits.size() > 1 && digits[0] == '0') ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::from_chars(digits.data(), digits.data() + digits.size(), p.index).ec != std::errc()) {
+    return Bad("the index must be a decimal number without leading zeros");
+  }
+  while (true) {
+    if (!NextLine(in, &line)) return Bad("the hashes must end with an empty line");
+    if (line.empty()) break;
+    ASSIGN_OR_RETURN(Bytes h, Base64Decode(line));
+    if (h.size() != 32) return Bad("a proof hash is not 32 bytes");
+    log::Hash hash;
+    std::copy(h.begin(), h.end(), hash.begin());
+    p.hashes.push_back(hash);
+    if (p.hashes.size() > 64) return Bad("more than 64 proof hashes");
+  }
+  if (in.empty()) return Bad("no checkpoint");
+  p.checkpoint = std::string(in);
+  return p;
+}
+
+Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial) {
+  ASSIGN_OR_RETURN(auto store, log::Store::Open(log::StorePath(data_dir), {.read_only = true}));
+  ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(store.get()));
+  std::map<std::string, std::unique_ptr<log::EventLog>> logs;
+  for (const std::string& origin : origins) {
+    ASSIGN_OR_RETURN(logs[origin], log::EventLog::Open(store.get(), origin, std::nullopt));
+  }
+  // The issuance: a scan of every log (a store holds one factory's log, or
+  // HQ's copies of a few).
+  std::string origin;
+  uint64_t seq = 0;
+  bool found = false;
+  for (const auto& [o, l] : logs) {
+    Status s = l->ForEach(0, l->Size(), [&](uint64_t at, std::string_view bytes) -> Status {
+      ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
+      auto kind = e.event().getKind();
+      if (!kind.isCertificateIssued()) return Status::Ok();
+      auto issued = kind.getCertificateIssued().getSerial();
+      if (!std::ranges::equal(ByteSpan(issued.begin(), issued.size()), serial)) return Status::Ok();
+      origin = o;
+      seq = at;
+      found = true;
+      return Status::FailedPrecondition("found");  // stops the scan
+    });
+    if (found) break;
+    RETURN_IF_ERROR(s);
+  }
+  if (!found) return Status::NotFound("no log in " + data_dir + " issued serial " + HexEncode(serial));
+  log::EventLog& l = *logs[origin];
+  // The checkpoint: the largest size HQ cosigned that covers the event.
+  std::string note;
+  uint64_t size = 0;
+  for (const auto& [o, cosigner] : logs) {
+    RETURN_IF_ERROR(cosigner->ForEach(0, cosigner->Size(), [&](uint64_t, std::string_view bytes) -> Status {
+      Result<log::ParsedEvent> e = log::ParsedEvent::Parse(AsBytes(bytes));
+      if (!e.ok() || !e->event().getKind().isCheckpointCosigned()) return Status::Ok();
+      auto c = e->event().getKind().getCheckpointCosigned();
+      if (origin != c.getLogId().cStr() || c.getTreeSize() <= seq || c.getTreeSize() <= size ||
+          c.getTreeSize() > l.Size()) {
+        return Status::Ok();
+      }
+      size = c.getTreeSize();
+      note = c.getCosignedNote();
+      return Status::Ok();
+    }));
+  }
+  if (note.empty()) {  // not cosigned yet: the factory's own latest checkpoint
+    RETURN_IF_ERROR(l.ForEachCheckpoint([&](uint64_t at, const std::string& n) -> Status {
+      if (at > seq && at > size) {
+        size = at;
+        note = n;
+      }
+      return Status::Ok();
+    }));
+  }
+  if (note.empty()) {
+    return Status::FailedPrecondition("no checkpoint of " + origin + " covers seq " + std::to_string(seq) +
+                                      " yet");
+  }
+  TlogProof p;
+  ASSIGN_OR_RETURN(std::string leaf, l.ReadSignedEvent(seq));
+  p.extra.assign(leaf.begin(), leaf.end());
+  p.index = seq;
+  ASSIGN_OR_RETURN(p.hashes, l.InclusionProof(seq, size));
+  p.checkpoint = std::move(note);
+  return p;
+}
+
+Result<ProofCheck> CheckProof(const TlogProof& proof, const log::LogVerifier& log_key,
+                              const std::optional<log::LogVerifier>& cosigner,
+                              ByteSpan certificate_der) {
+  ProofCheck out;
+  Result<log::Checkpoint> cp = log::OpenCheckpoint(proof.checkpoint, log_key);
+  if (!cp.ok()) return cp.status().WithContext("the checkpoint is not signed by the log key");
+  out.log = cp->origin;
+  out.tree_size = cp->tree_size;
+  if (cosigner) {
+    Result<uint64_t> at = log::VerifyCosignature(proof.checkpoint, *cosigner);
+    if (!at.ok()) return at.status().WithContext("the checkpoint's cosignature");
+    out.cosigned = true;
+    out.cosigned_at = *at;
+  }
+  if (proof.index >= cp->tree_size) return Status::Corruption("the index is outside the checkpoint");
+  RETURN_IF_ERROR(log::VerifyInclusion(proof.index, cp->tree_size, log::LeafHash(proof.extra),
+                                       proof.hashes, cp->root_hash)
+                      .WithContext("the event is not in the checkpointed tree"));
+  ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(proof.extra));
+  if (!log_key.Verify(log::EventSigningInput(e.body()), e.signature())) {
+    return Status::PermissionDenied("the event is not signed by the log key");
+  }
+  auto ev = e.event();
+  if (ev.getLogId() != cp->origin.c_str() || ev.getSeq() != proof.index) {
+    return Status::Corruption("the event belongs to another log or position");
+  }
+  if (!ev.getKind().isCertificateIssued()) return Status::Corruption("the event is not a certificateIssued");
+  auto c = ev.getKind().getCertificateIssued();
+  if (!std::ranges::equal(ByteSpan(c.getCertificate().begin(), c.getCertificate().size()), certificate_der)) {
+    return Status::Corruption("the event issued another certificate");
+  }
+  out.seq = proof.index;
+  out.serial_hex = HexEncode(ByteSpan(c.getSerial().begin(), c.getSerial().size()));
+  out.device_serial = c.getDeviceSerial();
+  out.batch_id = c.getBatchId();
+  return out;
+}
+
+}  // namespace mirrorca::engine
