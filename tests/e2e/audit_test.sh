@@ -68,7 +68,13 @@ set +e
 rc=$?
 set -e
 (( rc == 1 )) || fail "a proof with one changed byte: exit $rc: $(cat "$T/c.json")"
-echo "ok: audit prove / check-proof (cosigned, offline; a changed byte and another certificate refused)"
+# A third party's check, from the docs alone (Python + openssl, no mirrorca code).
+HERE="$(cd "$(dirname "$0")" && pwd)"
+python3 "$HERE/independent_proof_check.py" "$T/dev7.tlog-proof" "$FKEY" "$HKEY" "$T/dev7.der" > "$T/i.out" \
+  || fail "independent proof check: $(cat "$T/i.out")"
+python3 "$HERE/independent_proof_check.py" "$T/flipped.tlog-proof" "$FKEY" "$HKEY" "$T/dev7.der" \
+  > /dev/null 2>&1 && fail "independent check accepted a changed proof"
+echo "ok: audit prove / check-proof (cosigned, offline; a changed byte and another certificate refused; independent check)"
 
 set +e
 "$BIN" audit verify --data "$T/nothing" > "$T/v.json" 2>&1

@@ -214,4 +214,5 @@ def main():
     print(f"independent verifier: OK {len(leaves)} events, root {root.hex()}")
 
 
-main()
+if __name__ == "__main__":
+    main()
