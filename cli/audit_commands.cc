@@ -2,6 +2,7 @@
 #include "cli/audit_commands.h"
 
 #include <chrono>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "cli/sync_support.h"
 #include "engine/audit_verify.h"
 #include "engine/issuance_proof.h"
+#include "engine/replay.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -123,6 +125,54 @@ int AuditCheckProofCommand(const CheckArgs& a) {
   return 0;
 }
 
+struct ReplayArgs {
+  std::string data, at, serial, batch;
+};
+
+int AuditReplayCommand(const ReplayArgs& a) {
+  auto fail = [](const Status& st, int code) {
+    std::cout << nlohmann::json{{"ok", false}, {"error", st.ToString()}}.dump() << std::endl;
+    return code;
+  };
+  std::tm tm{};
+  const char* end = strptime(a.at.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') {
+    return fail(Status::InvalidArgument("--at '" + a.at + "' is not YYYY-MM-DDTHH:MM:SSZ"), 2);
+  }
+  engine::ReplayQuery q;
+  q.at = static_cast<int64_t>(timegm(&tm)) * 1000000 + 999999;  // the whole second counts
+  q.batch = a.batch;
+  if (!a.serial.empty()) {
+    Result<Bytes> serial = HexDecode(a.serial);
+    if (!serial.ok()) return fail(serial.status().WithContext("--serial"), 2);
+    q.serial = std::move(*serial);
+  }
+  Result<engine::ReplayAnswer> r = engine::Replay(a.data, q);
+  if (!r.ok()) return fail(r.status(), 2);
+  nlohmann::json out = {{"ok", true}, {"at", a.at}, {"events_replayed", r->events},
+                        {"hq_cosigned_sizes", r->cosigned}};
+  if (r->certificate) {
+    const engine::CertificateAt& c = *r->certificate;
+    nlohmann::json j = {{"serial", a.serial}, {"state", c.state}};
+    if (c.issued) {
+      j["issued"] = {{"log", c.issued_in}, {"seq", c.issued_seq}, {"time_us", c.issued_time},
+                     {"signed_by", c.signed_by}, {"batch", c.batch}, {"device_serial", c.device_serial}};
+    }
+    if (!c.revoked_in.empty()) {
+      j["revocation"] = {{"log", c.revoked_in}, {"seq", c.revoked_seq}, {"reason", c.reason},
+                         {"time_us", c.revocation_time}};
+    }
+    out["certificate"] = j;
+  }
+  if (r->batch) {
+    out["batch"] = {{"batch", a.batch},           {"authorized", r->batch->authorized},
+                    {"issued", r->batch->issued},  {"rejected", r->batch->rejected},
+                    {"revoked", r->batch->revoked}, {"on_hold", r->batch->on_hold}};
+  }
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, int* exit_code) {
@@ -137,6 +187,16 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
       ->required();
   verify->add_option("--threads", va->threads, "threads verifying signatures (default: all CPUs)");
   verify->callback([va, exit_code] { *exit_code = AuditVerifyCommand(*va); });
+
+  auto ra = std::make_shared<ReplayArgs>();
+  CLI::App* replay = audit->add_subcommand(
+      "replay", "The state as of an instant, replayed from the events: a certificate, a batch, HQ's cosigned sizes");
+  replay->add_option("--data", ra->data, "a node's data directory")->required();
+  replay->add_option("--at", ra->at, "YYYY-MM-DDTHH:MM:SSZ")->required();
+  auto* rs = replay->add_option("--serial", ra->serial, "certificate serial, hex");
+  auto* rb = replay->add_option("--batch", ra->batch, "batch id");
+  rs->excludes(rb);
+  replay->callback([ra, exit_code] { *exit_code = AuditReplayCommand(*ra); });
 
   auto pa = std::make_shared<ProveArgs>();
   CLI::App* prove = audit->add_subcommand(
