@@ -1,7 +1,8 @@
 #include "cli/admin_api.h"
 
-#include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "base/utc_time.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -24,15 +25,6 @@ net::HttpResponse Problem(int status, const std::string& code, const std::string
                           {"detail", detail}}
                .dump();
   return r;
-}
-
-// Rfc3339 reads "2026-11-20T03:00:00Z" as µs since the epoch.
-bool Rfc3339(const std::string& s, int64_t* out) {
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == nullptr || *end != '\0') return false;
-  *out = static_cast<int64_t>(timegm(&tm)) * 1000000;
-  return true;
 }
 
 // Answer turns a {"ok": ...} reply of the shared handlers into HTTP.
@@ -77,11 +69,9 @@ net::HttpResponse HandleAdmin(HqNode& n, const net::HttpRequest& q) {
     }
     for (auto [field, key] : {std::pair{"time", "time_us"}, {"invalidity_date", "invalidity_us"}}) {
       if (!body.contains(field)) continue;
-      int64_t us = 0;
-      if (!Rfc3339(body.at(field).get<std::string>(), &us)) {
-        return Problem(400, "malformed", std::string(field) + " must be YYYY-MM-DDTHH:MM:SSZ");
-      }
-      req[key] = us;
+      Result<int64_t> us = ParseUtcTime(body.at(field).get<std::string>());
+      if (!us.ok()) return Problem(400, "malformed", std::string(field) + " must be YYYY-MM-DDTHH:MM:SSZ");
+      req[key] = *us;
     }
     return Answer(RevokeJson(n, req));
   } catch (const nlohmann::json::exception& e) {

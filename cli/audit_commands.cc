@@ -2,7 +2,6 @@
 #include "cli/audit_commands.h"
 
 #include <chrono>
-#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -10,11 +9,14 @@
 
 #include "base/encoding.h"
 #include "base/env.h"
+#include "base/utc_time.h"
 #include "ca/certificate.h"
 #include "cli/sync_support.h"
 #include "engine/audit_verify.h"
 #include "engine/issuance_proof.h"
 #include "engine/replay.h"
+#include "engine/replay_index.h"
+#include "engine/store_logs.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -126,7 +128,8 @@ int AuditCheckProofCommand(const CheckArgs& a) {
 }
 
 struct ReplayArgs {
-  std::string data, at, serial, batch;
+  std::string data, at, serial, batch, index;
+  bool no_index = false;
 };
 
 int AuditReplayCommand(const ReplayArgs& a) {
@@ -134,23 +137,31 @@ int AuditReplayCommand(const ReplayArgs& a) {
     std::cout << nlohmann::json{{"ok", false}, {"error", st.ToString()}}.dump() << std::endl;
     return code;
   };
-  std::tm tm{};
-  const char* end = strptime(a.at.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == nullptr || *end != '\0') {
-    return fail(Status::InvalidArgument("--at '" + a.at + "' is not YYYY-MM-DDTHH:MM:SSZ"), 2);
-  }
+  Result<int64_t> at = ParseUtcTime(a.at);
+  if (!at.ok()) return fail(at.status().WithContext("--at"), 2);
   engine::ReplayQuery q;
-  q.at = static_cast<int64_t>(timegm(&tm)) * 1000000 + 999999;  // the whole second counts
+  q.at = *at + 999999;  // the whole second counts
   q.batch = a.batch;
   if (!a.serial.empty()) {
     Result<Bytes> serial = HexDecode(a.serial);
     if (!serial.ok()) return fail(serial.status().WithContext("--serial"), 2);
     q.serial = std::move(*serial);
   }
-  Result<engine::ReplayAnswer> r = engine::Replay(a.data, q);
+  const auto start = std::chrono::steady_clock::now();
+  Result<engine::ReplayAnswer> r =
+      engine::Replay(a.data, q, {.index_dir = a.index, .use_index = !a.no_index});
   if (!r.ok()) return fail(r.status(), 2);
   nlohmann::json out = {{"ok", true}, {"at", a.at}, {"events_replayed", r->events},
                         {"hq_cosigned_sizes", r->cosigned}};
+  nlohmann::json how = {{"method", r->method},
+                        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+  if (r->method == "index") {
+    how["snapshot"] = r->snapshot_time != 0 ? nlohmann::json(FormatUtcTime(r->snapshot_time)) : nlohmann::json();
+    how["replayed_after_snapshot"] = r->replayed_after_snapshot;
+    how["unindexed_events"] = r->unindexed_events;
+  }
+  if (!r->note.empty()) how["note"] = r->note;
+  out["replay"] = how;
   if (r->certificate) {
     const engine::CertificateAt& c = *r->certificate;
     nlohmann::json j = {{"serial", a.serial}, {"state", c.state}};
@@ -170,6 +181,44 @@ int AuditReplayCommand(const ReplayArgs& a) {
                     {"revoked", r->batch->revoked}, {"on_hold", r->batch->on_hold}};
   }
   std::cout << out.dump() << std::endl;
+  return 0;
+}
+
+struct IndexArgs {
+  std::string data, index;
+  uint64_t every = 65536;
+};
+
+int AuditIndexCommand(const IndexArgs& a) {
+  const auto start = std::chrono::steady_clock::now();
+  auto fail = [](const Status& st) {
+    std::cout << nlohmann::json{{"ok", false}, {"error", st.ToString()}}.dump() << std::endl;
+    return 2;
+  };
+  Result<engine::StoreLogs> logs = engine::OpenStoreLogs(a.data);
+  if (!logs.ok()) return fail(logs.status());
+  std::unique_ptr<ProgressLine> bar;
+  engine::ReplayIndexOptions o;
+  o.every = a.every;
+  o.progress = [&](uint64_t done, uint64_t total) {
+    if (!bar) bar = std::make_unique<ProgressLine>("index");
+    bar->Update(done, total);
+  };
+  const std::string dir = a.index.empty() ? engine::DefaultReplayIndexDir(a.data) : a.index;
+  Result<engine::ReplayIndexStats> st = engine::BuildReplayIndex(*logs, dir, o);
+  bar.reset();
+  if (!st.ok()) return fail(st.status());
+  std::cout << nlohmann::json{{"ok", true},
+                              {"index", dir},
+                              {"rebuilt", st->rebuilt},
+                              {"events_merged", st->events_merged},
+                              {"events_indexed", st->events_indexed},
+                              {"snapshots", st->snapshots},
+                              {"snapshots_dropped", st->snapshots_dropped},
+                              {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                                              .count()}}
+                   .dump()
+            << std::endl;
   return 0;
 }
 
@@ -196,7 +245,17 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   auto* rs = replay->add_option("--serial", ra->serial, "certificate serial, hex");
   auto* rb = replay->add_option("--batch", ra->batch, "batch id");
   rs->excludes(rb);
+  replay->add_option("--index", ra->index, "replay index directory (default: DATA/audit-index, used if present)");
+  replay->add_flag("--no-index", ra->no_index, "replay every event from the start, ignoring any index");
   replay->callback([ra, exit_code] { *exit_code = AuditReplayCommand(*ra); });
+
+  auto ia = std::make_shared<IndexArgs>();
+  CLI::App* index = audit->add_subcommand(
+      "index", "Build or bring up to date the replay index (per-serial events, snapshots by log position)");
+  index->add_option("--data", ia->data, "a node's data directory")->required();
+  index->add_option("--index", ia->index, "index directory (default: DATA/audit-index)");
+  index->add_option("--every", ia->every, "events between snapshots (default 65536)")->check(CLI::Range(1, 1 << 30));
+  index->callback([ia, exit_code] { *exit_code = AuditIndexCommand(*ia); });
 
   auto pa = std::make_shared<ProveArgs>();
   CLI::App* prove = audit->add_subcommand(

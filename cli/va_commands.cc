@@ -7,21 +7,12 @@
 
 #include "cli/config.h"
 #include "cli/hq_node.h"
+#include "base/utc_time.h"
 #include "cli/sync_support.h"
 #include "net/control_socket.h"
 
 namespace mirrorca::cli {
 namespace {
-
-// ParseTime reads "2026-11-20T03:00:00Z" as µs since the epoch.
-Result<int64_t> ParseTime(const std::string& s) {
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == nullptr || *end != '\0') {
-    return Status::InvalidArgument("time '" + s + "' is not YYYY-MM-DDTHH:MM:SSZ");
-  }
-  return static_cast<int64_t>(timegm(&tm)) * 1000000;
-}
 
 // RunOnHq sends `request` to a running `hq serve`, or runs it on the store.
 int RunOnHq(const std::string& config_path, const nlohmann::json& request,
@@ -79,7 +70,7 @@ void AddVaCommands(CLI::App& app, int* exit_code) {
     if (!ra->batch.empty()) req["batch"] = ra->batch;
     for (auto [flag, key] : {std::pair{&ra->time, "time_us"}, {&ra->invalidity, "invalidity_us"}}) {
       if (flag->empty()) continue;
-      Result<int64_t> t = ParseTime(*flag);
+      Result<int64_t> t = ParseUtcTime(*flag);
       if (!t.ok()) {
         std::cerr << "error: " << t.status() << "\n";
         *exit_code = 2;

@@ -10,6 +10,7 @@
 #include "base/encoding.h"
 #include "base/status_macros.h"
 #include "engine/cert_status.h"
+#include "engine/store_logs.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
 #include "log/event_codec.h"
@@ -166,12 +167,9 @@ Result<std::optional<Failure>> CheckProjection(
 }  // namespace
 
 Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions& o) {
-  ASSIGN_OR_RETURN(auto store, log::Store::Open(log::StorePath(data_dir), {.read_only = true}));
-  ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(store.get()));
-  std::map<std::string, std::unique_ptr<log::EventLog>> logs;
-  for (const std::string& origin : origins) {
-    ASSIGN_OR_RETURN(logs[origin], log::EventLog::Open(store.get(), origin, std::nullopt));
-  }
+  ASSIGN_OR_RETURN(StoreLogs opened, OpenStoreLogs(data_dir));
+  log::Store* store = opened.store.get();
+  const auto& logs = opened.logs;
   AuditVerdict v;
   auto fail = [&](const Failure& f) {
     v.ok = false;

@@ -7,6 +7,7 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "engine/store_logs.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
 #include "log/event_codec.h"
@@ -71,12 +72,8 @@ Result<TlogProof> TlogProof::Parse(std::string_view in) {
 }
 
 Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial) {
-  ASSIGN_OR_RETURN(auto store, log::Store::Open(log::StorePath(data_dir), {.read_only = true}));
-  ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(store.get()));
-  std::map<std::string, std::unique_ptr<log::EventLog>> logs;
-  for (const std::string& origin : origins) {
-    ASSIGN_OR_RETURN(logs[origin], log::EventLog::Open(store.get(), origin, std::nullopt));
-  }
+  ASSIGN_OR_RETURN(StoreLogs opened, OpenStoreLogs(data_dir));
+  auto& logs = opened.logs;
   // The issuance: a scan of every log (a store holds one factory's log, or
   // HQ's copies of a few).
   std::string origin;

@@ -4,9 +4,11 @@
 // (the sizes it had cosigned). Answers come from replaying the events up to
 // that instant (each log is time-ordered), never from today's projection.
 //
-// This version scans every log from its start: linear in the events before
-// the instant (projection snapshots keyed by log position, to answer in
-// constant time on a 10M-event history, are not built yet).
+// With a replay index (engine/replay_index.h, built by `audit index`) the
+// answer starts from the serial's indexed events and the latest snapshot
+// before the instant and replays the events after it; without one (or with
+// one built from other logs) every log is scanned from its start. Both
+// paths fold with engine/replay_fold.h and give the same answers.
 //
 // Thread-safety: functions.
 #ifndef MIRRORCA_ENGINE_REPLAY_H_
@@ -51,10 +53,21 @@ struct ReplayAnswer {
   std::optional<CertificateAt> certificate;
   std::optional<BatchAt> batch;
   std::map<std::string, uint64_t> cosigned;  // log origin -> largest size HQ had cosigned
-  std::map<std::string, uint64_t> events;    // log origin -> events replayed
+  std::map<std::string, uint64_t> events;    // log origin -> events with time <= at
+  std::string method = "linear";             // linear | index
+  std::string note;                          // why the index was not used, if it exists
+  int64_t snapshot_time = 0;                 // index: the snapshot the answer started from (0: none)
+  uint64_t replayed_after_snapshot = 0;      // index: events read after it
+  uint64_t unindexed_events = 0;             // index: events the index has not seen yet
 };
 
-Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& query);
+struct ReplayOptions {
+  std::string index_dir;  // empty: DefaultReplayIndexDir(data_dir), used when it exists
+  bool use_index = true;
+};
+
+Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& query,
+                            const ReplayOptions& options = {});
 
 }  // namespace mirrorca::engine
 
