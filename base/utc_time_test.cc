@@ -8,7 +8,7 @@ namespace {
 TEST(UtcTimeTest, ParsesAndFormatsRoundTrip) {
   Result<int64_t> t = ParseUtcTime("2026-11-20T03:00:00Z");
   ASSERT_TRUE(t.ok());
-  EXPECT_EQ(*t, int64_t{1795662000} * 1000000);
+  EXPECT_EQ(*t, int64_t{1795143600} * 1000000);
   EXPECT_EQ(FormatUtcTime(*t), "2026-11-20T03:00:00Z");
   EXPECT_EQ(FormatUtcTime(*t + 999999), "2026-11-20T03:00:00Z");
   EXPECT_EQ(FormatUtcTime(0), "1970-01-01T00:00:00Z");
