@@ -2,9 +2,11 @@
 #include "cli/audit_commands.h"
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
@@ -12,10 +14,12 @@
 #include "base/utc_time.h"
 #include "ca/certificate.h"
 #include "cli/sync_support.h"
+#include "engine/audit_report.h"
 #include "engine/audit_verify.h"
 #include "engine/issuance_proof.h"
 #include "engine/replay.h"
 #include "engine/replay_index.h"
+#include "engine/report_html.h"
 #include "engine/store_logs.h"
 
 namespace mirrorca::cli {
@@ -29,9 +33,11 @@ struct VerifyArgs {
 int AuditVerifyCommand(const VerifyArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   std::map<std::string, std::unique_ptr<ProgressLine>> bars;
+  std::mutex bars_mu;  // the projection's rebuild reports from its own thread
   engine::AuditOptions o;
   o.threads = a.threads;
   o.progress = [&](const std::string& stage, uint64_t done, uint64_t total) {
+    std::lock_guard<std::mutex> lock(bars_mu);
     auto& bar = bars[stage];
     if (!bar) bar = std::make_unique<ProgressLine>(stage);
     bar->Update(done, total);
@@ -57,6 +63,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
                         {"logs", logs},
                         {"projection", v->projection_checked ? "checked" : "none"},
                         {"projection_keys", v->projection_keys},
+                        {"phase_seconds", v->phase_seconds},
                         {"seconds", seconds}};
   if (!v->ok) {
     out["bad_log"] = v->bad_log;
@@ -184,6 +191,44 @@ int AuditReplayCommand(const ReplayArgs& a) {
   return 0;
 }
 
+struct ReportArgs {
+  std::string data, from, to, out;
+};
+
+int AuditReportCommand(const ReportArgs& a) {
+  auto fail = [](const Status& st) {
+    std::cout << nlohmann::json{{"ok", false}, {"error", st.ToString()}}.dump() << std::endl;
+    return 2;
+  };
+  Result<int64_t> from = ParseUtcTime(a.from);
+  if (!from.ok()) return fail(from.status().WithContext("--from"));
+  Result<int64_t> to = ParseUtcTime(a.to);
+  if (!to.ok()) return fail(to.status().WithContext("--to"));
+  Result<engine::StoreLogs> logs = engine::OpenStoreLogs(a.data);
+  if (!logs.ok()) return fail(logs.status());
+  engine::ReportOptions o;
+  o.from = *from;
+  o.to = *to + 999999;  // the whole last second
+  o.store_label = a.data;
+  o.generated_at = Env::Default()->NowMicros();
+  Result<nlohmann::json> report = engine::BuildAuditReport(*logs, o);
+  if (!report.ok()) return fail(report.status());
+  std::error_code ec;
+  std::filesystem::create_directories(a.out, ec);
+  if (ec) return fail(Status::IOError("cannot create " + a.out + ": " + ec.message()));
+  const std::string json_text = report->dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  Status s = Env::Default()->WriteFileAtomic(a.out + "/report.json", json_text, 0644);
+  if (s.ok()) s = Env::Default()->WriteFileAtomic(a.out + "/report.html", engine::RenderReportHtml(*report), 0644);
+  if (!s.ok()) return fail(s);
+  std::cout << nlohmann::json{{"ok", true},
+                              {"out", a.out},
+                              {"totals", (*report)["totals"]},
+                              {"anomaly_counts", (*report)["anomaly_counts"]}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << std::endl;
+  return 0;
+}
+
 struct IndexArgs {
   std::string data, index;
   uint64_t every = 65536;
@@ -248,6 +293,15 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   replay->add_option("--index", ra->index, "replay index directory (default: DATA/audit-index, used if present)");
   replay->add_flag("--no-index", ra->no_index, "replay every event from the start, ignoring any index");
   replay->callback([ra, exit_code] { *exit_code = AuditReplayCommand(*ra); });
+
+  auto rpa = std::make_shared<ReportArgs>();
+  CLI::App* report = audit->add_subcommand(
+      "report", "Write report.html (self-contained: inline CSS and SVG) and report.json for a period");
+  report->add_option("--data", rpa->data, "a node's data directory")->required();
+  report->add_option("--from", rpa->from, "period start, YYYY-MM-DDTHH:MM:SSZ")->required();
+  report->add_option("--to", rpa->to, "period end (inclusive), YYYY-MM-DDTHH:MM:SSZ")->required();
+  report->add_option("--out", rpa->out, "output directory (created)")->required();
+  report->callback([rpa, exit_code] { *exit_code = AuditReportCommand(*rpa); });
 
   auto ia = std::make_shared<IndexArgs>();
   CLI::App* index = audit->add_subcommand(

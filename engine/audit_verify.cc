@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 
 #include <cctype>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -119,7 +121,7 @@ Result<std::optional<Failure>> CheckConsistency(log::EventLog& l,
 Result<std::optional<Failure>> CheckProjection(
     log::Store& store, const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
     const std::string& scratch, const AuditOptions& o, uint64_t* keys) {
-  ASSIGN_OR_RETURN(auto rebuilt_store, log::Store::Open(scratch, {.create_if_missing = true}));
+  ASSIGN_OR_RETURN(auto rebuilt_store, log::Store::Open(scratch, {.create_if_missing = true, .durable = false}));
   ASSIGN_OR_RETURN(std::unique_ptr<CertStatus> rebuilt, CertStatus::Open(rebuilt_store.get()));
   uint64_t total = 0, done = 0;
   std::map<std::string, uint64_t> until;
@@ -178,9 +180,50 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     v.reason = f.reason;
     return v;
   };
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+
+  // The projection, when the store has one of this version (another version
+  // is rebuilt by `hq serve` when it opens the store), is rebuilt on a thread
+  // of its own while the logs are verified: the signatures keep both cores
+  // busy, the rebuild is mostly parsing and RocksDB writes.
+  Result<std::string> schema = store->Get(store->meta(), std::string(kProjectionPrefix) + "schema");
+  if (!schema.ok() && schema.status().code() != StatusCode::kNotFound) return schema.status();
+  const bool check_projection = schema.ok() && *schema == std::to_string(CertStatus::kSchemaVersion);
+  std::string scratch = o.scratch_dir;
+  if (check_projection && scratch.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-audit-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
+    scratch = tmpl;
+  }
+  Result<std::optional<Failure>> projection = std::optional<Failure>();
+  double projection_seconds = 0;
+  std::thread projection_thread;
+  if (check_projection) {
+    projection_thread = std::thread([&] {
+      const auto t = Clock::now();
+      projection = CheckProjection(*store, logs, scratch + "/projection", o, &v.projection_keys);
+      projection_seconds = seconds_since(t);
+    });
+  }
+  struct Joiner {  // every return below waits for the rebuild and removes its scratch store
+    std::thread& t;
+    const std::string& scratch;
+    bool own_scratch;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+      if (!scratch.empty()) std::filesystem::remove_all(scratch + "/projection");
+      if (own_scratch && !scratch.empty()) std::filesystem::remove_all(scratch);
+    }
+  } joiner{projection_thread, scratch, o.scratch_dir.empty()};
+
+  auto t = Clock::now();
   std::map<std::string, std::vector<std::string>> cosigned;
   ASSIGN_OR_RETURN(std::optional<Failure> bad, CollectCosignatures(logs, &cosigned));
+  v.phase_seconds["cosignatures"] = seconds_since(t);
   if (bad) return fail(*bad);
+  double consistency_seconds = 0;
+  t = Clock::now();
   for (const auto& [origin, l] : logs) {
     AuditLogResult r;
     r.origin = origin;
@@ -195,29 +238,21 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     r.events = report.events;
     r.checkpoints = report.checkpoints;
     r.cosignatures = cosigned[origin].size();
+    const auto c = Clock::now();
     ASSIGN_OR_RETURN(bad, CheckConsistency(*l, cosigned[origin], &r.consistency_proofs));
+    consistency_seconds += seconds_since(c);
     if (bad) return fail(*bad);
     v.events += r.events;
     v.logs.push_back(std::move(r));
   }
-  // The projection, when the store has one of this version (another
-  // version is rebuilt by `hq serve` when it opens the store).
-  Result<std::string> schema = store->Get(store->meta(), std::string(kProjectionPrefix) + "schema");
-  if (schema.ok() && *schema == std::to_string(CertStatus::kSchemaVersion)) {
-    std::string scratch = o.scratch_dir;
-    if (scratch.empty()) {
-      std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-audit-XXXXXX").string();
-      if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
-      scratch = tmpl;
-    }
-    Result<std::optional<Failure>> p = CheckProjection(*store, logs, scratch + "/projection", o, &v.projection_keys);
-    std::filesystem::remove_all(scratch + "/projection");
-    if (o.scratch_dir.empty()) std::filesystem::remove_all(scratch);
-    if (!p.ok()) return p.status();
+  v.phase_seconds["logs"] = seconds_since(t) - consistency_seconds;
+  v.phase_seconds["consistency"] = consistency_seconds;
+  if (projection_thread.joinable()) projection_thread.join();
+  if (check_projection) {
+    v.phase_seconds["projection"] = projection_seconds;
+    if (!projection.ok()) return projection.status();
     v.projection_checked = true;
-    if (*p) return fail(**p);
-  } else if (!schema.ok() && schema.status().code() != StatusCode::kNotFound) {
-    return schema.status();
+    if (*projection) return fail(**projection);
   }
   return v;
 }

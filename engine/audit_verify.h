@@ -20,6 +20,7 @@
 #define MIRRORCA_ENGINE_AUDIT_VERIFY_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ struct AuditVerdict {
   uint64_t events = 0;
   bool projection_checked = false;
   uint64_t projection_keys = 0;
+  std::map<std::string, double> phase_seconds;  // cosignatures, logs, consistency, projection
   // The first failure.
   std::string bad_log;  // origin, or "projection"
   std::optional<uint64_t> bad_seq;

@@ -13,6 +13,7 @@
 #include "base/bytes.h"
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "engine/merge_cursor.h"
 #include "engine/replay_fold.h"
 #include "log/sha256.h"
 
@@ -115,72 +116,6 @@ Result<std::string> HeadHash(log::EventLog& l, uint64_t size) {
   ASSIGN_OR_RETURN(std::string bytes, l.ReadSignedEvent(size - 1));
   return HexEncode(log::Sha256(AsBytes(bytes)));
 }
-
-// MergeCursor reads the logs from given positions in merge order: time,
-// then origin, then seq (each log is non-decreasing in time).
-class MergeCursor {
- public:
-  struct Item {
-    const std::string* origin;
-    uint64_t seq;
-    log::ParsedEvent* event;
-  };
-  MergeCursor(StoreLogs& logs, const std::map<std::string, uint64_t>& from) {
-    for (auto& [origin, l] : logs.logs) {
-      auto it = from.find(origin);
-      streams_.push_back(Stream{&origin, l.get(), it == from.end() ? 0 : it->second, {}, 0});
-    }
-  }
-  // Peek returns the next event (null at the end) without consuming it.
-  Result<const Item*> Peek() {
-    Stream* best = nullptr;
-    for (Stream& s : streams_) {
-      RETURN_IF_ERROR(Fill(s));
-      if (s.next == s.buffer.size()) continue;
-      if (best == nullptr || s.buffer[s.next].second.event().getTime() <
-                                 best->buffer[best->next].second.event().getTime()) {
-        best = &s;  // streams are in origin order: ties go to the smaller origin
-      }
-    }
-    if (best == nullptr) return static_cast<const Item*>(nullptr);
-    current_ = Item{best->origin, best->buffer[best->next].first, &best->buffer[best->next].second};
-    current_stream_ = best;
-    return &current_;
-  }
-  void Pop() { ++current_stream_->next; }
-  uint64_t read() const { return read_; }
-
- private:
-  struct Stream {
-    const std::string* origin;
-    log::EventLog* log;
-    uint64_t position;  // next seq to read from the log
-    std::vector<std::pair<uint64_t, log::ParsedEvent>> buffer;
-    size_t next;
-  };
-  Status Fill(Stream& s) {
-    if (s.next < s.buffer.size() || s.position >= s.log->Size()) return Status::Ok();
-    s.buffer.clear();
-    s.next = 0;
-    const uint64_t to = std::min(s.log->Size(), s.position + 1024);
-    RETURN_IF_ERROR(s.log->ForEach(s.position, to, [&](uint64_t seq, std::string_view bytes) -> Status {
-      ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
-      s.buffer.emplace_back(seq, std::move(e));
-      return Status::Ok();
-    }));
-    if (s.buffer.size() != to - s.position) {
-      return Status::Corruption("log " + *s.origin + " misses events in [" + std::to_string(s.position) + ", " +
-                                std::to_string(to) + ") (run audit verify)");
-    }
-    read_ += s.buffer.size();
-    s.position = to;
-    return Status::Ok();
-  }
-  std::vector<Stream> streams_;
-  Item current_{};
-  Stream* current_stream_ = nullptr;
-  uint64_t read_ = 0;
-};
 
 // Counts applies one event's effect on batch counts and cosigned sizes
 // (issuances and revocations also change revoked/on-hold counts through
@@ -467,6 +402,7 @@ Result<ReplayIndexStats> BuildReplayIndex(StoreLogs& logs, const std::string& in
   std::map<std::string, uint64_t> sizes;
   for (auto& [origin, l] : logs.logs) sizes[origin] = l->Size();
   RETURN_IF_ERROR(commit(sizes));
+  RETURN_IF_ERROR(store->Flush());  // queries open it read-only: no log to replay then
   if (o.progress) o.progress(stats.events_merged, total);
   stats.snapshots = meta.snapshots;
   return stats;

@@ -36,6 +36,11 @@ log::EventDraft Draft(const Target& t, const RevocationRequest& r, int reason, i
 
 }  // namespace
 
+std::string_view ReasonName(int reason) {
+  if (reason < 0 || reason >= static_cast<int>(kReasons.size()) || kReasons[reason].empty()) return "unspecified";
+  return kReasons[reason];
+}
+
 Result<int> ParseReason(const std::string& name) {
   for (size_t i = 0; i < kReasons.size(); ++i) {
     if (!kReasons[i].empty() && (name == kReasons[i] || name == std::to_string(i))) {

@@ -40,6 +40,8 @@ struct RevocationResult {
 
 // ParseReason maps an RFC 5280 reason name (keyCompromise, …) or number.
 Result<int> ParseReason(const std::string& name);
+// ReasonName is the RFC 5280 name of a CRLReason ("keyCompromise", ...).
+std::string_view ReasonName(int reason);
 
 // Revoke validates `r` against `status` (which the caller has caught up
 // with every log) and appends the events to `hq_log`. NotFound for a serial

@@ -89,12 +89,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (!s.ok()) return FromRocks(s, "open store " + path);
   store->db_.reset(raw);
   store->read_only_ = options.read_only || store->secondary_;
+  store->durable_ = options.durable;
   return store;
 }
 
 Status Store::CatchUpWithPrimary() {
   if (!secondary_) return Status::Ok();
   return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with the primary store");
+}
+
+Status Store::Flush() {
+  if (read_only_) return Status::Ok();
+  rocksdb::FlushOptions o;
+  o.wait = true;
+  return FromRocks(db_->Flush(o, handles_), "flush the store");
 }
 
 rocksdb::ColumnFamilyHandle* Store::ColumnFamily(const std::string& name) {
@@ -116,7 +124,8 @@ Result<std::string> Store::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view
 Status Store::WriteDurably(rocksdb::WriteBatch* batch) {
   if (read_only_) return Status::FailedPrecondition("store is open read-only");
   rocksdb::WriteOptions w;
-  w.sync = true;
+  w.sync = durable_;
+  w.disableWAL = !durable_;
   return FromRocks(db_->Write(w, batch), "durable write");
 }
 

@@ -37,6 +37,9 @@ struct StoreOptions {
   // what the process that owns the store writes, while it runs.
   std::string secondary_dir;
   size_t block_cache_bytes = 256 << 20;
+  // false: a scratch store (an audit's rebuild) — writes skip the WAL and
+  // the fsync, and WriteDurably is then durable only as of a clean close.
+  bool durable = true;
   std::vector<std::string> extra_column_families;  // for projections of later modules
 };
 
@@ -64,6 +67,10 @@ class Store {
   Status WriteDurably(rocksdb::WriteBatch* batch);
   bool read_only() const { return read_only_; }
 
+  // Flush writes every memtable to SST files, so that a later read-only
+  // open need not replay the write-ahead log (a no-op when read-only).
+  Status Flush();
+
   // CatchUpWithPrimary makes a secondary instance see the primary's latest
   // writes (a no-op on a primary).
   Status CatchUpWithPrimary();
@@ -75,6 +82,7 @@ class Store {
   std::vector<std::string> names_;
   bool read_only_ = false;
   bool secondary_ = false;
+  bool durable_ = true;
 };
 
 }  // namespace mirrorca::log
