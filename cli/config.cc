@@ -10,6 +10,10 @@
 #include "base/status_macros.h"
 
 namespace mirrorca::cli {
+
+Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const std::string& key,
+                                                  const std::string& path);
+
 namespace {
 
 // Doc wraps a parsed TOML file with typed, key-checked accessors.
@@ -110,6 +114,31 @@ class Doc {
     return f;
   }
 
+  // SpkiPins reads `key` as one pinned SubjectPublicKeyInfo SHA-256 (64 hex
+  // digits) or a list of them; absent: none.
+  Result<std::set<std::string>> SpkiPins(const toml::table& t, const std::string& section,
+                                         const char* key) const {
+    std::set<std::string> pins;
+    if (const toml::array* list = t.get_as<toml::array>(key)) {
+      for (const toml::node& n : *list) {
+        std::optional<std::string> v = n.value<std::string>();
+        if (!v || v->size() != 64) return Error(section + "." + key, "must be 64 hex digits each");
+        pins.insert(*v);
+      }
+    } else if (t.contains(key)) {
+      ASSIGN_OR_RETURN(std::string pin, Str(t, section, key, true));
+      if (pin.size() != 64) return Error(section + "." + key, "must be 64 hex digits");
+      pins.insert(pin);
+    }
+    return pins;
+  }
+
+  // Listen reads the section's required "listen" as HOST:PORT.
+  Result<std::pair<std::string, uint16_t>> Listen(const toml::table& t, const std::string& section) const {
+    ASSIGN_OR_RETURN(std::string listen, Str(t, section, "listen", true));
+    return HostPort(listen, section + ".listen", path_);
+  }
+
   const toml::table& root() const { return table_; }
 
  private:
@@ -167,8 +196,7 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
 
   ASSIGN_OR_RETURN(const toml::table* en, d.Section("enroll", true));
   RETURN_IF_ERROR(d.Known(*en, "enroll", {"listen", "tls_cert", "tls_key", "tls_ca"}));
-  ASSIGN_OR_RETURN(std::string listen, d.Str(*en, "enroll", "listen", true));
-  ASSIGN_OR_RETURN(auto hp, HostPort(listen, "enroll.listen", path));
+  ASSIGN_OR_RETURN(auto hp, d.Listen(*en, "enroll"));
   c.listen_address = hp.first;
   c.listen_port = hp.second;
   ASSIGN_OR_RETURN(c.tls, d.Tls(*en, "enroll"));
@@ -247,17 +275,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     ASSIGN_OR_RETURN(r.log_key, d.Str(*f, "factory", "log_key", true));
     ASSIGN_OR_RETURN(r.ca_mirror_dir, d.PathOf(*f, "factory", "ca_mirror_dir", true));
     ASSIGN_OR_RETURN(r.data_dir, d.PathOf(*f, "factory", "data_dir", false));
-    if (const toml::array* pins = f->get_as<toml::array>("sync_spki_sha256")) {
-      for (const toml::node& n : *pins) {
-        auto v = n.value<std::string>();
-        if (!v || v->size() != 64) return d.Error("factory.sync_spki_sha256", "must be 64 hex digits each");
-        r.sync_spki_sha256.insert(*v);
-      }
-    } else if (f->contains("sync_spki_sha256")) {
-      ASSIGN_OR_RETURN(std::string pin, d.Str(*f, "factory", "sync_spki_sha256", true));
-      if (pin.size() != 64) return d.Error("factory.sync_spki_sha256", "must be 64 hex digits");
-      r.sync_spki_sha256.insert(pin);
-    }
+    ASSIGN_OR_RETURN(r.sync_spki_sha256, d.SpkiPins(*f, "factory", "sync_spki_sha256"));
     c.factories.push_back(std::move(r));
   }
   ASSIGN_OR_RETURN(const toml::table* sync, d.Section("sync", false));
@@ -265,8 +283,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     RETURN_IF_ERROR(d.Known(*sync, "sync", {"listen", "tls_cert", "tls_key", "tls_ca",
                                             "io_timeout_seconds", "max_sessions"}));
     SyncServerConfig s;
-    ASSIGN_OR_RETURN(std::string listen, d.Str(*sync, "sync", "listen", true));
-    ASSIGN_OR_RETURN(auto hp, HostPort(listen, "sync.listen", path));
+    ASSIGN_OR_RETURN(auto hp, d.Listen(*sync, "sync"));
     s.listen_address = hp.first;
     s.listen_port = hp.second;
     ASSIGN_OR_RETURN(s.tls, d.Tls(*sync, "sync"));
@@ -279,22 +296,10 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(const toml::table* admin, d.Section("admin", false));
   if (!admin->empty()) {
     RETURN_IF_ERROR(d.Known(*admin, "admin", {"listen", "tls_cert", "tls_key", "tls_ca", "spki_sha256"}));
-    std::set<std::string> pins;
-    if (const toml::array* list = admin->get_as<toml::array>("spki_sha256")) {
-      for (const auto& e : *list) {
-        std::optional<std::string> v = e.value<std::string>();
-        if (!v || v->size() != 64) return d.Error("admin.spki_sha256", "must be 64 hex digits each");
-        pins.insert(*v);
-      }
-    } else if (admin->contains("spki_sha256")) {
-      ASSIGN_OR_RETURN(std::string pin, d.Str(*admin, "admin", "spki_sha256", true));
-      if (pin.size() != 64) return d.Error("admin.spki_sha256", "must be 64 hex digits");
-      pins.insert(pin);
-    }
+    ASSIGN_OR_RETURN(std::set<std::string> pins, d.SpkiPins(*admin, "admin", "spki_sha256"));
     if (admin->contains("listen")) {
       AdminConfig a;
-      ASSIGN_OR_RETURN(std::string listen, d.Str(*admin, "admin", "listen", true));
-      ASSIGN_OR_RETURN(auto hp, HostPort(listen, "admin.listen", path));
+      ASSIGN_OR_RETURN(auto hp, d.Listen(*admin, "admin"));
       a.listen_address = hp.first;
       a.listen_port = hp.second;
       ASSIGN_OR_RETURN(a.tls, d.Tls(*admin, "admin"));
@@ -310,7 +315,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
                                                 "io_threads", "ocsp_max_age_seconds"}));
     ValidationConfig v;
     ASSIGN_OR_RETURN(std::string listen, d.Str(*va, "validation", "listen", true));
-    ASSIGN_OR_RETURN(auto hp, HostPort(listen, "validation.listen", path));
+    ASSIGN_OR_RETURN(auto hp, d.Listen(*va, "validation"));
     v.listen_address = hp.first;
     v.listen_port = hp.second;
     ASSIGN_OR_RETURN(v.public_url, d.Str(*va, "validation", "public_url", false));

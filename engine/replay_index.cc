@@ -429,6 +429,15 @@ Result<std::unique_ptr<ReplayIndex>> ReplayIndex::Open(const std::string& index_
   return std::unique_ptr<ReplayIndex>(new ReplayIndex(std::move(impl)));
 }
 
+Result<std::optional<std::pair<std::string, uint64_t>>> ReplayIndex::FindIssuance(ByteSpan serial) {
+  IndexReader reader(impl_->store.get());
+  ASSIGN_OR_RETURN(std::vector<SerialStep> steps,
+                   reader.Steps(std::string_view(reinterpret_cast<const char*>(serial.data()), serial.size()),
+                                [](const SerialStep& s) { return s.issuance; }));
+  if (steps.empty()) return std::optional<std::pair<std::string, uint64_t>>();
+  return std::optional<std::pair<std::string, uint64_t>>(std::make_pair(steps.front().origin, steps.front().seq));
+}
+
 Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
   StoreLogs& logs = *impl_->logs;
   IndexReader reader(impl_->store.get());

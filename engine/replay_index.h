@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,11 @@ class ReplayIndex {
   static Result<std::unique_ptr<ReplayIndex>> Open(const std::string& index_dir, StoreLogs& logs);
 
   Result<ReplayAnswer> Answer(const ReplayQuery& query);
+
+  // FindIssuance returns (origin, seq) of the serial's first indexed
+  // issuance; nullopt if the indexed events hold none (the unindexed tail
+  // is the caller's to scan).
+  Result<std::optional<std::pair<std::string, uint64_t>>> FindIssuance(ByteSpan serial);
 
  private:
   struct Impl;
