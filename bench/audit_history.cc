@@ -94,7 +94,9 @@ int Run(const std::string& data, uint64_t events, bool projection) {
   if (Status s = authorize(0); !s.ok()) return Fail(s);
   const uint64_t target_factory = events - events / 80;  // HQ's share is about 1.3 %
   while (factory->Size() < target_factory) {
-    clock.SetNowMicros(start + static_cast<int64_t>(span * factory->Size() / target_factory));
+    clock.SetNowMicros(start + static_cast<int64_t>(static_cast<double>(span) *
+                                                    static_cast<double>(factory->Size()) /
+                                                    static_cast<double>(target_factory)));
     std::vector<log::EventDraft> drafts;
     const uint64_t n = std::min(kGroup, target_factory - factory->Size());
     for (uint64_t i = 0; i < n; ++i) {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <future>
 #include <thread>
 #include <filesystem>
 #include <map>
@@ -196,17 +197,34 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
     scratch = tmpl;
   }
+  // A second thread collects the cosignatures (a parse of every event), then
+  // rebuilds the projection, while this one verifies the logs' signatures on
+  // every core; cosigned checkpoints are checked against the verified trees.
+  std::promise<Result<std::map<std::string, std::vector<std::string>>>> cosigned_promise;
+  std::future<Result<std::map<std::string, std::vector<std::string>>>> cosigned_future =
+      cosigned_promise.get_future();
+  std::optional<Failure> cosignature_failure;
   Result<std::optional<Failure>> projection = std::optional<Failure>();
-  double projection_seconds = 0;
-  std::thread projection_thread;
-  if (check_projection) {
-    projection_thread = std::thread([&] {
-      const auto t = Clock::now();
-      projection = CheckProjection(*store, logs, scratch + "/projection", o, &v.projection_keys);
-      projection_seconds = seconds_since(t);
-    });
-  }
-  struct Joiner {  // every return below waits for the rebuild and removes its scratch store
+  double projection_seconds = 0, cosignature_seconds = 0;
+  uint64_t projection_keys = 0;
+  std::thread background([&] {
+    auto t = Clock::now();
+    std::map<std::string, std::vector<std::string>> notes;
+    Result<std::optional<Failure>> bad = CollectCosignatures(logs, &notes);
+    cosignature_seconds = seconds_since(t);
+    const bool stop = !bad.ok() || bad->has_value();
+    if (bad.ok()) cosignature_failure = *bad;
+    if (bad.ok()) {
+      cosigned_promise.set_value(std::move(notes));
+    } else {
+      cosigned_promise.set_value(bad.status());
+    }
+    if (stop || !check_projection) return;
+    t = Clock::now();
+    projection = CheckProjection(*store, logs, scratch + "/projection", o, &projection_keys);
+    projection_seconds = seconds_since(t);
+  });
+  struct Joiner {  // every return below waits for the thread and removes its scratch store
     std::thread& t;
     const std::string& scratch;
     bool own_scratch;
@@ -215,41 +233,67 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
       if (!scratch.empty()) std::filesystem::remove_all(scratch + "/projection");
       if (own_scratch && !scratch.empty()) std::filesystem::remove_all(scratch);
     }
-  } joiner{projection_thread, scratch, o.scratch_dir.empty()};
+  } joiner{background, scratch, o.scratch_dir.empty()};
 
   auto t = Clock::now();
-  std::map<std::string, std::vector<std::string>> cosigned;
-  ASSIGN_OR_RETURN(std::optional<Failure> bad, CollectCosignatures(logs, &cosigned));
-  v.phase_seconds["cosignatures"] = seconds_since(t);
-  if (bad) return fail(*bad);
-  double consistency_seconds = 0;
-  t = Clock::now();
+  std::optional<Failure> log_failure;
+  std::vector<AuditLogResult> results;
   for (const auto& [origin, l] : logs) {
     AuditLogResult r;
     r.origin = origin;
     log::VerifyOptions vo;
     vo.threads = o.threads;
-    vo.trusted_checkpoints = cosigned[origin];
     if (o.progress) {
       vo.progress = [&o, origin = origin](uint64_t done, uint64_t total) { o.progress(origin, done, total); };
     }
     ASSIGN_OR_RETURN(log::VerifyReport report, log::VerifyLog(*l, vo));
-    if (!report.ok) return fail(Failure{origin, report.first_bad_seq, report.reason});
+    if (!report.ok) {
+      log_failure = Failure{origin, report.first_bad_seq, report.reason};
+      break;
+    }
     r.events = report.events;
     r.checkpoints = report.checkpoints;
-    r.cosignatures = cosigned[origin].size();
-    const auto c = Clock::now();
-    ASSIGN_OR_RETURN(bad, CheckConsistency(*l, cosigned[origin], &r.consistency_proofs));
-    consistency_seconds += seconds_since(c);
+    results.push_back(std::move(r));
+  }
+  v.phase_seconds["logs"] = seconds_since(t);
+  ASSIGN_OR_RETURN(auto cosigned, cosigned_future.get());
+  v.phase_seconds["cosignatures"] = cosignature_seconds;  // written before the promise was kept
+  if (cosignature_failure) return fail(*cosignature_failure);
+  if (log_failure) return fail(*log_failure);
+  t = Clock::now();
+  for (AuditLogResult& r : results) {
+    log::EventLog& l = *logs.at(r.origin);
+    const std::vector<std::string>& notes = cosigned[r.origin];
+    for (const std::string& note : notes) {  // the cosigned checkpoints against the verified tree
+      Result<log::Checkpoint> cp = log::OpenCheckpoint(note, l.verifier());
+      if (!cp.ok()) {
+        return fail(Failure{r.origin, std::nullopt, "a cosigned checkpoint is not signed by the log key: " +
+                                                        cp.status().ToString()});
+      }
+      if (cp->tree_size > l.Size()) {
+        return fail(Failure{r.origin, std::nullopt, "a cosigned checkpoint covers " +
+                                                        std::to_string(cp->tree_size) + " events; the log holds " +
+                                                        std::to_string(l.Size())});
+      }
+      if (cp->tree_size == 0) continue;
+      ASSIGN_OR_RETURN(log::Hash root, l.RootAt(cp->tree_size));
+      if (root != cp->root_hash) {
+        return fail(Failure{r.origin, cp->tree_size - 1,
+                            "the cosigned checkpoint at size " + std::to_string(cp->tree_size) +
+                                " has another root than the log's events"});
+      }
+    }
+    r.cosignatures = notes.size();
+    ASSIGN_OR_RETURN(std::optional<Failure> bad, CheckConsistency(l, notes, &r.consistency_proofs));
     if (bad) return fail(*bad);
     v.events += r.events;
     v.logs.push_back(std::move(r));
   }
-  v.phase_seconds["logs"] = seconds_since(t) - consistency_seconds;
-  v.phase_seconds["consistency"] = consistency_seconds;
-  if (projection_thread.joinable()) projection_thread.join();
+  v.phase_seconds["consistency"] = seconds_since(t);
+  if (background.joinable()) background.join();
   if (check_projection) {
     v.phase_seconds["projection"] = projection_seconds;
+    v.projection_keys = projection_keys;
     if (!projection.ok()) return projection.status();
     v.projection_checked = true;
     if (*projection) return fail(**projection);

@@ -22,11 +22,12 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kIndexVersion = 1;
+constexpr int kIndexVersion = 2;
 constexpr std::string_view kMetaKey = "meta";
 
 // Keys: "e/" len(1) serial be64(time ^ sign) len(1) origin be64(seq) -> step
 //       "x/" serial -> "" (the serial has index entries)
+//       "r/" serial -> "" (the serial has revocation entries)
 //       "t/" be64(k) -> {"time", "positions"}      "s/" be64(k) -> {"cosigned", "batches"}
 std::string SerialPrefix(std::string_view serial) {
   std::string k = "e/";
@@ -170,8 +171,8 @@ class IndexReader {
     return out;
   }
 
-  Result<bool> HasSerial(std::string_view serial) {
-    Result<std::string> v = store_->Get(store_->meta(), "x/" + std::string(serial));
+  Result<bool> HasSerial(std::string_view serial, const char* family = "x/") {
+    Result<std::string> v = store_->Get(store_->meta(), family + std::string(serial));
     if (v.ok()) return true;
     if (v.status().code() == StatusCode::kNotFound) return false;
     return v.status();
@@ -362,6 +363,7 @@ Result<ReplayIndexStats> BuildReplayIndex(StoreLogs& logs, const std::string& in
       if (seq >= indexed(origin)) {
         pending.Put(store->meta(), StepKey(serial, step->second), step->second.EncodeValue());
         pending.Put(store->meta(), "x/" + serial, "");
+        if (!step->second.issuance) pending.Put(store->meta(), "r/" + serial, "");
         ++stats.events_indexed;
       }
       auto it = touched.find(serial);
@@ -463,6 +465,7 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
   // The events after the snapshot, up to the instant.
   Snapshot now = start;
   std::set<std::string> batch_serials;  // touched after the snapshot (a batch query)
+  std::set<std::string> revoked_serials;  // of those, touched by a revocation
   std::map<std::string, std::vector<SerialStep>> unindexed;  // serial -> steps the index lacks
   const std::string wanted = q.serial ? std::string(reinterpret_cast<const char*>(q.serial->data()),
                                                     q.serial->size())
@@ -474,7 +477,10 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
     now.positions[*item->origin] = item->seq + 1;
     CountEvent(*item->event, now);
     if (auto step = StepOf(*item->event, *item->origin, item->seq)) {
-      if (!q.batch.empty()) batch_serials.insert(step->first);
+      if (!q.batch.empty()) {
+        batch_serials.insert(step->first);
+        if (!step->second.issuance) revoked_serials.insert(step->first);
+      }
       if (item->seq >= indexed(*item->origin) && (step->first == wanted || !q.batch.empty())) {
         unindexed[step->first].push_back(step->second);
       }
@@ -501,6 +507,12 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
   if (!q.batch.empty()) {
     BatchAt& b = now.batches[q.batch];
     for (const std::string& serial : batch_serials) {
+      // A serial never revoked counts neither as revoked nor as held: only
+      // serials with revocation events need their folds.
+      if (revoked_serials.count(serial) == 0) {
+        ASSIGN_OR_RETURN(bool ever_revoked, reader.HasSerial(serial, "r/"));
+        if (!ever_revoked) continue;
+      }
       ASSIGN_OR_RETURN(std::vector<SerialStep> before_steps, reader.Steps(serial, [&](const SerialStep& s) {
                          return s.seq < start.Position(s.origin);
                        }));

@@ -61,6 +61,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   // the bottom level; Merkle nodes are hashes and do not compress at all.
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.bottommost_compression = rocksdb::kZSTD;
+  if (!options.durable) {
+    // A scratch store is written once and read once: large memtables, no
+    // compression, no compactions competing with the work it serves.
+    cf_options.write_buffer_size = 256 << 20;
+    cf_options.compression = rocksdb::kNoCompression;
+    cf_options.bottommost_compression = rocksdb::kNoCompression;
+    cf_options.disable_auto_compactions = true;
+  }
   rocksdb::ColumnFamilyOptions merkle_options = cf_options;
   merkle_options.compression = rocksdb::kNoCompression;
   merkle_options.bottommost_compression = rocksdb::kNoCompression;
