@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/periodic_task.h"
 #include "base/status_macros.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
@@ -72,27 +72,16 @@ Status OcspServe(const OcspServeArgs& a) {
                               {"mode", "rocksdb-secondary"}}
                    .dump()
             << std::endl;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread follower([&] {
-    std::unique_lock lock(mu);
-    while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
-      Result<bool> moved = replica->Follow();
-      if (!moved.ok()) {
-        std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", moved.status().ToString()}}.dump()
-                  << std::endl;
-      }
+  PeriodicTask follower(std::chrono::seconds(1), [&] {
+    Result<bool> moved = replica->Follow();
+    if (!moved.ok()) {
+      std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", moved.status().ToString()}}.dump()
+                << std::endl;
     }
   });
   int sig = 0;
   sigwait(&stop, &sig);
-  {
-    std::lock_guard lock(mu);
-    stopping = true;
-  }
-  cv.notify_all();
-  follower.join();
+  follower.Stop();
   server.Stop();
   replica.reset();
   if (remove_secondary) std::filesystem::remove_all(secondary);

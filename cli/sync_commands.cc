@@ -2,12 +2,12 @@
 
 #include <signal.h>
 
-#include <condition_variable>
 #include <iostream>
 #include <thread>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/periodic_task.h"
 #include "base/status_macros.h"
 #include "cli/config.h"
 #include "cli/admin_api.h"
@@ -116,28 +116,17 @@ Status HqServe(const std::string& config_path) {
                    .dump()
             << std::endl;
   // Refresh the metrics every second too, so a long import shows progress.
-  std::mutex ticker_mu;
-  std::condition_variable ticker_cv;
-  bool stopping = false;
-  std::thread ticker([&] {
-    std::unique_lock lock(ticker_mu);
-    while (!ticker_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
-      (void)n.va->Refresh();  // a session still running (continuous) has stored events
-      if (Status m = n.va->Maintain(); !m.ok()) {
-        std::cerr << nlohmann::json{{"warning", "validation-maintenance"}, {"detail", m.ToString()}}.dump()
-                  << std::endl;
-      }
-      write_metrics();
+  PeriodicTask ticker(std::chrono::seconds(1), [&] {
+    (void)n.va->Refresh();  // a session still running (continuous) has stored events
+    if (Status m = n.va->Maintain(); !m.ok()) {
+      std::cerr << nlohmann::json{{"warning", "validation-maintenance"}, {"detail", m.ToString()}}.dump()
+                << std::endl;
     }
+    write_metrics();
   });
   int sig = 0;
   sigwait(&stop, &sig);
-  {
-    std::lock_guard lock(ticker_mu);
-    stopping = true;
-  }
-  ticker_cv.notify_all();
-  ticker.join();
+  ticker.Stop();
   control->Stop();
   if (admin_server) admin_server->Stop();
   if (va_server) va_server->Stop();
