@@ -82,13 +82,13 @@ void ControlServer::Stop() {
   if (stopping_.exchange(true)) return;
   if (wake_[1] >= 0) (void)!::write(wake_[1], "x", 1);
   if (accept_thread_.joinable()) accept_thread_.join();
-  std::list<std::thread> conns;
+  std::list<Connection> conns;
   {
     std::lock_guard lock(mu_);
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-    conns.swap(connections_);
+    conns.swap(connections_);  // list nodes keep their addresses
   }
-  for (std::thread& t : conns) t.join();
+  for (Connection& c : conns) c.thread.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   for (int fd : wake_) {
     if (fd >= 0) ::close(fd);
@@ -113,9 +113,31 @@ void ControlServer::AcceptLoop() {
       continue;
     }
     std::lock_guard lock(mu_);
+    ReapLocked();
     open_fds_.push_back(fd);
-    connections_.emplace_back([this, fd] { Serve(fd); });
+    Connection& c = connections_.emplace_back();
+    c.thread = std::thread([this, fd, &c] {
+      Serve(fd);
+      std::lock_guard done_lock(mu_);  // after the assignment above: mu_ is held until then
+      c.done = true;
+    });
   }
+}
+
+void ControlServer::ReapLocked() {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (!it->done) {
+      ++it;
+      continue;
+    }
+    it->thread.join();  // it only has to return: it no longer needs mu_
+    it = connections_.erase(it);
+  }
+}
+
+size_t ControlServer::TEST_Connections() {
+  std::lock_guard lock(mu_);
+  return connections_.size();
 }
 
 void ControlServer::Serve(int fd) {

@@ -8,7 +8,8 @@
 // long-running requests (continuous sync).
 //
 // Thread-safety: each connection runs its handler on its own thread;
-// handlers must be thread-safe. Stop (or destruction) joins them.
+// handlers must be thread-safe. Finished connection threads are joined when
+// the next connection arrives; Stop (or destruction) joins the rest.
 #ifndef MIRRORCA_NET_CONTROL_SOCKET_H_
 #define MIRRORCA_NET_CONTROL_SOCKET_H_
 
@@ -36,6 +37,9 @@ class ControlServer {
   ~ControlServer();
   void Stop();
 
+  // TEST_Connections: connection threads not joined yet.
+  size_t TEST_Connections();
+
  private:
   ControlServer() = default;
   void AcceptLoop();
@@ -48,8 +52,14 @@ class ControlServer {
   std::thread accept_thread_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
-  std::list<std::thread> connections_;
-  std::list<int> open_fds_;
+  struct Connection {
+    std::thread thread;
+    bool done = false;  // guarded by mu_: Serve has returned
+  };
+  // ReapLocked joins the connections whose Serve returned. Holds mu_.
+  void ReapLocked();
+  std::list<Connection> connections_;  // guarded by mu_
+  std::list<int> open_fds_;            // guarded by mu_
 };
 
 // ControlRequest sends `request` to the node listening on `path` and calls
