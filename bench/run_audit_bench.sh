@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
-ninja -C "$build" cli/mirrorca bench/audit_history >/dev/null
+ninja -C "$build" cli/mirrorca bench/audit_history bench/audit_bench >/dev/null
 mirrorca="$build/cli/mirrorca"
 dir="${MIRRORCA_BENCH_DIR:-/tmp/mirrorca-bench}/audit"
 verify_events="${MIRRORCA_AUDIT_VERIFY_EVENTS:-1000000}"
@@ -76,6 +76,9 @@ print(f"batch queries: {len(batch_times)}: median {batch_times[len(batch_times)/
 took, j = run(["--serial", queries[0][0], "--at", meta["to"], "--no-index"])
 print(f"one linear replay (--no-index) to the end: {took:.1f} s")
 PY
+
+echo "== audit_bench (Google Benchmark, engine::Replay through the index) =="
+MIRRORCA_AUDIT_DATA="$dir/replay-$replay_events" "$build/bench/audit_bench" --benchmark_counters_tabular=true
 
 python3 - "$dir/verify.json" "$verify_rate" <<'PY'
 import json, sys
