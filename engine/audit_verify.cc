@@ -4,7 +4,7 @@
 
 #include <cctype>
 #include <chrono>
-#include <future>
+#include <mutex>
 #include <thread>
 #include <filesystem>
 #include <map>
@@ -48,37 +48,35 @@ struct Failure {
   std::string reason;
 };
 
-// Cosigned collects the checkpointCosigned events of every log: their
-// cosignature is verified with the key of the log that records them; the
-// notes are returned per covered log, to be checked against its events.
-Result<std::optional<Failure>> CollectCosignatures(
-    const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
-    std::map<std::string, std::vector<std::string>>* notes) {
-  std::optional<Failure> failure;
-  for (const auto& [origin, l] : logs) {
-    Status s = l->ForEach(0, l->Size(), [&](uint64_t seq, std::string_view bytes) -> Status {
-      Result<log::ParsedEvent> e = log::ParsedEvent::Parse(AsBytes(bytes));
-      if (!e.ok()) return Status::Ok();  // the log's own verification names it
-      auto kind = e->event().getKind();
-      if (!kind.isCheckpointCosigned()) return Status::Ok();
-      auto c = kind.getCheckpointCosigned();
-      const std::string note = c.getCosignedNote();
-      Result<uint64_t> when = log::VerifyCosignature(note, l->verifier());
-      if (!when.ok()) {
-        failure = Failure{origin, seq,
-                          "the cosignature of " + std::string(c.getLogId().cStr()) + " at size " +
-                              std::to_string(c.getTreeSize()) + " does not verify: " +
-                              when.status().ToString()};
-        return Status::Corruption("stop");  // ends the scan; `failure` says why
-      }
-      const std::string target = c.getLogId();
-      if (logs.count(target) != 0) (*notes)[target].push_back(note);
-      return Status::Ok();
-    });
-    if (failure) return failure;
-    RETURN_IF_ERROR(s);
+// RecordedCosignature: a checkpointCosigned event, as the log verification
+// sees it go by.
+struct RecordedCosignature {
+  std::string recorder;  // origin of the log that records it
+  uint64_t seq = 0;
+  std::string target;    // origin of the cosigned log
+  uint64_t tree_size = 0;
+  std::string note;
+};
+
+// CheckCosignatures verifies each recorded cosignature with the key of the
+// log that records it (in log and seq order, so the first bad one is named)
+// and returns the notes per covered log, to be checked against its events.
+std::optional<Failure> CheckCosignatures(std::vector<RecordedCosignature> recorded,
+                                         const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
+                                         std::map<std::string, std::vector<std::string>>* notes) {
+  std::sort(recorded.begin(), recorded.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.recorder, a.seq) < std::tie(b.recorder, b.seq);
+  });
+  for (const RecordedCosignature& r : recorded) {
+    Result<uint64_t> when = log::VerifyCosignature(r.note, logs.at(r.recorder)->verifier());
+    if (!when.ok()) {
+      return Failure{r.recorder, r.seq,
+                     "the cosignature of " + r.target + " at size " + std::to_string(r.tree_size) +
+                         " does not verify: " + when.status().ToString()};
+    }
+    if (logs.count(r.target) != 0) (*notes)[r.target].push_back(r.note);
   }
-  return failure;
+  return std::nullopt;
 }
 
 // CheckConsistency proves, with RFC 9162 consistency proofs from the stored
@@ -197,30 +195,15 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
     scratch = tmpl;
   }
-  // A second thread collects the cosignatures (a parse of every event), then
-  // rebuilds the projection, while this one verifies the logs' signatures on
-  // every core; cosigned checkpoints are checked against the verified trees.
-  std::promise<Result<std::map<std::string, std::vector<std::string>>>> cosigned_promise;
-  std::future<Result<std::map<std::string, std::vector<std::string>>>> cosigned_future =
-      cosigned_promise.get_future();
-  std::optional<Failure> cosignature_failure;
+  // A second thread rebuilds the projection while this one verifies the
+  // logs' signatures on every core; the cosignatures are collected as the
+  // verification parses the events, and checked against the verified trees.
   Result<std::optional<Failure>> projection = std::optional<Failure>();
-  double projection_seconds = 0, cosignature_seconds = 0;
+  double projection_seconds = 0;
   uint64_t projection_keys = 0;
   std::thread background([&] {
-    auto t = Clock::now();
-    std::map<std::string, std::vector<std::string>> notes;
-    Result<std::optional<Failure>> bad = CollectCosignatures(logs, &notes);
-    cosignature_seconds = seconds_since(t);
-    const bool stop = !bad.ok() || bad->has_value();
-    if (bad.ok()) cosignature_failure = *bad;
-    if (bad.ok()) {
-      cosigned_promise.set_value(std::move(notes));
-    } else {
-      cosigned_promise.set_value(bad.status());
-    }
-    if (stop || !check_projection) return;
-    t = Clock::now();
+    if (!check_projection) return;
+    const auto t = Clock::now();
     projection = CheckProjection(*store, logs, scratch + "/projection", o, &projection_keys);
     projection_seconds = seconds_since(t);
   });
@@ -236,6 +219,8 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   } joiner{background, scratch, o.scratch_dir.empty()};
 
   auto t = Clock::now();
+  std::mutex recorded_mu;
+  std::vector<RecordedCosignature> recorded;
   std::optional<Failure> log_failure;
   std::vector<AuditLogResult> results;
   for (const auto& [origin, l] : logs) {
@@ -243,6 +228,12 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     r.origin = origin;
     log::VerifyOptions vo;
     vo.threads = o.threads;
+    vo.visit = [&recorded_mu, &recorded, origin = origin](uint64_t seq, const log::ParsedEvent& e) {
+      if (!e.event().getKind().isCheckpointCosigned()) return;
+      auto c = e.event().getKind().getCheckpointCosigned();
+      std::lock_guard lock(recorded_mu);
+      recorded.push_back({origin, seq, c.getLogId(), c.getTreeSize(), c.getCosignedNote()});
+    };
     if (o.progress) {
       vo.progress = [&o, origin = origin](uint64_t done, uint64_t total) { o.progress(origin, done, total); };
     }
@@ -256,10 +247,11 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     results.push_back(std::move(r));
   }
   v.phase_seconds["logs"] = seconds_since(t);
-  ASSIGN_OR_RETURN(auto cosigned, cosigned_future.get());
-  v.phase_seconds["cosignatures"] = cosignature_seconds;  // written before the promise was kept
-  if (cosignature_failure) return fail(*cosignature_failure);
   if (log_failure) return fail(*log_failure);
+  t = Clock::now();
+  std::map<std::string, std::vector<std::string>> cosigned;
+  if (std::optional<Failure> bad = CheckCosignatures(std::move(recorded), logs, &cosigned)) return fail(*bad);
+  v.phase_seconds["cosignatures"] = seconds_since(t);
   t = Clock::now();
   for (AuditLogResult& r : results) {
     log::EventLog& l = *logs.at(r.origin);

@@ -1,5 +1,6 @@
 #include "log/log_verification.h"
 
+#include <future>
 #include <map>
 
 #include "base/encoding.h"
@@ -61,7 +62,7 @@ class StoredNodeCursor {
   std::unique_ptr<rocksdb::Iterator> iters_[64];
 };
 
-void CheckOne(const LogVerifier& verifier, CheckedEvent& e) {
+void CheckOne(const LogVerifier& verifier, const VerifyOptions& options, CheckedEvent& e) {
   Result<ParsedEvent> p = ParsedEvent::Parse(AsBytes(e.bytes));
   if (!p.ok()) {
     e.status = p.status();
@@ -91,6 +92,7 @@ void CheckOne(const LogVerifier& verifier, CheckedEvent& e) {
   }
   e.body_hash = BodyHash(p->body());
   e.leaf_hash = LeafHash(AsBytes(e.bytes));
+  if (options.visit) options.visit(e.key_seq, *p);
 }
 
 class Verification {
@@ -105,18 +107,38 @@ class Verification {
     RETURN_IF_ERROR(LoadCheckpoints());
     if (!report_.ok) return report_;
     total_ = log_.Size();
-    std::vector<CheckedEvent> chunk;
+    // A pipeline: while the signatures of one chunk are checked on every
+    // core, this thread reads the next chunk and then checks the previous
+    // one's chain and Merkle nodes, so no core waits on the sequential part.
+    std::vector<CheckedEvent> chunk, in_flight;
     chunk.reserve(kChunkEvents);
+    std::future<void> signatures;
+    auto finish_in_flight = [&]() -> Status {
+      if (!signatures.valid()) return Status::Ok();
+      signatures.get();
+      Status s = report_.ok ? CheckSequence(in_flight) : Status::Ok();
+      in_flight.clear();
+      return s;
+    };
     Status scan = log_.ForEach(0, std::numeric_limits<uint64_t>::max(),
                                [&](uint64_t seq, std::string_view bytes) -> Status {
                                  chunk.push_back(CheckedEvent{seq, std::string(bytes)});
                                  if (chunk.size() < kChunkEvents) return Status::Ok();
-                                 RETURN_IF_ERROR(ProcessChunk(chunk));
-                                 chunk.clear();
-                                 return report_.ok ? Status::Ok() : Stop();
+                                 RETURN_IF_ERROR(finish_in_flight());
+                                 if (!report_.ok) return Stop();
+                                 in_flight.swap(chunk);  // `chunk` is now the empty one
+                                 signatures = std::async(std::launch::async, [this, &in_flight] {
+                                   CheckSignatures(in_flight);
+                                 });
+                                 return Status::Ok();
                                });
+    Status last = finish_in_flight();  // always: the task refers to in_flight
     if (scan.code() != StatusCode::kOk && !stopped_) return scan;
-    if (report_.ok && !chunk.empty()) RETURN_IF_ERROR(ProcessChunk(chunk));
+    RETURN_IF_ERROR(last);
+    if (report_.ok && !chunk.empty()) {
+      CheckSignatures(chunk);
+      RETURN_IF_ERROR(CheckSequence(chunk));
+    }
     if (report_.ok && !checkpoints_.empty()) {
       auto last = checkpoints_.rbegin();
       if (last->first > frontier_.size()) {
@@ -176,10 +198,16 @@ class Verification {
     return Status::Ok();
   }
 
-  Status ProcessChunk(std::vector<CheckedEvent>& chunk) {
+  // CheckSignatures parses each event and checks its signature, on every core.
+  void CheckSignatures(std::vector<CheckedEvent>& chunk) {
     ParallelFor(chunk.size(), threads_, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) CheckOne(log_.verifier(), chunk[i]);
+      for (size_t i = b; i < e; ++i) CheckOne(log_.verifier(), options_, chunk[i]);
     });
+  }
+
+  // CheckSequence checks, in order, what joins the events: seqs, the prevHash
+  // chain, times, the stored Merkle nodes and the checkpoints.
+  Status CheckSequence(std::vector<CheckedEvent>& chunk) {
     for (CheckedEvent& e : chunk) {
       const uint64_t expected = frontier_.size();
       if (e.key_seq != expected) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "log/event_codec.h"
 #include "log/event_log.h"
 
 namespace mirrorca::log {
@@ -30,6 +31,10 @@ struct VerifyOptions {
   unsigned threads = 0;                          // 0: all CPUs
   std::vector<std::string> trusted_checkpoints;  // signed notes held outside this store
   std::function<void(uint64_t done, uint64_t total)> progress;  // optional, called per chunk
+  // visit, if set, sees every event whose signature verifies, from the
+  // verifying threads: concurrently and in no particular order. The audit
+  // collects cosignatures with it instead of reading the log again.
+  std::function<void(uint64_t seq, const ParsedEvent& event)> visit;
 };
 
 struct VerifyReport {

@@ -68,6 +68,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     cf_options.compression = rocksdb::kNoCompression;
     cf_options.bottommost_compression = rocksdb::kNoCompression;
     cf_options.disable_auto_compactions = true;
+    // Most of its reads ask for keys not written yet: a memtable bloom
+    // filter answers those without a skiplist search.
+    cf_options.memtable_whole_key_filtering = true;
+    cf_options.memtable_prefix_bloom_size_ratio = 0.1;
+    db_options.avoid_flush_during_shutdown = true;  // it is deleted after use
   }
   rocksdb::ColumnFamilyOptions merkle_options = cf_options;
   merkle_options.compression = rocksdb::kNoCompression;
