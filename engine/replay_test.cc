@@ -224,7 +224,7 @@ TEST(ReplayTest, AnIndexBehindTheLogsReplaysTheRestAndCatchesUp) {
   const std::string dir = h.hq.dir.path() + "/idx";
   ASSERT_TRUE(h.BuildIndex(5, dir).ok());
   h.Run(300, 180);  // more events than the index has seen
-  h.Check(300, {.index_dir = dir}, "index");
+  h.Check(200, {.index_dir = dir}, "index");
   Result<ReplayAnswer> a = Replay(h.hq.dir.path(), {.at = h.end, .serial = SerialOf(0)}, {.index_dir = dir});
   ASSERT_TRUE(a.ok());
   EXPECT_GT(a->unindexed_events, 0u);
@@ -234,7 +234,7 @@ TEST(ReplayTest, AnIndexBehindTheLogsReplaysTheRestAndCatchesUp) {
   a = Replay(h.hq.dir.path(), {.at = h.end, .serial = SerialOf(0)}, {.index_dir = dir});
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->unindexed_events, 0u);
-  h.Check(300, {.index_dir = dir}, "index");
+  h.Check(200, {.index_dir = dir}, "index");
 }
 
 TEST(ReplayTest, AnIndexOfOtherLogsIsNotUsedAndIsRebuilt) {
