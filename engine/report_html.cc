@@ -5,6 +5,8 @@
 #include <map>
 #include <vector>
 
+#include "base/utc_time.h"
+
 namespace mirrorca::engine {
 namespace {
 
@@ -180,10 +182,18 @@ std::string RenderReportHtml(const json& r) {
   h += "</table>\n";
 
   // Issuance per hour: the chart sums batches and lines; the table lists them.
-  std::map<std::string, double> hours;
-  for (const json& e : r["issuance_per_hour"]) hours[e["hour"].get<std::string>()] += e["issued"].get<double>();
-  h += "<h2>Issuance per hour</h2>" +
-       Columns(std::vector<std::pair<std::string, double>>(hours.begin(), hours.end()), "#2e86c1", "per hour");
+  std::map<int64_t, double> hours;  // hour start (µs) -> issued, hours without issuance included
+  for (const json& e : r["issuance_per_hour"]) {
+    Result<int64_t> t = ParseUtcTime(e["hour"].get<std::string>());
+    if (t.ok()) hours[*t] += e["issued"].get<double>();
+  }
+  constexpr int64_t kHour = int64_t{3600} * 1000000;
+  if (!hours.empty() && (hours.rbegin()->first - hours.begin()->first) / kHour <= 24 * 92) {
+    for (int64_t t = hours.begin()->first; t < hours.rbegin()->first; t += kHour) hours.try_emplace(t, 0.0);
+  }
+  std::vector<std::pair<std::string, double>> slots;
+  for (const auto& [t, n] : hours) slots.emplace_back(FormatUtcTime(t), n);
+  h += "<h2>Issuance per hour</h2>" + Columns(slots, "#2e86c1", "per hour");
   h += "<details><summary>by batch and production line (" + std::to_string(r["issuance_per_hour"].size()) +
        " rows)</summary><table><tr><th>hour (UTC)</th><th>batch</th><th>line</th><th>issued</th></tr>";
   for (size_t i = 0; i < r["issuance_per_hour"].size(); ++i) {
