@@ -28,6 +28,7 @@ namespace {
 struct VerifyArgs {
   std::string data;
   unsigned threads = 0;
+  size_t memory_mib = 2048;
 };
 
 int AuditVerifyCommand(const VerifyArgs& a) {
@@ -36,6 +37,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
   std::mutex bars_mu;  // the projection's rebuild reports from its own thread
   engine::AuditOptions o;
   o.threads = a.threads;
+  o.memory_budget = a.memory_mib << 20;
   o.progress = [&](const std::string& stage, uint64_t done, uint64_t total) {
     std::lock_guard<std::mutex> lock(bars_mu);
     auto& bar = bars[stage];
@@ -63,6 +65,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
                         {"logs", logs},
                         {"projection", v->projection_checked ? "checked" : "none"},
                         {"projection_keys", v->projection_keys},
+                        {"projection_spilled", v->projection_spilled},
                         {"phase_seconds", v->phase_seconds},
                         {"seconds", seconds}};
   if (!v->ok) {
@@ -280,6 +283,10 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   verify->add_option("--data", va->data, "the node's data directory (data_dir of its config)")
       ->required();
   verify->add_option("--threads", va->threads, "threads verifying signatures (default: all CPUs)");
+  verify->add_option("--memory-mib", va->memory_mib,
+                     "memory for the projection rebuild before it moves to a scratch store "
+                     "(default 2048; about 500 MiB per million events)")
+      ->check(CLI::Range(1, 1 << 20));
   verify->callback([va, exit_code] { *exit_code = AuditVerifyCommand(*va); });
 
   auto ra = std::make_shared<ReplayArgs>();

@@ -2,7 +2,7 @@
 
 #include <rocksdb/db.h>
 
-#include <cctype>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -10,9 +10,12 @@
 #include <map>
 #include <memory>
 
+#include "base/bounded_queue.h"
 #include "base/encoding.h"
 #include "base/status_macros.h"
-#include "engine/cert_status.h"
+#include "engine/scratch_projection.h"
+#include "engine/status_projector.h"
+#include "engine/status_records.h"
 #include "engine/store_logs.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
@@ -24,23 +27,6 @@
 
 namespace mirrorca::engine {
 namespace {
-
-constexpr std::string_view kProjectionPrefix = "status/v1/";
-
-std::string Printable(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (std::isprint(static_cast<unsigned char>(c))) {
-      out.push_back(c);
-    } else {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(hex[(static_cast<unsigned char>(c) >> 4) & 15]);
-      out.push_back(hex[static_cast<unsigned char>(c) & 15]);
-    }
-  }
-  return out;
-}
 
 struct Failure {
   std::string log;
@@ -114,56 +100,97 @@ Result<std::optional<Failure>> CheckConsistency(log::EventLog& l,
   return std::optional<Failure>();
 }
 
-// CheckProjection rebuilds HQ's certificate-status projection from the logs
-// in a scratch store, up to the positions the stored one records, and
-// compares the two key for key.
-Result<std::optional<Failure>> CheckProjection(
-    log::Store& store, const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
-    const std::string& scratch, const AuditOptions& o, uint64_t* keys) {
-  ASSIGN_OR_RETURN(auto rebuilt_store, log::Store::Open(scratch, {.create_if_missing = true, .durable = false}));
-  ASSIGN_OR_RETURN(std::unique_ptr<CertStatus> rebuilt, CertStatus::Open(rebuilt_store.get()));
-  uint64_t total = 0, done = 0;
-  std::map<std::string, uint64_t> until;
-  for (const auto& [origin, l] : logs) {
-    Result<std::string> v = store.Get(store.meta(), std::string(kProjectionPrefix) + "pos/" + origin);
-    until[origin] = v.ok() && v->size() == 8 ? GetBigEndian64(*v) : 0;
-    total += until[origin];
-  }
-  for (const auto& [origin, l] : logs) {
-    RETURN_IF_ERROR(rebuilt->CatchUp(*l, until[origin]).status());
-    done += until[origin];
-    if (o.progress) o.progress("projection", done, total);
-  }
-  const rocksdb::Slice prefix(kProjectionPrefix.data(), kProjectionPrefix.size());
-  std::unique_ptr<rocksdb::Iterator> a(store.db()->NewIterator(rocksdb::ReadOptions(), store.meta()));
-  std::unique_ptr<rocksdb::Iterator> b(
-      rebuilt_store->db()->NewIterator(rocksdb::ReadOptions(), rebuilt_store->meta()));
-  a->Seek(prefix);
-  b->Seek(prefix);
-  auto valid = [&](rocksdb::Iterator* it) { return it->Valid() && it->key().starts_with(prefix); };
-  while (valid(a.get()) || valid(b.get())) {
-    if (!valid(a.get()) || !valid(b.get()) || a->key() != b->key() || a->value() != b->value()) {
-      std::string what;
-      if (!valid(a.get())) {
-        what = "missing key " + Printable(b->key().ToStringView());
-      } else if (!valid(b.get()) || a->key().compare(b->key()) < 0) {
-        what = "key that no event explains " + Printable(a->key().ToStringView());
-      } else if (a->key() != b->key()) {
-        what = "missing key " + Printable(b->key().ToStringView());
-      } else {
-        what = "value differs at " + Printable(a->key().ToStringView());
-      }
-      return std::optional<Failure>(
-          Failure{"projection", std::nullopt, "the certificate-status projection differs from a rebuild: " + what});
+// VerifiedRun: consecutive events of one log that passed verification, on
+// their way to the projection rebuild.
+struct VerifiedRun {
+  std::string origin;
+  uint64_t first_seq = 0;
+  std::vector<std::string> events;
+};
+
+// ProjectionCheck rebuilds HQ's certificate-status projection from the
+// events the log verification hands it, up to the positions the stored
+// projection records, and compares the two key for key. It runs on a thread
+// of its own while the signatures keep every core busy.
+class ProjectionCheck {
+ public:
+  ProjectionCheck(log::Store& store, const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
+                  const std::string& spill_dir, const AuditOptions& o)
+      : store_(store), scratch_(spill_dir, o.memory_budget), progress_(o.progress), runs_(4) {
+    for (const auto& [origin, l] : logs) {
+      Result<std::string> v = store.Get(store.meta(), StatusKey("pos/", origin));
+      until_[origin] = v.ok() && v->size() == 8 ? GetBigEndian64(*v) : 0;
+      total_ += until_[origin];
     }
-    ++*keys;
-    a->Next();
-    b->Next();
   }
-  if (!a->status().ok()) return Status::IOError(a->status().ToString());
-  if (!b->status().ok()) return Status::IOError(b->status().ToString());
-  return std::optional<Failure>();
-}
+
+  // Offer hands a verified run over (blocking while the rebuild is 4 runs behind).
+  void Offer(const std::string& origin, uint64_t first_seq, std::vector<std::string>& events) {
+    auto it = until_.find(origin);
+    if (it == until_.end() || first_seq >= it->second) return;
+    if (first_seq + events.size() > it->second) events.resize(it->second - first_seq);
+    runs_.Push(VerifiedRun{origin, first_seq, std::move(events)});
+  }
+
+  // Run rebuilds until Finish, then (unless abandoned) compares.
+  void Run() {
+    const auto start = std::chrono::steady_clock::now();
+    result_ = Rebuild();
+    runs_.Close();  // a failed rebuild no longer holds the verification up
+    if (result_.ok() && !*result_ && !abandoned_) result_ = Compare();
+    seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  // Finish ends the stream of runs; abandon: the logs failed, do not compare.
+  void Finish(bool abandon) {
+    abandoned_ = abandon;
+    runs_.Close();
+  }
+
+  Result<std::optional<Failure>>& result() { return result_; }
+  uint64_t keys() const { return keys_; }
+  double seconds() const { return seconds_; }
+  bool spilled() const { return scratch_.spilled(); }
+
+ private:
+  Result<std::optional<Failure>> Rebuild() {
+    PutSchema(scratch_);
+    RETURN_IF_ERROR(scratch_.Commit());
+    uint64_t done = 0;
+    while (std::optional<VerifiedRun> run = runs_.Pop()) {
+      const uint64_t end = run->first_seq + run->events.size();
+      Status s = ProjectStep(scratch_, run->origin, end, [&](const EventVisitor& visit) -> Status {
+        for (size_t i = 0; i < run->events.size(); ++i) RETURN_IF_ERROR(visit(run->first_seq + i, run->events[i]));
+        return Status::Ok();
+      });
+      RETURN_IF_ERROR(s.WithContext("rebuild the projection from " + run->origin));
+      done += run->events.size();
+      if (progress_) progress_("projection", done, total_);
+    }
+    return std::optional<Failure>();
+  }
+
+  Result<std::optional<Failure>> Compare() {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    ro.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> stored(store_.db()->NewIterator(ro, store_.meta()));
+    ASSIGN_OR_RETURN(std::optional<std::string> diff, scratch_.Diff(*stored, kStatusPrefix, &keys_));
+    if (!diff) return std::optional<Failure>();
+    return std::optional<Failure>(
+        Failure{"projection", std::nullopt, "the certificate-status projection differs from a rebuild: " + *diff});
+  }
+
+  log::Store& store_;
+  ScratchProjection scratch_;
+  const std::function<void(const std::string&, uint64_t, uint64_t)> progress_;
+  std::map<std::string, uint64_t> until_;
+  uint64_t total_ = 0;
+  BoundedQueue<VerifiedRun> runs_;
+  std::atomic<bool> abandoned_{false};
+  Result<std::optional<Failure>> result_ = std::optional<Failure>();
+  uint64_t keys_ = 0;
+  double seconds_ = 0;
+};
 
 }  // namespace
 
@@ -183,40 +210,36 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
 
   // The projection, when the store has one of this version (another version
-  // is rebuilt by `hq serve` when it opens the store), is rebuilt on a thread
-  // of its own while the logs are verified: the signatures keep both cores
-  // busy, the rebuild is mostly parsing and RocksDB writes.
-  Result<std::string> schema = store->Get(store->meta(), std::string(kProjectionPrefix) + "schema");
+  // is rebuilt by `hq serve` when it opens the store), is rebuilt from the
+  // verified events on a thread of its own while the logs are verified; the
+  // cosignatures are collected as the verification parses the events, and
+  // checked against the verified trees.
+  Result<std::string> schema = store->Get(store->meta(), StatusKey("schema", ""));
   if (!schema.ok() && schema.status().code() != StatusCode::kNotFound) return schema.status();
-  const bool check_projection = schema.ok() && *schema == std::to_string(CertStatus::kSchemaVersion);
+  const bool check_projection = schema.ok() && *schema == std::to_string(kStatusSchemaVersion);
   std::string scratch = o.scratch_dir;
   if (check_projection && scratch.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-audit-XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
     scratch = tmpl;
   }
-  // A second thread rebuilds the projection while this one verifies the
-  // logs' signatures on every core; the cosignatures are collected as the
-  // verification parses the events, and checked against the verified trees.
-  Result<std::optional<Failure>> projection = std::optional<Failure>();
-  double projection_seconds = 0;
-  uint64_t projection_keys = 0;
+  std::unique_ptr<ProjectionCheck> projection;
+  if (check_projection) projection = std::make_unique<ProjectionCheck>(*store, logs, scratch + "/projection", o);
   std::thread background([&] {
-    if (!check_projection) return;
-    const auto t = Clock::now();
-    projection = CheckProjection(*store, logs, scratch + "/projection", o, &projection_keys);
-    projection_seconds = seconds_since(t);
+    if (projection) projection->Run();
   });
-  struct Joiner {  // every return below waits for the thread and removes its scratch store
+  struct Joiner {  // every return below ends the rebuild, waits for it and removes its scratch store
     std::thread& t;
+    ProjectionCheck* projection;
     const std::string& scratch;
     bool own_scratch;
     ~Joiner() {
+      if (projection) projection->Finish(/*abandon=*/true);
       if (t.joinable()) t.join();
       if (!scratch.empty()) std::filesystem::remove_all(scratch + "/projection");
       if (own_scratch && !scratch.empty()) std::filesystem::remove_all(scratch);
     }
-  } joiner{background, scratch, o.scratch_dir.empty()};
+  } joiner{background, projection.get(), scratch, o.scratch_dir.empty()};
 
   auto t = Clock::now();
   std::mutex recorded_mu;
@@ -234,6 +257,11 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
       std::lock_guard lock(recorded_mu);
       recorded.push_back({origin, seq, c.getLogId(), c.getTreeSize(), c.getCosignedNote()});
     };
+    if (projection) {
+      vo.verified = [&projection, origin = origin](uint64_t first_seq, std::vector<std::string>& events) {
+        projection->Offer(origin, first_seq, events);
+      };
+    }
     if (o.progress) {
       vo.progress = [&o, origin = origin](uint64_t done, uint64_t total) { o.progress(origin, done, total); };
     }
@@ -246,6 +274,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     r.checkpoints = report.checkpoints;
     results.push_back(std::move(r));
   }
+  if (projection) projection->Finish(/*abandon=*/log_failure.has_value());
   v.phase_seconds["logs"] = seconds_since(t);
   if (log_failure) return fail(*log_failure);
   t = Clock::now();
@@ -283,12 +312,13 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   }
   v.phase_seconds["consistency"] = seconds_since(t);
   if (background.joinable()) background.join();
-  if (check_projection) {
-    v.phase_seconds["projection"] = projection_seconds;
-    v.projection_keys = projection_keys;
-    if (!projection.ok()) return projection.status();
+  if (projection) {
+    v.phase_seconds["projection"] = projection->seconds();
+    v.projection_keys = projection->keys();
+    v.projection_spilled = projection->spilled();
+    if (!projection->result().ok()) return projection->result().status();
     v.projection_checked = true;
-    if (*projection) return fail(**projection);
+    if (*projection->result()) return fail(**projection->result());
   }
   return v;
 }

@@ -9,8 +9,9 @@
 //   - consistency: between consecutive checkpoints of each log, an RFC 9162
 //     consistency proof is built from the stored tree and verified;
 //   - projections: HQ's certificate-status projection (if the store has
-//     one) equals a fresh rebuild from the logs, key for key, up to the
-//     positions it records.
+//     one) equals a rebuild from the verified events, key for key, up to
+//     the positions it records (engine/scratch_projection.h: in memory up to
+//     a budget, then in a scratch store).
 // It stops at the first failure and names the log, the seq (when there is
 // one) and the reason. It reads a snapshot (RocksDB read-only open), so it
 // runs beside a live node.
@@ -32,7 +33,8 @@ namespace mirrorca::engine {
 
 struct AuditOptions {
   unsigned threads = 0;     // 0: all CPUs
-  std::string scratch_dir;  // where the projection is rebuilt (removed after)
+  std::string scratch_dir;  // where a rebuild past the memory budget spills (removed after)
+  size_t memory_budget = size_t{2} << 30;  // bytes of the in-memory projection rebuild
   // progress(stage, done, total): stage is a log origin or "projection".
   std::function<void(const std::string& stage, uint64_t done, uint64_t total)> progress;
 };
@@ -51,6 +53,7 @@ struct AuditVerdict {
   uint64_t events = 0;
   bool projection_checked = false;
   uint64_t projection_keys = 0;
+  bool projection_spilled = false;  // the rebuild outgrew memory_budget and moved to disk
   std::map<std::string, double> phase_seconds;  // cosignatures, logs, consistency, projection
   // The first failure.
   std::string bad_log;  // origin, or "projection"

@@ -117,11 +117,20 @@ TEST(AuditVerifyTest, ProjectionMustEqualARebuild) {
   }
   Append(*f.log, 3, "later");
   f.log.reset();
+  // In memory, and spilled to a scratch store (a budget of one byte).
+  AuditOptions spill;
+  spill.memory_budget = 1;
   Result<AuditVerdict> v = AuditVerify(DataDir(f));
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_TRUE(v->ok) << v->reason;
   EXPECT_TRUE(v->projection_checked);
+  EXPECT_FALSE(v->projection_spilled);
   EXPECT_GT(v->projection_keys, 40u);
+  Result<AuditVerdict> spilled = AuditVerify(DataDir(f), spill);
+  ASSERT_TRUE(spilled.ok()) << spilled.status();
+  EXPECT_TRUE(spilled->ok) << spilled->reason;
+  EXPECT_TRUE(spilled->projection_spilled);
+  EXPECT_EQ(spilled->projection_keys, v->projection_keys);
 
   // An edited record (a revocation erased by hand) is caught.
   f.Reopen();
@@ -135,11 +144,26 @@ TEST(AuditVerifyTest, ProjectionMustEqualARebuild) {
   batch.Put(f.store->meta(), key, EncodeRecord(r));
   ASSERT_TRUE(f.store->WriteDurably(&batch).ok());
   f.log.reset();
-  v = AuditVerify(DataDir(f));
-  ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_FALSE(v->ok);
-  EXPECT_EQ(v->bad_log, "projection");
-  EXPECT_NE(v->reason.find("value differs"), std::string::npos) << v->reason;
+  // Both rebuilds (in memory, spilled) must name the projection and `why`.
+  auto expect_projection_failure = [&](const std::string& why) {
+    for (const AuditOptions& o : {AuditOptions{}, spill}) {
+      Result<AuditVerdict> bad = AuditVerify(DataDir(f), o);
+      ASSERT_TRUE(bad.ok()) << bad.status();
+      EXPECT_FALSE(bad->ok);
+      EXPECT_EQ(bad->bad_log, "projection");
+      EXPECT_NE(bad->reason.find(why), std::string::npos) << bad->reason;
+    }
+  };
+  expect_projection_failure("value differs");
+
+  // A record deleted by hand (a certificate hidden from the VA).
+  f.Reopen();
+  batch.Clear();
+  batch.Put(f.store->meta(), key, value);
+  batch.Delete(f.store->meta(), "status/v1/cert/" + std::string(ca.begin(), ca.end()) + std::string{1, 2, 9});
+  ASSERT_TRUE(f.store->WriteDurably(&batch).ok());
+  f.log.reset();
+  expect_projection_failure("missing key status/v1/cert/");
 }
 
 }  // namespace

@@ -9,103 +9,39 @@
 #include <memory>
 
 #include "base/status_macros.h"
+#include "engine/status_projector.h"
 #include "log/event_codec.h"
 
 namespace mirrorca::engine {
 namespace {
 
-constexpr std::string_view kPrefix = "status/v1/";
 constexpr uint64_t kChunk = 8192;  // events per durable projection step
 
-std::string Key(std::string_view kind, std::string_view rest) {
-  std::string k(kPrefix);
-  k += kind;
-  k += rest;
-  return k;
-}
+std::string Key(std::string_view kind, std::string_view rest) { return StatusKey(kind, rest); }
 
-std::string CertKeySuffix(ByteSpan ca_id, ByteSpan serial) {
-  std::string s(reinterpret_cast<const char*>(ca_id.data()), ca_id.size());
-  s.append(reinterpret_cast<const char*>(serial.data()), serial.size());
-  return s;
-}
-
-void PutI64(std::string& out, int64_t v) { PutBigEndian64(out, static_cast<uint64_t>(v)); }
-void PutStr(std::string& out, const std::string& s) {
-  const size_t n = std::min<size_t>(s.size(), 0xffff);
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out.append(s.data(), n);
-}
-
-class Reader {
+// StoreTarget: the projection in a node's store; a step is one fsynced WriteBatch.
+class StoreTarget final : public ProjectionTarget {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool U8(uint8_t& v) {
-    if (in_.size() < 1) return false;
-    v = static_cast<uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    return true;
+  explicit StoreTarget(log::Store* store) : store_(store) {}
+  Result<std::optional<std::string>> Get(const std::string& key) override {
+    Result<std::string> v = store_->Get(store_->meta(), key);
+    if (v.ok()) return std::optional<std::string>(std::move(*v));
+    if (v.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+    return v.status();
   }
-  bool U64(uint64_t& v) {
-    if (in_.size() < 8) return false;
-    v = GetBigEndian64(in_);
-    in_.remove_prefix(8);
-    return true;
+  void Put(std::string key, std::string value) override { batch_.Put(store_->meta(), key, value); }
+  Status Commit() override {
+    Status s = store_->WriteDurably(&batch_);
+    batch_.Clear();
+    return s;
   }
-  bool I64(int64_t& v) {
-    uint64_t u;
-    if (!U64(u)) return false;
-    v = static_cast<int64_t>(u);
-    return true;
-  }
-  bool Str(std::string& s) {
-    if (in_.size() < 2) return false;
-    size_t n = (static_cast<uint8_t>(in_[0]) << 8) | static_cast<uint8_t>(in_[1]);
-    in_.remove_prefix(2);
-    if (in_.size() < n) return false;
-    s.assign(in_.data(), n);
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool Done() const { return in_.empty(); }
 
  private:
-  std::string_view in_;
+  log::Store* const store_;
+  rocksdb::WriteBatch batch_;
 };
 
 }  // namespace
-
-std::string EncodeRecord(const CertRecord& r) {
-  std::string out;
-  out.push_back(1);  // record format
-  out.push_back(r.issued ? 1 : 0);
-  out.push_back(static_cast<char>(r.state));
-  out.push_back(static_cast<char>(r.reason));
-  PutI64(out, r.not_after);
-  PutI64(out, r.revocation_time);
-  PutI64(out, r.invalidity_date);
-  PutBigEndian64(out, r.issued_seq);
-  PutBigEndian64(out, r.revoked_seq);
-  PutStr(out, r.batch_id);
-  PutStr(out, r.device_serial);
-  PutStr(out, r.issued_in);
-  return out;
-}
-
-Result<CertRecord> DecodeRecord(std::string_view bytes) {
-  Reader in(bytes);
-  CertRecord r;
-  uint8_t format, issued, state;
-  bool ok = in.U8(format) && format == 1 && in.U8(issued) && in.U8(state) && state <= 2 &&
-            in.U8(r.reason) && in.I64(r.not_after) && in.I64(r.revocation_time) &&
-            in.I64(r.invalidity_date) && in.U64(r.issued_seq) && in.U64(r.revoked_seq) &&
-            in.Str(r.batch_id) && in.Str(r.device_serial) && in.Str(r.issued_in) && in.Done();
-  if (!ok) return Status::Corruption("bad certificate status record");
-  r.issued = issued != 0;
-  r.state = static_cast<CertState>(state);
-  return r;
-}
 
 Result<std::unique_ptr<CertStatus>> CertStatus::Open(log::Store* store) {
   std::unique_ptr<CertStatus> s(new CertStatus(store));
@@ -114,9 +50,9 @@ Result<std::unique_ptr<CertStatus>> CertStatus::Open(log::Store* store) {
   if (!v.ok() && v.status().code() != StatusCode::kNotFound) return v.status();
   // New or of another schema version: start over (CatchUp rebuilds it).
   RETURN_IF_ERROR(s->Clear());
-  rocksdb::WriteBatch batch;
-  batch.Put(store->meta(), Key("schema", ""), std::to_string(kSchemaVersion));
-  RETURN_IF_ERROR(store->WriteDurably(&batch));
+  StoreTarget target(store);
+  PutSchema(target);
+  RETURN_IF_ERROR(target.Commit());
   return s;
 }
 
@@ -146,7 +82,7 @@ Result<std::string> CertStatus::Positions() {
 
 Status CertStatus::Clear() {
   rocksdb::WriteBatch batch;
-  std::string begin(kPrefix), end(kPrefix);
+  std::string begin(kStatusPrefix), end(kStatusPrefix);
   end.back() = static_cast<char>(end.back() + 1);
   batch.DeleteRange(store_->meta(), begin, end);
   return store_->WriteDurably(&batch);
@@ -167,180 +103,18 @@ Result<std::optional<CertRecord>> CertStatus::Get(ByteSpan ca_id, ByteSpan seria
   return std::optional<CertRecord>(std::move(r));
 }
 
-namespace {
-
-std::string EncodeCrlState(const CrlState& st) {
-  std::string v;
-  PutBigEndian64(v, st.last_number);
-  PutBigEndian64(v, st.last_full_number);
-  PutBigEndian64(v, st.last_full_seq);
-  PutBigEndian64(v, static_cast<uint64_t>(st.last_full_this_update));
-  v.push_back(st.has_full ? 1 : 0);
-  PutBigEndian64(v, st.last_crl_seq);
-  PutBigEndian64(v, st.last_revocation_seq);
-  v.push_back(st.has_revocation ? 1 : 0);
-  return v;
-}
-
-std::string EncodeTally(const BatchTally& t) {
-  std::string v;
-  v.push_back(1);  // format
-  PutBigEndian64(v, t.quota);
-  PutBigEndian64(v, t.issued);
-  PutBigEndian64(v, t.rejected);
-  PutBigEndian64(v, t.revoked);
-  PutBigEndian64(v, t.held);
-  v.push_back(t.closed ? 1 : 0);
-  PutStr(v, t.factory);
-  return v;
-}
-
-Result<BatchTally> DecodeTally(std::string_view bytes) {
-  Reader in(bytes);
-  BatchTally t;
-  uint8_t format, closed;
-  bool ok = in.U8(format) && format == 1 && in.U64(t.quota) && in.U64(t.issued) &&
-            in.U64(t.rejected) && in.U64(t.revoked) && in.U64(t.held) && in.U8(closed) &&
-            in.Str(t.factory) && in.Done();
-  if (!ok) return Status::Corruption("bad batch tally");
-  t.closed = closed != 0;
-  return t;
-}
-
-}  // namespace
-
 Result<uint64_t> CertStatus::CatchUp(log::EventLog& log, uint64_t until) {
   const std::string origin = log.origin();
+  StoreTarget target(store_);
   uint64_t pos = Position(origin);
   const uint64_t size = std::min(log.Size(), until);
   const uint64_t start = pos;
   while (pos < size) {
     const uint64_t end = std::min(size, pos + kChunk);
-    struct Change {
-      std::optional<CertRecord> before;  // as stored before this step
-      CertRecord now;
-    };
-    std::map<std::string, Change> changed;       // cert key suffix -> record
-    std::map<std::string, CrlState> crls;        // caId -> CRL numbers
-    std::map<std::string, BatchTally> tallies;   // batch id -> ledger
-    rocksdb::WriteBatch batch;
-    auto record = [&](ByteSpan ca, ByteSpan serial) -> Result<CertRecord*> {
-      std::string k = CertKeySuffix(ca, serial);
-      auto it = changed.find(k);
-      if (it == changed.end()) {
-        ASSIGN_OR_RETURN(std::optional<CertRecord> held, Get(ca, serial));
-        it = changed.emplace(k, Change{held, held.value_or(CertRecord{})}).first;
-      }
-      return &it->second.now;
-    };
-    auto crl = [&](ByteSpan ca_id) -> CrlState& {
-      std::string ca(reinterpret_cast<const char*>(ca_id.data()), ca_id.size());
-      auto it = crls.find(ca);
-      if (it == crls.end()) it = crls.emplace(ca, Crl(ca_id)).first;
-      return it->second;
-    };
-    Status tally_status = Status::Ok();
-    auto tally = [&](const std::string& batch_id) -> BatchTally& {
-      auto it = tallies.find(batch_id);
-      if (it == tallies.end()) {
-        Result<std::optional<BatchTally>> held = Tally(batch_id);
-        if (!held.ok()) tally_status = held.status();
-        it = tallies.emplace(batch_id, held.ok() ? held->value_or(BatchTally{}) : BatchTally{}).first;
-      }
-      return it->second;
-    };
-    Status s = log.ForEach(pos, end, [&](uint64_t seq, std::string_view bytes) -> Status {
-      ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
-      auto kind = e.event().getKind();
-      if (kind.isCertificateIssued()) {
-        auto c = kind.getCertificateIssued();
-        ByteSpan ca(c.getCaId().begin(), c.getCaId().size());
-        ByteSpan serial(c.getSerial().begin(), c.getSerial().size());
-        ASSIGN_OR_RETURN(CertRecord * r, record(ca, serial));
-        r->issued = true;
-        r->not_after = c.getNotAfter();
-        r->batch_id = c.getBatchId();
-        r->device_serial = c.getDeviceSerial();
-        r->issued_in = origin;
-        r->issued_seq = seq;
-        std::string idx = c.getBatchId();
-        idx.push_back('\0');
-        idx += CertKeySuffix(ca, serial);
-        batch.Put(store_->meta(), Key("batch/", idx), "");
-        tally(c.getBatchId()).issued++;
-      } else if (kind.isIssuanceRejected()) {
-        tally(kind.getIssuanceRejected().getBatchId()).rejected++;
-      } else if (kind.isBatchAuthorized()) {
-        auto b = kind.getBatchAuthorized();
-        BatchTally& t = tally(b.getBatchId());
-        t.quota = b.getQuota();
-        t.factory = b.getFactoryLogId();
-      } else if (kind.isBatchClosed()) {
-        tally(kind.getBatchClosed().getBatchId()).closed = true;
-      } else if (kind.isCrlPublished()) {
-        auto c = kind.getCrlPublished();
-        CrlState& st = crl(ByteSpan(c.getCaId().begin(), c.getCaId().size()));
-        st.last_number = std::max(st.last_number, c.getCrlNumber());
-        st.last_crl_seq = seq;
-        if (!c.getIsDelta()) {
-          st.last_full_number = c.getCrlNumber();
-          st.last_full_seq = seq;
-          st.last_full_this_update = c.getThisUpdate();
-          st.has_full = true;
-        }
-      } else if (kind.isCertificateRevoked()) {
-        auto c = kind.getCertificateRevoked();
-        ByteSpan ca(c.getCaId().begin(), c.getCaId().size());
-        ByteSpan serial(c.getSerial().begin(), c.getSerial().size());
-        ASSIGN_OR_RETURN(CertRecord * r, record(ca, serial));
-        CrlState& st = crl(ca);
-        st.last_revocation_seq = seq;
-        st.has_revocation = true;
-        r->revoked_seq = seq;
-        if (c.getRelease()) {
-          if (r->state == CertState::kHold) {
-            r->state = CertState::kGood;
-            r->reason = 0;
-            r->revocation_time = c.getRevocationTime();  // when released (removeFromCRL)
-            r->invalidity_date = 0;
-          }
-        } else if (r->state != CertState::kRevoked) {  // a final revocation stays final
-          const auto reason = static_cast<uint8_t>(c.getReason());
-          r->state = reason == 6 ? CertState::kHold : CertState::kRevoked;
-          r->reason = reason;
-          r->revocation_time = c.getRevocationTime();
-          r->invalidity_date = c.getInvalidityDate();
-        }
-      }
-      return Status::Ok();
+    Status s = ProjectStep(target, origin, end, [&](const EventVisitor& visit) {
+      return log.ForEach(pos, end, visit);
     });
     RETURN_IF_ERROR(s.WithContext("project " + origin));
-    // Revoked and held counts follow the records: remove what a record
-    // counted before this step, add what it counts now. Both depend only on
-    // the record, so the order in which logs are projected does not matter.
-    auto count = [&](const CertRecord& r, int64_t sign) {
-      if (r.batch_id.empty()) return;  // not (yet) known as issued
-      if (r.state == CertState::kGood) return;
-      BatchTally& t = tally(r.batch_id);
-      uint64_t& n = r.state == CertState::kRevoked ? t.revoked : t.held;
-      n = static_cast<uint64_t>(static_cast<int64_t>(n) + sign);
-    };
-    for (const auto& [k, c] : changed) {
-      if (c.before) count(*c.before, -1);
-      count(c.now, +1);
-      const std::string value = EncodeRecord(c.now);
-      batch.Put(store_->meta(), Key("cert/", k), value);
-      if (c.now.revoked_seq != 0 || c.now.state != CertState::kGood) {
-        batch.Put(store_->meta(), Key("rev/", k), value);
-      }
-    }
-    RETURN_IF_ERROR(tally_status);
-    for (const auto& [ca, st] : crls) batch.Put(store_->meta(), Key("crl/", ca), EncodeCrlState(st));
-    for (const auto& [id, t] : tallies) batch.Put(store_->meta(), Key("ledger/", id), EncodeTally(t));
-    std::string p;
-    PutBigEndian64(p, end);
-    batch.Put(store_->meta(), Key("pos/", origin), p);
-    RETURN_IF_ERROR(store_->WriteDurably(&batch));
     pos = end;
   }
   return pos - start;
@@ -368,21 +142,9 @@ Status CertStatus::ForEachRevoked(
 }
 
 CrlState CertStatus::Crl(ByteSpan ca_id) {
-  CrlState st;
   Result<std::string> v = store_->Get(
       store_->meta(), Key("crl/", std::string(reinterpret_cast<const char*>(ca_id.data()), ca_id.size())));
-  if (v.ok() && v->size() == 50) {
-    const std::string_view b(*v);
-    st.last_number = GetBigEndian64(b.substr(0, 8));
-    st.last_full_number = GetBigEndian64(b.substr(8, 8));
-    st.last_full_seq = GetBigEndian64(b.substr(16, 8));
-    st.last_full_this_update = static_cast<int64_t>(GetBigEndian64(b.substr(24, 8)));
-    st.has_full = b[32] != 0;
-    st.last_crl_seq = GetBigEndian64(b.substr(33, 8));
-    st.last_revocation_seq = GetBigEndian64(b.substr(41, 8));
-    st.has_revocation = b[49] != 0;
-  }
-  return st;
+  return v.ok() ? DecodeCrlState(*v) : CrlState{};
 }
 
 Status CertStatus::ForEachRevokedSince(

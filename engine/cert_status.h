@@ -37,66 +37,14 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "log/event_log.h"
+#include "engine/status_records.h"
 #include "log/store.h"
 
 namespace mirrorca::engine {
 
-enum class CertState : uint8_t { kGood = 0, kRevoked = 1, kHold = 2 };
-
-struct CertRecord {
-  bool issued = false;           // a certificateIssued event exists
-  CertState state = CertState::kGood;
-  int64_t not_after = 0;         // µs, from the issuance
-  int64_t revocation_time = 0;   // µs
-  uint8_t reason = 0;            // RFC 5280 CRLReason
-  int64_t invalidity_date = 0;   // µs, 0 = absent
-  std::string batch_id;
-  std::string device_serial;
-  std::string issued_in;         // origin of the factory log
-  uint64_t issued_seq = 0;
-  uint64_t revoked_seq = 0;      // HQ log seq of the latest revocation / release
-
-  bool operator==(const CertRecord&) const = default;
-};
-
-std::string EncodeRecord(const CertRecord& r);
-Result<CertRecord> DecodeRecord(std::string_view bytes);
-
-// CrlState: what HQ's log says about the CRLs of one CA.
-struct CrlState {
-  uint64_t last_number = 0;       // highest cRLNumber published (full or delta)
-  uint64_t last_full_number = 0;  // of the latest full CRL
-  uint64_t last_full_seq = 0;     // HQ log seq of that full CRL's crlPublished event
-  int64_t last_full_this_update = 0;  // its thisUpdate, µs
-  bool has_full = false;
-  uint64_t last_crl_seq = 0;         // HQ log seq of the latest crlPublished (full or delta)
-  uint64_t last_revocation_seq = 0;  // HQ log seq of the latest certificateRevoked; 0 = none
-  bool has_revocation = false;
-
-  // A CRL is due when a revocation (or release) came after the last CRL.
-  bool ChangedSinceLastCrl() const {
-    return has_revocation && (last_number == 0 || last_revocation_seq > last_crl_seq);
-  }
-};
-
-// BatchTally: the batch ledger — what HQ authorized and what the logs say
-// happened to the batch. Counts of revoked and held certificates are those
-// currently in that state.
-struct BatchTally {
-  uint64_t quota = 0;      // from batchAuthorized; 0 = never authorized in HQ's log
-  std::string factory;     // the factory log the batch is for
-  uint64_t issued = 0;
-  uint64_t rejected = 0;
-  uint64_t revoked = 0;
-  uint64_t held = 0;
-  bool closed = false;
-
-  bool operator==(const BatchTally&) const = default;
-};
-
 class CertStatus {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = kStatusSchemaVersion;
 
   // Open reads the projection in `store` (a store that outlives it). If its
   // schema version differs (or it is new) it is cleared, to be rebuilt by

@@ -267,6 +267,12 @@ class Verification {
         ++report_.checkpoints;
       }
     }
+    if (options_.verified && !chunk.empty()) {
+      std::vector<std::string> events;
+      events.reserve(chunk.size());
+      for (CheckedEvent& e : chunk) events.push_back(std::move(e.bytes));
+      options_.verified(chunk.front().key_seq, events);
+    }
     if (options_.progress) options_.progress(frontier_.size(), total_);
     return Status::Ok();
   }

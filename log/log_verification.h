@@ -35,6 +35,12 @@ struct VerifyOptions {
   // verifying threads: concurrently and in no particular order. The audit
   // collects cosignatures with it instead of reading the log again.
   std::function<void(uint64_t seq, const ParsedEvent& event)> visit;
+  // verified, if set, is handed each run of consecutive events that passed
+  // every check so far (decoding, signature, seq, chain, times, Merkle nodes,
+  // checkpoints up to its end), in seq order, from the calling thread; it
+  // may move the bytes out. The audit rebuilds HQ's projection from them
+  // instead of reading the log a second time.
+  std::function<void(uint64_t first_seq, std::vector<std::string>& events)> verified;
 };
 
 struct VerifyReport {
