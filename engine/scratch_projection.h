@@ -18,8 +18,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -34,8 +36,7 @@ class ScratchProjection final : public ProjectionTarget {
  public:
   // `spill_dir` must not exist yet; it is created only if the budget is
   // exceeded, and the caller removes it afterwards.
-  ScratchProjection(std::string spill_dir, size_t memory_budget)
-      : spill_dir_(std::move(spill_dir)), budget_(memory_budget) {}
+  ScratchProjection(std::string spill_dir, size_t memory_budget);
 
   Result<std::optional<std::string>> Get(const std::string& key) override;
   void Put(std::string key, std::string value) override;
@@ -43,17 +44,21 @@ class ScratchProjection final : public ProjectionTarget {
 
   bool spilled() const { return disk_ != nullptr; }
 
-  // Diff compares the rebuild with the keys of a stored projection: `stored`
-  // is an iterator over the store's meta column family, `prefix` the
-  // projection's key prefix. It returns nullopt when both hold the same keys
-  // with the same values, else a description of the first difference in key
-  // order ("missing key …", "key that no event explains …", "value differs
-  // at …"). `keys` counts the keys compared. The rebuild is consumed.
-  Result<std::optional<std::string>> Diff(rocksdb::Iterator& stored, std::string_view prefix,
-                                          uint64_t* keys);
+  // Reserve sizes the table for about `keys` keys (it grows past them).
+  void Reserve(size_t keys);
+
+  // Diff compares the rebuild with the projection `stored` holds under
+  // `prefix` (meta column family). It returns nullopt when both hold the
+  // same keys with the same values, else a description of the first
+  // difference in key order ("missing key …", "key that no event explains …",
+  // "value differs at …"). `keys` counts the keys compared. The rebuild is
+  // consumed. An in-memory rebuild is first matched on two threads (two
+  // halves of the key range); only a mismatch walks the keys in order.
+  Result<std::optional<std::string>> Diff(log::Store& stored, std::string_view prefix, uint64_t* keys);
 
  private:
   Status Spill();
+  Result<bool> MatchesInParallel(log::Store& stored, std::string_view prefix, uint64_t* keys);
   Result<std::optional<std::string>> DiffInMemory(rocksdb::Iterator& stored, std::string_view prefix,
                                                   uint64_t* keys);
   Result<std::optional<std::string>> DiffOnDisk(rocksdb::Iterator& stored, std::string_view prefix,
@@ -61,7 +66,16 @@ class ScratchProjection final : public ProjectionTarget {
 
   const std::string spill_dir_;
   const size_t budget_;
-  std::unordered_map<std::string, std::string> table_;
+  // The table and every string in it live in one arena: entries are
+  // allocated by bumping a pointer, lie next to each other in memory, and
+  // are freed at once.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Table = std::pmr::unordered_map<std::pmr::string, std::pmr::string, KeyHash, std::equal_to<>>;
+  std::unique_ptr<std::pmr::monotonic_buffer_resource> arena_;
+  std::unique_ptr<Table> table_;  // destroyed before arena_
   size_t table_bytes_ = 0;
   std::vector<std::pair<std::string, std::string>> pending_;
   std::unique_ptr<log::Store> disk_;  // once spilled

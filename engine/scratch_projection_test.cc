@@ -69,9 +69,7 @@ std::optional<std::string> DiffWith(Stored& stored, size_t budget, bool* spilled
   std::map<std::string, std::string> expected;
   auto p = Rebuilt(spill.path() + "/spill", budget, &expected);
   *spilled = p->spilled();
-  std::unique_ptr<rocksdb::Iterator> it(stored.store->db()->NewIterator({}, stored.store->meta()));
-  *keys = 0;
-  Result<std::optional<std::string>> d = p->Diff(*it, kPrefix, keys);
+  Result<std::optional<std::string>> d = p->Diff(*stored.store, kPrefix, keys);
   EXPECT_TRUE(d.ok()) << d.status();
   return d.ok() ? *d : std::optional<std::string>("error");
 }
