@@ -6,9 +6,9 @@
 //
 // Stored in the node's store (meta column family, prefix "status/v1/"):
 //
-//   status/v1/schema                      "1"
+//   status/v1/schema                      "2" (kStatusSchemaVersion)
 //   status/v1/pos/<origin>                u64be: next seq of that log to apply
-//   status/v1/cert/<caId 32><serial>      CertRecord (EncodeRecord)
+//   status/v1/cert/<caId 32><serial>      CertRecord (EncodeRecord, engine/status_records.h)
 //   status/v1/rev/<caId 32><serial>       CertRecord again, for every certificate ever
 //                                         revoked or held (a released hold stays: delta
 //                                         CRLs list it) — a CRL is one scan, no lookups
@@ -16,8 +16,10 @@
 //   status/v1/batch/<batch>\0<caId><serial>  "" (a batch's certificates)
 //   status/v1/ledger/<batch>              BatchTally (the batch ledger)
 //
-// Exactly once: each CatchUp step writes the records it changed and the new
-// position of that log in one RocksDB WriteBatch (fsynced), so a crash
+// The rules that turn events into these records are engine/status_projector.h
+// (shared with the audit's rebuild). Exactly once: each CatchUp step writes
+// the records it changed and the new position of that log in one RocksDB
+// WriteBatch (fsynced), so a crash
 // between steps neither loses nor repeats an event. Issuance and revocation
 // facts are merged field by field, so the order in which the logs are
 // projected does not matter: a rebuild from zero gives the same state.
