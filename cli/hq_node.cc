@@ -1,9 +1,12 @@
 #include "cli/hq_node.h"
 
 #include <filesystem>
+#include <set>
+#include <vector>
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "engine/batch_authority.h"
 #include "engine/revocation.h"
 #include "replication/bundle.h"
 
@@ -106,6 +109,52 @@ std::string CrlJson(HqNode& n, const nlohmann::json& req) {
   return out.dump();
 }
 
+nlohmann::json BatchTermsJson(const engine::BatchTerms& t) {
+  return {{"cmd", "batch-authorize"},
+          {"batch", t.batch_id},
+          {"profile", t.profile},
+          {"product", t.product},
+          {"vid", t.vendor_id},
+          {"pid", t.product_id},
+          {"quota", t.quota},
+          {"not_before_us", t.not_before},
+          {"not_after_us", t.not_after},
+          {"factory_log", t.factory_log_id},
+          {"ras", t.allowed_ras},
+          {"reissue", t.allow_reissue},
+          {"ca_id", HexEncode(t.ca_id)}};
+}
+
+std::string AuthorizeJson(HqNode& n, const nlohmann::json& req) {
+  auto fail = [](const Status& s) { return nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump(); };
+  engine::BatchTerms t;
+  try {
+    t.batch_id = req.at("batch").get<std::string>();
+    t.profile = req.at("profile").get<std::string>();
+    t.product = req.at("product").get<std::string>();
+    t.vendor_id = req.at("vid").get<uint16_t>();
+    t.product_id = req.at("pid").get<uint16_t>();
+    t.quota = req.at("quota").get<uint64_t>();
+    t.not_before = req.at("not_before_us").get<int64_t>();
+    t.not_after = req.at("not_after_us").get<int64_t>();
+    t.factory_log_id = req.at("factory_log").get<std::string>();
+    t.allowed_ras = req.at("ras").get<std::vector<std::string>>();
+    t.allow_reissue = req.at("reissue").get<std::set<std::string>>();
+    Result<Bytes> ca_id = HexDecode(req.at("ca_id").get<std::string>());
+    if (!ca_id.ok()) return fail(ca_id.status());
+    t.ca_id = std::move(*ca_id);
+  } catch (const nlohmann::json::exception& e) {
+    return fail(Status::InvalidArgument(std::string("bad batch-authorize request: ") + e.what()));
+  }
+  if (n.sync && n.sync->Copy(t.factory_log_id) == nullptr) {
+    return fail(Status::NotFound("no factory log '" + t.factory_log_id + "' is configured at HQ"));
+  }
+  Result<uint64_t> seq = engine::AuthorizeBatch(*n.local.log, t);
+  if (!seq.ok()) return fail(seq.status());
+  if (Result<uint64_t> r = n.va->Refresh(); !r.ok()) return fail(r.status());  // the ledger shows it at once
+  return nlohmann::json{{"ok", true}, {"batch", t.batch_id}, {"quota", t.quota}, {"hq_seq", *seq}}.dump();
+}
+
 std::string ImportJson(const std::string& log, const replication::TransferStats& s,
                        uint64_t copy_size, const std::string& cosigned) {
   return nlohmann::json{{"ok", true},        {"log", log},
@@ -161,6 +210,7 @@ void HandleHqControl(HqNode& n, const std::string& request, const net::ControlSe
   if (cmd == "revoke") return (void)reply(RevokeJson(n, req));
   if (cmd == "crl-generate") return (void)reply(CrlJson(n, req));
   if (cmd == "batch-ledger") return (void)reply(LedgerJson(n, req));
+  if (cmd == "batch-authorize") return (void)reply(AuthorizeJson(n, req));
   if (cmd == "bundle-export") {
     Result<replication::BundleInfo> r = replication::ExportBundle(
         *n.local.log, req.value("from", uint64_t{0}), n.local.log->origin(),

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/config.h"
+#include "engine/batch_ledger.h"
 #include "log/local_log.h"
 #include "net/control_socket.h"
 #include "replication/hq_sync.h"
@@ -44,6 +45,11 @@ std::string CrlJson(HqNode& n, const nlohmann::json& request);
 // LedgerJson: the batch ledger (authorized / issued / rejected / revoked /
 // on hold per batch, from the logs); {"batch": B} for one.
 std::string LedgerJson(HqNode& n, const nlohmann::json& request);
+// BatchTermsJson / AuthorizeJson: `batch authorize` as a control request —
+// the terms as JSON (the CLI resolves the factory and CA from hq.toml), and
+// the batchAuthorized event appended to HQ's log by the node that owns it.
+nlohmann::json BatchTermsJson(const engine::BatchTerms& t);
+std::string AuthorizeJson(HqNode& n, const nlohmann::json& request);
 std::string ImportJson(const std::string& log, const replication::TransferStats& s,
                        uint64_t copy_size, const std::string& cosigned);
 

@@ -11,6 +11,8 @@
 #include "ca/hierarchy.h"
 #include "ca/keys.h"
 #include "cli/config.h"
+#include "cli/hq_node.h"
+#include "cli/sync_support.h"
 #include "engine/batch_authority.h"
 #include "log/local_log.h"
 
@@ -283,8 +285,8 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
   auth->add_option("--ra", o->ras, "RA ids allowed (default: all of the factory's)");
   auth->add_option("--reissue", o->reissue, "Device serials allowed a second certificate");
   auth->add_flag("--deliver", o->deliver,
-                 "Also deliver HQ's log into the factory's store now (the factory must be "
-                 "stopped; until sync exists)");
+                 "Also deliver HQ's log into the factory's store now, on one machine (factory "
+                 "and hq serve stopped; otherwise the next sync delivers it)");
   auth->callback([o, exit_code] {
     Status s = [&]() -> Status {
       ASSIGN_OR_RETURN(HqConfig hq, LoadHqConfig(o->config));
@@ -311,9 +313,29 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
       t.allowed_ras = o->ras;
       t.allow_reissue = std::set<std::string>(o->reissue.begin(), o->reissue.end());
       ASSIGN_OR_RETURN(t.ca_id, ca::CaId(ca_cert.get()));
-      ASSIGN_OR_RETURN(log::LocalLog hq_log, log::OpenLocalLog(Env::Default(), hq.data_dir, true));
+      if (!o->deliver) {
+        // A running `hq serve` owns HQ's store: it appends the event (the
+        // factory learns the batch at its next sync).
+        std::string line;
+        Status sent = net::ControlRequest(ControlPath(hq.data_dir), BatchTermsJson(t).dump(),
+                                          [&](const std::string& l) { line = l; });
+        if (sent.ok()) {
+          std::cout << line << "\n";
+          nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+          if (j.is_discarded() || !j.value("ok", false)) *exit_code = 1;
+          return Status::Ok();
+        }
+        if (sent.code() != StatusCode::kNotFound) return sent.WithContext("ask the running hq serve");
+      }
+      Result<log::LocalLog> opened = log::OpenLocalLog(Env::Default(), hq.data_dir, true);
+      if (!opened.ok()) {
+        return opened.status().WithContext(o->deliver ? "open HQ's store (--deliver needs hq serve stopped; "
+                                                        "without it a running hq serve records the batch)"
+                                                      : "open HQ's store");
+      }
+      log::LocalLog hq_log = std::move(*opened);
       ASSIGN_OR_RETURN(uint64_t seq, engine::AuthorizeBatch(*hq_log.log, t));
-      std::cout << "{\"batch\":\"" << t.batch_id << "\",\"quota\":" << t.quota
+      std::cout << "{\"ok\":true,\"batch\":\"" << t.batch_id << "\",\"quota\":" << t.quota
                 << ",\"hq_seq\":" << seq;
       if (o->deliver) {
         if (f->data_dir.empty()) return Status::InvalidArgument("factory has no data_dir for delivery");

@@ -206,6 +206,20 @@ b = json.load(open(sys.argv[1]))["batches"][0]
 assert b["batch"] == "B1" and b["issued"] == 100 and b["authorized"] == 110, b
 assert b["revoked"] == 4 and b["on_hold"] == 1, b   # 0002 (demo), 0013, 0014, 0015; the demo's hold (0012 released)
 PY
+# A batch authorized while hq serve runs: the running node appends it (its
+# store is locked to others) and the ledger shows it at once; --deliver,
+# which needs HQ's store itself, is refused with the reason.
+"$BIN" batch authorize --config "$D/hq.toml" --batch B7 --quota 7 > "$T/auth.json" || fail "batch authorize beside hq serve: $(cat "$T/auth.json")"
+grep -q '"ok":true' "$T/auth.json" || fail "batch authorize: $(cat "$T/auth.json")"
+"$BIN" batch ledger --config "$D/hq.toml" --batch B7 > "$T/ledger7.json" || fail "batch ledger B7: $(cat "$T/ledger7.json")"
+python3 - "$T/ledger7.json" <<'PY' || fail "ledger B7: $(cat "$T/ledger7.json")"
+import json, sys
+b = json.load(open(sys.argv[1]))["batches"][0]
+assert b["batch"] == "B7" and b["authorized"] == 7 and b["issued"] == 0, b
+PY
+"$BIN" batch authorize --config "$D/hq.toml" --batch B8 --quota 8 --deliver > "$T/auth8.out" 2>&1 \
+  && fail "batch authorize --deliver beside hq serve succeeded"
+grep -q "hq serve stopped" "$T/auth8.out" || fail "batch authorize --deliver: $(cat "$T/auth8.out")"
 stop_hq
-echo "ok: ocsp serve (RocksDB secondary) follows a revocation within seconds; admin API (mTLS, pinned); batch ledger"
+echo "ok: ocsp serve (RocksDB secondary) follows a revocation within seconds; admin API (mTLS, pinned); batch ledger; batch authorize through the running node"
 echo "PASS va e2e"
