@@ -316,16 +316,16 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
       if (!o->deliver) {
         // A running `hq serve` owns HQ's store: it appends the event (the
         // factory learns the batch at its next sync).
-        std::string line;
-        Status sent = net::ControlRequest(ControlPath(hq.data_dir), BatchTermsJson(t).dump(),
-                                          [&](const std::string& l) { line = l; });
-        if (sent.ok()) {
-          std::cout << line << "\n";
-          nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        Result<std::string> line = Delegate(hq.data_dir, BatchTermsJson(t));
+        if (line.ok()) {
+          std::cout << *line << "\n";
+          nlohmann::json j = nlohmann::json::parse(*line, nullptr, false);
           if (j.is_discarded() || !j.value("ok", false)) *exit_code = 1;
           return Status::Ok();
         }
-        if (sent.code() != StatusCode::kNotFound) return sent.WithContext("ask the running hq serve");
+        if (line.status().code() != StatusCode::kNotFound) {
+          return line.status().WithContext("ask the running hq serve");
+        }
       }
       Result<log::LocalLog> opened = log::OpenLocalLog(Env::Default(), hq.data_dir, true);
       if (!opened.ok()) {

@@ -138,19 +138,6 @@ Status HqServe(const std::string& config_path) {
   return Status::Ok();
 }
 
-// Delegate asks a running node to do `request`; NotFound if none runs.
-Result<std::string> Delegate(const std::string& data_dir, const nlohmann::json& request,
-                             bool print_each) {
-  std::string last;
-  Status s = net::ControlRequest(ControlPath(data_dir), request.dump(), [&](const std::string& l) {
-    if (print_each) std::cout << l << std::endl;
-    last = l;
-  });
-  if (!s.ok()) return s;
-  if (last.empty()) return Status::Unavailable("the running node closed the request without an answer");
-  return last;
-}
-
 int Sync(const std::string& config_path, int deadline_s, bool continuous) {
   Result<FactoryConfig> c = LoadFactoryConfig(config_path);
   if (!c.ok()) {

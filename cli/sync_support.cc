@@ -13,6 +13,18 @@ namespace mirrorca::cli {
 
 std::string ControlPath(const std::string& data_dir) { return data_dir + "/control.sock"; }
 
+Result<std::string> Delegate(const std::string& data_dir, const nlohmann::json& request,
+                             bool print_each) {
+  std::string last;
+  Status s = net::ControlRequest(ControlPath(data_dir), request.dump(), [&](const std::string& l) {
+    if (print_each) std::cout << l << std::endl;
+    last = l;
+  });
+  if (!s.ok()) return s;
+  if (last.empty()) return Status::Unavailable("the running node closed the request without an answer");
+  return last;
+}
+
 Result<replication::SyncJobOptions> SyncJobFor(const FactoryConfig& c) {
   if (!c.sync) return Status::InvalidArgument(c.path + ": no [sync] section");
   replication::SyncJobOptions o;

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/result.h"
 #include "cli/config.h"
 #include "log/event_log.h"
@@ -19,6 +21,12 @@ namespace mirrorca::cli {
 
 // ControlPath is where a node listens for its operator's CLI.
 std::string ControlPath(const std::string& data_dir);
+
+// Delegate asks the node running on `data_dir` to do `request` and returns
+// its last answer line (each line printed as it comes if `print_each`);
+// NotFound if no node runs there.
+Result<std::string> Delegate(const std::string& data_dir, const nlohmann::json& request,
+                             bool print_each = false);
 
 // SyncJobFor builds the sync job of `c` ([sync] must be present).
 Result<replication::SyncJobOptions> SyncJobFor(const FactoryConfig& c);
