@@ -4,7 +4,6 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <map>
 #include <set>
 #include <memory>
 
@@ -17,17 +16,12 @@ namespace {
 
 constexpr uint64_t kChunk = 8192;  // events per durable projection step
 
-std::string Key(std::string_view kind, std::string_view rest) { return StatusKey(kind, rest); }
-
 // StoreTarget: the projection in a node's store; a step is one fsynced WriteBatch.
 class StoreTarget final : public ProjectionTarget {
  public:
   explicit StoreTarget(log::Store* store) : store_(store) {}
   Result<std::optional<std::string>> Get(const std::string& key) override {
-    Result<std::string> v = store_->Get(store_->meta(), key);
-    if (v.ok()) return std::optional<std::string>(std::move(*v));
-    if (v.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
-    return v.status();
+    return store_->Find(store_->meta(), key);
   }
   void Put(std::string key, std::string value) override { batch_.Put(store_->meta(), key, value); }
   Status Commit() override {
@@ -45,7 +39,7 @@ class StoreTarget final : public ProjectionTarget {
 
 Result<std::unique_ptr<CertStatus>> CertStatus::Open(log::Store* store) {
   std::unique_ptr<CertStatus> s(new CertStatus(store));
-  Result<std::string> v = store->Get(store->meta(), Key("schema", ""));
+  Result<std::string> v = store->Get(store->meta(), StatusKey("schema", ""));
   if (v.ok() && *v == std::to_string(kSchemaVersion)) return s;
   if (!v.ok() && v.status().code() != StatusCode::kNotFound) return v.status();
   // New or of another schema version: start over (CatchUp rebuilds it).
@@ -57,7 +51,7 @@ Result<std::unique_ptr<CertStatus>> CertStatus::Open(log::Store* store) {
 }
 
 Result<std::unique_ptr<CertStatus>> CertStatus::OpenExisting(log::Store* store) {
-  Result<std::string> v = store->Get(store->meta(), Key("schema", ""));
+  Result<std::string> v = store->Get(store->meta(), StatusKey("schema", ""));
   if (!v.ok() && v.status().code() != StatusCode::kNotFound) return v.status();
   if (!v.ok() || *v != std::to_string(kSchemaVersion)) {
     return Status::FailedPrecondition(
@@ -68,7 +62,7 @@ Result<std::unique_ptr<CertStatus>> CertStatus::OpenExisting(log::Store* store) 
 }
 
 Result<std::string> CertStatus::Positions() {
-  const std::string prefix = Key("pos/", "");
+  const std::string prefix = StatusKey("pos/", "");
   std::string out;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
@@ -89,12 +83,12 @@ Status CertStatus::Clear() {
 }
 
 uint64_t CertStatus::Position(const std::string& origin) {
-  Result<std::string> v = store_->Get(store_->meta(), Key("pos/", origin));
+  Result<std::string> v = store_->Get(store_->meta(), StatusKey("pos/", origin));
   return v.ok() && v->size() == 8 ? GetBigEndian64(*v) : 0;
 }
 
 Result<std::optional<CertRecord>> CertStatus::Get(ByteSpan ca_id, ByteSpan serial) {
-  Result<std::string> v = store_->Get(store_->meta(), Key("cert/", CertKeySuffix(ca_id, serial)));
+  Result<std::string> v = store_->Get(store_->meta(), StatusKey("cert/", CertKeySuffix(ca_id, serial)));
   if (!v.ok()) {
     if (v.status().code() == StatusCode::kNotFound) return std::optional<CertRecord>();
     return v.status();
@@ -122,7 +116,7 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log, uint64_t until) {
 
 Status CertStatus::ForEachRevoked(
     ByteSpan ca_id, const std::function<Status(ByteSpan serial, const CertRecord&)>& fn) {
-  const std::string prefix = Key("rev/", std::string(reinterpret_cast<const char*>(ca_id.data()),
+  const std::string prefix = StatusKey("rev/", std::string(reinterpret_cast<const char*>(ca_id.data()),
                                                      ca_id.size()));
   // A bulk scan (a million entries for a full CRL): read ahead, and keep
   // the block cache for the point lookups OCSP makes.
@@ -131,8 +125,8 @@ Status CertStatus::ForEachRevoked(
   ro.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->meta()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string_view suffix(it->key().data() + Key("rev/", "").size(),
-                            it->key().size() - Key("rev/", "").size());
+    std::string_view suffix(it->key().data() + StatusKey("rev/", "").size(),
+                            it->key().size() - StatusKey("rev/", "").size());
     ASSIGN_OR_RETURN(CertRecord r, DecodeRecord(std::string_view(it->value().data(), it->value().size())));
     const std::string_view serial = suffix.substr(ca_id.size());
     RETURN_IF_ERROR(fn(AsBytes(serial), r));
@@ -143,7 +137,7 @@ Status CertStatus::ForEachRevoked(
 
 CrlState CertStatus::Crl(ByteSpan ca_id) {
   Result<std::string> v = store_->Get(
-      store_->meta(), Key("crl/", std::string(reinterpret_cast<const char*>(ca_id.data()), ca_id.size())));
+      store_->meta(), StatusKey("crl/", std::string(reinterpret_cast<const char*>(ca_id.data()), ca_id.size())));
   return v.ok() ? DecodeCrlState(*v) : CrlState{};
 }
 
@@ -172,7 +166,7 @@ Status CertStatus::ForEachRevokedSince(
 }
 
 Result<std::optional<BatchTally>> CertStatus::Tally(const std::string& batch_id) {
-  Result<std::string> v = store_->Get(store_->meta(), Key("ledger/", batch_id));
+  Result<std::string> v = store_->Get(store_->meta(), StatusKey("ledger/", batch_id));
   if (!v.ok()) {
     if (v.status().code() == StatusCode::kNotFound) return std::optional<BatchTally>();
     return v.status();
@@ -182,7 +176,7 @@ Result<std::optional<BatchTally>> CertStatus::Tally(const std::string& batch_id)
 }
 
 Result<std::vector<std::pair<std::string, BatchTally>>> CertStatus::Tallies() {
-  const std::string prefix = Key("ledger/", "");
+  const std::string prefix = StatusKey("ledger/", "");
   std::vector<std::pair<std::string, BatchTally>> out;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
@@ -196,7 +190,7 @@ Result<std::vector<std::pair<std::string, BatchTally>>> CertStatus::Tallies() {
 }
 
 Result<std::vector<std::pair<Bytes, Bytes>>> CertStatus::SerialsOfBatch(const std::string& batch_id) {
-  std::string prefix = Key("batch/", batch_id);
+  std::string prefix = StatusKey("batch/", batch_id);
   prefix.push_back('\0');
   std::vector<std::pair<Bytes, Bytes>> out;
   std::unique_ptr<rocksdb::Iterator> it(

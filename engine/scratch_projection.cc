@@ -37,6 +37,15 @@ class HugePageResource final : public std::pmr::memory_resource {
   bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
 };
 
+// BulkScan: read options for walking a whole projection once — read ahead,
+// and leave the block cache to the point lookups of a live node.
+rocksdb::ReadOptions BulkScan() {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  return ro;
+}
+
 std::pmr::memory_resource* HugePages() {
   static HugePageResource resource;  // stateless
   return &resource;
@@ -66,12 +75,7 @@ ScratchProjection::ScratchProjection(std::string spill_dir, size_t memory_budget
       table_(std::make_unique<Table>(arena_.get())) {}
 
 Result<std::optional<std::string>> ScratchProjection::Get(const std::string& key) {
-  if (disk_) {
-    Result<std::string> v = disk_->Get(disk_->meta(), key);
-    if (v.ok()) return std::optional<std::string>(std::move(*v));
-    if (v.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
-    return v.status();
-  }
+  if (disk_) return disk_->Find(disk_->meta(), key);
   auto it = table_->find(std::string_view(key));
   if (it == table_->end()) return std::optional<std::string>();
   return std::optional<std::string>(std::string(it->second));
@@ -131,10 +135,7 @@ Result<std::optional<std::string>> ScratchProjection::Diff(log::Store& stored, s
     if (equal) return std::optional<std::string>();
     *keys = 0;
   }
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  ro.readahead_size = 2 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(stored.db()->NewIterator(ro, stored.meta()));
+  std::unique_ptr<rocksdb::Iterator> it(stored.db()->NewIterator(BulkScan(), stored.meta()));
   return disk_ ? DiffOnDisk(*it, prefix, keys) : DiffInMemory(*it, prefix, keys);
 }
 
@@ -161,10 +162,7 @@ Result<bool> ScratchProjection::MatchesInParallel(log::Store& stored, std::strin
   } halves[2];
   std::atomic<bool> stop{false};
   auto match = [&](int h) {
-    rocksdb::ReadOptions ro;
-    ro.fill_cache = false;
-    ro.readahead_size = 2 << 20;
-    std::unique_ptr<rocksdb::Iterator> it(stored.db()->NewIterator(ro, stored.meta()));
+    std::unique_ptr<rocksdb::Iterator> it(stored.db()->NewIterator(BulkScan(), stored.meta()));
     const rocksdb::Slice p(prefix.data(), prefix.size()), c(cut);
     for (it->Seek(h == 0 ? p : c); it->Valid() && it->key().starts_with(p); it->Next()) {
       if (h == 0 && it->key().compare(c) >= 0) break;
@@ -228,9 +226,7 @@ Result<std::optional<std::string>> ScratchProjection::DiffInMemory(rocksdb::Iter
 
 Result<std::optional<std::string>> ScratchProjection::DiffOnDisk(rocksdb::Iterator& a, std::string_view prefix,
                                                                  uint64_t* keys) {
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> b(disk_->db()->NewIterator(ro, disk_->meta()));
+  std::unique_ptr<rocksdb::Iterator> b(disk_->db()->NewIterator(BulkScan(), disk_->meta()));
   const rocksdb::Slice p(prefix.data(), prefix.size());
   a.Seek(p);
   b->Seek(p);

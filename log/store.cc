@@ -134,6 +134,13 @@ Result<std::string> Store::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view
   return value;
 }
 
+Result<std::optional<std::string>> Store::Find(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  Result<std::string> v = Get(cf, key);
+  if (v.ok()) return std::optional<std::string>(std::move(*v));
+  if (v.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+  return v.status();
+}
+
 Status Store::WriteDurably(rocksdb::WriteBatch* batch) {
   if (read_only_) return Status::FailedPrecondition("store is open read-only");
   rocksdb::WriteOptions w;

@@ -19,6 +19,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ class Store {
 
   // Get returns the value at `key`; NotFound if absent.
   Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  // Find returns the value at `key`, or nullopt if absent (errors only for I/O).
+  Result<std::optional<std::string>> Find(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   // WriteDurably applies `batch` atomically and returns after it is fsynced.
   Status WriteDurably(rocksdb::WriteBatch* batch);
   bool read_only() const { return read_only_; }
