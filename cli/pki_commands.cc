@@ -1,6 +1,5 @@
 #include "cli/pki_commands.h"
 
-#include <asio.hpp>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +14,7 @@
 #include "cli/sync_support.h"
 #include "engine/batch_authority.h"
 #include "log/local_log.h"
+#include "net/free_ports.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -25,26 +25,6 @@ constexpr const char* kHqOrigin = "hq.mirrorca.example/log";
 constexpr const char* kFactoryOrigin = "factory-f1.mirrorca.example/log";
 
 int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
-
-// FreePorts returns n distinct free loopback ports: every socket stays
-// bound until all are chosen (one at a time, the kernel may hand out the
-// same port again).
-Result<std::vector<uint16_t>> FreePorts(size_t n) {
-  asio::io_context io;
-  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> held;
-  std::vector<uint16_t> ports;
-  for (size_t i = 0; i < n; ++i) {
-    auto a = std::make_unique<asio::ip::tcp::acceptor>(io);
-    asio::error_code ec;
-    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-    a->open(ep.protocol(), ec);
-    if (!ec) a->bind(ep, ec);
-    if (ec) return Status::IOError("find a free port: " + ec.message());
-    ports.push_back(a->local_endpoint().port());
-    held.push_back(std::move(a));
-  }
-  return ports;
-}
 
 Status WritePem(Env* env, const std::string& path, X509* cert) {
   ASSIGN_OR_RETURN(std::string pem, ca::CertificatePem(cert));
@@ -95,7 +75,7 @@ Status Quickstart(const QuickstartOptions& o) {
   for (const char* sub : {"hq", "hq/root", "factory", "ra", "tls"}) {
     RETURN_IF_ERROR(env->CreateDirs(dir + "/" + sub));
   }
-  ASSIGN_OR_RETURN(std::vector<uint16_t> ports, FreePorts(4));
+  ASSIGN_OR_RETURN(std::vector<uint16_t> ports, net::FreeLoopbackPorts(4));
   const uint16_t enroll_port = ports[0], sync_port = ports[1], va_port = ports[2], admin_port = ports[3];
   const std::string va = "http://127.0.0.1:" + std::to_string(va_port);
 

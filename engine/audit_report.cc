@@ -276,11 +276,13 @@ class Builder {
   struct LogCount {
     uint64_t events = 0, first = 0, last = 0;
   };
-  void Anomaly(const std::string& kind, const json& at, const std::string& detail, json events,
+  // events is a vector, not a json: `{ref}` must mean a one-element list under every
+  // compiler (a json parameter copies ref itself under clang, CWG 1467).
+  void Anomaly(const std::string& kind, const json& at, const std::string& detail, json::array_t events,
                json evidence = nullptr) {
     if (anomaly_counts_[kind]++ >= o_.max_listed) return;
     json a = {{"kind", kind}, {"time", at["time"]}, {"log", at["log"]}, {"seq", at["seq"]},
-              {"detail", detail}, {"events", std::move(events)}};
+              {"detail", detail}, {"events", json(std::move(events))}};
     if (!evidence.is_null()) a["evidence"] = std::move(evidence);
     anomalies_.push_back(std::move(a));
   }

@@ -100,9 +100,10 @@ Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial) {
       }
     }
   }
-  for (const auto& [o, l] : logs) {
+  for (const auto& entry : logs) {
     if (found) break;
-    Status s = l->ForEach(0, l->Size(), [&](uint64_t at, std::string_view bytes) -> Status {
+    const std::string& o = entry.first;
+    Status s = entry.second->ForEach(0, entry.second->Size(), [&](uint64_t at, std::string_view bytes) -> Status {
       ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
       auto kind = e.event().getKind();
       if (!kind.isCertificateIssued()) return Status::Ok();

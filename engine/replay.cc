@@ -23,7 +23,9 @@ Result<ReplayAnswer> Linear(StoreLogs& logs, const ReplayQuery& q) {
   std::map<std::string, std::vector<SerialStep>> steps;  // serials of the query
   std::map<std::string, std::vector<SerialStep>> revocations;  // every revoked serial
   BatchAt batch;
-  for (auto& [origin, l] : logs.logs) {
+  for (auto& entry : logs.logs) {
+    const auto& origin = entry.first;  // a plain reference: clang 14 cannot capture a structured binding
+    auto& l = entry.second;
     uint64_t replayed = 0;
     Status s = l->ForEach(0, l->Size(), [&](uint64_t seq, std::string_view bytes) -> Status {
       ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));

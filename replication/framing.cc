@@ -37,7 +37,7 @@ Result<std::unique_ptr<Frame>> ReadFrame(const ReadExact& read) {
   }
   const size_t table_words = (segments_minus_one + 3) / 2;  // (4 + 4 * segments) / 8, rounded up
   std::vector<capnp::word> table(table_words);
-  table[0] = first;
+  std::memcpy(&table[0], &first, sizeof(first));  // capnp::word is not copy-assignable under clang
   if (table_words > 1) RETURN_IF_ERROR(read(&table[1], (table_words - 1) * sizeof(capnp::word)));
   size_t expected = 0;
   try {

@@ -8,6 +8,7 @@ PACKAGES=(
   librocksdb-dev libssl-dev openssl libasio-dev libcapnp-dev capnproto libzstd-dev zstd
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libspdlog-dev libhttp-parser-dev
+  ccache clang libclang-rt-14-dev
   gnutls-bin curl python3 python3-cryptography procps nginx-light chromium fonts-dejavu-core
 )
 
