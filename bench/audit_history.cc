@@ -27,7 +27,10 @@
 #include "base/encoding.h"
 #include "base/mem_env.h"
 #include "base/utc_time.h"
+#include "ca/certificate.h"
+#include "ca/hierarchy.h"
 #include "engine/cert_status.h"
+#include "engine/log_authority.h"
 #include "log/cosignature.h"
 #include "log/event_draft.h"
 #include "log/event_log.h"
@@ -63,6 +66,11 @@ int Run(const std::string& data, uint64_t events, bool projection) {
   log::LogSigner f_signer = *log::LogSigner::Generate("factory-f1.bench.example/log");
   if (Status s = log::EventLog::Create(store.get(), hq_signer.verifier()); !s.ok()) return Fail(s);
   if (Status s = log::EventLog::Create(store.get(), f_signer.verifier()); !s.ok()) return Fail(s);
+  {  // HQ's store: its own log is HQ's (what `log init` records as "self")
+    rocksdb::WriteBatch self;
+    self.Put(store->meta(), "self", hq_signer.verifier().name());
+    if (Status s = store->WriteDurably(&self); !s.ok()) return Fail(s);
+  }
   MemEnv clock;
   const int64_t start = int64_t{1793000000} * 1000000;  // 2026-10-26
   const int64_t span = int64_t{30} * 86400 * 1000000;
@@ -72,7 +80,22 @@ int Run(const std::string& data, uint64_t events, bool projection) {
       std::move(*log::EventLog::Open(store.get(), f_signer.verifier().name(), f_signer, {.env = &clock}));
 
   std::mt19937_64 rng(7);
-  const Bytes ca(32, 0xca);
+  // A real CA certificate: the factory is registered in HQ's log with it, so
+  // the audit's trust table lets the factory issue under its caId.
+  Result<ca::KeyAndCertificate> root =
+      ca::CreateRoot({.organization = "Bench OEM", .factory = "F1"}, ca::KeyType::kP256,
+                     start / 1000000);
+  if (!root.ok()) return Fail(root.status());
+  Result<Bytes> ca_or = ca::CaId(root->cert.get());
+  if (!ca_or.ok()) return Fail(ca_or.status());
+  const Bytes ca = *ca_or;
+  {
+    engine::LogAuthority authority(hq_signer.verifier().name());
+    engine::FactoryRegistration reg{.name = "F1", .log_key = f_signer.verifier().VerifierKey()};
+    std::string der = *ca::CertificateDer(root->cert.get());
+    reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
+    if (Result<bool> r = engine::RegisterFactory(*hq, authority, reg); !r.ok()) return Fail(r.status());
+  }
   Bytes cert(450);
   for (auto& b : cert) b = static_cast<uint8_t>(rng());
   uint64_t issued = 0, rejected = 0, revoked = 0, groups = 0;
@@ -199,8 +222,10 @@ int Run(const std::string& data, uint64_t events, bool projection) {
   if (projection) {
     auto status = engine::CertStatus::Open(store.get());
     if (!status.ok()) return Fail(status.status());
+    engine::LogAuthority authority(hq_signer.verifier().name());
+    if (Status s = authority.CatchUp(*hq); !s.ok()) return Fail(s);
     for (log::EventLog* l : {factory.get(), hq.get()}) {
-      if (Result<uint64_t> n = (*status)->CatchUp(*l); !n.ok()) return Fail(n.status());
+      if (Result<uint64_t> n = (*status)->CatchUp(*l, authority); !n.ok()) return Fail(n.status());
     }
   }
   if (Status s = store->Flush(); !s.ok()) return Fail(s);

@@ -6,6 +6,7 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "ca/certificate.h"
 #include "engine/batch_authority.h"
 #include "engine/revocation.h"
 #include "replication/bundle.h"
@@ -16,18 +17,39 @@ std::string VaName(const std::string& origin) {
   return origin.substr(0, std::min(origin.find('.'), origin.find('/')));
 }
 
+Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAuthority& authority) {
+  Env* env = Env::Default();
+  for (const FactoryRef& f : c.factories) {
+    engine::FactoryRegistration reg;
+    reg.name = f.name;
+    reg.log_key = f.log_key;
+    reg.sync_spki = f.sync_spki_sha256;
+    ASSIGN_OR_RETURN(std::string pem, env->ReadFile(f.ca_mirror_dir + "/ca.pem", 1 << 20));
+    ASSIGN_OR_RETURN(ca::X509Ptr cert, ca::ParseCertificate(pem));
+    ASSIGN_OR_RETURN(std::string der, ca::CertificateDer(cert.get()));
+    reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
+    Status registered = engine::RegisterFactory(hq_log, authority, reg).status();
+    RETURN_IF_ERROR(registered.WithContext("factory '" + f.name + "' of " + c.path));
+  }
+  return authority.CatchUp(hq_log);
+}
+
 Result<HqNode> OpenHqNode(const HqConfig& c) {
   Env* env = Env::Default();
   HqNode n;
+  n.config = c;
   ASSIGN_OR_RETURN(n.local, log::OpenLocalLog(env, c.data_dir, /*with_key=*/true));
   ASSIGN_OR_RETURN(log::LogSigner cosigner,
                    log::LogSigner::LoadPem(env, log::LogKeyPath(c.data_dir), n.local.log->origin()));
+  n.authority = std::make_unique<engine::LogAuthority>(n.local.log->origin());
+  RETURN_IF_ERROR(n.authority->CatchUp(*n.local.log).WithContext("learn the factories from HQ's log"));
+  RETURN_IF_ERROR(RegisterFactories(c, *n.local.log, *n.authority));
   std::vector<replication::FactoryBinding> bindings;
-  for (const FactoryRef& f : c.factories) {
-    bindings.push_back({f.name, f.log_key, f.sync_spki_sha256});
-  }
+  for (const FactoryRef& f : c.factories) bindings.push_back({f.name, f.log_key, f.sync_spki_sha256});
+  replication::HqSyncOptions so;
+  so.authority = n.authority.get();
   ASSIGN_OR_RETURN(n.sync, replication::HqSync::Open(n.local.log.get(), std::move(cosigner),
-                                                     std::move(bindings)));
+                                                     std::move(bindings), so));
   std::vector<log::EventLog*> logs;
   std::vector<validation::VaIssuer> issuers;
   const std::string public_url =
@@ -46,6 +68,7 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
   }
   logs.push_back(n.local.log.get());
   validation::VaOptions vo;
+  vo.authority = n.authority.get();
   vo.organization = c.organization;
   if (c.validation) {
     vo.crl_validity_seconds = c.validation->crl_validity_seconds;
@@ -59,12 +82,40 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
   return n;
 }
 
-static Result<engine::RevocationRequest> RevocationFromJson(const nlohmann::json& j) {
+Result<std::string> FactoryOrigin(const HqConfig& c, const std::string& name) {
+  std::string known;
+  for (const FactoryRef& f : c.factories) {
+    if (f.name == name) return f.log_origin;
+    known += (known.empty() ? "" : ", ") + f.name;
+  }
+  return Status::NotFound("no factory '" + name + "' in " + c.path + " (factories: " + known + ")");
+}
+
+Result<std::pair<std::string, std::string>> SplitBatchRef(const HqConfig& c, const std::string& ref) {
+  const size_t slash = ref.find('/');
+  if (slash != std::string::npos) {
+    if (slash == 0 || slash + 1 == ref.size()) {
+      return Status::InvalidArgument("a batch is named FACTORY/BATCH, not '" + ref + "'");
+    }
+    return std::make_pair(ref.substr(0, slash), ref.substr(slash + 1));
+  }
+  if (c.factories.size() != 1) {
+    return Status::InvalidArgument("batch '" + ref + "': name its factory (FACTORY/BATCH): this HQ has " +
+                                   std::to_string(c.factories.size()) + " factories");
+  }
+  return std::make_pair(c.factories.front().name, ref);
+}
+
+static Result<engine::RevocationRequest> RevocationFromJson(const HqConfig& c, const nlohmann::json& j) {
   engine::RevocationRequest r;
   if (j.contains("serial")) {
     ASSIGN_OR_RETURN(r.serial, HexDecode(j.value("serial", "")));
   }
-  r.batch_id = j.value("batch", "");
+  if (const std::string ref = j.value("batch", ""); !ref.empty()) {
+    ASSIGN_OR_RETURN(auto fb, SplitBatchRef(c, ref));
+    ASSIGN_OR_RETURN(r.factory_origin, FactoryOrigin(c, fb.first));
+    r.batch_id = fb.second;
+  }
   r.hold = j.value("hold", false);
   r.release = j.value("release", false);
   if (!r.hold && !r.release) {
@@ -77,7 +128,7 @@ static Result<engine::RevocationRequest> RevocationFromJson(const nlohmann::json
 }
 
 std::string RevokeJson(HqNode& n, const nlohmann::json& req) {
-  Result<engine::RevocationRequest> r = RevocationFromJson(req);
+  Result<engine::RevocationRequest> r = RevocationFromJson(n.config, req);
   Result<engine::RevocationResult> done =
       r.ok() ? n.va->Revoke(*r) : Result<engine::RevocationResult>(r.status());
   if (!done.ok()) return nlohmann::json{{"ok", false}, {"error", done.status().ToString()}}.dump();
@@ -149,7 +200,7 @@ std::string AuthorizeJson(HqNode& n, const nlohmann::json& req) {
   if (n.sync && n.sync->Copy(t.factory_log_id) == nullptr) {
     return fail(Status::NotFound("no factory log '" + t.factory_log_id + "' is configured at HQ"));
   }
-  Result<uint64_t> seq = engine::AuthorizeBatch(*n.local.log, t);
+  Result<uint64_t> seq = engine::AuthorizeBatch(*n.local.log, *n.authority, t);
   if (!seq.ok()) return fail(seq.status());
   if (Result<uint64_t> r = n.va->Refresh(); !r.ok()) return fail(r.status());  // the ledger shows it at once
   return nlohmann::json{{"ok", true}, {"batch", t.batch_id}, {"quota", t.quota}, {"hq_seq", *seq}}.dump();
@@ -166,18 +217,37 @@ std::string ImportJson(const std::string& log, const replication::TransferStats&
 std::string LedgerJson(HqNode& n, const nlohmann::json& req) {
   auto fail = [](const Status& s) { return nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump(); };
   if (Result<uint64_t> r = n.va->Refresh(); !r.ok()) return fail(r.status());
-  Result<std::vector<std::pair<std::string, engine::BatchTally>>> all = n.va->status().Tallies();
+  Result<std::vector<engine::CertStatus::LedgerEntry>> all = n.va->status().Tallies();
   if (!all.ok()) return fail(all.status());
-  const std::string only = req.value("batch", "");
+  std::string only_factory = req.value("factory", ""), only_batch;
+  if (const std::string ref = req.value("batch", ""); !ref.empty()) {
+    Result<std::pair<std::string, std::string>> fb = SplitBatchRef(n.config, ref);
+    if (!fb.ok()) return fail(fb.status());
+    only_factory = fb->first;
+    only_batch = fb->second;
+  }
+  std::string only_origin;
+  if (!only_factory.empty()) {
+    Result<std::string> o = FactoryOrigin(n.config, only_factory);
+    if (!o.ok()) return fail(o.status());
+    only_origin = *o;
+  }
   nlohmann::json batches = nlohmann::json::array();
-  for (const auto& [id, t] : *all) {
-    if (!only.empty() && id != only) continue;
-    batches.push_back({{"batch", id},          {"factory", t.factory}, {"authorized", t.quota},
+  for (const auto& e : *all) {
+    if (!only_origin.empty() && e.factory_origin != only_origin) continue;
+    if (!only_batch.empty() && e.batch_id != only_batch) continue;
+    std::optional<engine::FactoryScope> f = n.authority->Factory(e.factory_origin);
+    const engine::BatchTally& t = e.tally;
+    batches.push_back({{"factory", f ? f->name : e.factory_origin},
+                       {"batch", e.batch_id},  {"factory_log", e.factory_origin},
+                       {"authorized", t.quota},
                        {"issued", t.issued},   {"rejected", t.rejected}, {"revoked", t.revoked},
                        {"on_hold", t.held},    {"closed", t.closed},
                        {"over_quota", t.quota != 0 && t.issued > t.quota}});
   }
-  if (!only.empty() && batches.empty()) return fail(Status::NotFound("no batch '" + only + "' in the logs"));
+  if (!only_batch.empty() && batches.empty()) {
+    return fail(Status::NotFound("no batch '" + only_factory + "/" + only_batch + "' in the logs"));
+  }
   return nlohmann::json{{"ok", true}, {"batches", batches}}.dump();
 }
 

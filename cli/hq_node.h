@@ -16,6 +16,7 @@
 
 #include "cli/config.h"
 #include "engine/batch_ledger.h"
+#include "engine/log_authority.h"
 #include "log/local_log.h"
 #include "net/control_socket.h"
 #include "replication/hq_sync.h"
@@ -24,15 +25,34 @@
 namespace mirrorca::cli {
 
 struct HqNode {
+  HqConfig config;
   log::LocalLog local;
+  std::unique_ptr<engine::LogAuthority> authority;  // learned from HQ's log; outlives sync and va
   std::unique_ptr<replication::HqSync> sync;
   std::unique_ptr<validation::ValidationAuthority> va;  // destroyed first
   HqNode() = default;
   HqNode(HqNode&&) = default;
-  ~HqNode() { va.reset(); }
+  ~HqNode() {
+    va.reset();
+    sync.reset();
+  }
 };
 
+// OpenHqNode opens HQ's store and registers every factory of hq.toml in
+// HQ's log (a factoryRegistered event the first time, or when its CA or sync
+// keys change): what each factory may say is then learned from the log alone.
 Result<HqNode> OpenHqNode(const HqConfig& c);
+
+// RegisterFactories records every factory of `c` in HQ's log (RegisterFactory:
+// once, and again when its CA or sync keys change) and catches `authority` up.
+Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAuthority& authority);
+
+// FactoryOrigin resolves a factory name of hq.toml to its log origin;
+// NotFound naming the known factories otherwise.
+Result<std::string> FactoryOrigin(const HqConfig& c, const std::string& name);
+// SplitBatchRef splits "F/B" into factory name and batch; a bare "B" names
+// the batch of the only factory (InvalidArgument when there are several).
+Result<std::pair<std::string, std::string>> SplitBatchRef(const HqConfig& c, const std::string& ref);
 
 // VaName is the URL name of a factory's issuing CA: the first label of its
 // log origin ("factory-f1" for factory-f1.example/log).

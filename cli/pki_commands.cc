@@ -127,7 +127,14 @@ Status Quickstart(const QuickstartOptions& o) {
   t.not_after = (NowSeconds() + 365LL * 86400) * 1000000;
   t.factory_log_id = kFactoryOrigin;
   t.ca_id = ca_id;
-  RETURN_IF_ERROR(engine::AuthorizeBatch(*hq.log, t).status());
+  // HQ registers the factory (its log, CA and sync key) before authorizing
+  // any batch for it: a batch for an unregistered factory is refused.
+  engine::LogAuthority authority(hq.log->origin());
+  engine::FactoryRegistration reg{.name = kFactoryName, .log_key = factory_vkey, .sync_spki = {factory_sync_tls.spki}};
+  ASSIGN_OR_RETURN(std::string ca_der, ca::CertificateDer(ca_cert.get()));
+  reg.ca_certificates.push_back(Bytes(ca_der.begin(), ca_der.end()));
+  RETURN_IF_ERROR(engine::RegisterFactory(*hq.log, authority, reg).status());
+  RETURN_IF_ERROR(engine::AuthorizeBatch(*hq.log, authority, t).status());
   ASSIGN_OR_RETURN(auto hq_copy, log::EventLog::OpenCopy(factory.store.get(), hq.log->verifier()));
   RETURN_IF_ERROR(engine::DeliverLog(*hq.log, *hq_copy).status());
   hq_copy.reset();
@@ -314,7 +321,9 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
                                                       : "open HQ's store");
       }
       log::LocalLog hq_log = std::move(*opened);
-      ASSIGN_OR_RETURN(uint64_t seq, engine::AuthorizeBatch(*hq_log.log, t));
+      engine::LogAuthority authority(hq_log.log->origin());
+      RETURN_IF_ERROR(RegisterFactories(hq, *hq_log.log, authority));
+      ASSIGN_OR_RETURN(uint64_t seq, engine::AuthorizeBatch(*hq_log.log, authority, t));
       std::cout << "{\"ok\":true,\"batch\":\"" << t.batch_id << "\",\"quota\":" << t.quota
                 << ",\"hq_seq\":" << seq;
       if (o->deliver) {

@@ -53,7 +53,7 @@ void AddVaCommands(CLI::App& app, int* exit_code) {
       "revoke", "Revoke (or hold / release) a certificate or a whole batch: an event in HQ's log");
   revoke->add_option("--config", ra->config, "hq.toml")->required();
   auto* serial = revoke->add_option("--serial", ra->serial, "certificate serial, hex");
-  auto* batch = revoke->add_option("--batch", ra->batch, "revoke every certificate of a batch");
+  auto* batch = revoke->add_option("--batch", ra->batch, "revoke every certificate of a batch: FACTORY/BATCH");
   serial->excludes(batch);
   revoke->add_option("--reason", ra->reason,
                      "keyCompromise, cACompromise, affiliationChanged, superseded, "
@@ -84,16 +84,18 @@ void AddVaCommands(CLI::App& app, int* exit_code) {
   // `batch ledger`: beside `batch authorize` (cli/pki_commands.cc).
   CLI::App* batch_cmd = app.get_subcommand("batch");
   struct LedgerArgs {
-    std::string config, batch;
+    std::string config, batch, factory;
   };
   auto la = std::make_shared<LedgerArgs>();
   CLI::App* ledger = batch_cmd->add_subcommand(
       "ledger", "Per batch: authorized quota, issued, rejected, revoked, on hold (from the logs)");
   ledger->add_option("--config", la->config, "hq.toml")->required();
-  ledger->add_option("--batch", la->batch, "one batch (default: all)");
+  ledger->add_option("--batch", la->batch, "one batch, FACTORY/BATCH (default: all)");
+  ledger->add_option("--factory", la->factory, "the batches of one factory (default: all)");
   ledger->callback([la, exit_code] {
     nlohmann::json req = {{"cmd", "batch-ledger"}};
     if (!la->batch.empty()) req["batch"] = la->batch;
+    if (!la->factory.empty()) req["factory"] = la->factory;
     *exit_code = RunOnHq(la->config, req, &LedgerJson);
   });
 

@@ -115,8 +115,8 @@ struct VerifiedRun {
 class ProjectionCheck {
  public:
   ProjectionCheck(log::Store& store, const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
-                  const std::string& spill_dir, const AuditOptions& o)
-      : store_(store), scratch_(spill_dir, o.memory_budget), progress_(o.progress), runs_(4) {
+                  const LogAuthority& authority, const std::string& spill_dir, const AuditOptions& o)
+      : store_(store), authority_(authority), scratch_(spill_dir, o.memory_budget), progress_(o.progress), runs_(4) {
     for (const auto& [origin, l] : logs) {
       Result<std::string> v = store.Get(store.meta(), StatusKey("pos/", origin));
       until_[origin] = v.ok() && v->size() == 8 ? GetBigEndian64(*v) : 0;
@@ -159,7 +159,7 @@ class ProjectionCheck {
     uint64_t done = 0;
     while (std::optional<VerifiedRun> run = runs_.Pop()) {
       const uint64_t end = run->first_seq + run->events.size();
-      Status s = ProjectStep(scratch_, run->origin, end, [&](const EventVisitor& visit) -> Status {
+      Status s = ProjectStep(scratch_, run->origin, end, authority_, [&](const EventVisitor& visit) -> Status {
         for (size_t i = 0; i < run->events.size(); ++i) RETURN_IF_ERROR(visit(run->first_seq + i, run->events[i]));
         return Status::Ok();
       });
@@ -178,6 +178,7 @@ class ProjectionCheck {
   }
 
   log::Store& store_;
+  const LogAuthority& authority_;
   ScratchProjection scratch_;
   const std::function<void(const std::string&, uint64_t, uint64_t)> progress_;
   std::map<std::string, uint64_t> until_;
@@ -195,6 +196,8 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   ASSIGN_OR_RETURN(StoreLogs opened, OpenStoreLogs(data_dir));
   log::Store* store = opened.store.get();
   const auto& logs = opened.logs;
+  // What each log may say (engine/log_authority.h), learned from HQ's log.
+  const std::unique_ptr<LogAuthority>& authority = opened.authority;
   AuditVerdict v;
   auto fail = [&](const Failure& f) {
     v.ok = false;
@@ -221,7 +224,9 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     scratch = tmpl;
   }
   std::unique_ptr<ProjectionCheck> projection;
-  if (check_projection) projection = std::make_unique<ProjectionCheck>(*store, logs, scratch + "/projection", o);
+  if (check_projection) {
+    projection = std::make_unique<ProjectionCheck>(*store, logs, *authority, scratch + "/projection", o);
+  }
   std::thread background([&] {
     if (projection) projection->Run();
   });
@@ -241,6 +246,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   auto t = Clock::now();
   std::mutex recorded_mu;
   std::vector<RecordedCosignature> recorded;
+  std::map<std::string, Failure> outside_authority;  // the first event per log that breaks the table
   std::optional<Failure> log_failure;
   std::vector<AuditLogResult> results;
   for (const auto& [origin, l] : logs) {
@@ -248,7 +254,15 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     r.origin = origin;
     log::VerifyOptions vo;
     vo.threads = o.threads;
-    vo.visit = [&recorded_mu, &recorded, origin = origin](uint64_t seq, const log::ParsedEvent& e) {
+    vo.visit = [&recorded_mu, &recorded, &outside_authority, &authority, origin = origin](
+                   uint64_t seq, const log::ParsedEvent& e) {
+      if (std::optional<AuthorityViolation> bad = authority->Check(origin, e.event())) {
+        std::lock_guard lock(recorded_mu);
+        auto it = outside_authority.find(origin);
+        if (it == outside_authority.end() || seq < *it->second.seq) {
+          outside_authority[origin] = Failure{origin, seq, "outside the log's authority: " + bad->ToString()};
+        }
+      }
       if (!e.event().getKind().isCheckpointCosigned()) return;
       auto c = e.event().getKind().getCheckpointCosigned();
       std::lock_guard lock(recorded_mu);
@@ -274,6 +288,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   if (projection) projection->Finish(/*abandon=*/log_failure.has_value());
   v.phase_seconds["logs"] = seconds_since(t);
   if (log_failure) return fail(*log_failure);
+  if (!outside_authority.empty()) return fail(outside_authority.begin()->second);
   t = Clock::now();
   std::map<std::string, std::vector<std::string>> cosigned;
   if (std::optional<Failure> bad = CheckCosignatures(std::move(recorded), logs, &cosigned)) return fail(*bad);

@@ -4,7 +4,7 @@
 
 namespace mirrorca::engine {
 
-Result<uint64_t> AuthorizeBatch(log::EventLog& hq_log, const BatchTerms& t) {
+Result<uint64_t> AuthorizeBatch(log::EventLog& hq_log, LogAuthority& authority, const BatchTerms& t) {
   if (t.batch_id.empty() || t.batch_id.size() > 64) {
     return Status::InvalidArgument("batch id must have 1 to 64 characters");
   }
@@ -31,9 +31,14 @@ Result<uint64_t> AuthorizeBatch(log::EventLog& hq_log, const BatchTerms& t) {
   unsigned i = 0;
   for (const std::string& d2 : t.allow_reissue) re.set(i++, d2);
   b.setCaId(kj::ArrayPtr<const kj::byte>(t.ca_id.data(), t.ca_id.size()));
+  RETURN_IF_ERROR(authority.CatchUp(hq_log));
+  if (std::optional<AuthorityViolation> v = authority.Check(hq_log.origin(), d.event().asReader())) {
+    return Status::InvalidArgument("batch '" + t.batch_id + "' cannot be authorized: " + v->ToString());
+  }
   std::vector<log::EventDraft> drafts;
   drafts.push_back(std::move(d));
   ASSIGN_OR_RETURN(log::AppendResult r, hq_log.Append(std::move(drafts)));
+  RETURN_IF_ERROR(authority.CatchUp(hq_log));
   return r.first_seq;
 }
 

@@ -8,13 +8,16 @@
 
 #include "base/result.h"
 #include "engine/batch_ledger.h"
+#include "engine/log_authority.h"
 #include "log/event_log.h"
 
 namespace mirrorca::engine {
 
 // AuthorizeBatch appends `terms` as a batchAuthorized event to HQ's own log
-// and returns its seq. InvalidArgument for inconsistent terms.
-Result<uint64_t> AuthorizeBatch(log::EventLog& hq_log, const BatchTerms& terms);
+// and returns its seq. InvalidArgument for inconsistent terms, and for terms
+// the trust table refuses (a factory never registered, a CA not the
+// factory's): `authority` is caught up with HQ's log first.
+Result<uint64_t> AuthorizeBatch(log::EventLog& hq_log, LogAuthority& authority, const BatchTerms& terms);
 
 // DeliverLog copies the events `copy` lacks from `source` (the same log) and
 // the latest checkpoint; returns how many events were delivered.

@@ -97,7 +97,7 @@ Result<std::optional<CertRecord>> CertStatus::Get(ByteSpan ca_id, ByteSpan seria
   return std::optional<CertRecord>(std::move(r));
 }
 
-Result<uint64_t> CertStatus::CatchUp(log::EventLog& log, uint64_t until) {
+Result<uint64_t> CertStatus::CatchUp(log::EventLog& log, const LogAuthority& authority, uint64_t until) {
   const std::string origin = log.origin();
   StoreTarget target(store_);
   uint64_t pos = Position(origin);
@@ -105,7 +105,7 @@ Result<uint64_t> CertStatus::CatchUp(log::EventLog& log, uint64_t until) {
   const uint64_t start = pos;
   while (pos < size) {
     const uint64_t end = std::min(size, pos + kChunk);
-    Status s = ProjectStep(target, origin, end, [&](const EventVisitor& visit) {
+    Status s = ProjectStep(target, origin, end, authority, [&](const EventVisitor& visit) {
       return log.ForEach(pos, end, visit);
     });
     RETURN_IF_ERROR(s.WithContext("project " + origin));
@@ -165,8 +165,9 @@ Status CertStatus::ForEachRevokedSince(
   return Status::Ok();
 }
 
-Result<std::optional<BatchTally>> CertStatus::Tally(const std::string& batch_id) {
-  Result<std::string> v = store_->Get(store_->meta(), StatusKey("ledger/", batch_id));
+Result<std::optional<BatchTally>> CertStatus::Tally(const std::string& factory_origin,
+                                                   const std::string& batch_id) {
+  Result<std::string> v = store_->Get(store_->meta(), StatusKey("ledger/", BatchKey(factory_origin, batch_id)));
   if (!v.ok()) {
     if (v.status().code() == StatusCode::kNotFound) return std::optional<BatchTally>();
     return v.status();
@@ -175,22 +176,25 @@ Result<std::optional<BatchTally>> CertStatus::Tally(const std::string& batch_id)
   return std::optional<BatchTally>(std::move(t));
 }
 
-Result<std::vector<std::pair<std::string, BatchTally>>> CertStatus::Tallies() {
+Result<std::vector<CertStatus::LedgerEntry>> CertStatus::Tallies() {
   const std::string prefix = StatusKey("ledger/", "");
-  std::vector<std::pair<std::string, BatchTally>> out;
+  std::vector<LedgerEntry> out;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     ASSIGN_OR_RETURN(BatchTally t, DecodeTally(std::string_view(it->value().data(), it->value().size())));
-    out.emplace_back(std::string(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
-                     std::move(t));
+    const std::string_view key(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    const size_t cut = key.find('\0');
+    if (cut == std::string_view::npos) return Status::Corruption("bad ledger key");
+    out.push_back({std::string(key.substr(0, cut)), std::string(key.substr(cut + 1)), std::move(t)});
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
   return out;
 }
 
-Result<std::vector<std::pair<Bytes, Bytes>>> CertStatus::SerialsOfBatch(const std::string& batch_id) {
-  std::string prefix = StatusKey("batch/", batch_id);
+Result<std::vector<std::pair<Bytes, Bytes>>> CertStatus::SerialsOfBatch(const std::string& factory_origin,
+                                                                        const std::string& batch_id) {
+  std::string prefix = StatusKey("batch/", BatchKey(factory_origin, batch_id));
   prefix.push_back('\0');
   std::vector<std::pair<Bytes, Bytes>> out;
   std::unique_ptr<rocksdb::Iterator> it(

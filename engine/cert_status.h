@@ -6,15 +6,19 @@
 //
 // Stored in the node's store (meta column family, prefix "status/v1/"):
 //
-//   status/v1/schema                      "2" (kStatusSchemaVersion)
+//   status/v1/schema                      "3" (kStatusSchemaVersion)
 //   status/v1/pos/<origin>                u64be: next seq of that log to apply
 //   status/v1/cert/<caId 32><serial>      CertRecord (EncodeRecord, engine/status_records.h)
 //   status/v1/rev/<caId 32><serial>       CertRecord again, for every certificate ever
 //                                         revoked or held (a released hold stays: delta
 //                                         CRLs list it) — a CRL is one scan, no lookups
 //   status/v1/crl/<caId 32>               CrlState (last CRL numbers, last revocation)
-//   status/v1/batch/<batch>\0<caId><serial>  "" (a batch's certificates)
-//   status/v1/ledger/<batch>              BatchTally (the batch ledger)
+//   status/v1/batch/<factory origin>\0<batch>\0<caId><serial>  "" (a batch's certificates)
+//   status/v1/ledger/<factory origin>\0<batch>   BatchTally (the batch ledger)
+//
+// Only events the log authority allows are projected (engine/log_authority.h):
+// a factory log's revocation or an issuance under another factory's CA is
+// skipped, whatever its signature.
 //
 // The rules that turn events into these records are engine/status_projector.h
 // (shared with the audit's rebuild). Exactly once: each CatchUp step writes
@@ -39,6 +43,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "log/event_log.h"
+#include "engine/log_authority.h"
 #include "engine/status_records.h"
 #include "log/store.h"
 
@@ -62,7 +67,9 @@ class CertStatus {
 
   // CatchUp applies the events of `log` not yet applied, up to seq `until`
   // (exclusive; default: all); returns how many.
-  Result<uint64_t> CatchUp(log::EventLog& log, uint64_t until = UINT64_MAX);
+  // `authority` says which of its events count; it must have learned HQ's
+  // log first (CatchUp of HQ's log before the factory logs).
+  Result<uint64_t> CatchUp(log::EventLog& log, const LogAuthority& authority, uint64_t until = UINT64_MAX);
   // Position returns the next seq of `origin` to apply.
   uint64_t Position(const std::string& origin);
 
@@ -72,8 +79,10 @@ class CertStatus {
   // serial bytes.
   Status ForEachRevoked(ByteSpan ca_id,
                         const std::function<Status(ByteSpan serial, const CertRecord&)>& fn);
-  // SerialsOfBatch returns (caId, serial) of every certificate of a batch.
-  Result<std::vector<std::pair<Bytes, Bytes>>> SerialsOfBatch(const std::string& batch_id);
+  // SerialsOfBatch returns (caId, serial) of every certificate of the batch
+  // `batch_id` of the factory whose log is `factory_origin`.
+  Result<std::vector<std::pair<Bytes, Bytes>>> SerialsOfBatch(const std::string& factory_origin,
+                                                              const std::string& batch_id);
 
   // ForEachRevokedSince calls fn(serial, record) once for every certificate
   // of `ca_id` whose revocation or release is recorded in `hq_log` at or
@@ -84,9 +93,14 @@ class CertStatus {
 
   CrlState Crl(ByteSpan ca_id);
 
-  Result<std::optional<BatchTally>> Tally(const std::string& batch_id);
-  // Tallies returns every batch's ledger, by batch id.
-  Result<std::vector<std::pair<std::string, BatchTally>>> Tallies();
+  Result<std::optional<BatchTally>> Tally(const std::string& factory_origin, const std::string& batch_id);
+  struct LedgerEntry {
+    std::string factory_origin;
+    std::string batch_id;
+    BatchTally tally;
+  };
+  // Tallies returns every batch's ledger, by factory origin, then batch id.
+  Result<std::vector<LedgerEntry>> Tallies();
 
   // Clear deletes the whole projection (positions included).
   Status Clear();

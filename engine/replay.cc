@@ -31,19 +31,23 @@ Result<ReplayAnswer> Linear(StoreLogs& logs, const ReplayQuery& q) {
       ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
       if (e.event().getTime() > q.at) return Status::OutOfRange("after the instant");  // time-ordered
       ++replayed;
+      if (logs.authority->Check(origin, e.event())) return Status::Ok();  // not this log's to say
       auto kind = e.event().getKind();
-      if (auto step = StepOf(e, origin, seq)) {
+      const bool batch_log = !q.batch.empty() && origin == q.factory_origin;  // the batch's factory
+      if (auto step = StepOf(e, origin, seq, *logs.authority)) {
+        const bool in_batch = batch_log && step->second.issuance && step->second.batch == q.batch;
         if (!step->second.issuance) {
           revocations[step->first].push_back(step->second);
-        } else if (step->first == wanted || (!q.batch.empty() && step->second.batch == q.batch)) {
+        } else if (step->first == wanted || in_batch) {
           steps[step->first].push_back(step->second);
         }
-        if (step->second.issuance && !q.batch.empty() && step->second.batch == q.batch) batch.issued++;
+        if (in_batch) batch.issued++;
       } else if (kind.isIssuanceRejected()) {
-        if (!q.batch.empty() && q.batch == kind.getIssuanceRejected().getBatchId().cStr()) batch.rejected++;
+        if (batch_log && q.batch == kind.getIssuanceRejected().getBatchId().cStr()) batch.rejected++;
       } else if (kind.isBatchAuthorized()) {
-        if (!q.batch.empty() && q.batch == kind.getBatchAuthorized().getBatchId().cStr()) {
-          batch.authorized = kind.getBatchAuthorized().getQuota();
+        auto b = kind.getBatchAuthorized();
+        if (!q.batch.empty() && q.batch == b.getBatchId().cStr() && q.factory_origin == b.getFactoryLogId().cStr()) {
+          batch.authorized = b.getQuota();
         }
       } else if (kind.isCheckpointCosigned()) {
         auto c = kind.getCheckpointCosigned();
@@ -65,8 +69,8 @@ Result<ReplayAnswer> Linear(StoreLogs& logs, const ReplayQuery& q) {
   if (!q.batch.empty()) {
     for (const auto& [serial, unused] : steps) {
       SerialFold f = fold(serial);
-      batch.revoked += f.RevokedIn(q.batch);
-      batch.on_hold += f.HeldIn(q.batch);
+      batch.revoked += f.RevokedIn(q.factory_origin, q.batch);
+      batch.on_hold += f.HeldIn(q.factory_origin, q.batch);
     }
     out.batch = batch;
   }
@@ -93,8 +97,26 @@ Status Describe(StoreLogs& logs, CertificateAt& c) {
 
 }  // namespace
 
-Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& q, const ReplayOptions& o) {
+Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& query, const ReplayOptions& o) {
   ASSIGN_OR_RETURN(StoreLogs logs, OpenStoreLogs(data_dir));
+  ReplayQuery q = query;
+  if (!q.batch.empty() && q.factory_origin.empty()) {  // FACTORY/BATCH, by the names HQ registered
+    const size_t slash = q.batch.find('/');
+    std::optional<FactoryScope> f;
+    if (slash != std::string::npos) {
+      f = logs.authority->FactoryNamed(q.batch.substr(0, slash));
+      if (!f) return Status::NotFound("no factory named '" + q.batch.substr(0, slash) + "' is registered in these logs");
+      q.batch = q.batch.substr(slash + 1);
+    } else {
+      std::vector<FactoryScope> all = logs.authority->Factories();
+      if (all.size() != 1) {
+        return Status::InvalidArgument("batch '" + q.batch + "': name its factory (FACTORY/BATCH): " +
+                                       std::to_string(all.size()) + " factories are registered");
+      }
+      f = all.front();
+    }
+    q.factory_origin = f->log_origin;
+  }
   const std::string index_dir = o.index_dir.empty() ? DefaultReplayIndexDir(data_dir) : o.index_dir;
   std::optional<ReplayAnswer> answer;
   std::string note;

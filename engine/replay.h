@@ -27,7 +27,8 @@ namespace mirrorca::engine {
 struct ReplayQuery {
   int64_t at = 0;               // µs since the epoch: events with time <= at count
   std::optional<Bytes> serial;  // a certificate (big-endian magnitude)
-  std::string batch;            // a batch
+  std::string batch;            // a batch: FACTORY/BATCH (a bare BATCH when one factory is registered)
+  std::string factory_origin;   // set by Replay from `batch`: the batch's factory log
 };
 
 struct CertificateAt {

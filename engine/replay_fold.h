@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/log_authority.h"
 #include "engine/replay.h"
 #include "log/event_codec.h"
 
@@ -46,9 +47,10 @@ struct SerialStep {
 };
 
 // StepOf returns the serial and the step of an issuance or revocation event;
-// nullopt for other kinds.
+// nullopt for other kinds and for events `authority` does not allow `origin`
+// to carry (they are never replayed).
 std::optional<std::pair<std::string, SerialStep>> StepOf(const log::ParsedEvent& e, const std::string& origin,
-                                                         uint64_t seq);
+                                                         uint64_t seq, const LogAuthority& authority);
 
 struct SerialFold {
   bool issued = false;
@@ -65,8 +67,10 @@ struct SerialFold {
   // State: unknown (no issuance folded) | good | revoked | on_hold.
   std::string State() const { return issued ? rev_state : "unknown"; }
   // CountsIn: whether the certificate counts as revoked / on hold in `b`.
-  bool RevokedIn(std::string_view b) const { return issued && batch == b && rev_state == "revoked"; }
-  bool HeldIn(std::string_view b) const { return issued && batch == b && rev_state == "on_hold"; }
+  // A batch is scoped by its factory: (factory log origin, batch id).
+  bool In(std::string_view origin, std::string_view b) const { return issued && issued_in == origin && batch == b; }
+  bool RevokedIn(std::string_view origin, std::string_view b) const { return In(origin, b) && rev_state == "revoked"; }
+  bool HeldIn(std::string_view origin, std::string_view b) const { return In(origin, b) && rev_state == "on_hold"; }
   // Answer fills what the fold knows (the issuance event's own fields —
   // device serial, signer — are the caller's).
   CertificateAt Answer() const;

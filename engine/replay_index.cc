@@ -13,6 +13,7 @@
 #include "base/bytes.h"
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "engine/status_records.h"
 #include "engine/merge_cursor.h"
 #include "engine/replay_fold.h"
 #include "log/sha256.h"
@@ -22,7 +23,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kIndexVersion = 2;
+constexpr int kIndexVersion = 3;  // 3: batches scoped by factory, the log authority applied
 constexpr std::string_view kMetaKey = "meta";
 
 // Keys: "e/" len(1) serial be64(time ^ sign) len(1) origin be64(seq) -> step
@@ -121,14 +122,17 @@ Result<std::string> HeadHash(log::EventLog& l, uint64_t size) {
 // Counts applies one event's effect on batch counts and cosigned sizes
 // (issuances and revocations also change revoked/on-hold counts through
 // the serial's fold, which the callers handle).
-void CountEvent(const log::ParsedEvent& e, Snapshot& s) {
+// Batches are keyed by BatchKey(factory origin, batch id).
+void CountEvent(const log::ParsedEvent& e, const std::string& origin, const LogAuthority& authority, Snapshot& s) {
   auto kind = e.event().getKind();
+  if (authority.Check(origin, e.event())) return;  // not this log's to say
   if (kind.isBatchAuthorized()) {
-    s.batches[kind.getBatchAuthorized().getBatchId()].authorized = kind.getBatchAuthorized().getQuota();
+    auto b = kind.getBatchAuthorized();
+    s.batches[BatchKey(b.getFactoryLogId().cStr(), b.getBatchId().cStr())].authorized = b.getQuota();
   } else if (kind.isIssuanceRejected()) {
-    s.batches[kind.getIssuanceRejected().getBatchId()].rejected++;
+    s.batches[BatchKey(origin, kind.getIssuanceRejected().getBatchId().cStr())].rejected++;
   } else if (kind.isCertificateIssued()) {
-    s.batches[kind.getCertificateIssued().getBatchId()].issued++;
+    s.batches[BatchKey(origin, kind.getCertificateIssued().getBatchId().cStr())].issued++;
   } else if (kind.isCheckpointCosigned()) {
     uint64_t& size = s.cosigned[kind.getCheckpointCosigned().getLogId()];
     size = std::max(size, kind.getCheckpointCosigned().getTreeSize());
@@ -139,11 +143,11 @@ void CountEvent(const log::ParsedEvent& e, Snapshot& s) {
 // before to its state after.
 void Retally(const SerialFold& before, const SerialFold& after, std::map<std::string, BatchAt>& batches) {
   if (before.issued && before.rev_state != "good") {
-    BatchAt& b = batches[before.batch];
+    BatchAt& b = batches[BatchKey(before.issued_in, before.batch)];
     (before.rev_state == "revoked" ? b.revoked : b.on_hold)--;
   }
   if (after.issued && after.rev_state != "good") {
-    BatchAt& b = batches[after.batch];
+    BatchAt& b = batches[BatchKey(after.issued_in, after.batch)];
     (after.rev_state == "revoked" ? b.revoked : b.on_hold)++;
   }
 }
@@ -357,8 +361,8 @@ Result<ReplayIndexStats> BuildReplayIndex(StoreLogs& logs, const std::string& in
     const log::ParsedEvent& e = *item->event;
     const int64_t time = e.event().getTime();
     state.positions[origin] = seq + 1;
-    CountEvent(e, state);
-    if (auto step = StepOf(e, origin, seq)) {
+    CountEvent(e, origin, *logs.authority, state);
+    if (auto step = StepOf(e, origin, seq, *logs.authority)) {
       const std::string& serial = step->first;
       if (seq >= indexed(origin)) {
         pending.Put(store->meta(), StepKey(serial, step->second), step->second.EncodeValue());
@@ -475,8 +479,8 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
     ASSIGN_OR_RETURN(const MergeCursor::Item* item, cursor.Peek());
     if (item == nullptr || item->event->event().getTime() > q.at) break;
     now.positions[*item->origin] = item->seq + 1;
-    CountEvent(*item->event, now);
-    if (auto step = StepOf(*item->event, *item->origin, item->seq)) {
+    CountEvent(*item->event, *item->origin, *logs.authority, now);
+    if (auto step = StepOf(*item->event, *item->origin, item->seq, *logs.authority)) {
       if (!q.batch.empty()) {
         batch_serials.insert(step->first);
         if (!step->second.issuance) revoked_serials.insert(step->first);
@@ -505,7 +509,7 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
     out.certificate = f.Answer();
   }
   if (!q.batch.empty()) {
-    BatchAt& b = now.batches[q.batch];
+    BatchAt& b = now.batches[BatchKey(q.factory_origin, q.batch)];
     for (const std::string& serial : batch_serials) {
       // A serial never revoked counts neither as revoked nor as held: only
       // serials with revocation events need their folds.
@@ -518,10 +522,10 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
                        }));
       SerialFold before = Fold(std::move(before_steps));
       ASSIGN_OR_RETURN(SerialFold after, fold_at(serial));
-      b.revoked += after.RevokedIn(q.batch);
-      b.revoked -= before.RevokedIn(q.batch);
-      b.on_hold += after.HeldIn(q.batch);
-      b.on_hold -= before.HeldIn(q.batch);
+      b.revoked += after.RevokedIn(q.factory_origin, q.batch);
+      b.revoked -= before.RevokedIn(q.factory_origin, q.batch);
+      b.on_hold += after.HeldIn(q.factory_origin, q.batch);
+      b.on_hold -= before.HeldIn(q.factory_origin, q.batch);
     }
     out.batch = b;
   }

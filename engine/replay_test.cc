@@ -16,6 +16,7 @@
 #include "base/mem_env.h"
 #include "engine/replay_index.h"
 #include "engine/store_logs.h"
+#include "engine/test_logs.h"
 #include "log/cosignature.h"
 #include "log/event_draft.h"
 #include "log/test_util.h"
@@ -45,6 +46,7 @@ class History {
     EXPECT_TRUE(log::EventLog::Create(hq.store.get(), factory_signer.verifier()).ok());
     factory = std::move(*log::EventLog::Open(hq.store.get(), "factory.example/log", factory_signer,
                                              {.env = &clock_}));
+    ca_ = testing::RegisterTestFactory(*hq.log, factory_signer.verifier().VerifierKey(), "F", {"B-even", "B-odd"});
     start = clock_.NowMicros();
   }
 
@@ -157,7 +159,7 @@ class History {
     for (int k = 0; k < 40; ++k) {
       const int64_t t = k == 0 ? end : start + static_cast<int64_t>(rng() % static_cast<uint64_t>(end - start));
       const int parity = k % 2;
-      Result<ReplayAnswer> b = Replay(hq.dir.path(), {.at = t, .batch = parity ? "B-odd" : "B-even"}, o);
+      Result<ReplayAnswer> b = Replay(hq.dir.path(), {.at = t, .batch = parity ? "F/B-odd" : "F/B-even"}, o);
       ASSERT_TRUE(b.ok()) << b.status();
       ASSERT_TRUE(b->batch.has_value());
       uint64_t issued = 0, revoked = 0, held = 0;
@@ -191,7 +193,7 @@ class History {
   int64_t start = 0, end = 0;
 
  private:
-  const Bytes ca_ = Bytes(32, 3);
+  Bytes ca_;  // the registered factory's CA
   std::map<int, std::pair<std::string, int>> now_;
   uint64_t cosigned_ = 0;
 };
@@ -260,10 +262,12 @@ TEST(ReplayTest, SnapshotsALateLogContradictsAreNotUsed) {
   h.Run(300, 90);
   const std::string dir = h.hq.dir.path() + "/idx";
   ASSERT_TRUE(h.BuildIndex(5, dir).ok());
-  // A second factory's copy appears, holding a batch authorization and a
-  // rejection dated at the start of the history: every snapshot misses it.
+  // A second factory is registered, with a batch of the same name (its own:
+  // L/B-even), and its copy appears holding a rejection dated at the start of
+  // the history: every snapshot misses it.
   log::LogSigner late = *log::LogSigner::Generate("late.example/log");
   ASSERT_TRUE(log::EventLog::Create(h.hq.store.get(), late.verifier()).ok());
+  testing::RegisterTestFactory(*h.hq.log, late.verifier().VerifierKey(), "L", {"B-even"});
   MemEnv old_clock;
   old_clock.SetNowMicros(h.start + 1);
   auto l = std::move(*log::EventLog::Open(h.hq.store.get(), "late.example/log", late, {.env = &old_clock}));
@@ -273,9 +277,9 @@ TEST(ReplayTest, SnapshotsALateLogContradictsAreNotUsed) {
   r.setReason(log::schema::RejectionReason::QUOTA_EXHAUSTED);
   AppendOne(*l, std::move(d));
   auto ask = [&] {
-    return Replay(h.hq.dir.path(), {.at = h.end, .batch = "B-even"}, {.index_dir = dir});
+    return Replay(h.hq.dir.path(), {.at = h.end, .batch = "L/B-even"}, {.index_dir = dir});
   };
-  Result<ReplayAnswer> linear = Replay(h.hq.dir.path(), {.at = h.end, .batch = "B-even"}, {.use_index = false});
+  Result<ReplayAnswer> linear = Replay(h.hq.dir.path(), {.at = h.end, .batch = "L/B-even"}, {.use_index = false});
   ASSERT_TRUE(linear.ok());
   EXPECT_EQ(linear->batch->rejected, 1u);
   Result<ReplayAnswer> a = ask();

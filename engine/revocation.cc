@@ -81,8 +81,11 @@ Result<RevocationResult> Revoke(log::EventLog& hq_log, CertStatus& status,
       return Status::InvalidArgument("serial " + HexEncode(r.serial) + " exists under several CAs");
     }
   } else {
-    ASSIGN_OR_RETURN(auto members, status.SerialsOfBatch(r.batch_id));
-    if (members.empty()) return Status::NotFound("batch " + r.batch_id + " has no certificate");
+    if (r.factory_origin.empty()) return Status::InvalidArgument("a batch revocation names the factory of the batch");
+    ASSIGN_OR_RETURN(auto members, status.SerialsOfBatch(r.factory_origin, r.batch_id));
+    if (members.empty()) {
+      return Status::NotFound("batch " + r.batch_id + " of " + r.factory_origin + " has no certificate");
+    }
     for (auto& [ca, serial] : members) {
       ASSIGN_OR_RETURN(std::optional<CertRecord> rec, status.Get(ca, serial));
       if (rec && rec->issued) targets.push_back({ca, serial, *rec});

@@ -23,7 +23,8 @@ namespace mirrorca::engine {
 
 struct RevocationRequest {
   Bytes serial;                 // one certificate, or
-  std::string batch_id;         // every certificate of a batch
+  std::string batch_id;         // every certificate of a batch of
+  std::string factory_origin;   // this factory (batches are scoped by factory)
   int reason = 0;               // RFC 5280 CRLReason (not 6, 7 or 8: use hold / release)
   bool hold = false;            // certificateHold
   bool release = false;         // release a hold

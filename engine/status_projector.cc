@@ -22,7 +22,7 @@ void PutSchema(ProjectionTarget& target) {
 }
 
 Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t end,
-                   const EventSource& source) {
+                   const LogAuthority& authority, const EventSource& source) {
   struct Change {
     std::optional<CertRecord> before;  // as committed before this step
     CertRecord now;
@@ -30,8 +30,8 @@ Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t
   Status read_status = Status::Ok();  // of the lookups that cannot return one
   std::map<std::string, Change> changed;       // cert key suffix -> record
   std::map<std::string, CrlState> crls;        // caId -> CRL numbers
-  std::map<std::string, BatchTally> tallies;   // batch id -> ledger
-  std::vector<std::string> batch_index;        // batch id \0 caId serial
+  std::map<std::string, BatchTally> tallies;   // BatchKey -> ledger
+  std::vector<std::string> batch_index;        // BatchKey \0 caId serial
   auto record = [&](ByteSpan ca, ByteSpan serial) -> Result<CertRecord*> {
     std::string k = CertKeySuffix(ca, serial);
     auto it = changed.find(k);
@@ -56,10 +56,11 @@ Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t
     }
     return it->second;
   };
-  auto tally = [&](const std::string& batch_id) -> BatchTally& {
-    auto it = tallies.find(batch_id);
+  auto tally = [&](const std::string& factory_origin, const std::string& batch_id) -> BatchTally& {
+    const std::string key = BatchKey(factory_origin, batch_id);
+    auto it = tallies.find(key);
     if (it == tallies.end()) {
-      Result<std::optional<std::string>> held = target.Get(StatusKey("ledger/", batch_id));
+      Result<std::optional<std::string>> held = target.Get(StatusKey("ledger/", key));
       BatchTally t;
       if (!held.ok()) {
         read_status = held.status();
@@ -71,12 +72,14 @@ Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t
           read_status = decoded.status();
         }
       }
-      it = tallies.emplace(batch_id, std::move(t)).first;
+      t.factory = factory_origin;
+      it = tallies.emplace(key, std::move(t)).first;
     }
     return it->second;
   };
   Status s = source([&](uint64_t seq, std::string_view bytes) -> Status {
     ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
+    if (authority.Check(origin, e.event())) return Status::Ok();  // not this log's to say
     auto kind = e.event().getKind();
     if (kind.isCertificateIssued()) {
       auto c = kind.getCertificateIssued();
@@ -89,20 +92,18 @@ Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t
       r->device_serial = c.getDeviceSerial();
       r->issued_in = origin;
       r->issued_seq = seq;
-      std::string idx = c.getBatchId();
+      std::string idx = BatchKey(origin, c.getBatchId().cStr());
       idx.push_back('\0');
       idx += CertKeySuffix(ca, serial);
       batch_index.push_back(std::move(idx));
-      tally(c.getBatchId()).issued++;
+      tally(origin, c.getBatchId()).issued++;
     } else if (kind.isIssuanceRejected()) {
-      tally(kind.getIssuanceRejected().getBatchId()).rejected++;
+      tally(origin, kind.getIssuanceRejected().getBatchId()).rejected++;
     } else if (kind.isBatchAuthorized()) {
       auto b = kind.getBatchAuthorized();
-      BatchTally& t = tally(b.getBatchId());
-      t.quota = b.getQuota();
-      t.factory = b.getFactoryLogId();
+      tally(b.getFactoryLogId(), b.getBatchId()).quota = b.getQuota();
     } else if (kind.isBatchClosed()) {
-      tally(kind.getBatchClosed().getBatchId()).closed = true;
+      tally(origin, kind.getBatchClosed().getBatchId()).closed = true;
     } else if (kind.isCrlPublished()) {
       auto c = kind.getCrlPublished();
       CrlState& st = crl(ByteSpan(c.getCaId().begin(), c.getCaId().size()));
@@ -146,9 +147,9 @@ Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t
   // counted before this step, add what it counts now. Both depend only on
   // the record, so the order in which logs are projected does not matter.
   auto count = [&](const CertRecord& r, int64_t sign) {
-    if (r.batch_id.empty()) return;  // not (yet) known as issued
+    if (!r.issued || r.batch_id.empty()) return;  // not (yet) known as issued
     if (r.state == CertState::kGood) return;
-    BatchTally& t = tally(r.batch_id);
+    BatchTally& t = tally(r.issued_in, r.batch_id);
     uint64_t& n = r.state == CertState::kRevoked ? t.revoked : t.held;
     n = static_cast<uint64_t>(static_cast<int64_t>(n) + sign);
   };

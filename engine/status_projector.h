@@ -5,6 +5,10 @@
 // rules, so a rebuild that differs from the store means the store differs
 // from its events, never that two implementations disagree.
 //
+// Only what the log authority allows is applied (engine/log_authority.h):
+// an event of `origin` that breaks the table is skipped — it advances the
+// position and changes nothing else.
+//
 // A step applies a run of consecutive events of one log and records that
 // log's new position together with the records it changed: a target that
 // commits each step atomically applies every event exactly once. Issuance
@@ -22,6 +26,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "engine/log_authority.h"
 
 namespace mirrorca::engine {
 
@@ -47,7 +52,7 @@ using EventSource = std::function<Status(const EventVisitor&)>;
 // `origin` to `end`, in one Commit. Corruption for an event that does not
 // parse or a record that does not decode (nothing is committed then).
 Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t end,
-                   const EventSource& source);
+                   const LogAuthority& authority, const EventSource& source);
 
 // ProjectedPosition returns the next seq of `origin` to apply (0: none yet).
 Result<uint64_t> ProjectedPosition(ProjectionTarget& target, const std::string& origin);

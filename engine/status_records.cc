@@ -58,6 +58,13 @@ std::string StatusKey(std::string_view kind, std::string_view rest) {
   return k;
 }
 
+std::string BatchKey(std::string_view factory_origin, std::string_view batch_id) {
+  std::string k(factory_origin);
+  k.push_back('\0');
+  k += batch_id;
+  return k;
+}
+
 std::string CertKeySuffix(ByteSpan ca_id, ByteSpan serial) {
   std::string s(reinterpret_cast<const char*>(ca_id.data()), ca_id.size());
   s.append(reinterpret_cast<const char*>(serial.data()), serial.size());

@@ -20,10 +20,13 @@ namespace mirrorca::engine {
 inline constexpr std::string_view kStatusPrefix = "status/v1/";
 // The version of the rules and records below, stored under status/v1/schema:
 // a store holding another version is rebuilt from its logs.
-inline constexpr int kStatusSchemaVersion = 2;
+inline constexpr int kStatusSchemaVersion = 3;  // 3: batches scoped by factory, LogAuthority applied
 
 // StatusKey returns kStatusPrefix + kind + rest, e.g. StatusKey("pos/", origin).
 std::string StatusKey(std::string_view kind, std::string_view rest);
+// BatchKey returns factory origin || 0x00 || batch id: batches are scoped by
+// the factory they were authorized for (F1's B1 and F2's B1 are two batches).
+std::string BatchKey(std::string_view factory_origin, std::string_view batch_id);
 // CertKeySuffix returns caId || serial, the part after "cert/", "rev/" and
 // a batch index entry's "\0".
 std::string CertKeySuffix(ByteSpan ca_id, ByteSpan serial);
@@ -88,7 +91,7 @@ Result<CertRecord> DecodeRecord(std::string_view bytes);
 std::string EncodeCrlState(const CrlState& st);
 CrlState DecodeCrlState(std::string_view bytes);
 
-// EncodeTally / DecodeTally: a batch's ledger under ledger/<batch>.
+// EncodeTally / DecodeTally: a batch's ledger under ledger/<BatchKey>.
 std::string EncodeTally(const BatchTally& t);
 Result<BatchTally> DecodeTally(std::string_view bytes);
 

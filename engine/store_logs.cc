@@ -17,7 +17,43 @@ Result<StoreLogs> OpenStoreLogs(const std::string& data_dir) {
   for (const std::string& origin : origins) {
     ASSIGN_OR_RETURN(out.logs[origin], log::EventLog::Open(out.store.get(), origin, std::nullopt));
   }
+  Result<std::string> self = log::SelfOrigin(out.store.get());
+  if (self.ok()) {
+    out.self = *self;
+  } else if (self.status().code() != StatusCode::kNotFound) {
+    return self.status();
+  }
+  ASSIGN_OR_RETURN(out.authority, LearnAuthority(out));
   return out;
+}
+
+Result<std::unique_ptr<LogAuthority>> LearnAuthority(const StoreLogs& s) {
+  auto learn = [&](const std::string& origin) -> Result<std::unique_ptr<LogAuthority>> {
+    auto a = std::make_unique<LogAuthority>(origin);
+    auto it = s.logs.find(origin);
+    // A log that stops decoding teaches what came before; the verification
+    // names the bad event.
+    if (it != s.logs.end()) (void)a->CatchUp(*it->second);
+    return a;
+  };
+  // Where HQ's log can be: the node's own log; beside it in a factory's
+  // store, the one other log; in a store without "self", any log.
+  std::vector<std::string> candidates;
+  if (!s.self.empty()) {
+    candidates.push_back(s.self);
+    if (s.logs.size() == 2) {
+      for (const auto& [origin, l] : s.logs) {
+        if (origin != s.self) candidates.push_back(origin);
+      }
+    }
+  } else {
+    for (const auto& [origin, l] : s.logs) candidates.push_back(origin);
+  }
+  for (const std::string& origin : candidates) {
+    ASSIGN_OR_RETURN(std::unique_ptr<LogAuthority> a, learn(origin));
+    if (!a->Factories().empty()) return a;
+  }
+  return std::make_unique<LogAuthority>(candidates.empty() ? std::string() : candidates.front());
 }
 
 }  // namespace mirrorca::engine

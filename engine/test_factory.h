@@ -10,6 +10,7 @@
 
 #include "ca/test_pki.h"
 #include "engine/batch_authority.h"
+#include "engine/log_authority.h"
 #include "engine/factory_ca.h"
 #include "log/local_log.h"
 #include "log/test_util.h"
@@ -19,6 +20,7 @@ namespace mirrorca::engine::testing {
 struct TestFactory {
   log::testing::TempDir dir;
   log::LocalLog hq;
+  LogAuthority authority{"hq.test/log"};
   std::string factory_origin = "factory.test/log";
   FactoryCaOptions options;
   std::unique_ptr<FactoryCa> ca;
@@ -28,6 +30,7 @@ struct TestFactory {
     hq = std::move(*log::InitLocalLog(env, dir.path() + "/hq", "hq.test/log"));
     Result<log::LocalLog> f = log::InitLocalLog(env, dir.path() + "/factory", factory_origin);
     EXPECT_TRUE(f.ok()) << f.status();
+    const std::string factory_key = f->log->verifier().VerifierKey();
     f->log.reset();
     f->store.reset();
     ca::IssuingCa issuing = ca::testing::MakeTestCa(ca_profile);
@@ -37,6 +40,11 @@ struct TestFactory {
                                issuers)
                     .ok());
     ca_id = issuing.ca_id();
+    // HQ registers the factory before it authorizes batches for it.
+    FactoryRegistration reg{.name = "F1", .log_key = factory_key};
+    std::string der = *ca::CertificateDer(issuing.certificate());
+    reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
+    EXPECT_TRUE(RegisterFactory(*hq.log, authority, reg).ok());
     options.data_dir = dir.path() + "/factory";
     options.ca_dir = dir.path() + "/ca";
     options.urls = issuing.urls();
@@ -66,7 +74,7 @@ struct TestFactory {
   // Authorize appends a batch to HQ's log and delivers HQ's log (reopening
   // the factory around the delivery, as the CLI does).
   void Authorize(const BatchTerms& t) {
-    ASSERT_TRUE(AuthorizeBatch(*hq.log, t).ok());
+    ASSERT_TRUE(AuthorizeBatch(*hq.log, authority, t).ok());
     Deliver();
   }
   // Deliver copies HQ's log into the factory's store, with the factory

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "ca/certificate.h"
+#include "ca/hierarchy.h"
+#include "engine/log_authority.h"
 #include "log/cosignature.h"
 #include "log/event_draft.h"
 #include "log/test_util.h"
@@ -26,6 +29,34 @@ inline void Append(log::EventLog& l, size_t n, std::string_view tag = "e") {
   }
 }
 
+// RegisterTestFactory registers the factory of `factory_key` (a C2SP
+// verifier key) in HQ's log under `name`, with a fresh CA certificate, and
+// authorizes `batches` for it; returns the CA's caId (what its issuance
+// events must carry to count).
+inline Bytes RegisterTestFactory(log::EventLog& hq, const std::string& factory_key, const std::string& name,
+                                 const std::vector<std::string>& batches = {}) {
+  auto root = ca::CreateRoot({.organization = "Test OEM", .factory = name}, ca::KeyType::kP256, 1790000000);
+  EXPECT_TRUE(root.ok()) << root.status();
+  std::string der = *ca::CertificateDer(root->cert.get());
+  LogAuthority authority(hq.origin());
+  FactoryRegistration reg{.name = name, .log_key = factory_key};
+  reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
+  auto registered = RegisterFactory(hq, authority, reg);
+  EXPECT_TRUE(registered.ok()) << registered.status();
+  auto origin = log::LogVerifier::Parse(factory_key);
+  for (const std::string& batch : batches) {
+    log::EventDraft d;
+    auto b = d.event().getKind().initBatchAuthorized();
+    b.setBatchId(batch);
+    b.setFactoryLogId(origin->name());
+    b.setQuota(1000000);
+    std::vector<log::EventDraft> one;
+    one.push_back(std::move(d));
+    EXPECT_TRUE(hq.Append(std::move(one)).ok());
+  }
+  return *ca::CaId(root->cert.get());
+}
+
 struct TwoLogs {
   log::testing::LogFixture hq{{}, "hq.example/log"};
   log::LogSigner factory_signer = *log::LogSigner::Generate("factory.example/log");
@@ -34,6 +65,7 @@ struct TwoLogs {
   explicit TwoLogs(size_t factory_events = 500) {
     EXPECT_TRUE(log::EventLog::Create(hq.store.get(), factory_signer.verifier()).ok());
     factory = std::move(*log::EventLog::Open(hq.store.get(), "factory.example/log", factory_signer));
+    RegisterTestFactory(*hq.log, factory_signer.verifier().VerifierKey(), "F");
     if (factory_events > 0) Append(*factory, factory_events, "f");
   }
   // RecordCosignature: HQ (or `by`) cosigns the factory's current checkpoint

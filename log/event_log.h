@@ -128,6 +128,8 @@ class EventLog {
     PreparedImport(PreparedImport&&) = default;
     PreparedImport& operator=(PreparedImport&&) = default;
     size_t size() const { return events_.size(); }
+    // events: the verified signed events, in seq order.
+    const std::vector<std::string>& events() const { return events_; }
 
    private:
     friend class EventLog;

@@ -162,6 +162,26 @@ struct LogAnomaly {
   evidence @3 :List(Text);    # e.g. both conflicting checkpoints
 }
 
+# HQ registers a factory in its own log: from then on the factory's log may
+# carry issuance events under these CAs, in batches HQ authorizes for it, and
+# nothing else (docs/trust_model.md). A later registration of the same origin
+# under the same name updates it (a new issuing CA, a new sync key).
+struct FactoryRegistered {
+  name @0 :Text;              # the factory's name at this HQ: batch namespace (name/batch), CRL and OCSP names
+  logOrigin @1 :Text;         # the factory log's origin
+  logKey @2 :Text;            # C2SP verifier key of the factory log
+  caCertificates @3 :List(Data);  # its issuing CA certificates, DER; caId = SHA-256 of each SPKI
+  syncSpki @4 :List(Text);    # SHA-256 (hex) of the TLS keys bound to the log
+  caKeyFingerprint @5 :Data;  # SHA-256 of the issuing CA key HQ holds a copy of (empty: none)
+}
+
+# HQ stops trusting a factory's log for new events: its sync and bundles are
+# refused from then on; what it issued before stays as it was.
+struct FactoryRemoved {
+  logOrigin @0 :Text;
+  reason @1 :Text;
+}
+
 struct TestEvent {
   payload @0 :Data;           # synthetic events for tests, demos and benchmarks
   note @1 :Text;
@@ -186,5 +206,7 @@ struct Event {
     syncSession @13 :SyncSession;
     logAnomaly @14 :LogAnomaly;
     testEvent @15 :TestEvent;
+    factoryRegistered @16 :FactoryRegistered;
+    factoryRemoved @17 :FactoryRemoved;
   }
 }

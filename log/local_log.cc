@@ -7,6 +7,8 @@ namespace {
 constexpr std::string_view kSelfKey = "self";
 }  // namespace
 
+Result<std::string> SelfOrigin(Store* store) { return store->Get(store->meta(), std::string(kSelfKey)); }
+
 std::string StorePath(const std::string& dir) { return dir + "/store"; }
 std::string LogKeyPath(const std::string& dir) { return dir + "/log_key.pem"; }
 

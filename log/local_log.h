@@ -42,6 +42,10 @@ std::string LogKeyPath(const std::string& dir);
 Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::string& origin,
                               EventLogOptions options = {});
 
+// SelfOrigin returns the origin of the node's own log in `store` (meta key
+// "self"); NotFound for a store no node initialized.
+Result<std::string> SelfOrigin(Store* store);
+
 // OpenLocalLog opens DIR's own log; with `with_key` it loads the private key
 // so the log accepts appends, otherwise it opens read-only (the key file may
 // then be absent, e.g. on an auditor's copy).

@@ -234,7 +234,8 @@ Result<BundleInfo> ReadBundleHeader(const std::string& path) {
 }
 
 Result<BundleImport> ImportBundle(log::EventLog& copy, const std::string& path,
-                                  const Progress& progress, std::optional<Refused>* refused) {
+                                  const Progress& progress, std::optional<Refused>* refused,
+                                  const EventCheck& check) {
   auto refuse = [&](const LogReceiver& rx, Status s) -> Status {
     if (refused != nullptr) {
       if (rx.refused()) {
@@ -253,11 +254,11 @@ Result<BundleImport> ImportBundle(log::EventLog& copy, const std::string& path,
     return s.WithContext("bundle refused");
   }
   // Pass 1: verify everything, store nothing.
-  LogReceiver dry(&copy, LogReceiver::Mode::kDryRun);
+  LogReceiver dry(&copy, LogReceiver::Mode::kDryRun, nullptr, check);
   Result<BundleInfo> checked = ReadThrough(path, dry, copy.origin());
   if (!checked.ok()) return refuse(dry, checked.status().WithContext("bundle refused"));
   // Pass 2: apply (the receiver verifies again as it stores).
-  LogReceiver apply(&copy, LogReceiver::Mode::kBundle, progress);
+  LogReceiver apply(&copy, LogReceiver::Mode::kBundle, progress, check);
   Result<BundleInfo> applied = ReadThrough(path, apply, copy.origin());
   if (!applied.ok()) return refuse(apply, applied.status().WithContext("bundle import"));
   BundleImport out;

@@ -54,9 +54,11 @@ struct BundleImport {
 // ImportBundle verifies `path` whole and applies it to `copy` (a mirror
 // copy of the bundle's log). On refusal nothing is stored and the result's
 // `refused` says why (the Status is then Corruption or InvalidArgument).
+// `check` (optional) is what the log may carry (see EventCheck).
 Result<BundleImport> ImportBundle(log::EventLog& copy, const std::string& path,
                                   const Progress& progress = nullptr,
-                                  std::optional<Refused>* refused = nullptr);
+                                  std::optional<Refused>* refused = nullptr,
+                                  const EventCheck& check = nullptr);
 
 }  // namespace mirrorca::replication
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "base/encoding.h"
 #include "base/status_macros.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
@@ -26,6 +27,9 @@ Result<std::unique_ptr<HqSync>> HqSync::Open(log::EventLog* hq_log, log::LogSign
                                              HqSyncOptions options) {
   if (cosigner.verifier().public_key() != hq_log->verifier().public_key()) {
     return Status::InvalidArgument("the cosigner key is not HQ's log key");
+  }
+  if (options.authority == nullptr || options.authority->hq_origin() != hq_log->origin()) {
+    return Status::InvalidArgument("HQ sync needs the log authority of '" + hq_log->origin() + "'");
   }
   std::unique_ptr<HqSync> h(new HqSync());
   h->hq_log_ = hq_log;
@@ -90,6 +94,17 @@ Status HqSync::RecordRefusal(Factory& f, const Refused& refused) {
   std::vector<log::EventDraft> drafts;
   drafts.push_back(AnomalyDraft(f.copy->origin(), refused));
   return hq_log_->Append(std::move(drafts)).status();
+}
+
+Result<EventCheck> HqSync::CheckFor(const std::string& origin) {
+  engine::LogAuthority* authority = options_.authority;
+  RETURN_IF_ERROR(authority->CatchUp(*hq_log_));
+  return EventCheck([authority, origin](uint64_t, std::string_view bytes) -> std::optional<std::string> {
+    Result<std::optional<engine::AuthorityViolation>> v = authority->CheckSigned(origin, AsBytes(bytes));
+    if (!v.ok()) return v.status().ToString();
+    if (*v) return (*v)->ToString();
+    return std::nullopt;
+  });
 }
 
 uint64_t HqSync::CosignedSize(Factory& f) {
@@ -193,6 +208,16 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
         (void)SendRefusal(channel, RefusalKind::kIdentity, d);
         return Status::PermissionDenied(d);
       }
+      if (Status caught = options_.authority->CatchUp(*hq_log_); !caught.ok()) {
+        (void)SendRefusal(channel, RefusalKind::kInternal, "HQ cannot read its own log");
+        return caught;
+      }
+      if (!options_.authority->Active(f->copy->origin())) {
+        const std::string d = "factory log '" + f->copy->origin() + "' is not registered or was removed at HQ";
+        Alert(f, RefusalKind::kIdentity, d);
+        (void)SendRefusal(channel, RefusalKind::kIdentity, d);
+        return Status::PermissionDenied(d);
+      }
       std::unique_lock lock(f->session_mu, std::try_to_lock);
       if (!lock.owns_lock()) {
         (void)SendRefusal(channel, RefusalKind::kBusy, "another session for this log is running");
@@ -224,8 +249,9 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
     h.setCosignedSize(CosignedSize(f));
     RETURN_IF_ERROR(channel.Send(m));
   }
-  // The factory's log.
-  LogReceiver rx(f.copy.get(), LogReceiver::Mode::kSession);
+  // The factory's log, each event checked against the trust table.
+  ASSIGN_OR_RETURN(EventCheck check, CheckFor(f.copy->origin()));
+  LogReceiver rx(f.copy.get(), LogReceiver::Mode::kSession, nullptr, std::move(check));
   Result<std::string> note = rx.Receive(channel);
   metrics_.events_received += rx.stats().events;
   if (!note.ok()) {
@@ -277,8 +303,13 @@ Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const P
   Factory& f = *it->second;
   std::unique_lock lock(f.session_mu, std::try_to_lock);
   if (!lock.owns_lock()) return Status::Unavailable("a session for '" + info.log + "' is running");
+  ASSIGN_OR_RETURN(EventCheck check, CheckFor(info.log));
+  if (!options_.authority->Active(info.log)) {
+    if (refused_out != nullptr) *refused_out = Refused{RefusalKind::kIdentity, "factory removed", {}};
+    return Status::PermissionDenied("factory log '" + info.log + "' is not registered or was removed at HQ");
+  }
   std::optional<Refused> refused;
-  Result<BundleImport> imported = ImportBundle(*f.copy, path, progress, &refused);
+  Result<BundleImport> imported = ImportBundle(*f.copy, path, progress, &refused, check);
   if (!imported.ok()) {
     if (refused) RETURN_IF_ERROR(RecordRefusal(f, *refused));
     if (refused_out != nullptr) *refused_out = refused;

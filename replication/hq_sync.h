@@ -9,7 +9,10 @@
 //   per round (continuous mode) until Bye.
 //
 // A factory may only ever write its own log's copy: the TLS key it presents
-// selects the binding, and a Hello naming another log is refused. A refused
+// selects the binding, and a Hello naming another log is refused. Every
+// event it sends must be one its log may carry (engine/log_authority.h): one
+// that is not refuses the transfer as an "authority" divergence, and a
+// removed factory is refused at Hello. A refused
 // transfer (fork, rewind, bad signature, gap, bad proof) is recorded as a
 // logAnomaly event in HQ's log with both checkpoints as evidence, counted in
 // the metrics and reported on stderr; the factory gets a Refusal.
@@ -30,6 +33,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "engine/log_authority.h"
 #include "log/event_log.h"
 #include "replication/channel.h"
 #include "replication/log_transfer.h"
@@ -56,6 +60,10 @@ struct SyncMetrics {
 
 struct HqSyncOptions {
   Env* env = nullptr;
+  // The trust table (required): which events each factory log may carry,
+  // and whether a factory is still active. HqSync catches it up with HQ's
+  // log before every transfer; it must outlive the HqSync.
+  engine::LogAuthority* authority = nullptr;
   SendOptions send;
   // Alert receives one JSON line per refused session or divergence (stderr by default).
   std::function<void(const std::string&)> alert;
@@ -98,6 +106,9 @@ class HqSync {
                              const std::string& direction);
   void Alert(const Factory* f, RefusalKind kind, const std::string& detail);
   Status RecordRefusal(Factory& f, const Refused& refused);
+  // CheckFor: the authority's check of events of `origin`, after catching
+  // the authority up with HQ's log.
+  Result<EventCheck> CheckFor(const std::string& origin);
   uint64_t CosignedSize(Factory& f);
 
   log::EventLog* hq_log_ = nullptr;

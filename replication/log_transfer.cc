@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 
+#include "base/encoding.h"
 #include "base/status_macros.h"
 #include "log/merkle.h"
 #include "replication/package.h"
@@ -23,6 +24,7 @@ constexpr std::pair<RefusalKind, std::string_view> kCodes[] = {
     {RefusalKind::kBusy, "busy"},
     {RefusalKind::kVersion, "version"},
     {RefusalKind::kInternal, "internal"},
+    {RefusalKind::kAuthority, "authority"},
 };
 
 void SetProof(capnp::List<capnp::Data>::Builder out, const std::vector<log::Hash>& proof) {
@@ -64,6 +66,7 @@ bool IsDivergence(RefusalKind kind) {
     case RefusalKind::kBadSignature:
     case RefusalKind::kGap:
     case RefusalKind::kBadProof:
+    case RefusalKind::kAuthority:
       return true;
     default:
       return false;
@@ -128,8 +131,8 @@ Result<TransferStats> SendLog(FrameChannel& channel, log::EventLog& log, uint64_
   return stats;
 }
 
-LogReceiver::LogReceiver(log::EventLog* copy, Mode mode, Progress progress)
-    : copy_(copy), mode_(mode), progress_(std::move(progress)) {}
+LogReceiver::LogReceiver(log::EventLog* copy, Mode mode, Progress progress, EventCheck check)
+    : copy_(copy), mode_(mode), progress_(std::move(progress)), check_(std::move(check)) {}
 
 Status LogReceiver::Refuse(RefusalKind kind, std::string detail) {
   Refused r;
@@ -325,6 +328,18 @@ Status LogReceiver::Apply(std::vector<std::string> events, const std::vector<log
                     at + s.message());
     }
     return Refuse(RefusalKind::kInternal, at + s.message());
+  }
+  if (check_) {  // verified: now whether this log may say it
+    const std::vector<std::string>& verified = prepared->events();
+    for (size_t i = 0; i < verified.size(); ++i) {
+      if (std::optional<std::string> why = check_(next_ + i, verified[i])) {
+        RETURN_IF_ERROR(FinishCommit());
+        Status refused = Refuse(RefusalKind::kAuthority, "event " + std::to_string(next_ + i) + ": " + *why);
+        refused_->evidence.push_back("event " + std::to_string(next_ + i) + " (signed, base64): " +
+                                     Base64Encode(AsBytes(verified[i])));
+        return refused;
+      }
+    }
   }
   RETURN_IF_ERROR(FinishCommit());
   if (mode_ != Mode::kDryRun) {

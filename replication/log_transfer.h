@@ -45,13 +45,14 @@ enum class RefusalKind {
   kBusy,          // another session for the same log is running
   kVersion,       // unsupported protocol version
   kInternal,      // the receiver could not store (I/O)
+  kAuthority,     // a validly signed event the log may not carry (engine/log_authority.h)
 };
 std::string_view RefusalCode(RefusalKind kind);
 // RefusalFromCode maps a code received from a peer back (kMalformed if unknown).
 RefusalKind RefusalFromCode(std::string_view code);
 // IsDivergence reports whether `kind` is evidence against the peer's log
-// (fork, rewind, bad signature, gap, bad proof) rather than a transport or
-// configuration problem.
+// (fork, rewind, bad signature, gap, bad proof, authority) rather than a
+// transport or configuration problem.
 bool IsDivergence(RefusalKind kind);
 
 struct Refused {
@@ -59,6 +60,12 @@ struct Refused {
   std::string detail;
   std::vector<std::string> evidence;  // checkpoint notes: the one held, the one offered
 };
+
+// EventCheck: what the receiver allows the log to carry (at HQ: the log
+// authority). It sees every event after its signature, chain and proof have
+// verified and before it is stored; a returned message refuses the whole
+// transfer (kAuthority), with the offending event as evidence.
+using EventCheck = std::function<std::optional<std::string>(uint64_t seq, std::string_view signed_event)>;
 
 struct TransferStats {
   uint64_t tree_size = 0;      // size of the offered checkpoint
@@ -86,7 +93,7 @@ class LogReceiver {
     kDryRun,   // verify a bundle fully without storing anything
   };
   // `copy` (a mirror copy, opened without a signer) must outlive the receiver.
-  LogReceiver(log::EventLog* copy, Mode mode, Progress progress = nullptr);
+  LogReceiver(log::EventLog* copy, Mode mode, Progress progress = nullptr, EventCheck check = nullptr);
 
   // Receive reads frames from `channel` up to Commit and applies the
   // transfer. Returns the checkpoint note now stored (the offered one). On
@@ -109,6 +116,7 @@ class LogReceiver {
   log::EventLog* const copy_;
   const Mode mode_;
   const Progress progress_;
+  const EventCheck check_;
   std::optional<Refused> refused_;
   TransferStats stats_;
 

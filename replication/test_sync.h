@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/log_authority.h"
 #include "log/event_log.h"
 #include "log/store.h"
 #include "log/test_util.h"
@@ -57,7 +58,9 @@ struct Node {
 inline log::LogSigner NewSigner(const std::string& origin) { return *log::LogSigner::Generate(origin); }
 
 // Pair: HQ with one or two factories, TLS identities and a running server.
+// HQ's log starts with the two factories' registrations.
 struct Pair {
+  static constexpr uint64_t kRegistrations = 2;
   net::testing::TestTls tls;
   log::LogSigner hq_signer = NewSigner("hq.example/log");
   log::LogSigner a_signer = NewSigner("factory-a.example/log");
@@ -69,6 +72,7 @@ struct Pair {
   std::unique_ptr<SyncServer> server;
   std::vector<std::string> alerts;
   std::mutex alerts_mu;
+  std::unique_ptr<engine::LogAuthority> authority;  // what each factory log may carry
 
   Pair() {
     hq_spki = tls.Issue("hq", true);
@@ -87,6 +91,13 @@ struct Pair {
       alerts.push_back(line);
     };
     o.send.package_events = 100;  // many packages even in small tests
+    authority = std::make_unique<engine::LogAuthority>(hq_signer.name());
+    for (const auto& [name, signer, spki] : {std::tuple{"a", &a_signer, &a_spki}, std::tuple{"b", &b_signer, &b_spki}}) {
+      engine::FactoryRegistration reg{.name = name, .log_key = signer->verifier().VerifierKey(), .sync_spki = {*spki}};
+      auto registered = engine::RegisterFactory(*hq->log, *authority, reg);
+      ASSERT_TRUE(registered.ok()) << registered.status();
+    }
+    o.authority = authority.get();
     std::vector<FactoryBinding> bindings = {
         {"a", a_signer.verifier().VerifierKey(), {a_spki}},
         {"b", b_signer.verifier().VerifierKey(), {b_spki}},
@@ -105,6 +116,7 @@ struct Pair {
     if (server) server->Stop();
     server.reset();
     sync.reset();
+    authority.reset();
   }
 
   log::EventLog* CopyOf(const std::string& origin) { return sync->Copy(origin); }

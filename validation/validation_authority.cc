@@ -84,6 +84,9 @@ ValidationAuthority::~ValidationAuthority() = default;
 Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
     log::EventLog* hq_log, std::vector<log::EventLog*> logs, std::vector<VaIssuer> issuers,
     VaOptions options) {
+  if (options.authority == nullptr || options.authority->hq_origin() != hq_log->origin()) {
+    return Status::InvalidArgument("the VA needs the log authority of '" + hq_log->origin() + "'");
+  }
   std::unique_ptr<ValidationAuthority> va(new ValidationAuthority());
   va->env_ = options.env != nullptr ? options.env : Env::Default();
   va->hq_log_ = hq_log;
@@ -124,9 +127,10 @@ std::vector<std::string> ValidationAuthority::IssuerNames() const {
 
 Result<uint64_t> ValidationAuthority::Refresh() {
   std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(options_.authority->CatchUp(*hq_log_));  // what each log may say, before any is projected
   uint64_t applied = 0;
   for (log::EventLog* l : logs_) {
-    ASSIGN_OR_RETURN(uint64_t n, status_->CatchUp(*l));
+    ASSIGN_OR_RETURN(uint64_t n, status_->CatchUp(*l, *options_.authority));
     applied += n;
   }
   if (applied > 0) ocsp_->Invalidate();
@@ -228,7 +232,8 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
   std::vector<log::EventDraft> drafts;
   drafts.push_back(std::move(d));
   RETURN_IF_ERROR(hq_log_->Append(std::move(drafts)).status());
-  RETURN_IF_ERROR(status_->CatchUp(*hq_log_).status());
+  RETURN_IF_ERROR(options_.authority->CatchUp(*hq_log_));
+  RETURN_IF_ERROR(status_->CatchUp(*hq_log_, *options_.authority).status());
   (delta ? c->delta : c->full) = info;
   return info;
 }

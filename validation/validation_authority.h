@@ -27,6 +27,7 @@
 
 #include "base/env.h"
 #include "engine/cert_status.h"
+#include "engine/log_authority.h"
 #include "engine/revocation.h"
 #include "log/event_log.h"
 #include "net/http_server.h"
@@ -45,6 +46,9 @@ struct VaIssuer {
 
 struct VaOptions {
   Env* env = nullptr;
+  // The trust table (required; outlives the VA): only what each log may
+  // say is projected. Refresh catches it up with HQ's log first.
+  engine::LogAuthority* authority = nullptr;
   std::string organization;
   int64_t crl_validity_seconds = 24 * 3600;  // nextUpdate - thisUpdate
   int64_t crl_debounce_seconds = 2;          // revocations gathered into one delta CRL

@@ -21,6 +21,10 @@
 #include "validation/crl_builder.h"
 #include "validation/validation_authority.h"
 
+#include <set>
+
+#include "engine/log_authority.h"
+
 namespace mirrorca::validation {
 namespace {
 
@@ -54,10 +58,18 @@ struct World {
   log::testing::LogFixture hq{{}, "hq.example/log"};
   ca::IssuingCa issuing = ca::testing::MakeTestCa();
   ca::IssuingCa other = ca::testing::MakeTestCa();  // a CA this HQ does not serve
+  engine::LogAuthority authority{"hq.example/log"};
+  std::set<std::string> authorized;  // batches authorized for the factory in HQ's log
   std::unique_ptr<ValidationAuthority> va;
   std::vector<ca::X509Ptr> certs;  // issued and recorded in the factory log
 
   World() {
+    engine::FactoryRegistration reg;
+    reg.name = "F1";
+    reg.log_key = factory.signer.verifier().VerifierKey();
+    std::string der = *ca::CertificateDer(issuing.certificate());
+    reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
+    EXPECT_TRUE(engine::RegisterFactory(*hq.log, authority, reg).ok());
     std::vector<X509*> issuers;
     for (size_t i = 1; i < issuing.chain().size(); ++i) issuers.push_back(issuing.chain()[i].get());
     EXPECT_TRUE(ca::WriteCaDir(Env::Default(), dir.path() + "/f1", issuing.certificate(),
@@ -69,6 +81,7 @@ struct World {
     va.reset();
     VaOptions o;
     o.env = &clock;
+    o.authority = &authority;
     o.organization = "Example OEM";
     auto v = ValidationAuthority::Open(hq.log.get(), {factory.log.get(), hq.log.get()},
                                        {{"f1", dir.path() + "/f1", "http://va.example/crl/f1.crl"}}, o);
@@ -85,7 +98,18 @@ struct World {
     return std::move(*cert);
   }
   // Issue records n certificates of batch `batch` in the factory log.
+  // The batch is first authorized for the factory in HQ's log.
   void Issue(size_t n, const std::string& batch = "B1") {
+    if (authorized.insert(batch).second) {
+      log::EventDraft a;
+      auto b = a.event().getKind().initBatchAuthorized();
+      b.setBatchId(batch);
+      b.setFactoryLogId("factory.example/log");
+      b.setQuota(1000000);
+      std::vector<log::EventDraft> one;
+      one.push_back(std::move(a));
+      ASSERT_TRUE(hq.log->Append(std::move(one)).ok());
+    }
     std::vector<log::EventDraft> drafts;
     for (size_t i = 0; i < n; ++i) {
       ca::X509Ptr cert = Make(issuing, "dev" + std::to_string(certs.size()));
@@ -225,6 +249,7 @@ TEST(ValidationTest, RevocationRules) {
   w.Issue(2, "B2");
   engine::RevocationRequest batch;
   batch.batch_id = "B1";
+  batch.factory_origin = "factory.example/log";
   batch.reason = 1;
   auto r = w.va->Revoke(batch);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -386,21 +411,29 @@ TEST(ValidationTest, RebuiltProjectionEqualsLive) {
     held += r->state == engine::CertState::kHold;
   }
   ASSERT_EQ(tallies->size(), 1u);
-  EXPECT_EQ((*tallies)[0].first, "B1");
-  EXPECT_EQ((*tallies)[0].second.issued, w.certs.size());
-  EXPECT_EQ((*tallies)[0].second.revoked, revoked);
-  EXPECT_EQ((*tallies)[0].second.held, held);
+  EXPECT_EQ((*tallies)[0].batch_id, "B1");
+  EXPECT_EQ((*tallies)[0].factory_origin, "factory.example/log");
+  EXPECT_EQ((*tallies)[0].tally.issued, w.certs.size());
+  EXPECT_EQ((*tallies)[0].tally.revoked, revoked);
+  EXPECT_EQ((*tallies)[0].tally.held, held);
   EXPECT_GT(revoked, 0u);
   EXPECT_GT(held, 0u);
   // Rebuilt from zero in the other order (HQ's log first, revocations
   // before the issuances they refer to): the same state.
   ASSERT_TRUE(w.va->status().Clear().ok());
-  ASSERT_TRUE(w.va->status().CatchUp(*w.hq.log).ok());
+  ASSERT_TRUE(w.va->status().CatchUp(*w.hq.log, w.authority).ok());
   ASSERT_TRUE(w.va->Refresh().ok());
   for (size_t i = 0; i < w.certs.size(); ++i) {
     EXPECT_EQ(*w.va->status().Get(w.issuing.ca_id(), ca::SerialBytes(w.certs[i].get())), live[i]) << i;
   }
-  EXPECT_EQ(*w.va->status().Tallies(), *tallies);
+  auto rebuilt = w.va->status().Tallies();
+  ASSERT_TRUE(rebuilt.ok());
+  ASSERT_EQ(rebuilt->size(), tallies->size());
+  for (size_t i = 0; i < tallies->size(); ++i) {
+    EXPECT_EQ((*rebuilt)[i].factory_origin, (*tallies)[i].factory_origin);
+    EXPECT_EQ((*rebuilt)[i].batch_id, (*tallies)[i].batch_id);
+    EXPECT_EQ((*rebuilt)[i].tally, (*tallies)[i].tally);
+  }
 }
 
 // The running VA renews its delegated responder before it expires, gathers
