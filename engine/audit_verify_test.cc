@@ -85,6 +85,26 @@ TEST(AuditVerifyTest, CosignaturesAreCheckedAgainstTheCosignerAndTheEvents) {
   }
 }
 
+TEST(AuditVerifyTest, AnEventOutsideItsLogsAuthorityIsNamed) {
+  TwoLogs w(50);
+  log::EventDraft d;  // the factory's own key signs a revocation: HQ's to say
+  auto c = d.event().getKind().initCertificateRevoked();
+  const Bytes ca(32, 1), serial{1, 2, 3};
+  c.setCaId(capnp::Data::Reader(ca.data(), ca.size()));
+  c.setSerial(capnp::Data::Reader(serial.data(), serial.size()));
+  std::vector<log::EventDraft> drafts;
+  drafts.push_back(std::move(d));
+  ASSERT_TRUE(w.factory->Append(std::move(drafts)).ok());
+  Append(*w.factory, 10, "after");
+  w.Close();
+  Result<AuditVerdict> v = AuditVerify(DataDir(w.hq));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->bad_log, "factory.example/log");
+  EXPECT_EQ(v->bad_seq, std::optional<uint64_t>(50));
+  EXPECT_NE(v->reason.find("kind-not-owned"), std::string::npos) << v->reason;
+}
+
 TEST(AuditVerifyTest, ProjectionMustEqualARebuild) {
   LogFixture f({}, "hq.example/log");
   const Bytes ca(32, 7);

@@ -231,6 +231,53 @@ TEST(ValidationTest, OcspStatusesAsOpenSslSeesThem) {
   EXPECT_EQ(OCSP_response_status(resp.get()), OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
 }
 
+// A factory log that somehow holds events outside its authority (stored
+// before the sync checked them, or by hand) changes no OCSP answer and no
+// CRL: its own "revocation" is not projected, and a certificate it claims
+// under a batch HQ never authorized is answered as never issued.
+TEST(ValidationTest, EventsOutsideAFactorysAuthorityChangeNoAnswer) {
+  World w;
+  w.Issue(3);
+  ASSERT_TRUE(w.va->Refresh().ok());
+  X509* issuer = w.issuing.certificate();
+  ASSERT_EQ(Ask(w, w.certs[0].get(), issuer).status, V_OCSP_CERTSTATUS_GOOD);
+  std::vector<log::EventDraft> drafts;
+  {  // the factory "revokes" its own certificate
+    log::EventDraft d;
+    auto c = d.event().getKind().initCertificateRevoked();
+    Bytes serial = ca::SerialBytes(w.certs[0].get());
+    c.setCaId(capnp::Data::Reader(w.issuing.ca_id().data(), w.issuing.ca_id().size()));
+    c.setSerial(capnp::Data::Reader(serial.data(), serial.size()));
+    c.setReason(log::schema::RevocationReason::KEY_COMPROMISE);
+    drafts.push_back(std::move(d));
+  }
+  {  // and "publishes" a CRL number far ahead
+    log::EventDraft d;
+    auto c = d.event().getKind().initCrlPublished();
+    c.setCaId(capnp::Data::Reader(w.issuing.ca_id().data(), w.issuing.ca_id().size()));
+    c.setCrlNumber(1u << 30);
+    drafts.push_back(std::move(d));
+  }
+  ca::X509Ptr unauthorized = w.Make(w.issuing, "rogue");
+  {  // and claims a certificate in a batch HQ never authorized for it
+    log::EventDraft d;
+    auto c = d.event().getKind().initCertificateIssued();
+    Bytes serial = ca::SerialBytes(unauthorized.get());
+    c.setCaId(capnp::Data::Reader(w.issuing.ca_id().data(), w.issuing.ca_id().size()));
+    c.setSerial(capnp::Data::Reader(serial.data(), serial.size()));
+    c.setBatchId("NEVER-AUTHORIZED");
+    drafts.push_back(std::move(d));
+  }
+  ASSERT_TRUE(w.factory.log->Append(std::move(drafts)).ok());
+  ASSERT_TRUE(w.va->Refresh().ok());
+  EXPECT_EQ(Ask(w, w.certs[0].get(), issuer).status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_EQ(Ask(w, unauthorized.get(), issuer).status, V_OCSP_CERTSTATUS_REVOKED);  // never issued, per HQ
+  auto crl = w.va->PublishCrl("f1", false);
+  ASSERT_TRUE(crl.ok()) << crl.status();
+  EXPECT_EQ(crl->number, 1u);  // not 2^30 + 1
+  EXPECT_EQ(crl->entries, 0u);
+}
+
 TEST(ValidationTest, RevocationRules) {
   World w;
   w.Issue(3);
