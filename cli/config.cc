@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <sstream>
 
@@ -268,14 +269,49 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(std::vector<const toml::table*> fs, d.Array("factory"));
   for (const toml::table* f : fs) {
     RETURN_IF_ERROR(d.Known(*f, "factory", {"name", "log_origin", "log_key", "ca_mirror_dir",
-                                            "data_dir", "sync_spki_sha256"}));
+                                            "data_dir", "sync_spki_sha256", "ca_name", "unseen_serials"}));
     FactoryRef r;
     ASSIGN_OR_RETURN(r.name, d.Str(*f, "factory", "name", true));
     ASSIGN_OR_RETURN(r.log_origin, d.Str(*f, "factory", "log_origin", true));
+    ASSIGN_OR_RETURN(r.ca_name, d.Str(*f, "factory", "ca_name", false));
+    if (r.ca_name.empty()) r.ca_name = r.log_origin.substr(0, std::min(r.log_origin.find('.'), r.log_origin.find('/')));
+    ASSIGN_OR_RETURN(std::string unseen, d.Str(*f, "factory", "unseen_serials", false));
+    if (!unseen.empty()) r.unseen_serials = unseen;
+    if (r.unseen_serials != "revoked" && r.unseen_serials != "unknown") {
+      return d.Error("factory.unseen_serials", "must be \"revoked\" or \"unknown\", not \"" + r.unseen_serials + "\"");
+    }
+    auto plain = [](const std::string& v, bool upper) {
+      return !v.empty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [upper](char ch) {
+        return std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) ||
+               ch == '-' || ch == '_' || ch == '.' || (upper && std::isupper(static_cast<unsigned char>(ch)));
+      });
+    };
+    if (!plain(r.name, true)) {
+      return d.Error("factory.name", "'" + r.name + "': 1 to 64 letters, digits, '-', '_' or '.' (it names batches: NAME/BATCH)");
+    }
+    if (!plain(r.ca_name, false) || r.ca_name == "root") {
+      return d.Error("factory.ca_name", "'" + r.ca_name + "': 1 to 64 lower-case letters, digits, '-', '_' or '.', not \"root\" (it is a URL path)");
+    }
+    for (const FactoryRef& other : c.factories) {
+      if (other.name == r.name) return d.Error("factory.name", "two factories are named '" + r.name + "'");
+      if (other.log_origin == r.log_origin) {
+        return d.Error("factory.log_origin", "factories '" + other.name + "' and '" + r.name + "' share the log '" + r.log_origin + "'");
+      }
+      if (other.ca_name == r.ca_name) {
+        return d.Error("factory.ca_name", "factories '" + other.name + "' and '" + r.name + "' share the CA name '" + r.ca_name + "' (set ca_name)");
+      }
+    }
     ASSIGN_OR_RETURN(r.log_key, d.Str(*f, "factory", "log_key", true));
     ASSIGN_OR_RETURN(r.ca_mirror_dir, d.PathOf(*f, "factory", "ca_mirror_dir", true));
     ASSIGN_OR_RETURN(r.data_dir, d.PathOf(*f, "factory", "data_dir", false));
     ASSIGN_OR_RETURN(r.sync_spki_sha256, d.SpkiPins(*f, "factory", "sync_spki_sha256"));
+    for (const FactoryRef& other : c.factories) {
+      for (const std::string& pin : r.sync_spki_sha256) {
+        if (other.sync_spki_sha256.count(pin) != 0) {
+          return d.Error("factory.sync_spki_sha256", "the TLS key " + pin + " is bound to both '" + other.name + "' and '" + r.name + "'");
+        }
+      }
+    }
     c.factories.push_back(std::move(r));
   }
   ASSIGN_OR_RETURN(const toml::table* sync, d.Section("sync", false));

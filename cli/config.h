@@ -61,7 +61,12 @@ struct FactoryConfig {
 };
 
 struct FactoryRef {
-  std::string name;
+  std::string name;           // unique at this HQ: batches are NAME/BATCH
+  std::string ca_name;        // URL name of its issuing CA (/crl/<ca_name>.crl); unique, not "root"
+  // What OCSP answers for a serial of this factory's CA that HQ has not seen
+  // issued (docs/validation.md): "revoked" (RFC 6960 §2.2; a device issued
+  // since the last sync is refused until then) or "unknown".
+  std::string unseen_serials = "revoked";
   std::string log_origin;
   std::string log_key;
   std::string ca_mirror_dir;  // HQ's copy of the factory issuing CA (CRL signing only)

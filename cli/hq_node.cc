@@ -13,9 +13,6 @@
 
 namespace mirrorca::cli {
 
-std::string VaName(const std::string& origin) {
-  return origin.substr(0, std::min(origin.find('.'), origin.find('/')));
-}
 
 Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAuthority& authority) {
   Env* env = Env::Default();
@@ -56,8 +53,8 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
       c.validation ? c.validation->public_url : std::string("http://127.0.0.1");
   for (const FactoryRef& f : c.factories) {
     logs.push_back(n.sync->Copy(f.log_origin));
-    const std::string name = VaName(f.log_origin);
-    issuers.push_back({name, f.ca_mirror_dir, public_url + "/crl/" + name + ".crl"});
+    issuers.push_back({f.ca_name, f.ca_mirror_dir, public_url + "/crl/" + f.ca_name + ".crl",
+                       /*crl_only=*/false, /*unseen_unknown=*/f.unseen_serials == "unknown"});
   }
   // The root's CRL (the issuing CAs' CRL distribution point), when HQ holds
   // the root key; an offline root publishes it at its ceremony instead. It

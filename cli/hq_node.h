@@ -54,9 +54,6 @@ Result<std::string> FactoryOrigin(const HqConfig& c, const std::string& name);
 // the batch of the only factory (InvalidArgument when there are several).
 Result<std::pair<std::string, std::string>> SplitBatchRef(const HqConfig& c, const std::string& ref);
 
-// VaName is the URL name of a factory's issuing CA: the first label of its
-// log origin ("factory-f1" for factory-f1.example/log).
-std::string VaName(const std::string& origin);
 
 // RevokeJson / CrlJson run a revocation or CRL request given as JSON and
 // return the one-line JSON answer the CLI prints.

@@ -45,7 +45,7 @@ Status OcspServe(const OcspServeArgs& a) {
     remove_secondary = true;
   }
   std::vector<validation::ReplicaIssuer> issuers;
-  for (const FactoryRef& f : c.factories) issuers.push_back({VaName(f.log_origin), f.ca_mirror_dir});
+  for (const FactoryRef& f : c.factories) issuers.push_back({f.ca_name, f.ca_mirror_dir, f.unseen_serials == "unknown"});
   validation::OcspOptions oo;
   if (c.validation) {
     oo.validity_seconds = c.validation->ocsp_validity_seconds;

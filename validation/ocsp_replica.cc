@@ -52,7 +52,8 @@ Result<std::unique_ptr<OcspReplica>> OcspReplica::Open(const std::string& store_
     ASSIGN_OR_RETURN(ca::X509Ptr ca_cert, ca::ParseCertificate(ca_pem));
     ASSIGN_OR_RETURN(Loaded responder, LoadResponder(r->env_, is.ca_dir));
     r->responder_pems_.push_back(responder.pem);
-    ocsp.push_back({is.name, std::move(ca_cert), std::move(responder.cert), std::move(responder.key)});
+    ocsp.push_back({is.name, std::move(ca_cert), std::move(responder.cert), std::move(responder.key),
+                    is.unseen_unknown});
   }
   r->issuers_ = std::move(issuers);
   ASSIGN_OR_RETURN(r->ocsp_, OcspResponder::Create(std::move(ocsp), r->status_.get(), std::move(options)));

@@ -27,6 +27,7 @@ namespace mirrorca::validation {
 struct ReplicaIssuer {
   std::string name;    // as in HQ's VA
   std::string ca_dir;  // HQ's mirror of the CA: ca.pem, ocsp-responder.pem/.key
+  bool unseen_unknown = false;  // as VaIssuer
 };
 
 class OcspReplica {

@@ -178,6 +178,12 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
   if (!bs || !this_update || !next_update || !epoch) return internal_error();
   const Issuer* signer = nullptr;
   bool extended_revoke = false;
+  auto unauthorized = [] {
+    OcspAnswer e;
+    OcspResponsePtr r(OCSP_response_create(OCSP_RESPONSE_STATUS_UNAUTHORIZED, nullptr));
+    e.der = r ? ToDer(r.get()) : "";
+    return e;
+  };
   for (int i = 0; i < OCSP_request_onereq_count(req); ++i) {
     OCSP_CERTID* cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
     ASN1_OCTET_STRING* name_hash = nullptr;
@@ -202,12 +208,17 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
     ca::Asn1TimePtr revoked_at;
     if (issuer != nullptr) {
       if (signer == nullptr) signer = issuer;
+      // Each responder speaks only for its own CA: no response can carry
+      // answers of two served issuers.
+      if (signer != issuer) return unauthorized();
       ca::BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
       Bytes serial_bytes(bn ? static_cast<size_t>(BN_num_bytes(bn.get())) : 0);
       if (bn) BN_bn2bin(bn.get(), serial_bytes.data());
       Result<std::optional<engine::CertRecord>> rec = status_->Get(issuer->ca_id, serial_bytes);
       if (!rec.ok()) return internal_error();
-      if (!rec->has_value() || !(*rec)->issued) {
+      if ((!rec->has_value() || !(*rec)->issued) && issuer->id.unseen_unknown) {
+        status = V_OCSP_CERTSTATUS_UNKNOWN;  // not seen yet: the factory may not have synced
+      } else if (!rec->has_value() || !(*rec)->issued) {
         // Never issued by any log: revoked (RFC 6960 §2.2).
         status = V_OCSP_CERTSTATUS_REVOKED;
         reason = OCSP_REVOKED_STATUS_CERTIFICATEHOLD;

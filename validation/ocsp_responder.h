@@ -8,7 +8,13 @@
 //     (§2.2 extended revoked definition: 1970-01-01, certificateHold, and the
 //     id-pkix-ocsp-extended-revoke extension) — a certificate forged with a
 //     stolen key has no issuance event and is exposed;
-//   - "unknown" for an issuer not served here;
+//   - "unknown" for an issuer not served here; "unknown" instead of the
+//     extended "revoked" for an issuer configured so (`unseen_unknown`: a
+//     device issued after its factory's last sync is not refused);
+//   - one responder per issuing CA, delegated by it: a request whose
+//     CertIDs name two or more served issuers cannot be answered by any one
+//     of them and gets "unauthorized" (RFC 6960 §2.3, RFC 5019 §2.2.3) —
+//     clients ask once per issuer;
 //   - malformedRequest for anything that does not parse; bounded sizes;
 //   - a request's nonce is copied into a response signed on demand;
 //     requests without a nonce are answered from pre-signed responses kept
@@ -43,6 +49,9 @@ struct OcspIssuer {
   ca::X509Ptr cert;          // the issuing CA certificate
   ca::X509Ptr responder;     // its delegated responder certificate
   ca::EvpPkeyPtr responder_key;
+  // A serial of this CA that no log issued (as far as HQ knows) is answered
+  // "unknown" rather than "revoked" (docs/validation.md: the trade-off).
+  bool unseen_unknown = false;
 };
 
 struct OcspOptions {

@@ -109,7 +109,7 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
                                                   va->options_.organization, now));
     c->responder_renew_at = RenewAt(responder.first.get());
     ocsp.push_back({is.name, ca::UpRef(c->issuing->certificate()), std::move(responder.first),
-                    std::move(responder.second)});
+                    std::move(responder.second), is.unseen_unknown});
     c->config = std::move(is);
     va->cas_.push_back(std::move(c));
   }

@@ -42,6 +42,7 @@ struct VaIssuer {
   // crl_only: a CA that gets CRLs but no OCSP responder — the OEM root, whose
   // CRL lets relying parties check the issuing CAs (openssl -crl_check_all).
   bool crl_only = false;
+  bool unseen_unknown = false;  // OCSP "unknown" (not "revoked") for serials no log issued
 };
 
 struct VaOptions {

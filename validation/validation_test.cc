@@ -77,14 +77,22 @@ struct World {
                     .ok());
     Open();
   }
-  void Open() {
+  // serve_other: `other` is served too (a second factory's CA, answered
+  // "unknown" for serials no log issued).
+  void Open(bool serve_other = false) {
     va.reset();
+    std::vector<VaIssuer> issuers = {{"f1", dir.path() + "/f1", "http://va.example/crl/f1.crl"}};
+    if (serve_other) {
+      std::vector<X509*> up;
+      for (size_t i = 1; i < other.chain().size(); ++i) up.push_back(other.chain()[i].get());
+      EXPECT_TRUE(ca::WriteCaDir(Env::Default(), dir.path() + "/f2", other.certificate(), other.key(), up).ok());
+      issuers.push_back({"f2", dir.path() + "/f2", "http://va.example/crl/f2.crl", false, /*unseen_unknown=*/true});
+    }
     VaOptions o;
     o.env = &clock;
     o.authority = &authority;
     o.organization = "Example OEM";
-    auto v = ValidationAuthority::Open(hq.log.get(), {factory.log.get(), hq.log.get()},
-                                       {{"f1", dir.path() + "/f1", "http://va.example/crl/f1.crl"}}, o);
+    auto v = ValidationAuthority::Open(hq.log.get(), {factory.log.get(), hq.log.get()}, std::move(issuers), o);
     ASSERT_TRUE(v.ok()) << v.status();
     va = std::move(*v);
   }
@@ -163,7 +171,7 @@ Status1 Ask(World& w, X509* cert, X509* issuer, const EVP_MD* md = EVP_sha1(), b
   // responder must chain to it and carry OCSPSigning.
   ca::X509StorePtr store(X509_STORE_new());
   for (const auto& c : w.issuing.chain()) X509_STORE_add_cert(store.get(), c.get());
-  X509_STORE_add_cert(store.get(), w.other.certificate());
+  for (const auto& c : w.other.chain()) X509_STORE_add_cert(store.get(), c.get());
   s.signature_ok = OCSP_basic_verify(bs.get(), nullptr, store.get(), 0) == 1;
   ERR_clear_error();
   ASN1_GENERALIZEDTIME *rev = nullptr, *thisupd = nullptr, *nextupd = nullptr;
@@ -276,6 +284,38 @@ TEST(ValidationTest, EventsOutsideAFactorysAuthorityChangeNoAnswer) {
   ASSERT_TRUE(crl.ok()) << crl.status();
   EXPECT_EQ(crl->number, 1u);  // not 2^30 + 1
   EXPECT_EQ(crl->entries, 0u);
+}
+
+// Two served issuers: each delegated responder speaks for its own CA only,
+// so a request naming both is refused ("unauthorized") and each alone is
+// answered; the second issuer answers "unknown" for serials HQ has not seen
+// issued (its factory's choice), the first "revoked".
+TEST(ValidationTest, MixedIssuerRequestsAreRefusedAndUnseenSerialsFollowTheIssuersChoice) {
+  World w;
+  w.Open(/*serve_other=*/true);
+  w.Issue(2);
+  ASSERT_TRUE(w.va->Refresh().ok());
+  ca::X509Ptr unseen = w.Make(w.other, "not-yet-synced");
+  EXPECT_EQ(Ask(w, w.certs[0].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_GOOD);
+  Status1 u = Ask(w, unseen.get(), w.other.certificate());
+  EXPECT_EQ(u.status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_TRUE(u.signature_ok);  // by f2's own responder
+  EXPECT_FALSE(u.extended_revoke);
+  ca::X509Ptr forged = w.Make(w.issuing, "forged");
+  EXPECT_EQ(Ask(w, forged.get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_REVOKED);
+
+  OcspRequestPtr req(OCSP_REQUEST_new());
+  ASSERT_NE(OCSP_request_add0_id(req.get(), OCSP_cert_to_id(EVP_sha1(), w.certs[0].get(), w.issuing.certificate())), nullptr);
+  ASSERT_NE(OCSP_request_add0_id(req.get(), OCSP_cert_to_id(EVP_sha1(), unseen.get(), w.other.certificate())), nullptr);
+  unsigned char* der = nullptr;
+  const int len = i2d_OCSP_REQUEST(req.get(), &der);
+  OcspAnswer a = w.va->ocsp().Respond(ByteSpan(der, static_cast<size_t>(len)));
+  OPENSSL_free(der);
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(a.der.data());
+  OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(a.der.size())));
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(OCSP_response_status(resp.get()), OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+  EXPECT_FALSE(a.successful);
 }
 
 TEST(ValidationTest, RevocationRules) {

@@ -1,0 +1,61 @@
+// hq.toml's factories: names, origins, CA names and sync keys must be unique
+// (each is how HQ tells factories apart), and a collision is refused at load
+// with an error naming the key — never silently merged.
+#include "cli/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "log/test_util.h"
+
+namespace mirrorca::cli {
+namespace {
+
+std::string Factory(const std::string& name, const std::string& origin, const std::string& extra = "") {
+  return "[[factory]]\nname = \"" + name + "\"\nlog_origin = \"" + origin + "\"\nlog_key = \"" + origin +
+         "+01234567+AAAA\"\nca_mirror_dir = \"ca-" + name + "\"\n" + extra + "\n";
+}
+
+Result<HqConfig> Load(const std::string& factories) {
+  static log::testing::TempDir dir;
+  const std::string path = dir.path() + "/hq.toml";
+  std::ofstream(path) << "[hq]\nname = \"HQ\"\norganization = \"OEM\"\ndata_dir = \"data\"\n[root]\ndir = \"root\"\n"
+                      << factories;
+  return LoadHqConfig(path);
+}
+
+TEST(HqConfigTest, FactoriesAreNamespacedAndCollisionsRefused) {
+  auto ok = Load(Factory("F1", "f1.example/log") + Factory("F2", "f2.example/log", "unseen_serials = \"unknown\""));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->factories.size(), 2u);
+  EXPECT_EQ(ok->factories[0].ca_name, "f1");  // the first label of the origin unless set
+  EXPECT_EQ(ok->factories[0].unseen_serials, "revoked");
+  EXPECT_EQ(ok->factories[1].unseen_serials, "unknown");
+
+  struct Bad {
+    std::string toml, key;
+  } bad[] = {
+      {Factory("F1", "f1.example/log") + Factory("F1", "f2.example/log"), "factory.name"},
+      {Factory("F1", "f1.example/log") + Factory("F2", "f1.example/log"), "factory.log_origin"},
+      {Factory("F1", "f.one/log") + Factory("F2", "f.two/log"), "factory.ca_name"},  // both "f"
+      {Factory("F1", "f1.example/log", "ca_name = \"root\""), "factory.ca_name"},
+      {Factory("F1", "f1.example/log", "ca_name = \"../x\""), "factory.ca_name"},
+      {Factory("F/1", "f1.example/log"), "factory.name"},
+      {Factory("F1", "f1.example/log", "unseen_serials = \"good\""), "factory.unseen_serials"},
+      {Factory("F1", "f1.example/log", "sync_spki_sha256 = [\"" + std::string(64, 'a') + "\"]") +
+           Factory("F2", "f2.example/log", "sync_spki_sha256 = [\"" + std::string(64, 'a') + "\"]"),
+       "factory.sync_spki_sha256"},
+  };
+  for (const Bad& b : bad) {
+    auto r = Load(b.toml);
+    ASSERT_FALSE(r.ok()) << b.toml;
+    EXPECT_NE(r.status().message().find(b.key), std::string::npos) << r.status();
+  }
+  // Two factories whose origins share a first label can be told apart by name.
+  auto named = Load(Factory("F1", "f.one/log", "ca_name = \"f-one\"") + Factory("F2", "f.two/log"));
+  EXPECT_TRUE(named.ok()) << named.status();
+}
+
+}  // namespace
+}  // namespace mirrorca::cli
