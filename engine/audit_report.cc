@@ -59,6 +59,11 @@ class Builder {
       lc.last = seq;
       ++lc.events;
     }
+    // Events outside their log's authority are never counted (they are
+    // reported by audit verify); HQ's own certificates (OCSP responders)
+    // belong to no batch.
+    if (logs.authority->Check(origin, ev)) return Status::Ok();
+    if (kind.isCertificateIssued() && kind.getCertificateIssued().getBatchId().size() == 0) return Status::Ok();
     if (kind.isBatchAuthorized()) {
       auto b = kind.getBatchAuthorized();
       BatchState& s = batches_[b.getBatchId()];

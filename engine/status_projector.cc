@@ -92,11 +92,13 @@ Status ProjectStep(ProjectionTarget& target, const std::string& origin, uint64_t
       r->device_serial = c.getDeviceSerial();
       r->issued_in = origin;
       r->issued_seq = seq;
-      std::string idx = BatchKey(origin, c.getBatchId().cStr());
-      idx.push_back('\0');
-      idx += CertKeySuffix(ca, serial);
-      batch_index.push_back(std::move(idx));
-      tally(origin, c.getBatchId()).issued++;
+      if (c.getBatchId().size() > 0) {  // HQ's own certificates (OCSP responders) are in no batch
+        std::string idx = BatchKey(origin, c.getBatchId().cStr());
+        idx.push_back('\0');
+        idx += CertKeySuffix(ca, serial);
+        batch_index.push_back(std::move(idx));
+        tally(origin, c.getBatchId()).issued++;
+      }
     } else if (kind.isIssuanceRejected()) {
       tally(origin, kind.getIssuanceRejected().getBatchId()).rejected++;
     } else if (kind.isBatchAuthorized()) {

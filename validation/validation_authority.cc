@@ -93,6 +93,7 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
   va->logs_ = std::move(logs);
   va->options_ = std::move(options);
   ASSIGN_OR_RETURN(va->status_, engine::CertStatus::Open(hq_log->store()));
+  RETURN_IF_ERROR(va->CatchUpLocked().status());  // LogResponder asks the projection
   const int64_t now = va->env_->NowMicros() / kMicros;
   std::vector<OcspIssuer> ocsp;
   for (VaIssuer& is : issuers) {
@@ -107,6 +108,7 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
     }
     ASSIGN_OR_RETURN(auto responder, ResponderFor(va->env_, *c->issuing, is,
                                                   va->options_.organization, now));
+    RETURN_IF_ERROR(va->LogResponder(*c, responder.first.get()));
     c->responder_renew_at = RenewAt(responder.first.get());
     ocsp.push_back({is.name, ca::UpRef(c->issuing->certificate()), std::move(responder.first),
                     std::move(responder.second), is.unseen_unknown});
@@ -125,16 +127,50 @@ std::vector<std::string> ValidationAuthority::IssuerNames() const {
   return out;
 }
 
-Result<uint64_t> ValidationAuthority::Refresh() {
-  std::lock_guard lock(mu_);
+Result<uint64_t> ValidationAuthority::CatchUpLocked() {
   RETURN_IF_ERROR(options_.authority->CatchUp(*hq_log_));  // what each log may say, before any is projected
   uint64_t applied = 0;
   for (log::EventLog* l : logs_) {
     ASSIGN_OR_RETURN(uint64_t n, status_->CatchUp(*l, *options_.authority));
     applied += n;
   }
+  return applied;
+}
+
+Result<uint64_t> ValidationAuthority::Refresh() {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(uint64_t applied, CatchUpLocked());
   if (applied > 0) ocsp_->Invalidate();
   return applied;
+}
+
+Status ValidationAuthority::LogResponder(const Ca& c, X509* cert) {
+  const Bytes serial = ca::SerialBytes(cert);
+  ASSIGN_OR_RETURN(std::optional<engine::CertRecord> held, status_->Get(c.issuing->ca_id(), serial));
+  if (held && held->issued) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string der, ca::CertificateDer(cert));
+  std::tm b{}, a{};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &b) != 1 || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &a) != 1) {
+    return Status::InvalidArgument("responder certificate validity does not parse");
+  }
+  log::EventDraft d;
+  auto e = d.event().getKind().initCertificateIssued();
+  const Bytes& ca_id = c.issuing->ca_id();
+  e.setCaId(capnp::Data::Reader(ca_id.data(), ca_id.size()));
+  e.setSerial(capnp::Data::Reader(serial.data(), serial.size()));
+  e.setDeviceSerial("ocsp-" + c.config.name);
+  e.setProfile("ocsp-responder");
+  e.setCertificate(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(der.data()), der.size()));
+  e.setNotBefore(static_cast<int64_t>(timegm(&b)) * kMicros);
+  e.setNotAfter(static_cast<int64_t>(timegm(&a)) * kMicros);
+  e.setRaId("hq");
+  e.setServerGeneratedKey(true);
+  log::Hash h = log::Sha256(AsBytes(der));
+  e.setRequestHash(capnp::Data::Reader(h.data(), h.size()));
+  std::vector<log::EventDraft> drafts;
+  drafts.push_back(std::move(d));
+  RETURN_IF_ERROR(hq_log_->Append(std::move(drafts)).status());  // durable before it signs anything
+  return CatchUpLocked().status();
 }
 
 Result<engine::RevocationResult> ValidationAuthority::Revoke(const engine::RevocationRequest& r) {
@@ -266,6 +302,10 @@ Status ValidationAuthority::Maintain() {
     if (now >= c->responder_renew_at) {
       ASSIGN_OR_RETURN(auto responder, ResponderFor(env_, *c->issuing, c->config,
                                                     options_.organization, now));
+      {
+        std::lock_guard lock(mu_);
+        RETURN_IF_ERROR(LogResponder(*c, responder.first.get()));
+      }
       c->responder_renew_at = RenewAt(responder.first.get());
       RETURN_IF_ERROR(ocsp_->ReplaceResponder(c->config.name, std::move(responder.first),
                                               std::move(responder.second)));

@@ -102,6 +102,14 @@ class ValidationAuthority {
  private:
   struct Ca;
   ValidationAuthority() = default;
+  // CatchUpLocked projects every log (HQ's first learned by the authority);
+  // returns how many events were applied. Caller holds mu_ or is Open.
+  Result<uint64_t> CatchUpLocked();
+  // LogResponder records `cert`, a responder certificate HQ signed with the
+  // CA key of `c`, as a certificateIssued event in HQ's log — unless the
+  // projection already has it — so every certificate a CA key signs is in
+  // a log. Called before the certificate is used.
+  Status LogResponder(const Ca& c, X509* cert);
 
   Env* env_ = nullptr;
   VaOptions options_;

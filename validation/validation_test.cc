@@ -24,6 +24,7 @@
 #include <set>
 
 #include "engine/log_authority.h"
+#include "log/event_codec.h"
 
 namespace mirrorca::validation {
 namespace {
@@ -571,6 +572,26 @@ TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   EXPECT_NE(responder_serial(), before);
   Status1 s = Ask(w, w.certs[4].get(), w.issuing.certificate());  // signed by the new one
   EXPECT_EQ(s.status, V_OCSP_CERTSTATUS_GOOD);
+  // Both responder certificates are certificateIssued events in HQ's log,
+  // each once: every certificate a CA key signs is in a log.
+  std::map<std::string, int> logged;
+  ASSERT_TRUE(w.hq.log->ForEach(0, w.hq.log->Size(), [&](uint64_t, std::string_view b) -> Status {
+                  auto e = log::ParsedEvent::Parse(AsBytes(b));
+                  if (!e.ok()) return e.status();
+                  auto k = e->event().getKind();
+                  if (k.isCertificateIssued() && std::string(k.getCertificateIssued().getProfile().cStr()) == "ocsp-responder") {
+                    logged[HexEncode(ByteSpan(k.getCertificateIssued().getSerial().begin(),
+                                              k.getCertificateIssued().getSerial().size()))]++;
+                  }
+                  return Status::Ok();
+                }).ok());
+  EXPECT_EQ(logged.size(), 2u);
+  EXPECT_EQ(logged[before], 1);
+  EXPECT_EQ(logged[responder_serial()], 1);
+  const uint64_t hq_size = w.hq.log->Size();
+  w.Open();  // a restart logs nothing again
+  EXPECT_EQ(w.hq.log->Size(), hq_size);
+  EXPECT_EQ(Ask(w, w.certs[4].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_GOOD);
 }
 
 }  // namespace
