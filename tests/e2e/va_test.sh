@@ -203,9 +203,15 @@ tail -1 "$T/a.out" | grep -q 200 || fail "admin crl: $(cat "$T/a.out")"
 python3 - "$T/ledger.json" <<'PY' || fail "ledger: $(cat "$T/ledger.json")"
 import json, sys
 b = json.load(open(sys.argv[1]))["batches"][0]
-assert b["batch"] == "B1" and b["issued"] == 100 and b["authorized"] == 110, b
+assert b["batch"] == "B1" and b["factory"] == "F1" and b["issued"] == 100 and b["authorized"] == 110, b
 assert b["revoked"] == 4 and b["on_hold"] == 1, b   # 0002 (demo), 0013, 0014, 0015; the demo's hold (0012 released)
 PY
+# Batches are scoped by factory: F1/B1 is the same batch; another factory's
+# name is refused, naming the factories HQ knows.
+"$BIN" batch ledger --config "$D/hq.toml" --batch F1/B1 | grep -q '"issued":100' || fail "batch ledger F1/B1"
+"$BIN" batch ledger --config "$D/hq.toml" --factory F1 | grep -q '"batch":"B1"' || fail "batch ledger --factory F1"
+if "$BIN" batch ledger --config "$D/hq.toml" --batch F2/B1 > "$T/f2.json" 2>&1; then fail "ledger of an unknown factory: $(cat "$T/f2.json")"; fi
+grep -q "no factory 'F2'" "$T/f2.json" || fail "unknown factory: $(cat "$T/f2.json")"
 # A batch authorized while hq serve runs: the running node appends it (its
 # store is locked to others) and the ledger shows it at once; --deliver,
 # which needs HQ's store itself, is refused with the reason.
