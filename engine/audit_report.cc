@@ -59,10 +59,13 @@ class Builder {
       lc.last = seq;
       ++lc.events;
     }
-    // Events outside their log's authority are never counted (they are
-    // reported by audit verify); HQ's own certificates (OCSP responders)
-    // belong to no batch.
-    if (logs.authority->Check(origin, ev)) return Status::Ok();
+    // An event outside its log's authority is never counted: it is listed
+    // as an anomaly naming the rule (audit verify fails on it too). HQ's own
+    // certificates (OCSP responders) belong to no batch.
+    if (std::optional<AuthorityViolation> bad = logs.authority->Check(origin, ev)) {
+      if (in) Anomaly("outside-authority", Ref(origin, seq, t), bad->ToString(), {Ref(origin, seq, t)});
+      return Status::Ok();
+    }
     if (kind.isCertificateIssued() && kind.getCertificateIssued().getBatchId().size() == 0) return Status::Ok();
     if (kind.isBatchAuthorized()) {
       auto b = kind.getBatchAuthorized();

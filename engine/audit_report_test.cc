@@ -9,6 +9,7 @@
 
 #include "base/mem_env.h"
 #include "engine/report_html.h"
+#include "engine/test_logs.h"
 #include "log/event_draft.h"
 #include "log/test_util.h"
 
@@ -29,7 +30,7 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
   log::LogSigner fs = *log::LogSigner::Generate("factory.example/log");
   ASSERT_TRUE(log::EventLog::Create(hq.store.get(), fs.verifier()).ok());
   auto factory = std::move(*log::EventLog::Open(hq.store.get(), "factory.example/log", fs, {.env = &clock}));
-  const Bytes ca(32, 1);
+  const Bytes ca = testing::RegisterTestFactory(*hq.log, fs.verifier().VerifierKey(), "F");
 
   auto issue = [&](const std::string& batch, const std::string& device, uint8_t serial, const char* line) {
     log::EventDraft d;
@@ -46,6 +47,7 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
   log::EventDraft auth;
   auto a = auth.event().getKind().initBatchAuthorized();
   a.setBatchId("A");
+  a.setFactoryLogId("factory.example/log");
   a.setQuota(2);
   AppendOne(*hq.log, std::move(auth));
   issue("A", "dev-1", 1, "line-3");
@@ -54,7 +56,7 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
   issue("A", "dev-2", 2, "line-3");
   issue("A", "dev-<script>", 3, "line-1");  // past the quota of 2
   issue("A", "dev-1", 4, "line-1");         // dev-1 a second time
-  issue("Z", "dev-9", 5, "line-1");         // batch Z never authorized
+  issue("Z", "dev-9", 5, "line-1");         // batch Z never authorized: outside the factory's authority
   log::EventDraft rej;
   auto r = rej.event().getKind().initIssuanceRejected();
   r.setBatchId("A");
@@ -91,14 +93,14 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
   Result<nlohmann::json> rep = BuildAuditReport(*logs, {.from = from, .to = to, .store_label = "t"});
   ASSERT_TRUE(rep.ok()) << rep.status();
   const nlohmann::json& j = *rep;
-  EXPECT_EQ(j["totals"]["issued"], 4);
+  EXPECT_EQ(j["totals"]["issued"], 3);  // Z's is not counted
   EXPECT_EQ(j["totals"]["rejected"], 1);
   EXPECT_EQ(j["rejections_by_reason"]["quota-exhausted"], 1);
   EXPECT_EQ(j["revocations_by_reason"]["keyCompromise"], 1);
   const nlohmann::json& counts = j["anomaly_counts"];
   EXPECT_EQ(counts["issued-past-quota"], 2) << counts;  // dev-<script> and dev-1
   EXPECT_EQ(counts["duplicate-device-certificate"], 1) << counts;
-  EXPECT_EQ(counts["issued-without-authorization"], 1) << counts;
+  EXPECT_EQ(counts["outside-authority"], 1) << counts;
   EXPECT_EQ(counts["quota-refusal"], 1) << counts;
   EXPECT_EQ(counts["sync-refused"], 1) << counts;
   EXPECT_EQ(counts["fork"], 1) << counts;
@@ -107,6 +109,9 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
     if (an["kind"] == "duplicate-device-certificate") {
       EXPECT_EQ(an["events"][0]["seq"], 0) << an;  // the first certificate of dev-1
       EXPECT_EQ(an["events"][1]["seq"], 3) << an;
+    }
+    if (an["kind"] == "outside-authority") {
+      EXPECT_NE(an["detail"].get<std::string>().find("foreign-batch"), std::string::npos) << an;
     }
     if (an["kind"] == "fork") {
       EXPECT_EQ(an["evidence"][0], "checkpoint one");
@@ -127,12 +132,12 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
   EXPECT_EQ(batch_a["reconciliation"], "over quota");
   uint64_t per_hour = 0;
   for (const auto& h : j["issuance_per_hour"]) per_hour += h["issued"].get<uint64_t>();
-  EXPECT_EQ(per_hour, 4u);
+  EXPECT_EQ(per_hour, 3u);
 
   const std::string html = RenderReportHtml(j);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_NE(html.find("dev-&lt;script&gt;"), std::string::npos);
-  EXPECT_NE(html.find("data-k=\"/totals/issued\">4<"), std::string::npos);
+  EXPECT_NE(html.find("data-k=\"/totals/issued\">3<"), std::string::npos);
   EXPECT_NE(html.find("default-src 'none'"), std::string::npos);
 
   EXPECT_FALSE(BuildAuditReport(*logs, {.from = to + 1, .to = to}).ok());
