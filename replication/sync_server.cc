@@ -1,5 +1,7 @@
 #include "replication/sync_server.h"
 
+#include <chrono>
+
 #include <sys/socket.h>
 
 #include "net/listen.h"
@@ -65,6 +67,16 @@ void SyncServer::RunSession(asio::ip::tcp::socket socket, std::atomic<bool>* don
       result = ch.status();
     } else {
       result = hq_->Serve(**ch, (*ch)->PeerSpkiHex());
+      if (!result.ok()) {
+        // A lingering close: after a refusal the peer may still be sending
+        // packages. Closing with unread data would reset the connection and
+        // the peer would lose the Refusal; read and discard what it still
+        // sends until it closes (bounded in time and frames).
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        for (int frames = 0; frames < 100000 && std::chrono::steady_clock::now() < until; ++frames) {
+          if (!(*ch)->Receive().ok()) break;
+        }
+      }
       (*ch)->Close();
     }
   }
