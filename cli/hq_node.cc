@@ -1,6 +1,7 @@
 #include "cli/hq_node.h"
 
 #include <filesystem>
+#include <iostream>
 #include <set>
 #include <vector>
 
@@ -26,6 +27,10 @@ Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAu
     ASSIGN_OR_RETURN(std::string der, ca::CertificateDer(cert.get()));
     reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
     Status registered = engine::RegisterFactory(hq_log, authority, reg).status();
+    if (registered.code() == StatusCode::kFailedPrecondition) {  // removed: stays removed, its sync is refused
+      std::cerr << "{\"warning\":\"factory '" << f.name << "' of " << c.path << " was removed at HQ\"}" << std::endl;
+      continue;
+    }
     RETURN_IF_ERROR(registered.WithContext("factory '" + f.name + "' of " + c.path));
   }
   return authority.CatchUp(hq_log);

@@ -272,7 +272,11 @@ Result<bool> RegisterFactory(log::EventLog& hq_log, LogAuthority& authority,
   RETURN_IF_ERROR(authority.CatchUp(hq_log));
   ASSIGN_OR_RETURN(log::LogVerifier v, log::LogVerifier::Parse(reg.log_key));
   if (std::optional<FactoryScope> held = authority.Factory(v.name())) {
-    bool same = !held->removed && held->name == reg.name && held->log_key == reg.log_key &&
+    if (held->removed) {
+      return Status::FailedPrecondition("factory '" + held->name + "' was removed at HQ; it is not registered again "
+                                        "by a restart or a config file");
+    }
+    bool same = held->name == reg.name && held->log_key == reg.log_key &&
                 std::includes(held->sync_spki.begin(), held->sync_spki.end(), reg.sync_spki.begin(),
                               reg.sync_spki.end());
     for (const Bytes& der : reg.ca_certificates) {

@@ -135,7 +135,9 @@ struct FactoryRegistration {
 // registers its configured factories at every start writes once), then
 // catches `authority` up. Returns whether an event was written;
 // InvalidArgument when the registration breaks the table (a name, origin or
-// CA of another factory) — nothing is written then.
+// CA of another factory), FailedPrecondition for a factory HQ removed (a
+// restart with it still in hq.toml must not bring it back) — nothing is
+// written then.
 Result<bool> RegisterFactory(log::EventLog& hq_log, LogAuthority& authority,
                              const FactoryRegistration& registration);
 

@@ -218,6 +218,14 @@ TEST(LogAuthorityTest, RemovalStopsNewEventsButKeepsWhatWasIssued) {
   // What F1 issued before stays projectable (a rebuild equals the projection).
   EXPECT_FALSE(w.authority.Check("f1.example/log", w.Event(*w.f1, 0).event()));
   EXPECT_EQ(RemoveFactory(*w.hq.log, w.authority, "nobody.example/log", "").code(), StatusCode::kNotFound);
+  // Registering it again (a restart with F1 still in hq.toml) does not bring it back.
+  FactoryScope f1 = *w.authority.FactoryNamed("F1");
+  const uint64_t size = w.hq.log->Size();
+  auto again = RegisterFactory(*w.hq.log, w.authority,
+                               {.name = "F1", .log_key = f1.log_key, .ca_certificates = f1.ca_certificates});
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status();
+  EXPECT_EQ(w.hq.log->Size(), size);
+  EXPECT_FALSE(w.authority.Active("f1.example/log"));
 }
 
 // Projects every log of the fleet into a fresh projection and returns its keys.
