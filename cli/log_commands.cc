@@ -36,6 +36,11 @@ struct LogArgs {
   uint64_t interval = 1000;
   std::vector<std::string> trusted;
   std::string log_origin;  // verify: another log held in the store (a mirror copy)
+  // append-test: the kind of synthetic event — "test", or a crafted event an
+  // attack test needs the node's own key to sign: "revocation" (of --serial
+  // under --ca-id), "crl-number" (for --ca-id).
+  std::string kind = "test";
+  std::string ca_id_hex, serial_hex;
 };
 
 int Fail(const Status& s) {
@@ -57,6 +62,13 @@ int Init(const LogArgs& a) {
 }
 
 int AppendTest(const LogArgs& a) {
+  Result<Bytes> ca_id = HexDecode(a.ca_id_hex);
+  Result<Bytes> serial = HexDecode(a.serial_hex);
+  if (!ca_id.ok() || !serial.ok()) return Fail(Status::InvalidArgument("--ca-id and --serial are hex"));
+  if (a.kind != "test" && (ca_id->size() != 32 || (a.kind == "revocation" && serial->empty()))) {
+    return Fail(Status::InvalidArgument("--kind " + a.kind + " needs --ca-id (32 bytes hex)" +
+                                        (a.kind == "revocation" ? " and --serial" : "")));
+  }
   Result<LocalLog> l = Open(a, true);
   if (!l.ok()) return Fail(l.status());
   log::EventLog& el = *l->log;
@@ -73,10 +85,22 @@ int AppendTest(const LogArgs& a) {
       std::vector<EventDraft> drafts;
       for (uint64_t i = 0; i < n; ++i) {
         EventDraft d;
-        auto ev = d.event().getKind().initTestEvent();
-        ev.setNote("append-test " + std::to_string(begin + i) + " thread " + std::to_string(t));
-        auto payload = ev.initPayload(64);
-        for (size_t j = 0; j < payload.size(); ++j) payload[j] = static_cast<kj::byte>(j + i);
+        if (a.kind == "revocation") {
+          auto r = d.event().getKind().initCertificateRevoked();
+          r.setCaId(capnp::Data::Reader(ca_id->data(), ca_id->size()));
+          r.setSerial(capnp::Data::Reader(serial->data(), serial->size()));
+          r.setReason(log::schema::RevocationReason::KEY_COMPROMISE);
+          r.setRequestedBy("append-test");
+        } else if (a.kind == "crl-number") {
+          auto c = d.event().getKind().initCrlPublished();
+          c.setCaId(capnp::Data::Reader(ca_id->data(), ca_id->size()));
+          c.setCrlNumber((uint64_t{1} << 30) + begin + i);
+        } else {
+          auto ev = d.event().getKind().initTestEvent();
+          ev.setNote("append-test " + std::to_string(begin + i) + " thread " + std::to_string(t));
+          auto payload = ev.initPayload(64);
+          for (size_t j = 0; j < payload.size(); ++j) payload[j] = static_cast<kj::byte>(j + i);
+        }
         drafts.push_back(std::move(d));
       }
       Result<log::AppendResult> r = el.Append(std::move(drafts));
@@ -246,6 +270,11 @@ void AddLogCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 1 << 30));
   append->add_flag("--report-acks", args->report_acks,
                    "Print 'ack FIRST COUNT' after each durable append");
+  append->add_option("--kind", args->kind,
+                     "test (default), or a crafted event for attack tests: revocation, crl-number")
+      ->check(CLI::IsMember({"test", "revocation", "crl-number"}));
+  append->add_option("--ca-id", args->ca_id_hex, "revocation / crl-number: the caId (SHA-256 of the CA's SPKI, hex)");
+  append->add_option("--serial", args->serial_hex, "revocation: the certificate serial (hex)");
   append->callback(run(AppendTest));
 
   CLI::App* verify = log_cmd->add_subcommand("verify", "Verify signatures, chain, tree, checkpoints");

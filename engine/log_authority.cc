@@ -206,8 +206,8 @@ std::optional<AuthorityViolation> LogAuthority::CheckLocked(const std::string& o
       auto c = kind.getCertificateIssued();
       if (f.ca_ids.count(Raw(c.getCaId())) == 0) {
         return Violate(AuthorityRule::kForeignCa, "issuance of serial " + Hex(Raw(c.getSerial())) + " under CA " +
-                                                      Hex(Raw(c.getCaId())) + ", which is not factory '" + f.name +
-                                                      "''s");
+                                                      Hex(Raw(c.getCaId())) + ", which is not a CA of factory '" +
+                                                      f.name + "'");
       }
       if (f.batches.count(c.getBatchId()) == 0) {
         return Violate(AuthorityRule::kForeignBatch, "issuance in batch '" + std::string(c.getBatchId()) +
@@ -228,7 +228,7 @@ std::optional<AuthorityViolation> LogAuthority::CheckLocked(const std::string& o
       return std::nullopt;
     default:
       return Violate(AuthorityRule::kKindNotOwned,
-                     std::string(KindName(which)) + " is HQ's to say, not factory '" + f.name + "''s");
+                     std::string(KindName(which)) + " is HQ's to say, not factory '" + f.name + "'");
   }
 }
 
