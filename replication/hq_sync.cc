@@ -96,9 +96,12 @@ Status HqSync::RecordRefusal(Factory& f, const Refused& refused) {
   return hq_log_->Append(std::move(drafts)).status();
 }
 
-Result<EventCheck> HqSync::CheckFor(const std::string& origin) {
+Result<EventCheck> HqSync::Admit(const std::string& origin) {
   engine::LogAuthority* authority = options_.authority;
-  RETURN_IF_ERROR(authority->CatchUp(*hq_log_));
+  RETURN_IF_ERROR(authority->CatchUp(*hq_log_).WithContext("HQ cannot read its own log"));
+  if (!authority->Active(origin)) {
+    return Status::PermissionDenied("factory log '" + origin + "' is not registered or was removed at HQ");
+  }
   return EventCheck([authority, origin](uint64_t, std::string_view bytes) -> std::optional<std::string> {
     Result<std::optional<engine::AuthorityViolation>> v = authority->CheckSigned(origin, AsBytes(bytes));
     if (!v.ok()) return v.status().ToString();
@@ -208,22 +211,20 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
         (void)SendRefusal(channel, RefusalKind::kIdentity, d);
         return Status::PermissionDenied(d);
       }
-      if (Status caught = options_.authority->CatchUp(*hq_log_); !caught.ok()) {
-        (void)SendRefusal(channel, RefusalKind::kInternal, "HQ cannot read its own log");
-        return caught;
-      }
-      if (!options_.authority->Active(f->copy->origin())) {
-        const std::string d = "factory log '" + f->copy->origin() + "' is not registered or was removed at HQ";
-        Alert(f, RefusalKind::kIdentity, d);
-        (void)SendRefusal(channel, RefusalKind::kIdentity, d);
-        return Status::PermissionDenied(d);
+      Result<EventCheck> check = Admit(f->copy->origin());
+      if (!check.ok()) {
+        const bool removed = check.status().code() == StatusCode::kPermissionDenied;
+        const RefusalKind kind = removed ? RefusalKind::kIdentity : RefusalKind::kInternal;
+        if (removed) Alert(f, kind, check.status().message());
+        (void)SendRefusal(channel, kind, check.status().message());
+        return check.status();
       }
       std::unique_lock lock(f->session_mu, std::try_to_lock);
       if (!lock.owns_lock()) {
         (void)SendRefusal(channel, RefusalKind::kBusy, "another session for this log is running");
         return Status::Unavailable("busy");
       }
-      return Round(channel, *f, hello);
+      return Round(channel, *f, hello, *check);
     });
     if (!s.ok()) {
       result = s;
@@ -236,7 +237,7 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
   return result;
 }
 
-Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello) {
+Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello, const EventCheck& check) {
   {
     capnp::MallocMessageBuilder m;
     auto h = m.initRoot<wire::Message>().initHello();
@@ -250,8 +251,7 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
     RETURN_IF_ERROR(channel.Send(m));
   }
   // The factory's log, each event checked against the trust table.
-  ASSIGN_OR_RETURN(EventCheck check, CheckFor(f.copy->origin()));
-  LogReceiver rx(f.copy.get(), LogReceiver::Mode::kSession, nullptr, std::move(check));
+  LogReceiver rx(f.copy.get(), LogReceiver::Mode::kSession, nullptr, check);
   Result<std::string> note = rx.Receive(channel);
   metrics_.events_received += rx.stats().events;
   if (!note.ok()) {
@@ -303,13 +303,15 @@ Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const P
   Factory& f = *it->second;
   std::unique_lock lock(f.session_mu, std::try_to_lock);
   if (!lock.owns_lock()) return Status::Unavailable("a session for '" + info.log + "' is running");
-  ASSIGN_OR_RETURN(EventCheck check, CheckFor(info.log));
-  if (!options_.authority->Active(info.log)) {
-    if (refused_out != nullptr) *refused_out = Refused{RefusalKind::kIdentity, "factory removed", {}};
-    return Status::PermissionDenied("factory log '" + info.log + "' is not registered or was removed at HQ");
+  Result<EventCheck> check = Admit(info.log);
+  if (!check.ok()) {
+    if (refused_out != nullptr && check.status().code() == StatusCode::kPermissionDenied) {
+      *refused_out = Refused{RefusalKind::kIdentity, check.status().message(), {}};
+    }
+    return check.status();
   }
   std::optional<Refused> refused;
-  Result<BundleImport> imported = ImportBundle(*f.copy, path, progress, &refused, check);
+  Result<BundleImport> imported = ImportBundle(*f.copy, path, progress, &refused, *check);
   if (!imported.ok()) {
     if (refused) RETURN_IF_ERROR(RecordRefusal(f, *refused));
     if (refused_out != nullptr) *refused_out = refused;

@@ -99,16 +99,18 @@ class HqSync {
  private:
   struct Factory;
   HqSync() = default;
-  Status Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello);
+  // `check` is what Admit returned for f's log.
+  Status Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello, const EventCheck& check);
   // Accept cosigns the checkpoint `note` just stored in f's copy (unless it
   // is already cosigned) and records it in HQ's log; returns the cosigned note.
   Result<std::string> Accept(Factory& f, const std::string& note, const TransferStats& received,
                              const std::string& direction);
   void Alert(const Factory* f, RefusalKind kind, const std::string& detail);
   Status RecordRefusal(Factory& f, const Refused& refused);
-  // CheckFor: the authority's check of events of `origin`, after catching
-  // the authority up with HQ's log.
-  Result<EventCheck> CheckFor(const std::string& origin);
+  // Admit catches the authority up with HQ's log and returns its check of
+  // events of `origin`; PermissionDenied when that factory is not registered
+  // or was removed.
+  Result<EventCheck> Admit(const std::string& origin);
   uint64_t CosignedSize(Factory& f);
 
   log::EventLog* hq_log_ = nullptr;
