@@ -75,22 +75,7 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   // Our log, from what HQ holds.
   ASSIGN_OR_RETURN(std::string note, own_->SignCheckpoint());
   ASSIGN_OR_RETURN(log::Checkpoint offered, log::OpenCheckpoint(note, own_->verifier()));
-  Result<TransferStats> sending = SendLog(channel, *own_, hq_holds, note, options_.send);
-  if (!sending.ok()) {
-    // HQ may have refused the transfer and closed before we finished
-    // writing: its Refusal is what happened, not the broken pipe.
-    Result<std::unique_ptr<Frame>> f = channel.Receive();
-    if (f.ok()) {
-      Status refused = ReadGuarded([&]() -> Status {
-        wire::Message::Reader m = (*f)->message();
-        if (m.isRefusal()) return PeerRefusal(m.getRefusal(), &refused_);
-        return Status::Ok();
-      });
-      if (!refused.ok()) return refused;
-    }
-    return sending.status();
-  }
-  const TransferStats& sent = *sending;
+  ASSIGN_OR_RETURN(TransferStats sent, SendLog(channel, *own_, hq_holds, note, options_.send));
   out.events_sent = sent.events;
   out.factory_size = offered.tree_size;
   {
