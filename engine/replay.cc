@@ -34,7 +34,7 @@ Result<ReplayAnswer> Linear(StoreLogs& logs, const ReplayQuery& q) {
       if (logs.authority->Check(origin, e.event())) return Status::Ok();  // not this log's to say
       auto kind = e.event().getKind();
       const bool batch_log = !q.batch.empty() && origin == q.factory_origin;  // the batch's factory
-      if (auto step = StepOf(e, origin, seq, *logs.authority)) {
+      if (auto step = StepOf(e, origin, seq)) {
         const bool in_batch = batch_log && step->second.issuance && step->second.batch == q.batch;
         if (!step->second.issuance) {
           revocations[step->first].push_back(step->second);
@@ -101,21 +101,9 @@ Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& quer
   ASSIGN_OR_RETURN(StoreLogs logs, OpenStoreLogs(data_dir));
   ReplayQuery q = query;
   if (!q.batch.empty() && q.factory_origin.empty()) {  // FACTORY/BATCH, by the names HQ registered
-    const size_t slash = q.batch.find('/');
-    std::optional<FactoryScope> f;
-    if (slash != std::string::npos) {
-      f = logs.authority->FactoryNamed(q.batch.substr(0, slash));
-      if (!f) return Status::NotFound("no factory named '" + q.batch.substr(0, slash) + "' is registered in these logs");
-      q.batch = q.batch.substr(slash + 1);
-    } else {
-      std::vector<FactoryScope> all = logs.authority->Factories();
-      if (all.size() != 1) {
-        return Status::InvalidArgument("batch '" + q.batch + "': name its factory (FACTORY/BATCH): " +
-                                       std::to_string(all.size()) + " factories are registered");
-      }
-      f = all.front();
-    }
-    q.factory_origin = f->log_origin;
+    ASSIGN_OR_RETURN(BatchRef ref, ResolveBatchRef(*logs.authority, q.batch));
+    q.factory_origin = ref.factory_origin;
+    q.batch = ref.batch;
   }
   const std::string index_dir = o.index_dir.empty() ? DefaultReplayIndexDir(data_dir) : o.index_dir;
   std::optional<ReplayAnswer> answer;

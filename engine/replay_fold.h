@@ -18,7 +18,6 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/log_authority.h"
 #include "engine/replay.h"
 #include "log/event_codec.h"
 
@@ -47,10 +46,10 @@ struct SerialStep {
 };
 
 // StepOf returns the serial and the step of an issuance or revocation event;
-// nullopt for other kinds and for events `authority` does not allow `origin`
-// to carry (they are never replayed).
+// nullopt for other kinds. Callers replay only events their log may carry
+// (LogAuthority::Check, once per event, before StepOf).
 std::optional<std::pair<std::string, SerialStep>> StepOf(const log::ParsedEvent& e, const std::string& origin,
-                                                         uint64_t seq, const LogAuthority& authority);
+                                                         uint64_t seq);
 
 struct SerialFold {
   bool issued = false;

@@ -122,10 +122,10 @@ Result<std::string> HeadHash(log::EventLog& l, uint64_t size) {
 // Counts applies one event's effect on batch counts and cosigned sizes
 // (issuances and revocations also change revoked/on-hold counts through
 // the serial's fold, which the callers handle).
-// Batches are keyed by BatchKey(factory origin, batch id).
-void CountEvent(const log::ParsedEvent& e, const std::string& origin, const LogAuthority& authority, Snapshot& s) {
+// Batches are keyed by BatchKey(factory origin, batch id). Callers count
+// only events their log may carry (LogAuthority::Check, once per event).
+void CountEvent(const log::ParsedEvent& e, const std::string& origin, Snapshot& s) {
   auto kind = e.event().getKind();
-  if (authority.Check(origin, e.event())) return;  // not this log's to say
   if (kind.isBatchAuthorized()) {
     auto b = kind.getBatchAuthorized();
     s.batches[BatchKey(b.getFactoryLogId().cStr(), b.getBatchId().cStr())].authorized = b.getQuota();
@@ -361,8 +361,9 @@ Result<ReplayIndexStats> BuildReplayIndex(StoreLogs& logs, const std::string& in
     const log::ParsedEvent& e = *item->event;
     const int64_t time = e.event().getTime();
     state.positions[origin] = seq + 1;
-    CountEvent(e, origin, *logs.authority, state);
-    if (auto step = StepOf(e, origin, seq, *logs.authority)) {
+    const bool allowed = !logs.authority->Check(origin, e.event());  // else never replayed
+    if (allowed) CountEvent(e, origin, state);
+    if (auto step = allowed ? StepOf(e, origin, seq) : std::nullopt) {
       const std::string& serial = step->first;
       if (seq >= indexed(origin)) {
         pending.Put(store->meta(), StepKey(serial, step->second), step->second.EncodeValue());
@@ -479,8 +480,9 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
     ASSIGN_OR_RETURN(const MergeCursor::Item* item, cursor.Peek());
     if (item == nullptr || item->event->event().getTime() > q.at) break;
     now.positions[*item->origin] = item->seq + 1;
-    CountEvent(*item->event, *item->origin, *logs.authority, now);
-    if (auto step = StepOf(*item->event, *item->origin, item->seq, *logs.authority)) {
+    const bool allowed = !logs.authority->Check(*item->origin, item->event->event());  // else never replayed
+    if (allowed) CountEvent(*item->event, *item->origin, now);
+    if (auto step = allowed ? StepOf(*item->event, *item->origin, item->seq) : std::nullopt) {
       if (!q.batch.empty()) {
         batch_serials.insert(step->first);
         if (!step->second.issuance) revoked_serials.insert(step->first);
