@@ -44,8 +44,7 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
   ASSIGN_OR_RETURN(log::LogSigner cosigner,
                    log::LogSigner::LoadPem(env, log::LogKeyPath(c.data_dir), n.local.log->origin()));
   n.authority = std::make_unique<engine::LogAuthority>(n.local.log->origin());
-  RETURN_IF_ERROR(n.authority->CatchUp(*n.local.log).WithContext("learn the factories from HQ's log"));
-  RETURN_IF_ERROR(RegisterFactories(c, *n.local.log, *n.authority));
+  RETURN_IF_ERROR(RegisterFactories(c, *n.local.log, *n.authority).WithContext("learn the factories from HQ's log"));
   std::vector<replication::FactoryBinding> bindings;
   for (const FactoryRef& f : c.factories) bindings.push_back({f.name, f.log_key, f.sync_spki_sha256});
   replication::HqSyncOptions so;
@@ -84,39 +83,16 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
   return n;
 }
 
-Result<std::string> FactoryOrigin(const HqConfig& c, const std::string& name) {
-  std::string known;
-  for (const FactoryRef& f : c.factories) {
-    if (f.name == name) return f.log_origin;
-    known += (known.empty() ? "" : ", ") + f.name;
-  }
-  return Status::NotFound("no factory '" + name + "' in " + c.path + " (factories: " + known + ")");
-}
-
-Result<std::pair<std::string, std::string>> SplitBatchRef(const HqConfig& c, const std::string& ref) {
-  const size_t slash = ref.find('/');
-  if (slash != std::string::npos) {
-    if (slash == 0 || slash + 1 == ref.size()) {
-      return Status::InvalidArgument("a batch is named FACTORY/BATCH, not '" + ref + "'");
-    }
-    return std::make_pair(ref.substr(0, slash), ref.substr(slash + 1));
-  }
-  if (c.factories.size() != 1) {
-    return Status::InvalidArgument("batch '" + ref + "': name its factory (FACTORY/BATCH): this HQ has " +
-                                   std::to_string(c.factories.size()) + " factories");
-  }
-  return std::make_pair(c.factories.front().name, ref);
-}
-
-static Result<engine::RevocationRequest> RevocationFromJson(const HqConfig& c, const nlohmann::json& j) {
+static Result<engine::RevocationRequest> RevocationFromJson(const engine::LogAuthority& authority,
+                                                            const nlohmann::json& j) {
   engine::RevocationRequest r;
   if (j.contains("serial")) {
     ASSIGN_OR_RETURN(r.serial, HexDecode(j.value("serial", "")));
   }
   if (const std::string ref = j.value("batch", ""); !ref.empty()) {
-    ASSIGN_OR_RETURN(auto fb, SplitBatchRef(c, ref));
-    ASSIGN_OR_RETURN(r.factory_origin, FactoryOrigin(c, fb.first));
-    r.batch_id = fb.second;
+    ASSIGN_OR_RETURN(engine::BatchRef batch, engine::ResolveBatchRef(authority, ref));
+    r.factory_origin = batch.factory_origin;
+    r.batch_id = batch.batch;
   }
   r.hold = j.value("hold", false);
   r.release = j.value("release", false);
@@ -130,7 +106,7 @@ static Result<engine::RevocationRequest> RevocationFromJson(const HqConfig& c, c
 }
 
 std::string RevokeJson(HqNode& n, const nlohmann::json& req) {
-  Result<engine::RevocationRequest> r = RevocationFromJson(n.config, req);
+  Result<engine::RevocationRequest> r = RevocationFromJson(*n.authority, req);
   Result<engine::RevocationResult> done =
       r.ok() ? n.va->Revoke(*r) : Result<engine::RevocationResult>(r.status());
   if (!done.ok()) return nlohmann::json{{"ok", false}, {"error", done.status().ToString()}}.dump();
@@ -221,18 +197,17 @@ std::string LedgerJson(HqNode& n, const nlohmann::json& req) {
   if (Result<uint64_t> r = n.va->Refresh(); !r.ok()) return fail(r.status());
   Result<std::vector<engine::CertStatus::LedgerEntry>> all = n.va->status().Tallies();
   if (!all.ok()) return fail(all.status());
-  std::string only_factory = req.value("factory", ""), only_batch;
+  std::string only_factory, only_origin, only_batch;
   if (const std::string ref = req.value("batch", ""); !ref.empty()) {
-    Result<std::pair<std::string, std::string>> fb = SplitBatchRef(n.config, ref);
-    if (!fb.ok()) return fail(fb.status());
-    only_factory = fb->first;
-    only_batch = fb->second;
-  }
-  std::string only_origin;
-  if (!only_factory.empty()) {
-    Result<std::string> o = FactoryOrigin(n.config, only_factory);
-    if (!o.ok()) return fail(o.status());
-    only_origin = *o;
+    Result<engine::BatchRef> batch = engine::ResolveBatchRef(*n.authority, ref);
+    if (!batch.ok()) return fail(batch.status());
+    only_factory = batch->factory;
+    only_origin = batch->factory_origin;
+    only_batch = batch->batch;
+  } else if (const std::string name = req.value("factory", ""); !name.empty()) {
+    Result<engine::FactoryScope> f = engine::ResolveFactory(*n.authority, name);
+    if (!f.ok()) return fail(f.status());
+    only_origin = f->log_origin;
   }
   nlohmann::json batches = nlohmann::json::array();
   for (const auto& e : *all) {

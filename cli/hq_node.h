@@ -47,12 +47,6 @@ Result<HqNode> OpenHqNode(const HqConfig& c);
 // once, and again when its CA or sync keys change) and catches `authority` up.
 Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAuthority& authority);
 
-// FactoryOrigin resolves a factory name of hq.toml to its log origin;
-// NotFound naming the known factories otherwise.
-Result<std::string> FactoryOrigin(const HqConfig& c, const std::string& name);
-// SplitBatchRef splits "F/B" into factory name and batch; a bare "B" names
-// the batch of the only factory (InvalidArgument when there are several).
-Result<std::pair<std::string, std::string>> SplitBatchRef(const HqConfig& c, const std::string& ref);
 
 
 // RevokeJson / CrlJson run a revocation or CRL request given as JSON and

@@ -121,12 +121,10 @@ void LogAuthority::Learn(log::schema::Event::Reader event) {
   if (kind.isFactoryRegistered()) {
     auto r = kind.getFactoryRegistered();
     FactoryScope& f = factories_[r.getLogOrigin()];
-    const bool fresh = f.log_origin.empty();
     f.name = r.getName();
     f.log_origin = r.getLogOrigin();
     f.log_key = r.getLogKey();
     f.removed = false;
-    if (fresh) f.registered_seq = event.getSeq();
     for (auto der : r.getCaCertificates()) {
       Result<Bytes> id = CaIdOfCertificate(ByteSpan(der.begin(), der.size()));
       if (!id.ok()) continue;  // CheckRegistration refused these already
@@ -265,6 +263,34 @@ std::optional<std::string> LogAuthority::FactoryOfCa(ByteSpan ca_id) const {
   auto it = origin_of_ca_.find(std::string(reinterpret_cast<const char*>(ca_id.data()), ca_id.size()));
   if (it == origin_of_ca_.end()) return std::nullopt;
   return it->second;
+}
+
+Result<FactoryScope> ResolveFactory(const LogAuthority& authority, const std::string& name) {
+  if (std::optional<FactoryScope> f = authority.FactoryNamed(name)) return *f;
+  std::string known;
+  for (const FactoryScope& f : authority.Factories()) known += (known.empty() ? "" : ", ") + f.name;
+  return Status::NotFound("no factory '" + name + "' is registered at HQ (factories: " + known + ")");
+}
+
+Result<BatchRef> ResolveBatchRef(const LogAuthority& authority, const std::string& ref) {
+  const size_t slash = ref.find('/');
+  FactoryScope f;
+  std::string batch = ref;
+  if (slash != std::string::npos) {
+    if (slash == 0 || slash + 1 == ref.size()) {
+      return Status::InvalidArgument("a batch is named FACTORY/BATCH, not '" + ref + "'");
+    }
+    ASSIGN_OR_RETURN(f, ResolveFactory(authority, ref.substr(0, slash)));
+    batch = ref.substr(slash + 1);
+  } else {
+    std::vector<FactoryScope> all = authority.Factories();
+    if (all.size() != 1) {
+      return Status::InvalidArgument("batch '" + ref + "': name its factory (FACTORY/BATCH): " +
+                                     std::to_string(all.size()) + " factories are registered");
+    }
+    f = std::move(all.front());
+  }
+  return BatchRef{f.name, f.log_origin, batch};
 }
 
 Result<bool> RegisterFactory(log::EventLog& hq_log, LogAuthority& authority,

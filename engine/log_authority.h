@@ -73,7 +73,6 @@ struct FactoryScope {
   std::set<std::string> sync_spki;      // hex
   std::set<std::string> batches;        // authorized for it by HQ
   bool removed = false;
-  uint64_t registered_seq = 0;          // in HQ's log
 };
 
 class LogAuthority {
@@ -120,6 +119,20 @@ class LogAuthority {
   std::map<std::string, std::string> origin_of_ca_;  // caId -> origin; guarded by mu_
   uint64_t learned_ = 0;                          // guarded by mu_
 };
+
+// BatchRef: a batch named as the CLI and the audit tools name it.
+struct BatchRef {
+  std::string factory;         // the name HQ registered
+  std::string factory_origin;  // its log
+  std::string batch;
+};
+// ResolveBatchRef resolves "FACTORY/BATCH" (a bare "BATCH" while exactly one
+// factory is registered) against `authority`. InvalidArgument for a
+// malformed or ambiguous name, NotFound for a factory never registered.
+Result<BatchRef> ResolveBatchRef(const LogAuthority& authority, const std::string& ref);
+// ResolveFactory returns the registered factory called `name`; NotFound
+// (naming the registered ones) otherwise.
+Result<FactoryScope> ResolveFactory(const LogAuthority& authority, const std::string& name);
 
 // FactoryRegistration: what `RegisterFactory` records.
 struct FactoryRegistration {
