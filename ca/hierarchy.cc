@@ -95,18 +95,19 @@ Status WriteCaDir(Env* env, const std::string& dir, X509* cert, EVP_PKEY* key,
   return env->WriteFileAtomic(dir + "/chain.pem", chain, 0644);
 }
 
-Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
-                                           const std::string& organization, X509* issuer_cert,
-                                           EVP_PKEY* issuer_key, int64_t now) {
+namespace {
+
+Result<X509Ptr> IssueTlsCertificate(const std::string& name, bool server, const std::string& organization,
+                                    EVP_PKEY* subject_key, X509* issuer_cert, EVP_PKEY* issuer_key,
+                                    int64_t now) {
   ASSIGN_OR_RETURN(Profile profile, BuiltinProfile(server ? "tls-server" : "tls-client"));
   VetOutcome vet = VetDeviceSerial(name, profile);
   if (!vet.ok()) return Status::InvalidArgument("TLS identity name: " + vet.detail);
-  ASSIGN_OR_RETURN(EvpPkeyPtr key, GenerateKey(KeyType::kP256));
   ASSIGN_OR_RETURN(Bytes serial, RandomSerial());
   CertificateSpec spec;
   spec.profile = &profile;
   spec.values = {{"organization", organization}, {"device_serial", name}};
-  spec.subject_key = key.get();
+  spec.subject_key = subject_key;
   spec.serial = serial;
   spec.now = now;
   spec.issuer_cert = issuer_cert;
@@ -115,8 +116,43 @@ Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
     spec.extra_dns = {"localhost", name};
     spec.extra_ips = {"127.0.0.1"};
   }
-  ASSIGN_OR_RETURN(X509Ptr cert, BuildCertificate(spec));
+  return BuildCertificate(spec);
+}
+
+}  // namespace
+
+Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
+                                           const std::string& organization, X509* issuer_cert,
+                                           EVP_PKEY* issuer_key, int64_t now) {
+  ASSIGN_OR_RETURN(EvpPkeyPtr key, GenerateKey(KeyType::kP256));
+  ASSIGN_OR_RETURN(X509Ptr cert, IssueTlsCertificate(name, server, organization, key.get(),
+                                                     issuer_cert, issuer_key, now));
   return KeyAndCertificate{std::move(key), std::move(cert)};
+}
+
+Result<X509ReqPtr> CreateTlsRequest(EVP_PKEY* key, const std::string& name) {
+  ASSIGN_OR_RETURN(Profile profile, BuiltinProfile("tls-client"));
+  X509ReqPtr req(X509_REQ_new());
+  X509_NAME* subject = req ? X509_REQ_get_subject_name(req.get()) : nullptr;
+  if (subject == nullptr ||
+      X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(name.data()),
+                                 static_cast<int>(name.size()), -1, 0) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key) != 1 ||
+      X509_REQ_sign(req.get(), key, DigestFor(profile, key)) <= 0) {
+    return OpenSslError("TLS request for " + name);
+  }
+  return req;
+}
+
+Result<X509Ptr> IssueTlsIdentityFromRequest(std::string_view csr, const std::string& name,
+                                            bool server, const std::string& organization,
+                                            X509* issuer_cert, EVP_PKEY* issuer_key, int64_t now) {
+  ASSIGN_OR_RETURN(Profile profile, BuiltinProfile(server ? "tls-server" : "tls-client"));
+  VetOutcome vet = VetRequest(csr, profile);  // proof of possession, key type
+  if (!vet.ok()) return Status::InvalidArgument("TLS request refused: " + vet.detail);
+  return IssueTlsCertificate(name, server, organization, vet.public_key.get(), issuer_cert,
+                             issuer_key, now);
 }
 
 }  // namespace mirrorca::ca

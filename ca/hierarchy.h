@@ -55,6 +55,14 @@ Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
                                            const std::string& organization, X509* issuer_cert,
                                            EVP_PKEY* issuer_key, int64_t now);
 
+// CreateTlsRequest: a CSR for a TLS key made where it stays (a factory's
+// sync identity); IssueTlsIdentityFromRequest certifies such a key (proof
+// of possession and key type checked) as the TLS identity `name`.
+Result<X509ReqPtr> CreateTlsRequest(EVP_PKEY* key, const std::string& name);
+Result<X509Ptr> IssueTlsIdentityFromRequest(std::string_view csr, const std::string& name,
+                                            bool server, const std::string& organization,
+                                            X509* issuer_cert, EVP_PKEY* issuer_key, int64_t now);
+
 }  // namespace mirrorca::ca
 
 #endif  // MIRRORCA_CA_HIERARCHY_H_
