@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     return net::HttpResponse{x.status, x.content_type, std::move(x.headers), std::move(x.body)};
   });
   if (Status st = server.Start(); !st.ok()) Die("start", st);
-  auto client_tls = net::ClientContext({dir + "/tls/ra-line1.pem", dir + "/tls/ra-line1.key", c->tls.ca});
+  auto client_tls = net::ClientContext({dir + "/ra/ra-line1.pem", dir + "/ra/ra-line1.key", c->tls.ca});
   if (!client_tls.ok()) Die("client tls", client_tls.status());
 
   // 1. Peak throughput with bulk requests.

@@ -65,7 +65,6 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
   Node hq(hq_signer, nullptr);
   engine::LogAuthority authority(hq_signer.name());
   std::vector<std::unique_ptr<Factory>> fs;
-  std::vector<FactoryBinding> bindings;
   for (size_t i = 0; i < factories; ++i) {
     const std::string name = "F" + std::to_string(i + 1);
     auto f = std::make_unique<Factory>(Factory{NewSigner("factory-" + std::to_string(i + 1) + ".bench.example/log"),
@@ -80,7 +79,6 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
       std::cerr << r.status() << "\n";
       std::exit(2);
     }
-    bindings.push_back({name, f->signer.verifier().VerifierKey(), {f->spki}});
     fs.push_back(std::move(f));
   }
   // The factories' logs (test events: the trust table allows them; the
@@ -96,7 +94,7 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
   HqSyncOptions o;
   o.authority = &authority;
   o.alert = [](const std::string& line) { std::cerr << line << "\n"; };
-  auto sync = HqSync::Open(hq.log.get(), hq_signer, bindings, o);
+  auto sync = HqSync::Open(hq.log.get(), hq_signer, o);
   if (!sync.ok()) {
     std::cerr << sync.status() << "\n";
     std::exit(2);

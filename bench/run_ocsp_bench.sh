@@ -47,8 +47,8 @@ from cryptography.x509 import ocsp
 from cryptography.hazmat.primitives import hashes, serialization
 d, t = sys.argv[1], sys.argv[2]
 issuer = x509.load_pem_x509_certificate(open(f"{d}/factory/ca/ca.pem", "rb").read())
-rcert = x509.load_pem_x509_certificate(open(f"{d}/hq/factory-ca-mirror/ocsp-responder.pem", "rb").read())
-rkey = serialization.load_pem_private_key(open(f"{d}/hq/factory-ca-mirror/ocsp-responder.key", "rb").read(), None)
+rcert = x509.load_pem_x509_certificate(open(f"{d}/hq/factories/F1/ca/ocsp-responder.pem", "rb").read())
+rkey = serialization.load_pem_private_key(open(f"{d}/hq/factories/F1/ca/ocsp-responder.key", "rb").read(), None)
 revoked = set(l.strip() for l in open(f"{t}/revoke.txt"))
 now = datetime.datetime.utcnow()
 with open(f"{t}/requests.hex", "w") as req, open(f"{t}/index.txt", "w") as idx, \
@@ -110,8 +110,8 @@ kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 
 echo "== openssl ocsp -index (ab, one body) =="
 OPORT=$((20000 + RANDOM % 20000))
-openssl ocsp -index "$T/index.txt" -port "$OPORT" -rsigner "$D/hq/factory-ca-mirror/ocsp-responder.pem" \
-  -rkey "$D/hq/factory-ca-mirror/ocsp-responder.key" -CA "$D/factory/ca/ca.pem" -nmin 240 \
+openssl ocsp -index "$T/index.txt" -port "$OPORT" -rsigner "$D/hq/factories/F1/ca/ocsp-responder.pem" \
+  -rkey "$D/hq/factories/F1/ca/ocsp-responder.key" -CA "$D/factory/ca/ca.pem" -nmin 240 \
   > "$T/openssl.log" 2>&1 &
 PIDS+=($!)
 sleep 2

@@ -218,7 +218,6 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
     }
     c.ras.push_back(std::move(e));
   }
-  if (c.ras.empty()) return d.Error("[[ra]]", "at least one RA is required");
 
   ASSIGN_OR_RETURN(const toml::table* sync, d.Section("sync", false));
   if (!sync->empty()) {

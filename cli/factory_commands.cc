@@ -47,6 +47,9 @@ Status Serve(const std::string& config_path) {
     ra_by_spki[ra.spki_sha256] = ra.id;
     pins.insert(ra.spki_sha256);
   }
+  if (pins.empty()) {  // an empty pin set would admit any key the LAN CA signed
+    return Status::FailedPrecondition(c.path + " lists no [[ra]]: add one with `mirrorca pki add-ra`");
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<engine::FactoryCa> ca, engine::FactoryCa::Open(o));
   engine::EnrollmentApi api(ca.get());
   ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.tls.cert, c.tls.key, c.tls.ca}, pins));

@@ -1,5 +1,6 @@
 #include "cli/hq_node.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -8,6 +9,8 @@
 #include "base/encoding.h"
 #include "base/status_macros.h"
 #include "ca/certificate.h"
+#include "ca/key_transport.h"
+#include "ca/keys.h"
 #include "engine/batch_authority.h"
 #include "engine/revocation.h"
 #include "replication/bundle.h"
@@ -26,6 +29,16 @@ Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAu
     ASSIGN_OR_RETURN(ca::X509Ptr cert, ca::ParseCertificate(pem));
     ASSIGN_OR_RETURN(std::string der, ca::CertificateDer(cert.get()));
     reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
+    // HQ's copy of the CA key: it must be the certificate's, and its
+    // fingerprint goes into the log (every holder of a CA key is on record).
+    if (env->FileExists(f.ca_mirror_dir + "/ca.key")) {
+      ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, ca::LoadPrivateKeyPem(env, f.ca_mirror_dir + "/ca.key"));
+      if (!ca::KeyMatchesCertificate(key.get(), cert.get())) {
+        return Status::InvalidArgument(f.ca_mirror_dir + "/ca.key is not the key of " + f.ca_mirror_dir +
+                                       "/ca.pem (factory '" + f.name + "')");
+      }
+      ASSIGN_OR_RETURN(reg.ca_key_fingerprint, ca::KeyFingerprint(key.get()));
+    }
     Status registered = engine::RegisterFactory(hq_log, authority, reg).status();
     if (registered.code() == StatusCode::kFailedPrecondition) {  // removed: stays removed, its sync is refused
       std::cerr << "{\"warning\":\"factory '" << f.name << "' of " << c.path << " was removed at HQ\"}" << std::endl;
@@ -34,6 +47,39 @@ Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAu
     RETURN_IF_ERROR(registered.WithContext("factory '" + f.name + "' of " + c.path));
   }
   return authority.CatchUp(hq_log);
+}
+
+validation::VaIssuer IssuerOf(const HqConfig& c, const FactoryRef& f) {
+  const std::string public_url =
+      c.validation ? c.validation->public_url : std::string("http://127.0.0.1");
+  return {f.ca_name, f.ca_mirror_dir, public_url + "/crl/" + f.ca_name + ".crl",
+          /*crl_only=*/false, /*unseen_unknown=*/f.unseen_serials == "unknown"};
+}
+
+Result<nlohmann::json> ReloadFactories(HqNode& n) {
+  std::lock_guard lock(*n.reload_mu);
+  ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(n.config.path));
+  RETURN_IF_ERROR(RegisterFactories(c, *n.local.log, *n.authority));
+  RETURN_IF_ERROR(n.sync->Refresh());
+  nlohmann::json added = nlohmann::json::array();
+  for (const FactoryRef& f : c.factories) {
+    const bool known = std::any_of(n.config.factories.begin(), n.config.factories.end(),
+                                   [&](const FactoryRef& o) { return o.log_origin == f.log_origin; });
+    if (known || !n.authority->Active(f.log_origin)) continue;
+    RETURN_IF_ERROR(n.va->AddIssuer(IssuerOf(c, f), n.sync->Copy(f.log_origin))
+                        .WithContext("serve the CA of factory '" + f.name + "'"));
+    n.config.factories.push_back(f);
+    added.push_back(f.name);
+  }
+  nlohmann::json active = nlohmann::json::array();
+  for (const engine::FactoryScope& f : n.authority->Factories()) {
+    if (!f.removed) active.push_back(f.log_origin);
+  }
+  return nlohmann::json{{"ok", true},
+                        {"added", added},
+                        {"active", active},
+                        {"hq_log", n.local.log->origin()},
+                        {"hq_log_key", n.local.log->verifier().VerifierKey()}};
 }
 
 Result<HqNode> OpenHqNode(const HqConfig& c) {
@@ -45,20 +91,16 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
                    log::LogSigner::LoadPem(env, log::LogKeyPath(c.data_dir), n.local.log->origin()));
   n.authority = std::make_unique<engine::LogAuthority>(n.local.log->origin());
   RETURN_IF_ERROR(RegisterFactories(c, *n.local.log, *n.authority).WithContext("learn the factories from HQ's log"));
-  std::vector<replication::FactoryBinding> bindings;
-  for (const FactoryRef& f : c.factories) bindings.push_back({f.name, f.log_key, f.sync_spki_sha256});
   replication::HqSyncOptions so;
   so.authority = n.authority.get();
-  ASSIGN_OR_RETURN(n.sync, replication::HqSync::Open(n.local.log.get(), std::move(cosigner),
-                                                     std::move(bindings), so));
+  ASSIGN_OR_RETURN(n.sync, replication::HqSync::Open(n.local.log.get(), std::move(cosigner), so));
   std::vector<log::EventLog*> logs;
   std::vector<validation::VaIssuer> issuers;
   const std::string public_url =
       c.validation ? c.validation->public_url : std::string("http://127.0.0.1");
   for (const FactoryRef& f : c.factories) {
-    logs.push_back(n.sync->Copy(f.log_origin));
-    issuers.push_back({f.ca_name, f.ca_mirror_dir, public_url + "/crl/" + f.ca_name + ".crl",
-                       /*crl_only=*/false, /*unseen_unknown=*/f.unseen_serials == "unknown"});
+    if (log::EventLog* copy = n.sync->Copy(f.log_origin)) logs.push_back(copy);
+    issuers.push_back(IssuerOf(c, f));
   }
   // The root's CRL (the issuing CAs' CRL distribution point), when HQ holds
   // the root key; an offline root publishes it at its ceremony instead. It
@@ -253,6 +295,19 @@ void HandleHqControl(HqNode& n, const std::string& request, const net::ControlSe
     s.events = copy->Size() - before;
     (void)n.va->Refresh();
     return (void)reply(ImportJson(header->log, s, copy->Size(), *r));
+  }
+  if (cmd == "reload") {
+    Result<nlohmann::json> r = ReloadFactories(n);
+    if (!r.ok()) return error(r.status().ToString());
+    return (void)reply(r->dump());
+  }
+  if (cmd == "remove-factory") {
+    Result<engine::FactoryScope> f = engine::ResolveFactory(*n.authority, req.value("factory", ""));
+    if (!f.ok()) return error(f.status().ToString());
+    Status s = engine::RemoveFactory(*n.local.log, *n.authority, f->log_origin, req.value("reason", ""));
+    if (!s.ok()) return error(s.ToString());
+    (void)n.va->Refresh();
+    return (void)reply(nlohmann::json{{"ok", true}, {"removed", f->name}, {"log", f->log_origin}}.dump());
   }
   if (cmd == "revoke") return (void)reply(RevokeJson(n, req));
   if (cmd == "crl-generate") return (void)reply(CrlJson(n, req));

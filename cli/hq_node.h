@@ -10,6 +10,7 @@
 #define MIRRORCA_CLI_HQ_NODE_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@ struct HqNode {
   std::unique_ptr<engine::LogAuthority> authority;  // learned from HQ's log; outlives sync and va
   std::unique_ptr<replication::HqSync> sync;
   std::unique_ptr<validation::ValidationAuthority> va;  // destroyed first
+  std::unique_ptr<std::mutex> reload_mu = std::make_unique<std::mutex>();  // one ReloadFactories at a time
   HqNode() = default;
   HqNode(HqNode&&) = default;
   ~HqNode() {
@@ -46,6 +48,12 @@ Result<HqNode> OpenHqNode(const HqConfig& c);
 // RegisterFactories records every factory of `c` in HQ's log (RegisterFactory:
 // once, and again when its CA or sync keys change) and catches `authority` up.
 Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAuthority& authority);
+
+// ReloadFactories re-reads hq.toml in a running node: new factories are
+// registered in HQ's log and served at once (sync pins and bindings, OCSP
+// and CRLs for their CAs). Returns {"ok", "added", "active", "hq_log",
+// "hq_log_key"}.
+Result<nlohmann::json> ReloadFactories(HqNode& n);
 
 
 

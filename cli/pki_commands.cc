@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -11,6 +12,7 @@
 #include "ca/keys.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
+#include "cli/onboarding.h"
 #include "cli/sync_support.h"
 #include "engine/batch_authority.h"
 #include "log/local_log.h"
@@ -20,211 +22,270 @@ namespace mirrorca::cli {
 namespace {
 
 constexpr const char* kOrganization = "Example OEM";
-constexpr const char* kFactoryName = "F1";
 constexpr const char* kHqOrigin = "hq.mirrorca.example/log";
-constexpr const char* kFactoryOrigin = "factory-f1.mirrorca.example/log";
 
 int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
-Status WritePem(Env* env, const std::string& path, X509* cert) {
-  ASSIGN_OR_RETURN(std::string pem, ca::CertificatePem(cert));
-  return env->WriteFileAtomic(path, pem, 0644);
-}
-
-struct TlsOut {
-  std::string cert, key, spki;
+// QuickstartFactory: where quickstart puts factory k (1-based): F1 keeps
+// the one-factory layout (factory/, factory.toml, ra/, ra.toml).
+struct QuickstartFactory {
+  std::string name, dir, config, ra_dir, ra_config;
 };
-
-Result<TlsOut> WriteTlsIdentity(Env* env, const std::string& dir, const std::string& name,
-                                bool server, ca::KeyAndCertificate& tls_ca) {
-  ASSIGN_OR_RETURN(ca::KeyAndCertificate id,
-                   ca::IssueTlsIdentity(name, server, kOrganization, tls_ca.cert.get(),
-                                        tls_ca.key.get(), NowSeconds()));
-  TlsOut out{dir + "/" + name + ".pem", dir + "/" + name + ".key", ""};
-  RETURN_IF_ERROR(WritePem(env, out.cert, id.cert.get()));
-  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, out.key, id.key.get()));
-  ASSIGN_OR_RETURN(out.spki, ca::SpkiSha256Hex(id.cert.get()));
-  return out;
-}
-
-std::string Rel(const std::string& path, const std::string& base) {
-  return std::filesystem::relative(path, base).string();
+QuickstartFactory FactoryLayout(const std::string& dir, int k) {
+  const std::string suffix = k == 1 ? "" : "-f" + std::to_string(k);
+  return {"F" + std::to_string(k), dir + "/factory" + suffix, dir + "/factory" + suffix + ".toml",
+          dir + "/ra" + suffix, dir + "/ra" + suffix + ".toml"};
 }
 
 }  // namespace
 
 Status Quickstart(const QuickstartOptions& o) {
   Env* env = Env::Default();
-  std::string batch_profile, ca_profile_name = "issuing-ca", vid;
-  if (o.profile == "idevid") {
-    batch_profile = "idevid";
-  } else if (o.profile == "matter") {
-    batch_profile = "matter-dac";
-    ca_profile_name = "matter-pai";
-    vid = "FFF1";
-  } else if (o.profile == "iec62443") {
-    batch_profile = "iec62443";
-  } else {
+  std::string batch_profile = o.profile;
+  if (o.profile == "matter") batch_profile = "matter-dac";
+  if (o.profile != "idevid" && o.profile != "matter" && o.profile != "iec62443") {
     return Status::InvalidArgument("--profile must be idevid, matter or iec62443");
   }
   if (o.quota == 0) return Status::InvalidArgument("--quota must be positive");
+  if (o.factories < 1 || o.factories > 20) return Status::InvalidArgument("--factories must be 1 to 20");
   const std::string dir = std::filesystem::absolute(o.dir).string();
   if (env->FileExists(dir + "/hq.toml") || env->FileExists(dir + "/factory.toml")) {
     return Status::AlreadyExists(dir + " already holds a quickstart setup");
   }
-  for (const char* sub : {"hq", "hq/root", "factory", "ra", "tls"}) {
-    RETURN_IF_ERROR(env->CreateDirs(dir + "/" + sub));
+  ASSIGN_OR_RETURN(std::vector<uint16_t> ports, net::FreeLoopbackPorts(3 + o.factories));
+  auto at = [](uint16_t port) { return "127.0.0.1:" + std::to_string(port); };
+
+  // HQ: the OEM root, HQ's log and TLS identities, hq.toml.
+  InitRootOptions root;
+  root.dir = dir + "/hq";
+  root.config = dir + "/hq.toml";
+  root.organization = kOrganization;
+  root.hq_origin = kHqOrigin;
+  root.sync_listen = at(ports[0]);
+  root.va_listen = at(ports[1]);
+  root.admin_listen = at(ports[2]);
+  RETURN_IF_ERROR(InitRoot(root).WithContext("pki init-root"));
+
+  // Each factory: init, certified by HQ, joined, one RA.
+  for (int k = 1; k <= o.factories; ++k) {
+    const QuickstartFactory q = FactoryLayout(dir, k);
+    FactoryInitOptions fi;
+    fi.dir = q.dir;
+    fi.name = q.name;
+    fi.organization = kOrganization;
+    fi.enroll_listen = at(ports[2 + k]);
+    Result<std::string> request = FactoryInit(fi);
+    if (!request.ok()) return request.status().WithContext("pki factory-init " + q.name);
+    CertifyOptions co;
+    co.hq_config = root.config;
+    co.request = *request;
+    co.grant = dir + "/hq/factories/" + q.name + ".grant";
+    co.profile = o.profile;
+    co.factory_data_dir = q.dir + "/data";
+    RETURN_IF_ERROR(CertifyFactory(co).status().WithContext("pki certify-factory " + q.name));
+    RETURN_IF_ERROR(FactoryJoin({q.dir, co.grant, q.config}).WithContext("pki factory-join " + q.name));
+    AddRaOptions ra;
+    ra.factory_config = q.config;
+    ra.id = "ra-line1";
+    ra.out_dir = q.ra_dir;
+    ra.ra_config = q.ra_config;
+    RETURN_IF_ERROR(AddRa(ra).status().WithContext("pki add-ra " + q.name));
   }
-  ASSIGN_OR_RETURN(std::vector<uint16_t> ports, net::FreeLoopbackPorts(4));
-  const uint16_t enroll_port = ports[0], sync_port = ports[1], va_port = ports[2], admin_port = ports[3];
-  const std::string va = "http://127.0.0.1:" + std::to_string(va_port);
 
-  // 1. OEM root (offline, at HQ).
-  const ca::CaSubject subject{kOrganization, kFactoryName, vid};
-  ASSIGN_OR_RETURN(ca::KeyAndCertificate root, ca::CreateRoot(subject, ca::KeyType::kP256, NowSeconds()));
-  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/hq/root", root.cert.get(), root.key.get(), {}));
-
-  // 2. Key ceremony: the factory CA key and CSR, signed by the root at HQ.
-  ASSIGN_OR_RETURN(ca::Profile ca_profile, ca::BuiltinProfile(ca_profile_name));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr ca_key, ca::GenerateKey(ca::KeyType::kP256));
-  ASSIGN_OR_RETURN(ca::X509ReqPtr csr, ca::CreateCaRequest(ca_key.get(), ca_profile, subject));
-  ASSIGN_OR_RETURN(std::string csr_pem, ca::RequestPem(csr.get()));
-  ASSIGN_OR_RETURN(ca::X509Ptr ca_cert,
-                   ca::SignCaRequest(csr_pem, ca_profile, subject, root.cert.get(), root.key.get(),
-                                     {va + "/crl/root.crl", va + "/ocsp"}, NowSeconds()));
-  // The factory imports it; HQ keeps the mirror copy for CRL signing only.
-  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/factory/ca", ca_cert.get(), ca_key.get(), {root.cert.get()}));
-  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/hq/factory-ca-mirror", ca_cert.get(), ca_key.get(), {root.cert.get()}));
-  ASSIGN_OR_RETURN(Bytes ca_id, ca::CaId(ca_cert.get()));
-
-  // 3. Event logs (Ed25519 keys) of HQ and the factory.
-  ASSIGN_OR_RETURN(log::LocalLog hq, log::InitLocalLog(env, dir + "/hq/data", kHqOrigin));
-  ASSIGN_OR_RETURN(log::LocalLog factory, log::InitLocalLog(env, dir + "/factory/data", kFactoryOrigin));
-  const std::string hq_vkey = hq.log->verifier().VerifierKey();
-  const std::string factory_vkey = factory.log->verifier().VerifierKey();
-
-  // 4. TLS identities under a loopback TLS CA.
-  ASSIGN_OR_RETURN(ca::KeyAndCertificate tls_ca,
-                   ca::CreateRoot({"Example OEM loopback TLS", "", ""}, ca::KeyType::kP256, NowSeconds()));
-  RETURN_IF_ERROR(WritePem(env, dir + "/tls/ca.pem", tls_ca.cert.get()));
-  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/tls/ca.key", tls_ca.key.get()));
-  ASSIGN_OR_RETURN(TlsOut enroll_tls, WriteTlsIdentity(env, dir + "/tls", "factory-enroll", true, tls_ca));
-  ASSIGN_OR_RETURN(TlsOut ra_tls, WriteTlsIdentity(env, dir + "/tls", "ra-line1", false, tls_ca));
-  ASSIGN_OR_RETURN(TlsOut hq_sync_tls, WriteTlsIdentity(env, dir + "/tls", "hq-sync", true, tls_ca));
-  ASSIGN_OR_RETURN(TlsOut factory_sync_tls, WriteTlsIdentity(env, dir + "/tls", "factory-sync", false, tls_ca));
-  ASSIGN_OR_RETURN(TlsOut admin_tls, WriteTlsIdentity(env, dir + "/tls", "hq-admin", false, tls_ca));
-  ASSIGN_OR_RETURN(TlsOut admin_api_tls, WriteTlsIdentity(env, dir + "/tls", "hq-admin-api", true, tls_ca));
-
-  // 5. Batch B1, authorized in HQ's log and delivered to the factory's copy.
-  engine::BatchTerms t;
-  t.batch_id = "B1";
-  t.profile = batch_profile;
-  t.product = o.profile == "matter" ? "FFF1/8000" : "Widget";
-  t.vendor_id = o.profile == "matter" ? 0xFFF1 : 0;
-  t.product_id = o.profile == "matter" ? 0x8000 : 0;
-  t.quota = o.quota;
-  t.not_before = (NowSeconds() - 3600) * 1000000;
-  t.not_after = (NowSeconds() + 365LL * 86400) * 1000000;
-  t.factory_log_id = kFactoryOrigin;
-  t.ca_id = ca_id;
-  // HQ registers the factory (its log, CA and sync key) before authorizing
-  // any batch for it: a batch for an unregistered factory is refused.
+  // Batch B1 of every factory (the same name: batches are FACTORY/BATCH),
+  // authorized in HQ's log and delivered to each factory's copy of it.
+  ASSIGN_OR_RETURN(HqConfig hq_config, LoadHqConfig(root.config));
+  ASSIGN_OR_RETURN(log::LocalLog hq, log::OpenLocalLog(env, hq_config.data_dir, /*with_key=*/true));
   engine::LogAuthority authority(hq.log->origin());
-  engine::FactoryRegistration reg{.name = kFactoryName, .log_key = factory_vkey, .sync_spki = {factory_sync_tls.spki}};
-  ASSIGN_OR_RETURN(std::string ca_der, ca::CertificateDer(ca_cert.get()));
-  reg.ca_certificates.push_back(Bytes(ca_der.begin(), ca_der.end()));
-  RETURN_IF_ERROR(engine::RegisterFactory(*hq.log, authority, reg).status());
-  RETURN_IF_ERROR(engine::AuthorizeBatch(*hq.log, authority, t).status());
-  ASSIGN_OR_RETURN(auto hq_copy, log::EventLog::OpenCopy(factory.store.get(), hq.log->verifier()));
-  RETURN_IF_ERROR(engine::DeliverLog(*hq.log, *hq_copy).status());
-  hq_copy.reset();
-
-  // 6. Configuration files (paths relative to DIR).
-  const std::string factory_toml =
-      "# factory.toml — the factory CA node (mirrorca factory serve --config factory.toml)\n"
-      "[factory]\n"
-      "name = \"" + std::string(kFactoryName) + "\"\n"
-      "organization = \"" + kOrganization + "\"\n"
-      "production_line = \"line-1\"\n"
-      "data_dir = \"factory/data\"        # RocksDB store + log_key.pem (0600)\n"
-      "checkpoint_interval = 1000\n\n"
-      "[ca]\n"
-      "dir = \"factory/ca\"               # ca.pem, ca.key (0600), chain.pem\n"
-      "crl_url = \"" + va + "/crl/factory-f1.crl\"\n"
-      "ocsp_url = \"" + va + "/ocsp\"\n\n"
-      "[hq]\n"
-      "log_origin = \"" + kHqOrigin + "\"\n"
-      "log_key = \"" + hq_vkey + "\"\n\n"
-      "[enroll]\n"
-      "listen = \"127.0.0.1:" + std::to_string(enroll_port) + "\"\n"
-      "tls_cert = \"" + Rel(enroll_tls.cert, dir) + "\"\n"
-      "tls_key = \"" + Rel(enroll_tls.key, dir) + "\"\n"
-      "tls_ca = \"tls/ca.pem\"           # RA client certificates must chain here\n\n"
-      "[[ra]]\n"
-      "id = \"ra-line1\"\n"
-      "spki_sha256 = \"" + ra_tls.spki + "\"   # pinned client key\n"
-      "batches = [\"*\"]\n\n"
-      "[sync]                            # mirrorca sync --config factory.toml\n"
-      "hq_address = \"127.0.0.1:" + std::to_string(sync_port) + "\"\n"
-      "tls_cert = \"" + Rel(factory_sync_tls.cert, dir) + "\"\n"
-      "tls_key = \"" + Rel(factory_sync_tls.key, dir) + "\"\n"
-      "tls_ca = \"tls/ca.pem\"\n"
-      "hq_spki_sha256 = \"" + hq_sync_tls.spki + "\"   # pinned HQ sync key\n"
-      "continuous = false                # true: factory serve ships events as they happen\n";
-  const std::string hq_toml =
-      "# hq.toml — the HQ mirror node\n"
-      "[hq]\n"
-      "name = \"HQ\"\n"
-      "organization = \"" + std::string(kOrganization) + "\"\n"
-      "data_dir = \"hq/data\"\n\n"
-      "[root]\n"
-      "dir = \"hq/root\"                  # the OEM root: keep offline in production\n\n"
-      "[[factory]]\n"
-      "name = \"" + kFactoryName + "\"\n"
-      "log_origin = \"" + kFactoryOrigin + "\"\n"
-      "log_key = \"" + factory_vkey + "\"\n"
-      "ca_mirror_dir = \"hq/factory-ca-mirror\"   # CRL signing only\n"
-      "data_dir = \"factory/data\"        # local delivery (mirrorca batch authorize --deliver)\n"
-      "sync_spki_sha256 = [\"" + factory_sync_tls.spki + "\"]   # TLS keys bound to this log\n\n"
-      "[sync]\n"
-      "listen = \"127.0.0.1:" + std::to_string(sync_port) + "\"\n"
-      "tls_cert = \"" + Rel(hq_sync_tls.cert, dir) + "\"\n"
-      "tls_key = \"" + Rel(hq_sync_tls.key, dir) + "\"\n"
-      "tls_ca = \"tls/ca.pem\"\n\n"
-      "[validation]\n"
-      "listen = \"127.0.0.1:" + std::to_string(va_port) + "\"\n\n"
-      "[admin]                           # HQ admin API (mutual TLS): revoke, CRLs, batch ledger\n"
-      "listen = \"127.0.0.1:" + std::to_string(admin_port) + "\"\n"
-      "tls_cert = \"" + Rel(admin_api_tls.cert, dir) + "\"\n"
-      "tls_key = \"" + Rel(admin_api_tls.key, dir) + "\"\n"
-      "tls_ca = \"tls/ca.pem\"\n"
-      "spki_sha256 = [\"" + admin_tls.spki + "\"]   # admin client keys (tls/hq-admin.pem)\n";
-  const std::string ra_toml =
-      "# ra.toml — the production computer (mirrorca ra enroll --config ra.toml ...)\n"
-      "[ra]\n"
-      "id = \"ra-line1\"\n"
-      "factory_url = \"https://127.0.0.1:" + std::to_string(enroll_port) + "\"\n"
-      "tls_cert = \"" + Rel(ra_tls.cert, dir) + "\"\n"
-      "tls_key = \"" + Rel(ra_tls.key, dir) + "\"\n"
-      "tls_ca = \"tls/ca.pem\"\n"
-      "connections = 2\n"
-      "bulk_size = 250\n";
-  RETURN_IF_ERROR(env->WriteFileAtomic(dir + "/factory.toml", factory_toml, 0644));
-  RETURN_IF_ERROR(env->WriteFileAtomic(dir + "/hq.toml", hq_toml, 0644));
-  RETURN_IF_ERROR(env->WriteFileAtomic(dir + "/ra.toml", ra_toml, 0644));
+  RETURN_IF_ERROR(authority.CatchUp(*hq.log));
+  for (const FactoryRef& f : hq_config.factories) {
+    ASSIGN_OR_RETURN(ca::X509Ptr ca_cert, ca::LoadCertificate(env, f.ca_mirror_dir + "/ca.pem"));
+    engine::BatchTerms t;
+    t.batch_id = "B1";
+    t.profile = batch_profile;
+    t.product = o.profile == "matter" ? "FFF1/8000" : "Widget";
+    t.vendor_id = o.profile == "matter" ? 0xFFF1 : 0;
+    t.product_id = o.profile == "matter" ? 0x8000 : 0;
+    t.quota = o.quota;
+    t.not_before = (NowSeconds() - 3600) * 1000000;
+    t.not_after = (NowSeconds() + 365LL * 86400) * 1000000;
+    t.factory_log_id = f.log_origin;
+    ASSIGN_OR_RETURN(t.ca_id, ca::CaId(ca_cert.get()));
+    RETURN_IF_ERROR(engine::AuthorizeBatch(*hq.log, authority, t).status());
+  }
+  for (const FactoryRef& f : hq_config.factories) {
+    ASSIGN_OR_RETURN(log::LocalLog fl, log::OpenLocalLog(env, f.data_dir, false));
+    ASSIGN_OR_RETURN(auto hq_copy, log::EventLog::OpenCopy(fl.store.get(), hq.log->verifier()));
+    RETURN_IF_ERROR(engine::DeliverLog(*hq.log, *hq_copy).status());
+  }
   if (!o.quiet) {
-    std::cout << "quickstart: " << dir << "\n"
-              << "  root CA        hq/root/ca.pem\n"
-              << "  factory CA     factory/ca/chain.pem (" << ca_profile_name << ")\n"
-              << "  HQ log         " << kHqOrigin << "\n"
-              << "  factory log    " << kFactoryOrigin << "\n"
-              << "  batch B1       profile " << batch_profile << ", quota " << o.quota
-              << " (authorized by HQ, delivered to the factory)\n"
-              << "  configs        factory.toml (enroll on 127.0.0.1:" << enroll_port
-              << "), hq.toml, ra.toml\n";
+    std::cout << "quickstart: " << dir << " (the onboarding commands in sequence: pki init-root, "
+              << "factory-init, certify-factory, factory-join, add-ra)\n"
+              << "  HQ             hq.toml; root CA hq/root/ca.pem; HQ log " << kHqOrigin << "\n";
+    for (int k = 1; k <= o.factories; ++k) {
+      const QuickstartFactory q = FactoryLayout(dir, k);
+      std::cout << "  factory " << q.name << "     " << std::filesystem::relative(q.config, dir).string()
+                << ", " << std::filesystem::relative(q.ra_config, dir).string() << "; batch " << q.name
+                << "/B1, profile " << batch_profile << ", quota " << o.quota << "\n";
+    }
   }
   return Status::Ok();
 }
+
+namespace {
+
+// Run prints `ok` (a JSON line) or the error; exit 2 on error.
+void Run(int* exit_code, const std::function<Result<nlohmann::json>()>& f) {
+  Result<nlohmann::json> r = f();
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status() << "\n";
+    *exit_code = 2;
+    return;
+  }
+  std::cout << r->dump() << "\n";
+}
+
+void AddCeremonyCommands(CLI::App& pki, int* exit_code) {
+  auto ir = std::make_shared<InitRootOptions>();
+  CLI::App* init_root = pki.add_subcommand(
+      "init-root", "HQ: create the OEM root (keep it offline in production), HQ's log, HQ's TLS CA "
+                   "and its sync/admin identities, and hq.toml with no factory yet");
+  init_root->add_option("--dir", ir->dir, "HQ's folder")->required();
+  init_root->add_option("--config", ir->config, "hq.toml to write (default DIR/hq.toml)");
+  init_root->add_option("--organization", ir->organization, "The OEM's name");
+  init_root->add_option("--origin", ir->hq_origin, "HQ log origin");
+  init_root->add_option("--vid", ir->vendor_id, "Matter vendor id of a PAA root (4 hex digits)");
+  init_root->add_option("--sync-listen", ir->sync_listen, "HOST:PORT of the sync port");
+  init_root->add_option("--va-listen", ir->va_listen, "HOST:PORT of OCSP and CRLs");
+  init_root->add_option("--admin-listen", ir->admin_listen, "HOST:PORT of the admin API");
+  init_root->add_option("--public-url", ir->public_url, "How relying parties reach OCSP and CRLs");
+  init_root->callback([ir, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      RETURN_IF_ERROR(InitRoot(*ir));
+      return nlohmann::json{{"ok", true}, {"dir", std::filesystem::absolute(ir->dir).string()},
+                            {"config", ir->config.empty() ? ir->dir + "/hq.toml" : ir->config}};
+    });
+  });
+
+  auto fi = std::make_shared<FactoryInitOptions>();
+  CLI::App* factory_init = pki.add_subcommand(
+      "factory-init", "Factory: create the factory's log key, LAN TLS CA, enrollment identity, sync "
+                      "TLS key and transport key; write the request file for HQ (public halves only)");
+  factory_init->add_option("--dir", fi->dir, "The factory's folder")->required();
+  factory_init->add_option("--name", fi->name, "Its name at HQ (batches are NAME/BATCH)")->required();
+  factory_init->add_option("--origin", fi->origin, "Its log origin (default factory-NAME.mirrorca.example/log)");
+  factory_init->add_option("--organization", fi->organization, "The OEM's name");
+  factory_init->add_option("--line", fi->production_line, "Production line");
+  factory_init->add_option("--enroll-listen", fi->enroll_listen, "HOST:PORT of the enrollment API");
+  factory_init->add_option("--out", fi->request, "Request file (default DIR/NAME.req)");
+  factory_init->callback([fi, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(std::string request, FactoryInit(*fi));
+      return nlohmann::json{{"ok", true}, {"factory", fi->name}, {"request", request}};
+    });
+  });
+
+  auto co = std::make_shared<CertifyOptions>();
+  auto root_dir = std::make_shared<std::string>();
+  CLI::App* certify = pki.add_subcommand(
+      "certify-factory", "HQ: certify a factory's request — its issuing CA under the root, its sync "
+                         "key, its [[factory]] in hq.toml and factoryRegistered in HQ's log (a running "
+                         "hq serve takes it at once) — and write the grant (CA key sealed to the factory)");
+  certify->add_option("--root", *root_dir, "HQ's folder (holding hq.toml), made by pki init-root");
+  certify->add_option("--config", co->hq_config, "hq.toml (default ROOT/hq.toml)");
+  certify->add_option("--request", co->request, "The factory's request file")->required();
+  certify->add_option("--out", co->grant, "Grant file to write")->required();
+  certify->add_option("--profile", co->profile, "idevid | matter | iec62443 (the CA profile)")
+      ->check(CLI::IsMember({"idevid", "matter", "iec62443"}));
+  certify->add_option("--vid", co->vendor_id, "Matter PAI vendor id (hex)");
+  certify->add_option("--ca-name", co->ca_name, "URL name of its CA (/crl/NAME.crl)");
+  certify->add_option("--unseen-serials", co->unseen_serials, "OCSP for serials HQ has not seen: revoked | unknown")
+      ->check(CLI::IsMember({"revoked", "unknown"}));
+  certify->add_option("--sync-address", co->sync_address, "HQ's sync address as the factory dials it");
+  certify->callback([co, root_dir, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      if (co->hq_config.empty()) {
+        if (root_dir->empty()) return Status::InvalidArgument("give --root DIR or --config hq.toml");
+        co->hq_config = *root_dir + "/hq.toml";
+      }
+      ASSIGN_OR_RETURN(CertifyResult r, CertifyFactory(*co));
+      return nlohmann::json{{"ok", true},
+                            {"factory", r.factory},
+                            {"log", r.log_origin},
+                            {"ca_name", r.ca_name},
+                            {"ca_key_fingerprint", r.ca_key_fingerprint},
+                            {"grant", co->grant},
+                            {"grant_sha256", r.grant_sha256},
+                            {"registered_by_running_hq", r.registered_by_running_hq}};
+    });
+  });
+
+  auto jo = std::make_shared<JoinOptions>();
+  CLI::App* join = pki.add_subcommand(
+      "factory-join", "Factory: open HQ's grant (checked against the request), install the issuing CA "
+                      "and sync certificate, write factory.toml");
+  join->add_option("--dir", jo->dir, "The folder pki factory-init made")->required();
+  join->add_option("grant", jo->grant, "The grant file")->required();
+  join->add_option("--config", jo->config, "factory.toml to write (default DIR/factory.toml)");
+  join->callback([jo, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      RETURN_IF_ERROR(FactoryJoin(*jo));
+      return nlohmann::json{{"ok", true},
+                            {"config", jo->config.empty() ? jo->dir + "/factory.toml" : jo->config}};
+    });
+  });
+
+  auto ra = std::make_shared<AddRaOptions>();
+  auto ra_batches = std::make_shared<std::vector<std::string>>();
+  CLI::App* add_ra = pki.add_subcommand(
+      "add-ra", "Factory: a production line's RA identity (key, certificate from the factory LAN "
+                "CA, ra.toml) and its pinned [[ra]] in factory.toml");
+  add_ra->add_option("--config", ra->factory_config, "factory.toml")->required();
+  add_ra->add_option("--id", ra->id, "RA id, e.g. ra-line2")->required();
+  add_ra->add_option("--out", ra->out_dir, "The RA's folder")->required();
+  add_ra->add_option("--ra-config", ra->ra_config, "ra.toml to write (default OUT/ra.toml)");
+  add_ra->add_option("--batch", *ra_batches, "Batches it may enroll in (default: all)");
+  add_ra->callback([ra, ra_batches, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      if (!ra_batches->empty()) ra->batches = std::set<std::string>(ra_batches->begin(), ra_batches->end());
+      ASSIGN_OR_RETURN(std::string spki, AddRa(*ra));
+      return nlohmann::json{{"ok", true}, {"ra", ra->id}, {"spki_sha256", spki},
+                            {"note", "restart factory serve to admit it"}};
+    });
+  });
+
+  struct RemoveOpts {
+    std::string config, name, reason = "removed by the operator";
+  };
+  auto rm = std::make_shared<RemoveOpts>();
+  CLI::App* remove = pki.add_subcommand(
+      "remove-factory", "HQ: stop trusting a factory's log (factoryRemoved in HQ's log): its syncs "
+                        "and bundles are refused from then on; what it issued stays");
+  remove->add_option("--config", rm->config, "hq.toml")->required();
+  remove->add_option("--name", rm->name, "Factory name")->required();
+  remove->add_option("--reason", rm->reason, "Why (recorded in HQ's log)");
+  remove->callback([rm, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(rm->config));
+      const nlohmann::json request{{"cmd", "remove-factory"}, {"factory", rm->name}, {"reason", rm->reason}};
+      Result<std::string> line = Delegate(c.data_dir, request);
+      if (line.ok()) {
+        nlohmann::json j = nlohmann::json::parse(*line, nullptr, false);
+        if (j.is_discarded() || !j.value("ok", false)) return Status::FailedPrecondition(*line);
+        return j;
+      }
+      if (line.status().code() != StatusCode::kNotFound) return line.status().WithContext("ask the running hq serve");
+      ASSIGN_OR_RETURN(log::LocalLog hq, log::OpenLocalLog(Env::Default(), c.data_dir, true));
+      engine::LogAuthority authority(hq.log->origin());
+      RETURN_IF_ERROR(authority.CatchUp(*hq.log));
+      ASSIGN_OR_RETURN(engine::FactoryScope f, engine::ResolveFactory(authority, rm->name));
+      RETURN_IF_ERROR(engine::RemoveFactory(*hq.log, authority, f.log_origin, rm->reason));
+      return nlohmann::json{{"ok", true}, {"removed", f.name}, {"log", f.log_origin}};
+    });
+  });
+}
+
+}  // namespace
 
 void AddPkiCommands(CLI::App& app, int* exit_code) {
   CLI::App* pki = app.add_subcommand("pki", "PKI setup: CAs, keys, TLS identities");
@@ -237,6 +298,7 @@ void AddPkiCommands(CLI::App& app, int* exit_code) {
   qs->add_option("--profile", o->profile, "idevid | matter | iec62443")
       ->check(CLI::IsMember({"idevid", "matter", "iec62443"}));
   qs->add_option("--quota", o->quota, "Quota of batch B1");
+  qs->add_option("--factories", o->factories, "Factories to onboard (1 to 20), each with its batch B1");
   qs->callback([o, exit_code] {
     Status s = Quickstart(*o);
     if (!s.ok()) {
@@ -244,6 +306,7 @@ void AddPkiCommands(CLI::App& app, int* exit_code) {
       *exit_code = 2;
     }
   });
+  AddCeremonyCommands(*pki, exit_code);
 }
 
 void AddBatchCommands(CLI::App& app, int* exit_code) {

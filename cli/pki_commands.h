@@ -19,6 +19,7 @@ struct QuickstartOptions {
   std::string dir;
   std::string profile = "idevid";  // idevid | matter | iec62443
   uint64_t quota = 1000;
+  int factories = 1;
   bool quiet = false;
 };
 

@@ -47,8 +47,11 @@ Status HqServe(const std::string& config_path) {
     if (Env::Default()->WriteFileAtomic(metrics_path, text, 0644).ok()) last_metrics = std::move(text);
   };
   write_metrics();
+  // Pins follow HQ's log: a factory onboarded (or re-keyed) while HQ runs
+  // is admitted, a removed one is refused by the session.
+  replication::HqSync* bound = n.sync.get();
   ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.sync->tls.cert, c.sync->tls.key, c.sync->tls.ca},
-                                                n.sync->PinnedSpkis()));
+                                                [bound](const std::string& spki) { return bound->Pinned(spki); }));
   replication::SyncServerOptions so;
   so.address = c.sync->listen_address;
   so.port = c.sync->listen_port;
@@ -104,7 +107,7 @@ Status HqServe(const std::string& config_path) {
                                                    std::to_string(server.port())},
                               {"hq_log", n.local.log->origin()},
                               {"log_size", n.local.log->Size()},
-                              {"factories", c.factories.size()},
+                              {"factories", n.authority->Factories().size()},
                               {"serving_validation",
                                va_server ? c.validation->listen_address + ":" +
                                                std::to_string(va_server->port())

@@ -22,18 +22,16 @@ int VerifyWithPins(int preverify_ok, X509_STORE_CTX* store) {
   if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
   SSL* ssl = static_cast<SSL*>(
       X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* pins = static_cast<std::set<std::string>*>(
-      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), PinIndex()));
-  if (pins == nullptr || pins->empty()) return 1;
+  auto* pinned = static_cast<PinCheck*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), PinIndex()));
+  if (pinned == nullptr || !*pinned) return 1;
   X509* cert = X509_STORE_CTX_get_current_cert(store);
   Result<std::string> spki = ca::SpkiSha256Hex(cert);
-  if (spki.ok() && pins->contains(*spki)) return 1;
+  if (spki.ok() && (*pinned)(*spki)) return 1;
   X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
   return 0;
 }
 
-Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool server,
-                                                  std::set<std::string> pins) {
+Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool server, PinCheck pins) {
   auto ctx = std::make_shared<asio::ssl::context>(server ? asio::ssl::context::tls_server
                                                          : asio::ssl::context::tls_client);
   SSL_CTX* raw = ctx->native_handle();
@@ -56,11 +54,11 @@ Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool se
   if (ec) return Status::InvalidArgument("TLS trust anchors " + id.ca_file + ": " + ec.message());
   int mode = SSL_VERIFY_PEER;
   if (server) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-  auto* owned_pins = new std::set<std::string>(std::move(pins));
-  // The pin set lives as long as the context.
+  auto* owned_pins = new PinCheck(std::move(pins));
+  // The pin check lives as long as the context.
   SSL_CTX_set_ex_data(raw, PinIndex(), owned_pins);
   struct PinOwner {
-    std::set<std::string>* p;
+    PinCheck* p;
     ~PinOwner() { delete p; }
   };
   auto holder = std::shared_ptr<PinOwner>(new PinOwner{owned_pins});
@@ -70,16 +68,27 @@ Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool se
   return keep;
 }
 
+// PinSet checks against a fixed set; an empty set pins nothing.
+PinCheck PinSet(std::set<std::string> pins) {
+  if (pins.empty()) return nullptr;
+  return [pins = std::move(pins)](const std::string& spki) { return pins.contains(spki); };
+}
+
 }  // namespace
 
 Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id,
                                                           std::set<std::string> pinned_spki) {
-  return Build(id, true, std::move(pinned_spki));
+  return Build(id, true, PinSet(std::move(pinned_spki)));
+}
+
+Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id, PinCheck pinned) {
+  if (!pinned) return Status::InvalidArgument("a pin check is required");
+  return Build(id, true, std::move(pinned));
 }
 
 Result<std::shared_ptr<asio::ssl::context>> ClientContext(const TlsIdentity& id,
                                                           std::set<std::string> pinned_spki) {
-  return Build(id, false, std::move(pinned_spki));
+  return Build(id, false, PinSet(std::move(pinned_spki)));
 }
 
 std::string PeerSpkiHex(SSL* ssl) {

@@ -9,6 +9,7 @@
 #define MIRRORCA_NET_TLS_H_
 
 #include <asio/ssl.hpp>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -23,11 +24,19 @@ struct TlsIdentity {
   std::string ca_file;    // PEM trust anchor(s) for the peer
 };
 
+// PinCheck says whether a peer key (hex SHA-256 of its SPKI DER) is pinned.
+// It runs during handshakes, on I/O threads.
+using PinCheck = std::function<bool(const std::string& spki_sha256_hex)>;
+
 // ServerContext requires and verifies a client certificate. `pinned_spki`
 // (lowercase hex SHA-256 of SPKI DER), when not empty, lists the only client
 // keys accepted.
 Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id,
                                                           std::set<std::string> pinned_spki = {});
+// With a pin check instead of a fixed set: the pins may change while the
+// server runs (HQ's sync port as factories are onboarded or removed).
+// A client key must chain to id.ca_file and pass `pinned` (required).
+Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id, PinCheck pinned);
 // ClientContext presents `id` and verifies the server against id.ca_file.
 // An empty cert_file means no client certificate (tests of refusal).
 Result<std::shared_ptr<asio::ssl::context>> ClientContext(const TlsIdentity& id,

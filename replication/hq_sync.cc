@@ -15,7 +15,6 @@
 namespace mirrorca::replication {
 
 struct HqSync::Factory {
-  FactoryBinding binding;
   std::unique_ptr<log::EventLog> copy;
   std::mutex session_mu;  // one session or import at a time per factory
 };
@@ -23,7 +22,6 @@ struct HqSync::Factory {
 HqSync::~HqSync() = default;
 
 Result<std::unique_ptr<HqSync>> HqSync::Open(log::EventLog* hq_log, log::LogSigner cosigner,
-                                             std::vector<FactoryBinding> factories,
                                              HqSyncOptions options) {
   if (cosigner.verifier().public_key() != hq_log->verifier().public_key()) {
     return Status::InvalidArgument("the cosigner key is not HQ's log key");
@@ -36,31 +34,72 @@ Result<std::unique_ptr<HqSync>> HqSync::Open(log::EventLog* hq_log, log::LogSign
   h->cosigner_ = std::move(cosigner);
   h->env_ = options.env != nullptr ? options.env : Env::Default();
   h->options_ = std::move(options);
-  for (FactoryBinding& b : factories) {
-    ASSIGN_OR_RETURN(log::LogVerifier v, log::LogVerifier::Parse(b.log_key));
-    if (h->by_origin_.count(v.name()) != 0) {
-      return Status::InvalidArgument("factory log '" + v.name() + "' is configured twice");
-    }
-    auto f = std::make_unique<Factory>();
-    ASSIGN_OR_RETURN(f->copy, log::EventLog::OpenCopy(hq_log->store(), v));
-    for (const std::string& spki : b.tls_spki) {
-      if (!h->by_spki_.emplace(spki, f.get()).second) {
-        return Status::InvalidArgument("TLS key " + spki + " is bound to two factories");
-      }
-    }
-    f->binding = std::move(b);
-    h->by_origin_[v.name()] = f.get();
-    h->factories_.push_back(std::move(f));
-  }
+  RETURN_IF_ERROR(h->Refresh());
   return h;
 }
 
+Status HqSync::Refresh() {
+  std::lock_guard refresh(refresh_mu_);
+  RETURN_IF_ERROR(options_.authority->CatchUp(*hq_log_).WithContext("HQ cannot read its own log"));
+  const uint64_t learned = options_.authority->LearnedUpTo();
+  if (learned == bound_up_to_ && !factories_.empty()) return Status::Ok();
+  const std::vector<engine::FactoryScope> scopes = options_.authority->Factories();
+  // Copies of newly registered factories open outside the map lock.
+  std::vector<std::unique_ptr<Factory>> added;
+  for (const engine::FactoryScope& scope : scopes) {
+    if (Copy(scope.log_origin) != nullptr) continue;
+    ASSIGN_OR_RETURN(log::LogVerifier v, log::LogVerifier::Parse(scope.log_key));
+    auto f = std::make_unique<Factory>();
+    ASSIGN_OR_RETURN(f->copy, log::EventLog::OpenCopy(hq_log_->store(), v));
+    added.push_back(std::move(f));
+  }
+  std::unique_lock lock(maps_mu_);
+  for (auto& f : added) {
+    by_origin_[f->copy->origin()] = f.get();
+    factories_.push_back(std::move(f));
+  }
+  // The table guarantees a TLS key is bound to one factory (a registration
+  // reusing another's key is refused); a re-registration may change keys.
+  by_spki_.clear();
+  for (const engine::FactoryScope& scope : scopes) {
+    Factory* f = by_origin_[scope.log_origin];
+    for (const std::string& spki : scope.sync_spki) by_spki_.emplace(spki, f);
+  }
+  bound_up_to_ = learned;
+  return Status::Ok();
+}
+
+HqSync::Factory* HqSync::BoundTo(const std::string& spki) {
+  {
+    std::shared_lock lock(maps_mu_);
+    auto it = by_spki_.find(spki);
+    if (it != by_spki_.end()) return it->second;
+  }
+  if (!Refresh().ok()) return nullptr;  // a factory HQ registered since
+  std::shared_lock lock(maps_mu_);
+  auto it = by_spki_.find(spki);
+  return it == by_spki_.end() ? nullptr : it->second;
+}
+
 log::EventLog* HqSync::Copy(const std::string& origin) {
+  std::shared_lock lock(maps_mu_);
   auto it = by_origin_.find(origin);
   return it == by_origin_.end() ? nullptr : it->second->copy.get();
 }
 
+std::vector<log::EventLog*> HqSync::Copies() {
+  std::shared_lock lock(maps_mu_);
+  std::vector<log::EventLog*> out;
+  for (const auto& f : factories_) out.push_back(f->copy.get());
+  return out;
+}
+
+bool HqSync::Pinned(const std::string& spki) {
+  return BoundTo(spki) != nullptr;
+}
+
 std::set<std::string> HqSync::PinnedSpkis() const {
+  std::shared_lock lock(maps_mu_);
   std::set<std::string> out;
   for (const auto& [spki, f] : by_spki_) out.insert(spki);
   return out;
@@ -156,8 +195,7 @@ Status SendRefusal(FrameChannel& ch, RefusalKind kind, const std::string& detail
 
 Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
   metrics_.sessions++;
-  auto bound = by_spki_.find(peer_spki);
-  Factory* f = bound == by_spki_.end() ? nullptr : bound->second;
+  Factory* f = BoundTo(peer_spki);
   auto count_bytes = [&] {
     metrics_.bytes_received += channel.bytes_received();
     metrics_.bytes_sent += channel.bytes_sent();
@@ -296,11 +334,17 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
 Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const Progress& progress,
                                                 std::optional<Refused>* refused_out) {
   ASSIGN_OR_RETURN(BundleInfo info, ReadBundleHeader(path));
-  auto it = by_origin_.find(info.log);
-  if (it == by_origin_.end()) {
+  RETURN_IF_ERROR(Refresh());
+  Factory* found = nullptr;
+  {
+    std::shared_lock maps(maps_mu_);
+    auto it = by_origin_.find(info.log);
+    if (it != by_origin_.end()) found = it->second;
+  }
+  if (found == nullptr) {
     return Status::NotFound("bundle carries log '" + info.log + "', which is no factory of this HQ");
   }
-  Factory& f = *it->second;
+  Factory& f = *found;
   std::unique_lock lock(f.session_mu, std::try_to_lock);
   if (!lock.owns_lock()) return Status::Unavailable("a session for '" + info.log + "' is running");
   Result<EventCheck> check = Admit(info.log);
@@ -343,6 +387,7 @@ std::string HqSync::PrometheusText() const {
   for (const auto& [code, n] : refusals_by_code_) {
     o << "mirrorca_sync_refused_total{code=\"" << code << "\"} " << n << "\n";
   }
+  std::shared_lock maps(maps_mu_);
   for (const auto& f : factories_) {
     o << "mirrorca_sync_copy_size{factory=\"" << f->copy->origin() << "\"} " << f->copy->Size()
       << "\n";

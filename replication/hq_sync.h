@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,6 @@
 #include "replication/log_transfer.h"
 
 namespace mirrorca::replication {
-
-struct FactoryBinding {
-  std::string name;
-  std::string log_key;                // C2SP verifier key of the factory log
-  std::set<std::string> tls_spki;     // SHA-256 (hex) of the TLS keys bound to that log
-};
 
 struct SyncMetrics {
   std::atomic<uint64_t> sessions{0};
@@ -71,12 +66,16 @@ struct HqSyncOptions {
 
 class HqSync {
  public:
-  // Open binds the factories to their copies in `hq_log`'s store (created
-  // on first use). `hq_log` is HQ's own log, open with its signer, which is
+  // Open binds every factory registered in HQ's log (the authority learns
+  // them) to its copy in `hq_log`'s store (created on first use) and its
+  // sync TLS keys. `hq_log` is HQ's own log, open with its signer, which is
   // also `cosigner`; it must outlive this object.
   static Result<std::unique_ptr<HqSync>> Open(log::EventLog* hq_log, log::LogSigner cosigner,
-                                              std::vector<FactoryBinding> factories,
                                               HqSyncOptions options = {});
+  // Refresh binds the factories registered since (a running HQ onboards
+  // one without a restart); sessions and imports call it when they meet a
+  // key or log they do not know. Re-registered keys replace the old ones.
+  Status Refresh();
   ~HqSync();
 
   // Serve runs one session with an authenticated peer whose TLS key hashes
@@ -92,6 +91,10 @@ class HqSync {
 
   // Copy returns HQ's copy of the factory log `origin`, or null.
   log::EventLog* Copy(const std::string& origin);
+  std::vector<log::EventLog*> Copies();  // every factory's, in registration order
+  // Pinned: `spki` is a sync key bound to a registered factory (refreshing
+  // first when it is not known yet): the TLS pin check of the sync port.
+  bool Pinned(const std::string& spki);
   std::set<std::string> PinnedSpkis() const;
   const SyncMetrics& metrics() const { return metrics_; }
   std::string PrometheusText() const;
@@ -112,14 +115,19 @@ class HqSync {
   // or was removed.
   Result<EventCheck> Admit(const std::string& origin);
   uint64_t CosignedSize(Factory& f);
+  // BoundTo: the factory `spki` is bound to (after a Refresh if unknown), or null.
+  Factory* BoundTo(const std::string& spki);
 
   log::EventLog* hq_log_ = nullptr;
   std::optional<log::LogSigner> cosigner_;
   HqSyncOptions options_;
   Env* env_ = nullptr;
-  std::vector<std::unique_ptr<Factory>> factories_;
-  std::map<std::string, Factory*> by_spki_;
-  std::map<std::string, Factory*> by_origin_;
+  std::mutex refresh_mu_;            // one Refresh at a time
+  uint64_t bound_up_to_ = 0;         // HQ seq learned at the last Refresh; guarded by refresh_mu_
+  mutable std::shared_mutex maps_mu_;
+  std::vector<std::unique_ptr<Factory>> factories_;  // guarded by maps_mu_ (appended only)
+  std::map<std::string, Factory*> by_spki_;          // guarded by maps_mu_
+  std::map<std::string, Factory*> by_origin_;        // guarded by maps_mu_
   SyncMetrics metrics_;
   mutable std::mutex refusals_mu_;
   std::map<std::string, uint64_t> refusals_by_code_;  // guarded by refusals_mu_

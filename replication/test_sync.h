@@ -98,14 +98,11 @@ struct Pair {
       ASSERT_TRUE(registered.ok()) << registered.status();
     }
     o.authority = authority.get();
-    std::vector<FactoryBinding> bindings = {
-        {"a", a_signer.verifier().VerifierKey(), {a_spki}},
-        {"b", b_signer.verifier().VerifierKey(), {b_spki}},
-    };
-    auto s = HqSync::Open(hq->log.get(), hq_signer, bindings, o);
+    auto s = HqSync::Open(hq->log.get(), hq_signer, o);
     ASSERT_TRUE(s.ok()) << s.status();
     sync = std::move(*s);
-    auto ctx = net::ServerContext(tls.Identity("hq"), sync->PinnedSpkis());
+    HqSync* bound = sync.get();
+    auto ctx = net::ServerContext(tls.Identity("hq"), [bound](const std::string& spki) { return bound->Pinned(spki); });
     ASSERT_TRUE(ctx.ok()) << ctx.status();
     SyncServerOptions so;
     so.io_timeout = io_timeout;

@@ -59,36 +59,47 @@ OcspResponder::~OcspResponder() = default;
 Result<std::unique_ptr<OcspResponder>> OcspResponder::Create(std::vector<OcspIssuer> issuers,
                                                              engine::CertStatus* status,
                                                              OcspOptions options) {
-  if (issuers.empty()) return Status::InvalidArgument("OCSP: no issuing CA to answer for");
   std::unique_ptr<OcspResponder> r(new OcspResponder());
   r->status_ = status;
   r->options_ = std::move(options);
-  for (OcspIssuer& i : issuers) {
-    auto is = std::make_unique<Issuer>();
-    ASSIGN_OR_RETURN(is->ca_id, ca::CaId(i.cert.get()));
-    if (X509_check_issued(i.cert.get(), i.responder.get()) != X509_V_OK) {
-      return Status::InvalidArgument("OCSP responder certificate of " + i.name +
-                                     " is not issued by its CA");
-    }
-    if (X509_check_private_key(i.responder.get(), i.responder_key.get()) != 1) {
-      return Status::InvalidArgument("OCSP responder key of " + i.name + " does not match");
-    }
-    is->sha1_name = Digest(EVP_sha1(), true, i.cert.get());
-    is->sha1_key = Digest(EVP_sha1(), false, i.cert.get());
-    is->sha256_name = Digest(EVP_sha256(), true, i.cert.get());
-    is->sha256_key = Digest(EVP_sha256(), false, i.cert.get());
-    auto signer = std::make_shared<Signer>();
-    signer->cert = ca::UpRef(i.responder.get());
-    signer->key = ca::UpRef(i.responder_key.get());
-    is->signer = std::move(signer);
-    is->id = std::move(i);
-    r->issuers_.push_back(std::move(is));
-  }
+  for (OcspIssuer& i : issuers) RETURN_IF_ERROR(r->AddIssuer(std::move(i)));
   return r;
+}
+
+Status OcspResponder::AddIssuer(OcspIssuer i) {
+  auto is = std::make_unique<Issuer>();
+  ASSIGN_OR_RETURN(is->ca_id, ca::CaId(i.cert.get()));
+  if (X509_check_issued(i.cert.get(), i.responder.get()) != X509_V_OK) {
+    return Status::InvalidArgument("OCSP responder certificate of " + i.name +
+                                   " is not issued by its CA");
+  }
+  if (X509_check_private_key(i.responder.get(), i.responder_key.get()) != 1) {
+    return Status::InvalidArgument("OCSP responder key of " + i.name + " does not match");
+  }
+  is->sha1_name = Digest(EVP_sha1(), true, i.cert.get());
+  is->sha1_key = Digest(EVP_sha1(), false, i.cert.get());
+  is->sha256_name = Digest(EVP_sha256(), true, i.cert.get());
+  is->sha256_key = Digest(EVP_sha256(), false, i.cert.get());
+  auto signer = std::make_shared<Signer>();
+  signer->cert = ca::UpRef(i.responder.get());
+  signer->key = ca::UpRef(i.responder_key.get());
+  is->signer = std::move(signer);
+  is->id = std::move(i);
+  std::unique_lock lock(issuers_mu_);
+  for (const auto& other : issuers_) {
+    if (other->id.name == is->id.name || other->ca_id == is->ca_id) {
+      return Status::AlreadyExists("OCSP already answers for CA " + other->id.name);
+    }
+  }
+  issuers_.push_back(std::move(is));
+  lock.unlock();
+  Invalidate();  // "unknown issuer" answers cached for it are wrong now
+  return Status::Ok();
 }
 
 Status OcspResponder::ReplaceResponder(const std::string& name, ca::X509Ptr responder,
                                        ca::EvpPkeyPtr key) {
+  std::shared_lock issuers(issuers_mu_);
   for (auto& is : issuers_) {
     if (is->id.name != name) continue;
     if (X509_check_issued(is->id.cert.get(), responder.get()) != X509_V_OK ||
@@ -176,6 +187,7 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
     return e;
   };
   if (!bs || !this_update || !next_update || !epoch) return internal_error();
+  std::shared_lock issuers(issuers_mu_);  // AddIssuer may grow the list
   const Issuer* signer = nullptr;
   bool extended_revoke = false;
   auto unauthorized = [] {
@@ -259,6 +271,7 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
     if (OCSP_copy_nonce(bs.get(), req) != 1) return internal_error();
     out.has_nonce = true;
   }
+  if (signer == nullptr && issuers_.empty()) return unauthorized();  // no CA served yet
   if (signer == nullptr) signer = issuers_.front().get();
   std::shared_ptr<const Signer> key;
   {

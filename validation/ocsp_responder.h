@@ -87,6 +87,9 @@ class OcspResponder {
   // ReplaceResponder installs a renewed responder certificate and key for
   // the CA named `name` (pre-signed answers are dropped).
   Status ReplaceResponder(const std::string& name, ca::X509Ptr responder, ca::EvpPkeyPtr key);
+  // AddIssuer starts answering for one more CA (a factory HQ onboarded
+  // while serving); AlreadyExists for a name or CA already served.
+  Status AddIssuer(OcspIssuer issuer);
   // Invalidate drops every pre-signed response (after a revocation).
   void Invalidate() { generation_++; }
 
@@ -108,7 +111,8 @@ class OcspResponder {
   OcspAnswer Build(OCSP_REQUEST* request, int64_t now);
   int64_t Now() const;
 
-  std::vector<std::unique_ptr<Issuer>> issuers_;
+  mutable std::shared_mutex issuers_mu_;
+  std::vector<std::unique_ptr<Issuer>> issuers_;  // guarded by issuers_mu_ (appended only)
   engine::CertStatus* status_ = nullptr;
   OcspOptions options_;
   std::atomic<uint64_t> generation_{0};

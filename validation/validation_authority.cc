@@ -2,6 +2,7 @@
 
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <ctime>
 #include <limits>
 
@@ -94,36 +95,52 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
   va->options_ = std::move(options);
   ASSIGN_OR_RETURN(va->status_, engine::CertStatus::Open(hq_log->store()));
   RETURN_IF_ERROR(va->CatchUpLocked().status());  // LogResponder asks the projection
-  const int64_t now = va->env_->NowMicros() / kMicros;
-  std::vector<OcspIssuer> ocsp;
-  for (VaIssuer& is : issuers) {
-    auto c = std::make_unique<Ca>();
-    ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(va->env_, is.ca_dir, {}));
-    c->issuing = std::make_unique<ca::IssuingCa>(std::move(issuing));
-    if (is.crl_only) {  // the root: CRLs for -crl_check_all, no OCSP
-      c->responder_renew_at = std::numeric_limits<int64_t>::max();
-      c->config = std::move(is);
-      va->cas_.push_back(std::move(c));
-      continue;
-    }
-    ASSIGN_OR_RETURN(auto responder, ResponderFor(va->env_, *c->issuing, is,
-                                                  va->options_.organization, now));
-    RETURN_IF_ERROR(va->LogResponder(*c, responder.first.get()));
-    c->responder_renew_at = RenewAt(responder.first.get());
-    ocsp.push_back({is.name, ca::UpRef(c->issuing->certificate()), std::move(responder.first),
-                    std::move(responder.second), is.unseen_unknown});
-    c->config = std::move(is);
-    va->cas_.push_back(std::move(c));
-  }
-  ASSIGN_OR_RETURN(va->ocsp_, OcspResponder::Create(std::move(ocsp), va->status_.get(),
-                                                    va->options_.ocsp));
+  ASSIGN_OR_RETURN(va->ocsp_, OcspResponder::Create({}, va->status_.get(), va->options_.ocsp));
+  for (VaIssuer& is : issuers) RETURN_IF_ERROR(va->AddIssuerLocked(std::move(is)));
   RETURN_IF_ERROR(va->Refresh().status());
   return va;
 }
 
-std::vector<std::string> ValidationAuthority::IssuerNames() const {
+Status ValidationAuthority::AddIssuer(VaIssuer is, log::EventLog* log) {
+  std::lock_guard lock(mu_);
+  if (log != nullptr && std::find(logs_.begin(), logs_.end(), log) == logs_.end()) logs_.push_back(log);
+  RETURN_IF_ERROR(AddIssuerLocked(std::move(is)));
+  return CatchUpLocked().status();
+}
+
+Status ValidationAuthority::AddIssuerLocked(VaIssuer is) {
+  for (const auto& c : cas_) {
+    if (c->config.name == is.name) return Status::AlreadyExists("the VA already serves CA '" + is.name + "'");
+  }
+  auto c = std::make_unique<Ca>();
+  ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(env_, is.ca_dir, {}));
+  c->issuing = std::make_unique<ca::IssuingCa>(std::move(issuing));
+  if (is.crl_only) {  // the root: CRLs for -crl_check_all, no OCSP
+    c->responder_renew_at = std::numeric_limits<int64_t>::max();
+  } else {
+    const int64_t now = env_->NowMicros() / kMicros;
+    ASSIGN_OR_RETURN(auto responder, ResponderFor(env_, *c->issuing, is, options_.organization, now));
+    c->config = is;
+    RETURN_IF_ERROR(LogResponder(*c, responder.first.get()));
+    c->responder_renew_at = RenewAt(responder.first.get());
+    RETURN_IF_ERROR(ocsp_->AddIssuer({is.name, ca::UpRef(c->issuing->certificate()), std::move(responder.first),
+                                      std::move(responder.second), is.unseen_unknown}));
+  }
+  c->config = std::move(is);
+  cas_.push_back(std::move(c));
+  return Status::Ok();
+}
+
+std::vector<ValidationAuthority::Ca*> ValidationAuthority::CasSnapshot() {
+  std::lock_guard lock(mu_);
+  std::vector<Ca*> out;
+  for (const auto& c : cas_) out.push_back(c.get());
+  return out;
+}
+
+std::vector<std::string> ValidationAuthority::IssuerNames() {
   std::vector<std::string> out;
-  for (const auto& c : cas_) out.push_back(c->config.name);
+  for (const Ca* c : CasSnapshot()) out.push_back(c->config.name);
   return out;
 }
 
@@ -176,7 +193,7 @@ Status ValidationAuthority::LogResponder(const Ca& c, X509* cert) {
 Result<engine::RevocationResult> ValidationAuthority::Revoke(const engine::RevocationRequest& r) {
   RETURN_IF_ERROR(Refresh().status());
   std::vector<Bytes> ca_ids;
-  for (const auto& c : cas_) ca_ids.push_back(c->issuing->ca_id());
+  for (const Ca* c : CasSnapshot()) ca_ids.push_back(c->issuing->ca_id());
   Result<engine::RevocationResult> result = Status::Internal("");
   {
     std::lock_guard lock(mu_);
@@ -298,7 +315,7 @@ Result<CrlInfo> ValidationAuthority::LatestCrl(const std::string& issuer, bool d
 
 Status ValidationAuthority::Maintain() {
   const int64_t now = env_->NowMicros() / kMicros;
-  for (const auto& c : cas_) {
+  for (Ca* c : CasSnapshot()) {
     if (now >= c->responder_renew_at) {
       ASSIGN_OR_RETURN(auto responder, ResponderFor(env_, *c->issuing, c->config,
                                                     options_.organization, now));

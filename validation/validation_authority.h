@@ -97,7 +97,10 @@ class ValidationAuthority {
 
   OcspResponder& ocsp() { return *ocsp_; }
   engine::CertStatus& status() { return *status_; }
-  std::vector<std::string> IssuerNames() const;
+  std::vector<std::string> IssuerNames();
+  // AddIssuer starts serving one more CA (a factory onboarded while HQ
+  // runs) and projects `log` (its factory's copy; null for none) from now on.
+  Status AddIssuer(VaIssuer issuer, log::EventLog* log);
 
  private:
   struct Ca;
@@ -105,6 +108,11 @@ class ValidationAuthority {
   // CatchUpLocked projects every log (HQ's first learned by the authority);
   // returns how many events were applied. Caller holds mu_ or is Open.
   Result<uint64_t> CatchUpLocked();
+  // AddIssuerLocked loads a CA (and its responder, logged first); caller
+  // holds mu_ or is Open.
+  Status AddIssuerLocked(VaIssuer issuer);
+  // CasSnapshot: the CAs served now (never removed, so the pointers stay).
+  std::vector<Ca*> CasSnapshot();
   // LogResponder records `cert`, a responder certificate HQ signed with the
   // CA key of `c`, as a certificateIssued event in HQ's log — unless the
   // projection already has it — so every certificate a CA key signs is in
@@ -117,8 +125,8 @@ class ValidationAuthority {
   std::vector<log::EventLog*> logs_;
   std::unique_ptr<engine::CertStatus> status_;
   std::unique_ptr<OcspResponder> ocsp_;
-  std::vector<std::unique_ptr<Ca>> cas_;
-  std::mutex mu_;  // serializes Refresh, Revoke, PublishCrl; guards the latest CRLs
+  std::vector<std::unique_ptr<Ca>> cas_;  // guarded by mu_ (appended only)
+  std::mutex mu_;  // serializes Refresh, Revoke, PublishCrl; guards cas_, logs_ and the latest CRLs
 };
 
 }  // namespace mirrorca::validation

@@ -33,7 +33,7 @@ make_csrs() {  # dir count prefix [curve]
 }
 curl_ra() {  # dir path [curl args...]
   local d="$1" p="$2"; shift 2
-  curl -sS --cacert "$d/tls/ca.pem" --cert "$d/tls/ra-line1.pem" --key "$d/tls/ra-line1.key" \
+  curl -sS --cacert "$d/ra/ca.pem" --cert "$d/ra/ra-line1.pem" --key "$d/ra/ra-line1.key" \
     "https://127.0.0.1:$(port_of "$d")$p" "$@"
 }
 metric() { curl_ra "$1" /metrics | sed -n "s/^$2 //p"; }
@@ -42,7 +42,7 @@ metric() { curl_ra "$1" /metrics | sed -n "s/^$2 //p"; }
 for profile in idevid matter iec62443; do
   D="$T/$profile"
   "$BIN" pki quickstart --dir "$D" --profile "$profile" --quota 12 > /dev/null
-  for f in "$D"/tls/*.key "$D"/factory/ca/ca.key "$D"/hq/root/ca.key "$D"/factory/data/log_key.pem; do
+  for f in "$D"/hq/tls/*.key "$D"/factory/tls/*.key "$D"/ra/*.key "$D"/factory/ca/ca.key "$D"/hq/root/ca.key "$D"/factory/data/log_key.pem; do
     [[ "$(stat -c %a "$f")" == 600 ]] || fail "$f is not 0600"
   done
   make_csrs "$D/csr" 10 "DEV-"
@@ -72,18 +72,18 @@ echo "ok: profiles idevid, matter-dac, iec62443 verified by openssl, certtool an
 # --- mTLS: curl without a client certificate is refused at the handshake. ---
 D="$T/idevid"
 start_server "$D"
-if curl -sS --cacert "$D/tls/ca.pem" "https://127.0.0.1:$(port_of "$D")/v1/ca" > /dev/null 2>&1; then
+if curl -sS --cacert "$D/ra/ca.pem" "https://127.0.0.1:$(port_of "$D")/v1/ca" > /dev/null 2>&1; then
   fail "curl without a client certificate must be refused"
 fi
 curl_ra "$D" /v1/ca | grep -q "BEGIN CERTIFICATE" || fail "GET /v1/ca with a client certificate"
 # A client certificate from another CA is refused too.
-if curl -sS --cacert "$D/tls/ca.pem" --cert "$T/matter/tls/ra-line1.pem" --key "$T/matter/tls/ra-line1.key" \
+if curl -sS --cacert "$D/ra/ca.pem" --cert "$T/matter/ra/ra-line1.pem" --key "$T/matter/ra/ra-line1.key" \
     "https://127.0.0.1:$(port_of "$D")/v1/ca" > /dev/null 2>&1; then
   fail "a client certificate of another CA must be refused"
 fi
 # TLS 1.2 is refused.
-if curl -sS --tlsv1.2 --tls-max 1.2 --cacert "$D/tls/ca.pem" --cert "$D/tls/ra-line1.pem" \
-    --key "$D/tls/ra-line1.key" "https://127.0.0.1:$(port_of "$D")/v1/ca" > /dev/null 2>&1; then
+if curl -sS --tlsv1.2 --tls-max 1.2 --cacert "$D/ra/ca.pem" --cert "$D/ra/ra-line1.pem" \
+    --key "$D/ra/ra-line1.key" "https://127.0.0.1:$(port_of "$D")/v1/ca" > /dev/null 2>&1; then
   fail "TLS 1.2 must be refused"
 fi
 echo "ok: curl without / with a foreign client certificate and TLS 1.2 refused"
@@ -104,7 +104,7 @@ echo "ok: quota 12 -> enrollment 13 refused ($(cut -d' ' -f1 "$T/over.code"))"
 # --- Garbage HTTP changes nothing; malformed CSRs add only rejection events. ---
 before=$(metric "$D" mirrorca_log_size)
 printf 'GARBAGE \x00\x01\x02 NOT HTTP\r\n\r\n' | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$(port_of "$D")" \
-  -cert "$D/tls/ra-line1.pem" -key "$D/tls/ra-line1.key" -CAfile "$D/tls/ca.pem" 2>/dev/null > "$T/garbage.out" || true
+  -cert "$D/ra/ra-line1.pem" -key "$D/ra/ra-line1.key" -CAfile "$D/ra/ca.pem" 2>/dev/null > "$T/garbage.out" || true
 grep -q "400 Bad Request" "$T/garbage.out" || fail "garbage HTTP: $(head -c 300 "$T/garbage.out")"
 head -c 70000 /dev/urandom > "$T/big.bin"
 code=$(curl_ra "$D" "/v1/batches/B1/enroll?device_serial=X" --data-binary @"$T/big.bin" -o /dev/null -w '%{http_code}')

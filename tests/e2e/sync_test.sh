@@ -76,11 +76,11 @@ start_hq
 # A client certificate HQ does not pin (the RA's): refused (TLS 1.3 reports
 # it on the client's first read); the sizes checked below prove nothing was written.
 openssl s_client -connect "127.0.0.1:$SYNC_PORT" -tls1_3 -quiet \
-  -cert "$D/tls/ra-line1.pem" -key "$D/tls/ra-line1.key" -CAfile "$D/tls/ca.pem" \
+  -cert "$D/ra/ra-line1.pem" -key "$D/ra/ra-line1.key" -CAfile "$D/factory/tls/hq-tls-ca.pem" \
   > "$T/sclient.out" 2>&1 <<< "hello" || true
 # TLS 1.2 is refused.
-if openssl s_client -connect "127.0.0.1:$SYNC_PORT" -tls1_2 -cert "$D/tls/factory-sync.pem" \
-    -key "$D/tls/factory-sync.key" -CAfile "$D/tls/ca.pem" < /dev/null > "$T/tls12.out" 2>&1; then
+if openssl s_client -connect "127.0.0.1:$SYNC_PORT" -tls1_2 -cert "$D/factory/tls/factory-sync.pem" \
+    -key "$D/factory/tls/factory-sync.key" -CAfile "$D/factory/tls/hq-tls-ca.pem" < /dev/null > "$T/tls12.out" 2>&1; then
   grep -q "Cipher is (NONE)\|alert" "$T/tls12.out" || fail "TLS 1.2 accepted"
 fi
 # Garbage bytes on the port.

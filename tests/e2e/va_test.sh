@@ -68,8 +68,8 @@ grep -q "never issued" "$T/r.json" || fail "$(cat "$T/r.json")"
 S10="$(openssl x509 -in "$D/certs/DEMO-0010.pem" -noout -serial | cut -d= -f2)"
 "$BIN" revoke --config "$D/hq.toml" --serial "$S10" --release > "$T/r.json" && fail "released a good cert"
 # Unknown issuer: a certificate of another CA (the TLS CA).
-openssl ocsp -issuer "$D/tls/ca.pem" -cert "$D/tls/ra-line1.pem" -url "$VA/ocsp" -CAfile "$ROOT" \
-  -VAfile "$D/hq/factory-ca-mirror/ocsp-responder.pem" > "$T/ocsp.out" 2>&1 || true
+openssl ocsp -issuer "$D/ra/ca.pem" -cert "$D/ra/ra-line1.pem" -url "$VA/ocsp" -CAfile "$ROOT" \
+  -VAfile "$D/hq/factories/F1/ca/ocsp-responder.pem" > "$T/ocsp.out" 2>&1 || true
 grep -q "ra-line1.pem: unknown" "$T/ocsp.out" || fail "unknown issuer: $(cat "$T/ocsp.out")"
 # RFC 5019 GET (base64, URL-encoded) with curl; caching headers.
 openssl ocsp -issuer "$ISSUER" -cert "$D/certs/DEMO-0002.pem" -no_nonce -reqout "$T/req.der" \
@@ -181,7 +181,7 @@ VA="$VA_MAIN"
 ADMIN="$(sed -n 's/.*"serving_admin":"\([^"]*\)".*/\1/p' "$T/hq.log")"
 [[ -n "$ADMIN" ]] || fail "no admin API: $(cat "$T/hq.log")"
 admin() {  # key-name path [json]
-  curl -sS --cacert "$D/tls/ca.pem" --cert "$D/tls/$1.pem" --key "$D/tls/$1.key" \
+  curl -sS --cacert "$D/hq/tls/ca.pem" --cert "$D/hq/tls/$1.pem" --key "$D/hq/tls/$1.key" \
     -w '\n%{http_code}' ${3:+-d "$3"} "https://$ADMIN$2"
 }
 S15="$(openssl x509 -in "$D/certs/DEMO-0015.pem" -noout -serial | cut -d= -f2)"

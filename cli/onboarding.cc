@@ -1,0 +1,519 @@
+#include "cli/onboarding.h"
+
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "base/encoding.h"
+#include "base/status_macros.h"
+#include "ca/certificate.h"
+#include "ca/hierarchy.h"
+#include "ca/key_transport.h"
+#include "ca/keys.h"
+#include "cli/config.h"
+#include "cli/hq_node.h"
+#include "cli/sync_support.h"
+#include "engine/log_authority.h"
+#include "log/local_log.h"
+#include "log/log_key.h"
+#include "log/sha256.h"
+
+namespace mirrorca::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kRequestFormat = "mirrorca-factory-request/1";
+constexpr const char* kGrantFormat = "mirrorca-factory-grant/1";
+constexpr size_t kMaxFile = 1 << 20;
+
+int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// Quote writes `s` as a TOML basic string.
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string Absolute(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
+std::string FolderOf(const std::string& file) { return fs::path(file).parent_path().string(); }
+// Rel names `path` relative to the folder of the config file `config`.
+std::string Rel(const std::string& path, const std::string& config) {
+  return fs::relative(path, FolderOf(config)).string();
+}
+
+bool PlainName(const std::string& v) {
+  return !v.empty() && v.size() <= 64 && std::isalnum(static_cast<unsigned char>(v[0])) &&
+         std::all_of(v.begin(), v.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+         });
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Status WritePem(Env* env, const std::string& path, X509* cert) {
+  ASSIGN_OR_RETURN(std::string pem, ca::CertificatePem(cert));
+  return env->WriteFileAtomic(path, pem, 0644);
+}
+
+// WriteTlsIdentity issues `name` under the TLS CA and writes DIR/NAME.{pem,key};
+// returns the SPKI SHA-256 (hex).
+Result<std::string> WriteTlsIdentity(Env* env, const std::string& dir, const std::string& name, bool server,
+                                     const std::string& organization, X509* ca_cert, EVP_PKEY* ca_key) {
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate id,
+                   ca::IssueTlsIdentity(name, server, organization, ca_cert, ca_key, NowSeconds()));
+  RETURN_IF_ERROR(WritePem(env, dir + "/" + name + ".pem", id.cert.get()));
+  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/" + name + ".key", id.key.get()));
+  return ca::SpkiSha256Hex(id.cert.get());
+}
+
+// CreateTlsCa writes DIR/ca.pem and DIR/ca.key (a TLS trust anchor).
+Result<ca::KeyAndCertificate> CreateTlsCa(Env* env, const std::string& dir, const std::string& label) {
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate tls_ca, ca::CreateRoot({label, "", ""}, ca::KeyType::kP256, NowSeconds()));
+  RETURN_IF_ERROR(WritePem(env, dir + "/ca.pem", tls_ca.cert.get()));
+  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/ca.key", tls_ca.key.get()));
+  return tls_ca;
+}
+
+Result<json> ReadJson(Env* env, const std::string& path, const char* format) {
+  ASSIGN_OR_RETURN(std::string text, env->ReadFile(path, kMaxFile));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != format) {
+    return Status::InvalidArgument(path + " is not a " + format + " file");
+  }
+  return j;
+}
+
+// Field reads a required string of a request or grant.
+Result<std::string> Field(const json& j, const std::string& path, std::initializer_list<const char*> keys) {
+  const json* at = &j;
+  std::string name;
+  for (const char* k : keys) {
+    name += name.empty() ? k : std::string(".") + k;
+    if (!at->is_object() || !at->contains(k)) return Status::InvalidArgument(path + ": missing " + name);
+    at = &(*at)[k];
+  }
+  if (!at->is_string()) return Status::InvalidArgument(path + ": " + name + " must be a string");
+  return at->get<std::string>();
+}
+
+// KeyPathOfCa: a TLS CA's key lives beside its certificate (ca.pem → ca.key).
+std::string KeyPathOfCa(const std::string& ca_pem) { return FolderOf(ca_pem) + "/ca.key"; }
+
+// AppendChecked appends `block` to the config `path` and checks that the
+// result still loads with `load`; on failure the file is restored.
+template <typename Load>
+Status AppendChecked(Env* env, const std::string& path, const std::string& block, Load load) {
+  ASSIGN_OR_RETURN(std::string before, env->ReadFile(path, kMaxFile));
+  RETURN_IF_ERROR(env->WriteFileAtomic(path, before + block, 0644));
+  Status loaded = load(path).status();
+  if (!loaded.ok()) {
+    (void)env->WriteFileAtomic(path, before, 0644);
+    return loaded;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status InitRoot(const InitRootOptions& o) {
+  Env* env = Env::Default();
+  const std::string dir = Absolute(o.dir);
+  const std::string config = o.config.empty() ? dir + "/hq.toml" : Absolute(o.config);
+  if (env->FileExists(config)) return Status::AlreadyExists(config + " already exists");
+  if (env->FileExists(dir + "/root/ca.key")) return Status::AlreadyExists(dir + " already holds a root");
+  for (const std::string& listen : {o.sync_listen, o.va_listen, o.admin_listen}) {
+    RETURN_IF_ERROR(HostPort(listen, "listen address", "pki init-root").status());
+  }
+  for (const char* sub : {"root", "tls", "factories"}) RETURN_IF_ERROR(env->CreateDirs(dir + "/" + sub));
+
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate root,
+                   ca::CreateRoot({o.organization, "", o.vendor_id}, ca::KeyType::kP256, NowSeconds()));
+  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/root", root.cert.get(), root.key.get(), {}));
+  ASSIGN_OR_RETURN(log::LocalLog hq, log::InitLocalLog(env, dir + "/data", o.hq_origin));
+
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate tls_ca, CreateTlsCa(env, dir + "/tls", o.organization + " HQ TLS"));
+  const std::string tls = dir + "/tls";
+  RETURN_IF_ERROR(WriteTlsIdentity(env, tls, "hq-sync", true, o.organization, tls_ca.cert.get(), tls_ca.key.get()).status());
+  RETURN_IF_ERROR(WriteTlsIdentity(env, tls, "hq-admin-api", true, o.organization, tls_ca.cert.get(), tls_ca.key.get()).status());
+  ASSIGN_OR_RETURN(std::string admin_spki, WriteTlsIdentity(env, tls, "hq-admin", false, o.organization,
+                                                            tls_ca.cert.get(), tls_ca.key.get()));
+  auto rel = [&](const std::string& p) { return Quote(Rel(p, config)); };
+  std::string text =
+      "# hq.toml — the HQ mirror node (mirrorca hq serve --config hq.toml).\n"
+      "# Factories are added by `mirrorca pki certify-factory`, which appends a [[factory]].\n"
+      "[hq]\n"
+      "name = \"HQ\"\n"
+      "organization = " + Quote(o.organization) + "\n"
+      "data_dir = " + rel(dir + "/data") + "\n\n"
+      "[root]\n"
+      "dir = " + rel(dir + "/root") + "                  # the OEM root: keep offline in production\n\n"
+      "[sync]\n"
+      "listen = " + Quote(o.sync_listen) + "\n"
+      "tls_cert = " + rel(tls + "/hq-sync.pem") + "\n"
+      "tls_key = " + rel(tls + "/hq-sync.key") + "\n"
+      "tls_ca = " + rel(tls + "/ca.pem") + "            # HQ's TLS CA: it certifies each factory's sync key\n\n"
+      "[validation]\n"
+      "listen = " + Quote(o.va_listen) + "\n";
+  if (!o.public_url.empty()) text += "public_url = " + Quote(o.public_url) + "\n";
+  text +=
+      "\n[admin]                           # HQ admin API (mutual TLS): revoke, CRLs, batch ledger\n"
+      "listen = " + Quote(o.admin_listen) + "\n"
+      "tls_cert = " + rel(tls + "/hq-admin-api.pem") + "\n"
+      "tls_key = " + rel(tls + "/hq-admin-api.key") + "\n"
+      "tls_ca = " + rel(tls + "/ca.pem") + "\n"
+      "spki_sha256 = [\"" + admin_spki + "\"]   # admin client keys (tls/hq-admin.pem)\n";
+  RETURN_IF_ERROR(env->WriteFileAtomic(config, text, 0644));
+  return LoadHqConfig(config).status();
+}
+
+Result<std::string> FactoryInit(const FactoryInitOptions& o) {
+  Env* env = Env::Default();
+  if (!PlainName(o.name)) {
+    return Status::InvalidArgument("--name '" + o.name + "': 1 to 64 letters, digits, '-', '_' or '.'");
+  }
+  RETURN_IF_ERROR(HostPort(o.enroll_listen, "--enroll-listen", "pki factory-init").status());
+  const std::string dir = Absolute(o.dir);
+  const std::string origin = o.origin.empty() ? "factory-" + Lower(o.name) + ".mirrorca.example/log" : o.origin;
+  const std::string request = o.request.empty() ? dir + "/" + o.name + ".req" : Absolute(o.request);
+  if (env->FileExists(dir + "/init.json")) return Status::AlreadyExists(dir + " already holds a factory");
+  RETURN_IF_ERROR(env->CreateDirs(dir + "/tls"));
+  ASSIGN_OR_RETURN(log::LocalLog local, log::InitLocalLog(env, dir + "/data", origin));
+  const std::string log_key = local.log->verifier().VerifierKey();
+
+  // The factory LAN's TLS CA: its enrollment server and its RAs.
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate lan_ca,
+                   CreateTlsCa(env, dir + "/tls", o.organization + " " + o.name + " LAN TLS"));
+  RETURN_IF_ERROR(WriteTlsIdentity(env, dir + "/tls", "factory-enroll", true, o.organization,
+                                   lan_ca.cert.get(), lan_ca.key.get()).status());
+  // The sync key: HQ certifies it from the request.
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr sync_key, ca::GenerateKey(ca::KeyType::kP256));
+  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/tls/factory-sync.key", sync_key.get()));
+  ASSIGN_OR_RETURN(ca::X509ReqPtr sync_csr, ca::CreateTlsRequest(sync_key.get(), "sync-" + o.name));
+  ASSIGN_OR_RETURN(std::string sync_csr_pem, ca::RequestPem(sync_csr.get()));
+  // The transport key: HQ seals the issuing-CA key to it.
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate transport,
+                   ca::CreateTransportIdentity(o.name + " key transport", NowSeconds()));
+  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/transport.key", transport.key.get()));
+  RETURN_IF_ERROR(WritePem(env, dir + "/transport.pem", transport.cert.get()));
+  ASSIGN_OR_RETURN(std::string transport_pem, ca::CertificatePem(transport.cert.get()));
+
+  const json init = {{"name", o.name}, {"log_origin", origin}, {"organization", o.organization},
+                     {"production_line", o.production_line}, {"enroll_listen", o.enroll_listen}};
+  RETURN_IF_ERROR(env->WriteFileAtomic(dir + "/init.json", init.dump(2) + "\n", 0644));
+  const json req = {{"format", kRequestFormat},
+                    {"factory", o.name},
+                    {"log_origin", origin},
+                    {"log_key", log_key},
+                    {"organization", o.organization},
+                    {"sync_csr_pem", sync_csr_pem},
+                    {"transport_certificate_pem", transport_pem}};
+  RETURN_IF_ERROR(env->WriteFileAtomic(request, req.dump(2) + "\n", 0644));
+  return request;
+}
+
+Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
+  Env* env = Env::Default();
+  const std::string config_path = Absolute(o.hq_config);
+  ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(config_path));
+  if (!c.sync) return Status::InvalidArgument(config_path + " has no [sync] section");
+  ASSIGN_OR_RETURN(json req, ReadJson(env, o.request, kRequestFormat));
+  ASSIGN_OR_RETURN(std::string name, Field(req, o.request, {"factory"}));
+  ASSIGN_OR_RETURN(std::string origin, Field(req, o.request, {"log_origin"}));
+  ASSIGN_OR_RETURN(std::string log_key, Field(req, o.request, {"log_key"}));
+  ASSIGN_OR_RETURN(std::string sync_csr, Field(req, o.request, {"sync_csr_pem"}));
+  ASSIGN_OR_RETURN(std::string transport_pem, Field(req, o.request, {"transport_certificate_pem"}));
+  if (!PlainName(name)) return Status::InvalidArgument(o.request + ": factory name '" + name + "' is not plain");
+  ASSIGN_OR_RETURN(log::LogVerifier verifier, log::LogVerifier::Parse(log_key));
+  if (verifier.name() != origin) {
+    return Status::InvalidArgument(o.request + ": the log key names '" + verifier.name() + "', not '" + origin + "'");
+  }
+  for (const FactoryRef& f : c.factories) {
+    if (f.name == name || f.log_origin == origin) {
+      return Status::AlreadyExists("factory '" + f.name + "' (" + f.log_origin + ") is already in " + config_path);
+    }
+  }
+  ASSIGN_OR_RETURN(ca::X509Ptr transport, ca::ParseCertificate(transport_pem));
+  if (X509_verify(transport.get(), X509_get0_pubkey(transport.get())) != 1) {
+    return Status::InvalidArgument(o.request + ": the transport certificate is not self-signed by its key");
+  }
+
+  // The issuing CA, made here and certified by the root.
+  std::string ca_profile_name = "issuing-ca", vid;
+  if (o.profile == "matter") {
+    ca_profile_name = "matter-pai";
+    vid = o.vendor_id.empty() ? "FFF1" : o.vendor_id;
+  } else if (o.profile != "idevid" && o.profile != "iec62443") {
+    return Status::InvalidArgument("--profile must be idevid, matter or iec62443");
+  }
+  ASSIGN_OR_RETURN(ca::X509Ptr root_cert, ca::LoadCertificate(env, c.root_dir + "/ca.pem"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr root_key, ca::LoadPrivateKeyPem(env, c.root_dir + "/ca.key"));
+  const std::string public_url = c.validation ? c.validation->public_url : "http://127.0.0.1";
+  ASSIGN_OR_RETURN(ca::Profile ca_profile, ca::BuiltinProfile(ca_profile_name));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr ca_key, ca::GenerateKey(ca::KeyType::kP256));
+  const ca::CaSubject subject{c.organization, name, vid};
+  ASSIGN_OR_RETURN(ca::X509ReqPtr csr, ca::CreateCaRequest(ca_key.get(), ca_profile, subject));
+  ASSIGN_OR_RETURN(std::string csr_pem, ca::RequestPem(csr.get()));
+  ASSIGN_OR_RETURN(ca::X509Ptr ca_cert,
+                   ca::SignCaRequest(csr_pem, ca_profile, subject, root_cert.get(), root_key.get(),
+                                     {public_url + "/crl/root.crl", public_url + "/ocsp"}, NowSeconds()));
+  const std::string mirror = FolderOf(c.root_dir) + "/factories/" + name + "/ca";
+  if (env->FileExists(mirror + "/ca.key")) return Status::AlreadyExists(mirror + " already holds a CA key");
+  RETURN_IF_ERROR(ca::WriteCaDir(env, mirror, ca_cert.get(), ca_key.get(), {root_cert.get()}));
+
+  // The factory's sync key, certified by HQ's TLS CA and bound to its log.
+  ASSIGN_OR_RETURN(ca::X509Ptr tls_ca, ca::LoadCertificate(env, c.sync->tls.ca));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr tls_ca_key, ca::LoadPrivateKeyPem(env, KeyPathOfCa(c.sync->tls.ca)));
+  ASSIGN_OR_RETURN(ca::X509Ptr sync_cert,
+                   ca::IssueTlsIdentityFromRequest(sync_csr, "sync-" + name, false, c.organization,
+                                                   tls_ca.get(), tls_ca_key.get(), NowSeconds()));
+  ASSIGN_OR_RETURN(std::string sync_spki, ca::SpkiSha256Hex(sync_cert.get()));
+  ASSIGN_OR_RETURN(ca::X509Ptr hq_sync_cert, ca::LoadCertificate(env, c.sync->tls.cert));
+  ASSIGN_OR_RETURN(std::string hq_sync_spki, ca::SpkiSha256Hex(hq_sync_cert.get()));
+
+  // hq.toml gains the factory; HQ's log records it (factoryRegistered).
+  CertifyResult out;
+  out.factory = name;
+  out.log_origin = origin;
+  out.ca_name = o.ca_name.empty() ? origin.substr(0, std::min(origin.find('.'), origin.find('/'))) : o.ca_name;
+  std::string block = "\n[[factory]]                       # added by mirrorca pki certify-factory\n"
+                      "name = " + Quote(name) + "\n"
+                      "log_origin = " + Quote(origin) + "\n"
+                      "log_key = " + Quote(log_key) + "\n"
+                      "ca_mirror_dir = " + Quote(Rel(mirror, config_path)) + "   # CRL and responder signing only\n"
+                      "sync_spki_sha256 = [\"" + sync_spki + "\"]   # TLS keys bound to this log\n";
+  if (!o.ca_name.empty()) block += "ca_name = " + Quote(o.ca_name) + "\n";
+  if (!o.unseen_serials.empty()) block += "unseen_serials = " + Quote(o.unseen_serials) + "\n";
+  if (!o.factory_data_dir.empty()) {
+    block += "data_dir = " + Quote(Rel(Absolute(o.factory_data_dir), config_path)) +
+             "   # local delivery (batch authorize --deliver)\n";
+  }
+  // On a refusal nothing stays: neither the [[factory]] nor HQ's copy of the key.
+  auto forget_key = [&](const Status& s) {
+    std::error_code ec;
+    fs::remove_all(FolderOf(mirror), ec);
+    return s;
+  };
+  ASSIGN_OR_RETURN(std::string before, env->ReadFile(config_path, kMaxFile));
+  if (Status s = AppendChecked(env, config_path, block, LoadHqConfig); !s.ok()) return forget_key(s);
+  auto restore = [&](const Status& s) {
+    (void)env->WriteFileAtomic(config_path, before, 0644);
+    return forget_key(s);
+  };
+  std::string hq_origin, hq_key;
+  Result<std::string> reloaded = Delegate(c.data_dir, json{{"cmd", "reload"}});
+  if (reloaded.ok()) {
+    json r = json::parse(*reloaded, nullptr, false);
+    if (r.is_discarded() || !r.value("ok", false)) {
+      return restore(Status::FailedPrecondition("the running hq serve refused the factory: " + *reloaded));
+    }
+    if (!r.value("active", json::array()).contains(origin)) {
+      return restore(Status::FailedPrecondition("the running hq serve did not take factory '" + origin +
+                                                "' (removed at HQ?): " + *reloaded));
+    }
+    hq_origin = r.value("hq_log", "");
+    hq_key = r.value("hq_log_key", "");
+    out.registered_by_running_hq = true;
+  } else if (reloaded.status().code() == StatusCode::kNotFound) {
+    ASSIGN_OR_RETURN(HqConfig now, LoadHqConfig(config_path));
+    Result<log::LocalLog> hq = log::OpenLocalLog(env, c.data_dir, /*with_key=*/true);
+    if (!hq.ok()) return restore(hq.status().WithContext("open HQ's store"));
+    engine::LogAuthority authority(hq->log->origin());
+    Status registered = RegisterFactories(now, *hq->log, authority);
+    if (!registered.ok()) return restore(registered);
+    if (!authority.Active(origin)) {
+      return restore(Status::FailedPrecondition("HQ's log says factory '" + origin + "' was removed"));
+    }
+    hq_origin = hq->log->origin();
+    hq_key = hq->log->verifier().VerifierKey();
+  } else {
+    return restore(reloaded.status().WithContext("ask the running hq serve"));
+  }
+
+  // The grant: everything the factory needs, the CA key sealed to it.
+  ASSIGN_OR_RETURN(Bytes fingerprint, ca::KeyFingerprint(ca_key.get()));
+  out.ca_key_fingerprint = HexEncode(fingerprint);
+  ASSIGN_OR_RETURN(std::string sealed, ca::SealPrivateKey(ca_key.get(), transport.get()));
+  ASSIGN_OR_RETURN(std::string ca_pem, ca::CertificatePem(ca_cert.get()));
+  ASSIGN_OR_RETURN(std::string root_pem, ca::CertificatePem(root_cert.get()));
+  ASSIGN_OR_RETURN(std::string sync_pem, ca::CertificatePem(sync_cert.get()));
+  ASSIGN_OR_RETURN(std::string tls_ca_pem, ca::CertificatePem(tls_ca.get()));
+  const json grant = {
+      {"format", kGrantFormat},
+      {"factory", name},
+      {"log_origin", origin},
+      {"organization", c.organization},
+      {"hq",
+       {{"log_origin", hq_origin},
+        {"log_key", hq_key},
+        {"sync_address", o.sync_address.empty() ? c.sync->listen_address + ":" + std::to_string(c.sync->listen_port)
+                                                : o.sync_address},
+        {"sync_spki_sha256", hq_sync_spki},
+        {"tls_ca_pem", tls_ca_pem}}},
+      {"ca",
+       {{"name", out.ca_name},
+        {"profile", ca_profile_name},
+        {"certificate_pem", ca_pem},
+        {"root_pem", root_pem},
+        {"sealed_key_pem", sealed},
+        {"key_fingerprint", out.ca_key_fingerprint},
+        {"crl_url", public_url + "/crl/" + out.ca_name + ".crl"},
+        {"ocsp_url", public_url + "/ocsp"}}},
+      {"sync_tls_certificate_pem", sync_pem}};
+  const std::string text = grant.dump(2) + "\n";
+  RETURN_IF_ERROR(env->WriteFileAtomic(o.grant, text, 0600));
+  out.grant_sha256 = HexEncode(log::Sha256(AsBytes(text)));
+  return out;
+}
+
+Status FactoryJoin(const JoinOptions& o) {
+  Env* env = Env::Default();
+  const std::string dir = Absolute(o.dir);
+  const std::string config = o.config.empty() ? dir + "/factory.toml" : Absolute(o.config);
+  if (env->FileExists(config)) return Status::AlreadyExists(config + " already exists");
+  ASSIGN_OR_RETURN(std::string init_text, env->ReadFile(dir + "/init.json", kMaxFile));
+  json init = json::parse(init_text, nullptr, false);
+  if (init.is_discarded() || !init.is_object()) return Status::InvalidArgument(dir + "/init.json does not parse");
+  ASSIGN_OR_RETURN(json g, ReadJson(env, o.grant, kGrantFormat));
+  ASSIGN_OR_RETURN(std::string name, Field(g, o.grant, {"factory"}));
+  ASSIGN_OR_RETURN(std::string origin, Field(g, o.grant, {"log_origin"}));
+  if (name != init.value("name", "") || origin != init.value("log_origin", "")) {
+    return Status::InvalidArgument(o.grant + " is for factory '" + name + "' (" + origin + "), not for the one in " + dir);
+  }
+  ASSIGN_OR_RETURN(log::LocalLog local, log::OpenLocalLog(env, dir + "/data", false));
+  if (local.log->origin() != origin) return Status::InvalidArgument("the grant's log is not " + dir + "'s");
+  ASSIGN_OR_RETURN(std::string hq_origin, Field(g, o.grant, {"hq", "log_origin"}));
+  ASSIGN_OR_RETURN(std::string hq_key, Field(g, o.grant, {"hq", "log_key"}));
+  ASSIGN_OR_RETURN(log::LogVerifier hq_verifier, log::LogVerifier::Parse(hq_key));
+  if (hq_verifier.name() != hq_origin) return Status::InvalidArgument(o.grant + ": HQ's log key names another log");
+  ASSIGN_OR_RETURN(std::string sync_address, Field(g, o.grant, {"hq", "sync_address"}));
+  ASSIGN_OR_RETURN(std::string hq_spki, Field(g, o.grant, {"hq", "sync_spki_sha256"}));
+  ASSIGN_OR_RETURN(std::string hq_tls_ca_pem, Field(g, o.grant, {"hq", "tls_ca_pem"}));
+  ASSIGN_OR_RETURN(std::string ca_pem, Field(g, o.grant, {"ca", "certificate_pem"}));
+  ASSIGN_OR_RETURN(std::string root_pem, Field(g, o.grant, {"ca", "root_pem"}));
+  ASSIGN_OR_RETURN(std::string sealed, Field(g, o.grant, {"ca", "sealed_key_pem"}));
+  ASSIGN_OR_RETURN(std::string fingerprint, Field(g, o.grant, {"ca", "key_fingerprint"}));
+  ASSIGN_OR_RETURN(std::string crl_url, Field(g, o.grant, {"ca", "crl_url"}));
+  ASSIGN_OR_RETURN(std::string ocsp_url, Field(g, o.grant, {"ca", "ocsp_url"}));
+  ASSIGN_OR_RETURN(std::string sync_pem, Field(g, o.grant, {"sync_tls_certificate_pem"}));
+  RETURN_IF_ERROR(HostPort(sync_address, "hq.sync_address", o.grant).status());
+
+  // The issuing CA: the key opens with our transport key, is the one the
+  // certificate certifies, and the certificate chains to the root.
+  ASSIGN_OR_RETURN(ca::X509Ptr transport, ca::LoadCertificate(env, dir + "/transport.pem"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr transport_key, ca::LoadPrivateKeyPem(env, dir + "/transport.key"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr ca_key, ca::OpenSealedKey(sealed, transport.get(), transport_key.get()));
+  ASSIGN_OR_RETURN(ca::X509Ptr ca_cert, ca::ParseCertificate(ca_pem));
+  ASSIGN_OR_RETURN(ca::X509Ptr root, ca::ParseCertificate(root_pem));
+  if (!ca::KeyMatchesCertificate(ca_key.get(), ca_cert.get())) {
+    return Status::InvalidArgument(o.grant + ": the sealed key is not the key of the CA certificate");
+  }
+  ASSIGN_OR_RETURN(Bytes fp, ca::KeyFingerprint(ca_key.get()));
+  if (HexEncode(fp) != fingerprint) return Status::InvalidArgument(o.grant + ": the CA key fingerprint does not match");
+  RETURN_IF_ERROR(ca::VerifyChain(ca_cert.get(), {}, root.get()).WithContext("the issuing CA certificate"));
+  // The sync certificate: for our sync key, under HQ's TLS CA.
+  ASSIGN_OR_RETURN(ca::X509Ptr sync_cert, ca::ParseCertificate(sync_pem));
+  ASSIGN_OR_RETURN(ca::X509Ptr hq_tls_ca, ca::ParseCertificate(hq_tls_ca_pem));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr sync_key, ca::LoadPrivateKeyPem(env, dir + "/tls/factory-sync.key"));
+  if (!ca::KeyMatchesCertificate(sync_key.get(), sync_cert.get())) {
+    return Status::InvalidArgument(o.grant + ": the sync certificate is not for this factory's sync key");
+  }
+  RETURN_IF_ERROR(ca::VerifyChain(sync_cert.get(), {}, hq_tls_ca.get()).WithContext("the sync certificate"));
+
+  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/ca", ca_cert.get(), ca_key.get(), {root.get()}));
+  RETURN_IF_ERROR(WritePem(env, dir + "/tls/factory-sync.pem", sync_cert.get()));
+  RETURN_IF_ERROR(WritePem(env, dir + "/tls/hq-tls-ca.pem", hq_tls_ca.get()));
+  auto rel = [&](const std::string& p) { return Quote(Rel(p, config)); };
+  const std::string text =
+      "# factory.toml — the factory CA node (mirrorca factory serve --config factory.toml),\n"
+      "# written by mirrorca pki factory-join. RAs are added by mirrorca pki add-ra.\n"
+      "[factory]\n"
+      "name = " + Quote(name) + "\n"
+      "organization = " + Quote(init.value("organization", "")) + "\n"
+      "production_line = " + Quote(init.value("production_line", "line-1")) + "\n"
+      "data_dir = " + rel(dir + "/data") + "        # RocksDB store + log_key.pem (0600)\n"
+      "checkpoint_interval = 1000\n\n"
+      "[ca]\n"
+      "dir = " + rel(dir + "/ca") + "               # ca.pem, ca.key (0600), chain.pem\n"
+      "crl_url = " + Quote(crl_url) + "\n"
+      "ocsp_url = " + Quote(ocsp_url) + "\n\n"
+      "[hq]\n"
+      "log_origin = " + Quote(hq_origin) + "\n"
+      "log_key = " + Quote(hq_key) + "\n\n"
+      "[enroll]\n"
+      "listen = " + Quote(init.value("enroll_listen", "127.0.0.1:8443")) + "\n"
+      "tls_cert = " + rel(dir + "/tls/factory-enroll.pem") + "\n"
+      "tls_key = " + rel(dir + "/tls/factory-enroll.key") + "\n"
+      "tls_ca = " + rel(dir + "/tls/ca.pem") + "           # the factory LAN's TLS CA: RA certificates chain here\n\n"
+      "[sync]                            # mirrorca sync --config factory.toml\n"
+      "hq_address = " + Quote(sync_address) + "\n"
+      "tls_cert = " + rel(dir + "/tls/factory-sync.pem") + "\n"
+      "tls_key = " + rel(dir + "/tls/factory-sync.key") + "\n"
+      "tls_ca = " + rel(dir + "/tls/hq-tls-ca.pem") + "\n"
+      "hq_spki_sha256 = \"" + hq_spki + "\"   # pinned HQ sync key\n"
+      "continuous = false                # true: factory serve ships events as they happen\n";
+  RETURN_IF_ERROR(env->WriteFileAtomic(config, text, 0644));
+  RETURN_IF_ERROR(LoadFactoryConfig(config).status());
+  // The transport key has done its one job.
+  std::error_code ec;
+  fs::remove(dir + "/transport.key", ec);
+  fs::remove(dir + "/transport.pem", ec);
+  return Status::Ok();
+}
+
+Result<std::string> AddRa(const AddRaOptions& o) {
+  Env* env = Env::Default();
+  const std::string factory_config = Absolute(o.factory_config);
+  ASSIGN_OR_RETURN(FactoryConfig fc, LoadFactoryConfig(factory_config));
+  if (!PlainName(o.id)) return Status::InvalidArgument("--id '" + o.id + "': 1 to 64 letters, digits, '-', '_' or '.'");
+  for (const RaEntry& ra : fc.ras) {
+    if (ra.id == o.id) return Status::AlreadyExists("RA '" + o.id + "' is already in " + factory_config);
+  }
+  if (o.batches.empty()) return Status::InvalidArgument("an RA needs at least one batch (\"*\": all)");
+  const std::string out = Absolute(o.out_dir);
+  const std::string ra_config = o.ra_config.empty() ? out + "/ra.toml" : Absolute(o.ra_config);
+  if (env->FileExists(ra_config)) return Status::AlreadyExists(ra_config + " already exists");
+  ASSIGN_OR_RETURN(ca::X509Ptr lan_ca, ca::LoadCertificate(env, fc.tls.ca));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr lan_ca_key, ca::LoadPrivateKeyPem(env, KeyPathOfCa(fc.tls.ca)));
+  RETURN_IF_ERROR(env->CreateDirs(out));
+  ASSIGN_OR_RETURN(std::string spki, WriteTlsIdentity(env, out, o.id, false, fc.organization, lan_ca.get(),
+                                                      lan_ca_key.get()));
+  RETURN_IF_ERROR(WritePem(env, out + "/ca.pem", lan_ca.get()));
+  std::string batches;
+  for (const std::string& b : o.batches) batches += (batches.empty() ? "" : ", ") + Quote(b);
+  RETURN_IF_ERROR(AppendChecked(env, factory_config,
+                                "\n[[ra]]                            # added by mirrorca pki add-ra\n"
+                                "id = " + Quote(o.id) + "\n"
+                                "spki_sha256 = \"" + spki + "\"   # pinned client key\n"
+                                "batches = [" + batches + "]\n",
+                                LoadFactoryConfig));
+  auto rel = [&](const std::string& p) { return Quote(Rel(p, ra_config)); };
+  const std::string text =
+      "# ra.toml — the production computer (mirrorca ra enroll --config ra.toml ...)\n"
+      "[ra]\n"
+      "id = " + Quote(o.id) + "\n"
+      "factory_url = " + Quote("https://" + fc.listen_address + ":" + std::to_string(fc.listen_port)) + "\n"
+      "tls_cert = " + rel(out + "/" + o.id + ".pem") + "\n"
+      "tls_key = " + rel(out + "/" + o.id + ".key") + "\n"
+      "tls_ca = " + rel(out + "/ca.pem") + "\n"
+      "connections = 2\n"
+      "bulk_size = 250\n";
+  RETURN_IF_ERROR(env->WriteFileAtomic(ra_config, text, 0644));
+  RETURN_IF_ERROR(LoadRaConfig(ra_config).status());
+  return spki;
+}
+
+}  // namespace mirrorca::cli
