@@ -320,7 +320,8 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
     if (r.is_discarded() || !r.value("ok", false)) {
       return restore(Status::FailedPrecondition("the running hq serve refused the factory: " + *reloaded));
     }
-    if (!r.value("active", json::array()).contains(origin)) {
+    const json active = r.value("active", json::array());
+    if (std::find(active.begin(), active.end(), json(origin)) == active.end()) {
       return restore(Status::FailedPrecondition("the running hq serve did not take factory '" + origin +
                                                 "' (removed at HQ?): " + *reloaded));
     }

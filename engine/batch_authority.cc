@@ -35,6 +35,10 @@ Result<uint64_t> AuthorizeBatch(log::EventLog& hq_log, LogAuthority& authority, 
   if (std::optional<AuthorityViolation> v = authority.Check(hq_log.origin(), d.event().asReader())) {
     return Status::InvalidArgument("batch '" + t.batch_id + "' cannot be authorized: " + v->ToString());
   }
+  if (!authority.Active(t.factory_log_id)) {  // the table keeps removed factories (their past stays)
+    return Status::FailedPrecondition("batch '" + t.batch_id + "' cannot be authorized: factory log '" +
+                                      t.factory_log_id + "' was removed at HQ");
+  }
   std::vector<log::EventDraft> drafts;
   drafts.push_back(std::move(d));
   ASSIGN_OR_RETURN(log::AppendResult r, hq_log.Append(std::move(drafts)));

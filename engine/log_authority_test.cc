@@ -12,6 +12,7 @@
 #include <random>
 
 #include "base/encoding.h"
+#include "engine/batch_authority.h"
 #include "engine/cert_status.h"
 #include "engine/test_logs.h"
 #include "log/event_codec.h"
@@ -226,6 +227,17 @@ TEST(LogAuthorityTest, RemovalStopsNewEventsButKeepsWhatWasIssued) {
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status();
   EXPECT_EQ(w.hq.log->Size(), size);
   EXPECT_FALSE(w.authority.Active("f1.example/log"));
+  // Nor does HQ authorize a new batch for it.
+  BatchTerms t;
+  t.batch_id = "B7";
+  t.profile = "idevid";
+  t.quota = 5;
+  t.not_before = 1;
+  t.not_after = 2;
+  t.factory_log_id = "f1.example/log";
+  t.ca_id = w.ca1;
+  EXPECT_EQ(AuthorizeBatch(*w.hq.log, w.authority, t).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(w.hq.log->Size(), size);
 }
 
 // Projects every log of the fleet into a fresh projection and returns its keys.
