@@ -23,6 +23,7 @@ struct DemoArgs {
   uint64_t events = 20000;
   bool log_only = false;
   int devices = 100;
+  int factories = 1;
 };
 
 void Step(int n, const std::string& what) { std::cout << "\n[" << n << "] " << what << "\n"; }
@@ -143,12 +144,14 @@ void AddDemoCommand(CLI::App& app, int* exit_code) {
   demo->add_option("--dir", args->dir, "Directory for the demo's files (default: a new temp dir)");
   demo->add_option("--devices", args->devices, "Device certificates to issue")
       ->check(CLI::Range(3, 100000));
+  demo->add_option("--factories", args->factories, "Factories onboarded at one HQ, each with its CA and batch B1")
+      ->check(CLI::Range(1, 20));
   demo->add_flag("--log", args->log_only,
                  "Only the event-log scenario (append, checkpoint, proofs, tamper detection)");
   demo->add_option("--events", args->events, "--log: events to append")
       ->check(CLI::Range(2000, 10000000));
   demo->callback([exit_code, args] {
-    *exit_code = args->log_only ? RunDemo(*args) : RunFullDemo(args->dir, args->devices);
+    *exit_code = args->log_only ? RunDemo(*args) : RunFullDemo(args->dir, args->devices, args->factories);
   });
 }
 

@@ -97,81 +97,101 @@ class Demo {
     }
   }
 
-  int Main(int devices) {
+  int Main(int devices, int factories) {
     const auto start = std::chrono::steady_clock::now();
-    std::cout << "mirrorca demo — factory → HQ on 127.0.0.1 (files in " << dir_ << ")\n";
+    std::cout << "mirrorca demo — " << (factories == 1 ? std::string("factory") : std::to_string(factories) + " factories")
+              << " → HQ on 127.0.0.1 (files in " << dir_ << ")\n";
 
-    Step("PKI: OEM root, factory issuing CA (key ceremony), log keys, TLS identities, configs");
+    Step("PKI by the onboarding commands: OEM root, HQ log, and per factory its log, an issuing CA "
+         "certified by the root (key sealed to the factory), TLS identities, configs");
     QuickstartOptions q;
     q.dir = dir_;
     q.quota = static_cast<uint64_t>(devices) + 10;
     q.quiet = true;
+    q.factories = factories;
     if (Status s = Quickstart(q); !s.ok()) return Fail(s.ToString());
-    Say("root " + dir_ + "/hq/root/ca.pem, issuing CA " + dir_ + "/factory/ca/ca.pem");
-    Say("HQ authorized batch B1 (quota " + std::to_string(q.quota) + ") in its signed log");
+    for (int k = 1; k <= factories; ++k) {
+      Say(Name(k) + ": issuing CA " + Folder(k) + "/ca/ca.pem under root " + dir_ + "/hq/root/ca.pem");
+    }
+    Say("HQ authorized batch B1 (quota " + std::to_string(q.quota) + ") for each factory in its signed log" +
+        (factories > 1 ? " — " + std::to_string(factories) + " batches named B1, kept apart as F1/B1, F2/B1, …" : ""));
 
-    Step("Start HQ (replication port + OCSP/CRL) and the factory CA (mTLS enrollment API)");
+    Step("Start HQ (replication port + OCSP/CRL) and each factory CA (mTLS enrollment API)");
     if (!Serve({"hq", "serve", "--config", dir_ + "/hq.toml"}, "hq.log", "serving_sync")) return 1;
-    if (!Serve({"factory", "serve", "--config", dir_ + "/factory.toml"}, "factory.log", "serving")) return 1;
+    for (int k = 1; k <= factories; ++k) {
+      if (!Serve({"factory", "serve", "--config", Config(k)}, Suffixed("factory", k) + ".log", "serving")) return 1;
+    }
     va_ = "http://" + TomlValue(dir_ + "/hq.toml", "[validation]", "listen");
-    Say("HQ VA at " + va_ + "; logs: " + dir_ + "/hq.log, " + dir_ + "/factory.log");
+    Say("HQ VA at " + va_ + "; logs: " + dir_ + "/hq.log, " + dir_ + "/factory*.log");
 
-    Step("First sync: factory and HQ agree on both logs (quickstart already delivered batch B1)");
-    if (!Cmd({self_, "sync", "--config", dir_ + "/factory.toml"}, "sync0.json")) return 1;
-
-    Step("Devices make keys and CSRs; the RA enrolls " + std::to_string(devices) + " of them over mTLS");
-    if (Status s = MakeCsrs(devices); !s.ok()) return Fail(s.ToString());
-    if (!Cmd({self_, "ra", "enroll", "--config", dir_ + "/ra.toml", "--batch", "B1", "--csr-dir",
-              dir_ + "/csrs", "--out", dir_ + "/certs"}, "enroll.json")) {
-      return 1;
+    Step("First sync: each factory and HQ agree on both logs (quickstart already delivered its batch B1)");
+    for (int k = 1; k <= factories; ++k) {
+      if (!Cmd({self_, "sync", "--config", Config(k)}, "sync0.json")) return 1;
     }
 
-    Step("Nightly sync: the factory log goes to HQ, verified and cosigned; HQ's log comes back");
-    if (!Cmd({self_, "sync", "--config", dir_ + "/factory.toml"}, "sync1.json")) return 1;
-
-    const std::string good = dir_ + "/certs/DEMO-0001.pem";
-    const std::string bad1 = dir_ + "/certs/DEMO-0002.pem";
-    const std::string bad2 = dir_ + "/certs/DEMO-0003.pem";
-    Step("HQ revokes two devices (keyCompromise, certificateHold): signed events in HQ's log");
-    for (auto [cert, how] : {std::pair{bad1, std::string("--reason=keyCompromise")},
-                             {bad2, std::string("--hold")}}) {
-      std::string serial = SerialHex(cert);
-      if (serial.empty()) return Fail("cannot read " + cert);
-      if (!Cmd({self_, "revoke", "--config", dir_ + "/hq.toml", "--serial", serial, how},
-               "revoke.json")) {
+    Step("Devices make keys and CSRs; each factory's RA enrolls " + std::to_string(devices) + " of them over mTLS");
+    for (int k = 1; k <= factories; ++k) {
+      if (Status s = MakeCsrs(k, devices); !s.ok()) return Fail(s.ToString());
+      if (!Cmd({self_, "ra", "enroll", "--config", dir_ + "/" + Suffixed("ra", k) + ".toml", "--batch", "B1",
+                "--csr-dir", dir_ + "/csrs" + (k == 1 ? "" : "-" + Name(k)), "--out", dir_ + "/certs"},
+               "enroll.json")) {
         return 1;
       }
     }
 
-    Step("CRL: generated, numbered in HQ's log, signed with HQ's copy of the issuing CA key");
-    const std::string crl = dir_ + "/factory-f1.crl";
-    if (!Cmd({self_, "crl", "generate", "--config", dir_ + "/hq.toml", "--out", crl, "--ca", "factory-f1"}, "crl.json")) return 1;
-    auto [crl_rc, crl_text] = Run({"openssl", "crl", "-inform", "DER", "-in", crl, "-noout", "-text"},
-                                  dir_ + "/crl.txt");
-    if (crl_rc != 0 || crl_text.find("Key Compromise") == std::string::npos) {
-      return Fail("openssl crl: " + crl_text);
+    Step("Nightly sync: each factory log goes to HQ, verified and cosigned; HQ's log comes back");
+    for (int k = 1; k <= factories; ++k) {
+      if (!Cmd({self_, "sync", "--config", Config(k)}, "sync1.json")) return 1;
     }
-    Say("openssl crl: the CRL lists both, reasons Key Compromise and Certificate Hold");
-    const std::string crl_pem = dir_ + "/factory-f1.crl.pem";
-    const std::string trust = dir_ + "/trust.pem";
-    (void)Env::Default()->WriteFileAtomic(
-        trust, ReadAll(dir_ + "/hq/root/ca.pem") + ReadAll(dir_ + "/factory/ca/ca.pem"), 0644);
-    Run({"openssl", "crl", "-inform", "DER", "-in", crl, "-out", crl_pem}, dir_ + "/crl.txt");
-    auto [ok_rc, ok_out] = Run({"openssl", "verify", "-crl_check", "-CAfile", trust, "-CRLfile",
-                                crl_pem, dir_ + "/certs/DEMO-0001.pem"}, dir_ + "/verify.txt");
-    auto [bad_rc, bad_out] = Run({"openssl", "verify", "-crl_check", "-CAfile", trust, "-CRLfile",
-                                  crl_pem, dir_ + "/certs/DEMO-0002.pem"}, dir_ + "/verify.txt");
-    if (ok_rc != 0 || bad_rc == 0 || bad_out.find("certificate revoked") == std::string::npos) {
-      return Fail("openssl verify -crl_check: " + ok_out + bad_out);
+    if (factories > 1) {
+      if (!Cmd({self_, "batch", "ledger", "--config", dir_ + "/hq.toml"}, "ledger.json")) return 1;
     }
-    Say("openssl verify -crl_check: DEMO-0001 OK, DEMO-0002 'certificate revoked'");
+
+    const std::string good = Device(1, 1), bad1 = Device(1, 2), bad2 = Device(1, 3);
+    Step("HQ revokes devices (keyCompromise, certificateHold): signed events in HQ's log");
+    std::vector<std::pair<std::string, std::string>> revocations = {{bad1, "--reason=keyCompromise"},
+                                                                    {bad2, "--hold"}};
+    for (int k = 2; k <= factories; ++k) revocations.push_back({Device(k, 2), "--reason=keyCompromise"});
+    for (const auto& [cert, how] : revocations) {
+      std::string serial = SerialHex(cert);
+      if (serial.empty()) return Fail("cannot read " + cert);
+      if (!Cmd({self_, "revoke", "--config", dir_ + "/hq.toml", "--serial", serial, how}, "revoke.json")) {
+        return 1;
+      }
+    }
+
+    Step("CRLs: generated, numbered in HQ's log, each signed with HQ's copy of its issuing CA key");
+    for (int k = 1; k <= factories; ++k) {
+      const std::string ca_name = "factory-" + Lower(Name(k));
+      const std::string crl = dir_ + "/" + ca_name + ".crl";
+      if (!Cmd({self_, "crl", "generate", "--config", dir_ + "/hq.toml", "--out", crl, "--ca", ca_name}, "crl.json")) return 1;
+      auto [crl_rc, crl_text] = Run({"openssl", "crl", "-inform", "DER", "-in", crl, "-noout", "-text"},
+                                    dir_ + "/crl.txt");
+      if (crl_rc != 0 || crl_text.find("Key Compromise") == std::string::npos) {
+        return Fail("openssl crl: " + crl_text);
+      }
+      if (k == 1) Say("openssl crl: the CRL lists both, reasons Key Compromise and Certificate Hold");
+      const std::string crl_pem = crl + ".pem";
+      const std::string trust = dir_ + "/trust.pem";
+      (void)Env::Default()->WriteFileAtomic(
+          trust, ReadAll(dir_ + "/hq/root/ca.pem") + ReadAll(Folder(k) + "/ca/ca.pem"), 0644);
+      Run({"openssl", "crl", "-inform", "DER", "-in", crl, "-out", crl_pem}, dir_ + "/crl.txt");
+      auto [ok_rc, ok_out] = Run({"openssl", "verify", "-crl_check", "-CAfile", trust, "-CRLfile",
+                                  crl_pem, Device(k, 1)}, dir_ + "/verify.txt");
+      auto [bad_rc, bad_out] = Run({"openssl", "verify", "-crl_check", "-CAfile", trust, "-CRLfile",
+                                    crl_pem, Device(k, 2)}, dir_ + "/verify.txt");
+      if (ok_rc != 0 || bad_rc == 0 || bad_out.find("certificate revoked") == std::string::npos) {
+        return Fail("openssl verify -crl_check: " + ok_out + bad_out);
+      }
+      Say("openssl verify -crl_check (" + ca_name + ".crl): " + Stem(Device(k, 1)) + " OK, " + Stem(Device(k, 2)) +
+          " 'certificate revoked'");
+    }
 
     Step("OCSP, checked with `openssl ocsp`: a good, a revoked and a never-issued serial");
     const std::string chain = dir_ + "/hq/root/ca.pem";
-    const std::string issuer = dir_ + "/factory/ca/ca.pem";
-    auto ocsp = [&](const std::vector<std::string>& what, const std::string& expect) {
-      std::vector<std::string> args = {"openssl", "ocsp", "-issuer", issuer, "-url", va_ + "/ocsp",
-                                       "-CAfile", chain};
+    auto ocsp = [&](int k, const std::vector<std::string>& what, const std::string& expect) {
+      std::vector<std::string> args = {"openssl", "ocsp", "-issuer", Folder(k) + "/ca/ca.pem", "-url",
+                                       va_ + "/ocsp", "-CAfile", chain};
       args.insert(args.end(), what.begin(), what.end());
       auto [rc, out] = Run(args, dir_ + "/ocsp.txt");
       const bool ok = rc == 0 && out.find("Response verify OK") != std::string::npos &&
@@ -181,11 +201,15 @@ class Demo {
       Say((ok ? "ok   " : "FAIL ") + first);
       return ok;
     };
-    bool all = ocsp({"-cert", good}, ": good");
-    all = ocsp({"-cert", bad1}, ": revoked") && all;
-    all = ocsp({"-cert", bad2}, ": revoked") && all;
-    all = ocsp({"-serial", "0x5EEDC0FFEE0000000000000000000001"}, ": revoked") && all;
+    bool all = ocsp(1, {"-cert", good}, ": good");
+    all = ocsp(1, {"-cert", bad1}, ": revoked") && all;
+    all = ocsp(1, {"-cert", bad2}, ": revoked") && all;
+    all = ocsp(1, {"-serial", "0x5EEDC0FFEE0000000000000000000001"}, ": revoked") && all;
     Say("(a serial no factory log issued is 'revoked' — RFC 6960 §2.2: a forged certificate is exposed)");
+    for (int k = 2; k <= factories; ++k) {
+      all = ocsp(k, {"-cert", Device(k, 1)}, ": good") && all;
+      all = ocsp(k, {"-cert", Device(k, 2)}, ": revoked") && all;
+    }
     if (!all) return Fail("an OCSP answer was not the expected one");
 
     const double secs =
@@ -193,10 +217,10 @@ class Demo {
     std::cout << "\nDone in " << static_cast<int>(secs + 0.5) << " s. Everything is in " << dir_
               << ":\n"
               << "  certs/              the device certificates (leaf + CA chain)\n"
-              << "  factory-f1.crl      the CRL;  factory/data, hq/data: the two signed logs\n"
+              << "  factory-f1.crl      the CRL;  factory/data, hq/data: the signed logs\n"
               << "Try:\n"
               << "  mirrorca log verify --data " << dir_ << "/hq/data --log factory-f1.mirrorca.example/log\n"
-              << "  openssl ocsp -issuer " << issuer << " -cert " << bad1 << " -url " << va_
+              << "  openssl ocsp -issuer " << Folder(1) << "/ca/ca.pem -cert " << bad1 << " -url " << va_
               << "/ocsp -CAfile " << chain << "   (while `mirrorca hq serve --config " << dir_
               << "/hq.toml` runs)\n";
     return 0;
@@ -231,8 +255,28 @@ class Demo {
     return rc == 0;
   }
 
-  Status MakeCsrs(int n) {
-    std::filesystem::create_directories(dir_ + "/csrs");
+  // The quickstart layout of factory k (F1 keeps the one-factory names).
+  static std::string Name(int k) { return "F" + std::to_string(k); }
+  static std::string Lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  }
+  static std::string Suffixed(const std::string& base, int k) {
+    return k == 1 ? base : base + "-f" + std::to_string(k);
+  }
+  std::string Folder(int k) const { return dir_ + "/" + Suffixed("factory", k); }
+  std::string Config(int k) const { return Folder(k) + ".toml"; }
+  std::string Prefix(int k) const { return k == 1 ? "DEMO" : Name(k) + "-DEMO"; }
+  std::string Device(int k, int i) const {
+    char n[16];
+    std::snprintf(n, sizeof(n), "%04d", i);
+    return dir_ + "/certs/" + Prefix(k) + "-" + n + ".pem";
+  }
+  static std::string Stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
+
+  Status MakeCsrs(int k, int n) {
+    const std::string csrs = dir_ + "/csrs" + (k == 1 ? "" : "-" + Name(k));
+    std::filesystem::create_directories(csrs);
     for (int i = 1; i <= n; ++i) {
       ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, ca::GenerateKey(ca::KeyType::kP256));
       ca::X509ReqPtr req(X509_REQ_new());
@@ -242,8 +286,8 @@ class Demo {
       }
       ASSIGN_OR_RETURN(std::string pem, ca::RequestPem(req.get()));
       char name[32];
-      std::snprintf(name, sizeof(name), "DEMO-%04d.csr", i);
-      RETURN_IF_ERROR(Env::Default()->WriteFileAtomic(dir_ + "/csrs/" + name, pem, 0644));
+      std::snprintf(name, sizeof(name), "-%04d.csr", i);
+      RETURN_IF_ERROR(Env::Default()->WriteFileAtomic(csrs + "/" + Prefix(k) + name, pem, 0644));
     }
     return Status::Ok();
   }
@@ -264,7 +308,7 @@ class Demo {
 
 }  // namespace
 
-int RunFullDemo(const std::string& dir_arg, int devices) {
+int RunFullDemo(const std::string& dir_arg, int devices, int factories) {
   std::string dir = dir_arg;
   if (dir.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-demo-XXXXXX").string();
@@ -275,7 +319,7 @@ int RunFullDemo(const std::string& dir_arg, int devices) {
     dir = tmpl;
   }
   Demo demo(dir);
-  return demo.Main(devices);
+  return demo.Main(devices, factories);
 }
 
 }  // namespace mirrorca::cli

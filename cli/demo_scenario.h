@@ -11,9 +11,10 @@
 
 namespace mirrorca::cli {
 
-// RunFullDemo runs the scenario in `dir` (created if empty) with `devices`
-// device certificates; returns the process exit code (0 = every check held).
-int RunFullDemo(const std::string& dir, int devices);
+// RunFullDemo runs the scenario in `dir` (created if empty) with
+// `factories` factories onboarded at one HQ (1 to 20), `devices` device
+// certificates each; returns the process exit code (0 = every check held).
+int RunFullDemo(const std::string& dir, int devices, int factories = 1);
 
 }  // namespace mirrorca::cli
 
