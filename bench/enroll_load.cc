@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
   o.factory_name = c->name;
   o.hq_origin = c->hq_log_origin;
   o.hq_verifier_key = c->hq_log_key;
+  o.hq_delivery = true;
   o.ra_batches[c->ras[0].id] = {"*"};
   auto factory = engine::FactoryCa::Open(o);
   if (!factory.ok()) Die("open factory", factory.status());

@@ -66,6 +66,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
                         {"projection", v->projection_checked ? "checked" : "none"},
                         {"projection_keys", v->projection_keys},
                         {"projection_spilled", v->projection_spilled},
+                        {"deliveries_checked", v->deliveries_checked},
                         {"phase_seconds", v->phase_seconds},
                         {"seconds", seconds}};
   if (!v->ok) {

@@ -38,6 +38,7 @@ Status Serve(const std::string& config_path) {
   o.production_line = c.production_line;
   o.hq_origin = c.hq_log_origin;
   o.hq_verifier_key = c.hq_log_key;
+  o.hq_delivery = true;  // HQ sends this factory its delivery log
   o.profile_files = c.profile_files;
   o.log_options.checkpoint_interval = c.checkpoint_interval;
   std::map<std::string, std::string> ra_by_spki;

@@ -12,6 +12,7 @@
 #include "ca/key_transport.h"
 #include "ca/keys.h"
 #include "engine/batch_authority.h"
+#include "engine/delivery_log.h"
 #include "engine/revocation.h"
 #include "replication/bundle.h"
 
@@ -91,8 +92,10 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
                    log::LogSigner::LoadPem(env, log::LogKeyPath(c.data_dir), n.local.log->origin()));
   n.authority = std::make_unique<engine::LogAuthority>(n.local.log->origin());
   RETURN_IF_ERROR(RegisterFactories(c, *n.local.log, *n.authority).WithContext("learn the factories from HQ's log"));
+  ASSIGN_OR_RETURN(n.delivery_store, engine::OpenDeliveryStore(c.data_dir));
   replication::HqSyncOptions so;
   so.authority = n.authority.get();
+  so.delivery_store = n.delivery_store.get();
   ASSIGN_OR_RETURN(n.sync, replication::HqSync::Open(n.local.log.get(), std::move(cosigner), so));
   std::vector<log::EventLog*> logs;
   std::vector<validation::VaIssuer> issuers;
@@ -314,8 +317,13 @@ void HandleHqControl(HqNode& n, const std::string& request, const net::ControlSe
   if (cmd == "batch-ledger") return (void)reply(LedgerJson(n, req));
   if (cmd == "batch-authorize") return (void)reply(AuthorizeJson(n, req));
   if (cmd == "bundle-export") {
+    // What a factory would receive by sync: its delivery log.
+    Result<engine::FactoryScope> f = engine::ResolveFactory(*n.authority, req.value("factory", ""));
+    if (!f.ok()) return error(f.status().ToString());
+    Result<log::EventLog*> delivery = n.sync->RelayTo(f->log_origin);
+    if (!delivery.ok()) return error(delivery.status().ToString());
     Result<replication::BundleInfo> r = replication::ExportBundle(
-        *n.local.log, req.value("from", uint64_t{0}), n.local.log->origin(),
+        **delivery, req.value("from", uint64_t{0}), (*delivery)->origin(),
         Env::Default()->NowMicros(), req.value("out", ""));
     if (!r.ok()) return error(r.status().ToString());
     return (void)reply(nlohmann::json{{"ok", true}, {"log", r->log}, {"from", r->from},

@@ -28,6 +28,7 @@ namespace mirrorca::cli {
 struct HqNode {
   HqConfig config;
   log::LocalLog local;
+  std::unique_ptr<log::Store> delivery_store;  // each factory's delivery log; outlives sync
   std::unique_ptr<engine::LogAuthority> authority;  // learned from HQ's log; outlives sync and va
   std::unique_ptr<replication::HqSync> sync;
   std::unique_ptr<validation::ValidationAuthority> va;  // destroyed first
@@ -37,6 +38,7 @@ struct HqNode {
   ~HqNode() {
     va.reset();
     sync.reset();
+    delivery_store.reset();
   }
 };
 

@@ -184,9 +184,27 @@ int Pubkey(const LogArgs& a) {
   return 0;
 }
 
+// About: the log a (relayed) event concerns, for a reader of the export.
+std::string About(log::schema::Event::Reader e) {
+  auto k = e.getKind();
+  if (k.isBatchAuthorized()) return k.getBatchAuthorized().getFactoryLogId();
+  if (k.isFactoryRegistered()) return k.getFactoryRegistered().getLogOrigin();
+  if (k.isFactoryRemoved()) return k.getFactoryRemoved().getLogOrigin();
+  if (k.isCheckpointCosigned()) return k.getCheckpointCosigned().getLogId();
+  if (k.isSyncSession()) return k.getSyncSession().getPeerLogId();
+  return "";
+}
+
 int Export(const LogArgs& a) {
   Result<LocalLog> l = Open(a, false);
   if (!l.ok()) return Fail(l.status());
+  if (!a.log_origin.empty()) {
+    l->log.reset();
+    Result<std::unique_ptr<log::EventLog>> other =
+        log::EventLog::Open(l->store.get(), a.log_origin, std::nullopt);
+    if (!other.ok()) return Fail(other.status());
+    l->log = std::move(*other);
+  }
   uint64_t to = std::min(a.to, l->log->Size());
   if (a.from > to) return Fail(Status::OutOfRange("--from is beyond --to or the log size"));
   uint64_t expected = a.from;
@@ -197,6 +215,17 @@ int Export(const LogArgs& a) {
     if (!p.ok()) return p.status().WithContext("seq " + std::to_string(seq));
     nlohmann::ordered_json j;
     j["seq"] = seq;
+    j["kind"] = std::string(log::KindName(p->event().getKind().which()));
+    if (!About(p->event()).empty()) j["about"] = About(p->event());
+    if (p->event().getKind().isRelayed()) {  // a delivery log: what HQ's event was
+      auto r = p->event().getKind().getRelayed();
+      Result<log::ParsedEvent> inner = log::ParsedEvent::Parse(ByteSpan(r.getSignedEvent().begin(), r.getSignedEvent().size()));
+      j["hq_seq"] = r.getHqSeq();
+      if (inner.ok()) {
+        j["relayed_kind"] = std::string(log::KindName(inner->event().getKind().which()));
+        if (!About(inner->event()).empty()) j["about"] = About(inner->event());
+      }
+    }
     j["signed_event"] = Base64Encode(AsBytes(bytes));
     j["body"] = Base64Encode(p->body());
     j["signature"] = Base64Encode(p->signature());
@@ -297,6 +326,8 @@ void AddLogCommands(CLI::App& app, int* exit_code) {
   data(exp);
   exp->add_option("--from", args->from, "First seq (inclusive)");
   exp->add_option("--to", args->to, "Last seq (exclusive); default: the log size");
+  exp->add_option("--log", args->log_origin,
+                  "Origin of another log held in the store (a mirror copy); default: the node's own");
   exp->callback(run(Export));
 
   CLI::App* prove = log_cmd->add_subcommand("prove", "RFC 9162 inclusion proof as JSON");

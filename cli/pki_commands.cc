@@ -15,6 +15,7 @@
 #include "cli/onboarding.h"
 #include "cli/sync_support.h"
 #include "engine/batch_authority.h"
+#include "engine/delivery_log.h"
 #include "log/local_log.h"
 #include "net/free_ports.h"
 
@@ -113,10 +114,16 @@ Status Quickstart(const QuickstartOptions& o) {
     ASSIGN_OR_RETURN(t.ca_id, ca::CaId(ca_cert.get()));
     RETURN_IF_ERROR(engine::AuthorizeBatch(*hq.log, authority, t).status());
   }
+  // Each factory's delivery log: what HQ addressed to it, and nothing else.
+  ASSIGN_OR_RETURN(log::LogSigner hq_signer,
+                   log::LogSigner::LoadPem(env, log::LogKeyPath(hq_config.data_dir), hq.log->origin()));
+  ASSIGN_OR_RETURN(std::unique_ptr<log::Store> delivery_store, engine::OpenDeliveryStore(hq_config.data_dir));
   for (const FactoryRef& f : hq_config.factories) {
     ASSIGN_OR_RETURN(log::LocalLog fl, log::OpenLocalLog(env, f.data_dir, false));
-    ASSIGN_OR_RETURN(auto hq_copy, log::EventLog::OpenCopy(fl.store.get(), hq.log->verifier()));
-    RETURN_IF_ERROR(engine::DeliverLog(*hq.log, *hq_copy).status());
+    ASSIGN_OR_RETURN(log::LogVerifier delivery, engine::DeliveryVerifier(hq.log->verifier(), f.name));
+    ASSIGN_OR_RETURN(auto hq_copy, log::EventLog::OpenCopy(fl.store.get(), delivery));
+    RETURN_IF_ERROR(engine::DeliverTo(*hq.log, hq_signer, delivery_store.get(), f.name, f.log_origin, *hq_copy)
+                        .status());
   }
   if (!o.quiet) {
     std::cout << "quickstart: " << dir << " (the onboarding commands in sequence: pki init-root, "
@@ -395,9 +402,13 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
         if (!fl.ok()) {
           return fl.status().WithContext("open the factory store (is the factory running?)");
         }
-        ASSIGN_OR_RETURN(auto copy,
-                         log::EventLog::OpenCopy(fl->store.get(), hq_log.log->verifier()));
-        ASSIGN_OR_RETURN(uint64_t n, engine::DeliverLog(*hq_log.log, *copy));
+        ASSIGN_OR_RETURN(log::LogVerifier delivery, engine::DeliveryVerifier(hq_log.log->verifier(), f->name));
+        ASSIGN_OR_RETURN(auto copy, log::EventLog::OpenCopy(fl->store.get(), delivery));
+        ASSIGN_OR_RETURN(log::LogSigner hq_signer,
+                         log::LogSigner::LoadPem(Env::Default(), log::LogKeyPath(hq.data_dir), hq_log.log->origin()));
+        ASSIGN_OR_RETURN(std::unique_ptr<log::Store> delivery_store, engine::OpenDeliveryStore(hq.data_dir));
+        ASSIGN_OR_RETURN(uint64_t n, engine::DeliverTo(*hq_log.log, hq_signer, delivery_store.get(), f->name,
+                                                       f->log_origin, *copy));
         std::cout << ",\"delivered_events\":" << n;
       }
       std::cout << "}\n";

@@ -13,6 +13,7 @@
 #include "cli/admin_api.h"
 #include "cli/hq_node.h"
 #include "cli/sync_support.h"
+#include "engine/delivery_log.h"
 #include "log/local_log.h"
 #include "net/control_socket.h"
 #include "net/tls.h"
@@ -170,12 +171,12 @@ int Sync(const std::string& config_path, int deadline_s, bool continuous) {
     std::cerr << "error: " << local.status() << "\n";
     return 2;
   }
-  Result<log::LogVerifier> hq = log::LogVerifier::Parse(c->hq_log_key);
-  if (!hq.ok()) {
-    std::cerr << "error: hq.log_key: " << hq.status() << "\n";
+  Result<HqCopyKeys> keys = HqCopyKeysOf(*c);
+  if (!keys.ok()) {
+    std::cerr << "error: " << keys.status() << "\n";
     return 2;
   }
-  Result<std::unique_ptr<log::EventLog>> hq_copy = log::EventLog::OpenCopy(local->store.get(), *hq);
+  Result<std::unique_ptr<log::EventLog>> hq_copy = log::EventLog::OpenCopy(local->store.get(), keys->copy);
   Result<replication::SyncJobOptions> o = SyncJobFor(*c);
   if (!hq_copy.ok() || !o.ok()) {
     std::cerr << "error: " << (!hq_copy.ok() ? hq_copy.status() : o.status()) << "\n";
@@ -223,14 +224,15 @@ Result<AnyConfig> LoadAnyConfig(const std::string& path) {
                                  ") nor an hq.toml (" + h.status().message() + ")");
 }
 
-int BundleExport(const std::string& config_path, const std::string& out, uint64_t from) {
+int BundleExport(const std::string& config_path, const std::string& out, uint64_t from,
+                 const std::string& factory) {
   Result<AnyConfig> c = LoadAnyConfig(config_path);
   if (!c.ok()) {
     std::cerr << "error: " << c.status() << "\n";
     return 2;
   }
   Result<std::string> delegated =
-      Delegate(c->data_dir, {{"cmd", "bundle-export"}, {"out", out}, {"from", from}}, false);
+      Delegate(c->data_dir, {{"cmd", "bundle-export"}, {"out", out}, {"from", from}, {"factory", factory}}, false);
   if (delegated.ok()) {
     std::cout << *delegated << std::endl;
     return ExitCodeOfSummary(*delegated) == 0 ? 0 : 1;
@@ -240,11 +242,32 @@ int BundleExport(const std::string& config_path, const std::string& out, uint64_
     std::cerr << "error: " << local.status() << "\n";
     return 2;
   }
+  // At HQ the bundle carries what a sync would: that factory's delivery log.
+  log::EventLog* exported = local->log.get();
+  std::unique_ptr<log::Store> delivery_store;
+  std::unique_ptr<log::EventLog> delivery;
+  if (c->hq) {
+    Status s = [&]() -> Status {
+      engine::LogAuthority authority(local->log->origin());
+      RETURN_IF_ERROR(authority.CatchUp(*local->log));
+      ASSIGN_OR_RETURN(engine::FactoryScope f, engine::ResolveFactory(authority, factory));
+      ASSIGN_OR_RETURN(log::LogSigner signer, log::LogSigner::LoadPem(Env::Default(), log::LogKeyPath(c->data_dir),
+                                                                      local->log->origin()));
+      ASSIGN_OR_RETURN(delivery_store, engine::OpenDeliveryStore(c->data_dir));
+      ASSIGN_OR_RETURN(delivery, engine::OpenDelivery(delivery_store.get(), signer, f.name));
+      return engine::Relay(*local->log, *delivery, f.log_origin).status();
+    }();
+    if (!s.ok()) {
+      std::cerr << "error: " << s << "\n";
+      return 2;
+    }
+    exported = delivery.get();
+  }
   ProgressLine progress("bundle: writing");
   replication::SendOptions so;
   so.progress = [&](uint64_t d, uint64_t t) { progress.Update(d, t); };
   Result<replication::BundleInfo> r = replication::ExportBundle(
-      *local->log, from, local->log->origin(), Env::Default()->NowMicros(), out, so);
+      *exported, from, exported->origin(), Env::Default()->NowMicros(), out, so);
   if (!r.ok()) {
     std::cerr << "error: " << r.status() << "\n";
     return 1;
@@ -298,19 +321,19 @@ int BundleImport(const std::string& config_path, const std::string& file) {
     line = ImportJson(header->log, s, copy->Size(), *r);
   } else {
     Result<log::LocalLog> local = log::OpenLocalLog(Env::Default(), c->data_dir, true);
-    Result<log::LogVerifier> hq = log::LogVerifier::Parse(c->factory->hq_log_key);
-    if (!local.ok() || !hq.ok()) {
-      std::cerr << "error: " << (!local.ok() ? local.status() : hq.status()) << "\n";
+    Result<HqCopyKeys> keys = HqCopyKeysOf(*c->factory);
+    if (!local.ok() || !keys.ok()) {
+      std::cerr << "error: " << (!local.ok() ? local.status() : keys.status()) << "\n";
       return 2;
     }
-    Result<std::unique_ptr<log::EventLog>> copy = log::EventLog::OpenCopy(local->store.get(), *hq);
+    Result<std::unique_ptr<log::EventLog>> copy = log::EventLog::OpenCopy(local->store.get(), keys->copy);
     if (!copy.ok()) {
       std::cerr << "error: " << copy.status() << "\n";
       return 2;
     }
     std::optional<replication::Refused> refused;
     Result<replication::BundleImport> r =
-        replication::ImportBundle(**copy, abs, on_progress, &refused);
+        replication::ImportBundle(**copy, abs, on_progress, &refused, keys->check);
     if (!r.ok()) {
       nlohmann::json out{{"ok", false}, {"error", r.status().ToString()}};
       if (refused) out["refused"] = std::string(replication::RefusalCode(refused->kind));
@@ -358,7 +381,7 @@ void AddSyncCommands(CLI::App& app, int* exit_code) {
   CLI::App* bundle = app.add_subcommand("bundle", "Offline transfer of a log on a file");
   bundle->require_subcommand(1);
   struct BundleArgs {
-    std::string config, out, file;
+    std::string config, out, file, factory;
     uint64_t from = 0;
   };
   auto ba = std::make_shared<BundleArgs>();
@@ -366,7 +389,9 @@ void AddSyncCommands(CLI::App& app, int* exit_code) {
   exp->add_option("--config", ba->config, "factory.toml or hq.toml")->required();
   exp->add_option("--out", ba->out, "bundle file to write")->required();
   exp->add_option("--from", ba->from, "first seq to include (default 0: the whole log)");
-  exp->callback([ba, exit_code] { *exit_code = BundleExport(ba->config, ba->out, ba->from); });
+  exp->add_option("--factory", ba->factory,
+                  "At HQ: the factory whose delivery log to write (what a sync sends it; default: the only one)");
+  exp->callback([ba, exit_code] { *exit_code = BundleExport(ba->config, ba->out, ba->from, ba->factory); });
   CLI::App* imp = bundle->add_subcommand(
       "import", "Verify a bundle whole, then apply it to this node's copy of that log");
   imp->add_option("--config", ba->config, "factory.toml or hq.toml")->required();

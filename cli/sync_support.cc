@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status_macros.h"
+#include "engine/delivery_log.h"
 #include "net/tls.h"
 #include "replication/bundle.h"
 
@@ -25,9 +26,23 @@ Result<std::string> Delegate(const std::string& data_dir, const nlohmann::json& 
   return last;
 }
 
+Result<HqCopyKeys> HqCopyKeysOf(const FactoryConfig& c) {
+  Result<log::LogVerifier> hq = log::LogVerifier::Parse(c.hq_log_key);
+  if (!hq.ok()) return hq.status().WithContext(c.path + ": hq.log_key");
+  if (hq->name() != c.hq_log_origin) {
+    return Status::InvalidArgument(c.path + ": hq.log_key is the key of '" + hq->name() + "', not of hq.log_origin");
+  }
+  ASSIGN_OR_RETURN(log::LogVerifier copy, engine::DeliveryVerifier(*hq, c.name));
+  replication::EventCheck check = engine::DeliveredEventCheck(*hq);
+  return HqCopyKeys{std::move(*hq), std::move(copy), std::move(check)};
+}
+
 Result<replication::SyncJobOptions> SyncJobFor(const FactoryConfig& c) {
   if (!c.sync) return Status::InvalidArgument(c.path + ": no [sync] section");
   replication::SyncJobOptions o;
+  ASSIGN_OR_RETURN(HqCopyKeys keys, HqCopyKeysOf(c));
+  o.sync.hq_cosigner = keys.hq;
+  o.sync.hq_event_check = keys.check;
   o.host = c.sync->hq_host;
   o.port = c.sync->hq_port;
   ASSIGN_OR_RETURN(o.tls, net::ClientContext({c.sync->tls.cert, c.sync->tls.key, c.sync->tls.ca},
@@ -72,7 +87,9 @@ void HandleFactoryControl(const FactoryConfig& c, log::EventLog* own, log::Event
   if (cmd == "bundle-import") {
     const std::string path = req.value("file", "");
     std::optional<replication::Refused> refused;
-    Result<replication::BundleImport> r = replication::ImportBundle(*hq_copy, path, nullptr, &refused);
+    Result<HqCopyKeys> keys = HqCopyKeysOf(c);
+    if (!keys.ok()) return error(keys.status().ToString());
+    Result<replication::BundleImport> r = replication::ImportBundle(*hq_copy, path, nullptr, &refused, keys->check);
     if (!r.ok()) {
       nlohmann::json out{{"ok", false}, {"error", r.status().ToString()}};
       if (refused) out["refused"] = std::string(replication::RefusalCode(refused->kind));

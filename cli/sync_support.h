@@ -28,6 +28,17 @@ std::string ControlPath(const std::string& data_dir);
 Result<std::string> Delegate(const std::string& data_dir, const nlohmann::json& request,
                              bool print_each = false);
 
+// HqCopyKeys: how a factory holds HQ's log — `hq` is HQ's own log key (it
+// cosigns, it signs every relayed event), `copy` the key of the factory's
+// delivery log (docs/replication_protocol.md §9), which the factory's store
+// mirrors, and `check` what that log may carry.
+struct HqCopyKeys {
+  log::LogVerifier hq;
+  log::LogVerifier copy;
+  replication::EventCheck check;
+};
+Result<HqCopyKeys> HqCopyKeysOf(const FactoryConfig& c);
+
 // SyncJobFor builds the sync job of `c` ([sync] must be present).
 Result<replication::SyncJobOptions> SyncJobFor(const FactoryConfig& c);
 

@@ -19,6 +19,7 @@
 #include "engine/store_logs.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
+#include "engine/delivery_log.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
 #include "log/local_log.h"
@@ -323,6 +324,36 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     v.logs.push_back(std::move(r));
   }
   v.phase_seconds["consistency"] = seconds_since(t);
+  // HQ's delivery logs (engine/delivery_log.h): each holds exactly what HQ's
+  // log addressed to its factory, byte for byte.
+  if (!opened.self.empty() && std::filesystem::exists(data_dir + "/delivery")) {
+    t = Clock::now();
+    auto hq = logs.find(opened.self);
+    log::StoreOptions so;
+    so.read_only = true;
+    ASSIGN_OR_RETURN(std::unique_ptr<log::Store> delivery_store, log::Store::Open(data_dir + "/delivery", so));
+    ASSIGN_OR_RETURN(std::vector<std::string> origins, log::EventLog::ListOrigins(delivery_store.get()));
+    for (const std::string& origin : origins) {
+      ASSIGN_OR_RETURN(std::unique_ptr<log::EventLog> delivery,
+                       log::EventLog::Open(delivery_store.get(), origin, std::nullopt));
+      const std::string prefix = DeliveryOrigin(opened.self, "");
+      std::optional<FactoryScope> f;
+      if (origin.rfind(prefix, 0) == 0) f = authority->FactoryNamed(origin.substr(prefix.size()));
+      if (hq == logs.end() || !f) {
+        return fail(Failure{origin, std::nullopt, "a delivery log of no factory registered in HQ's log"});
+      }
+      if (delivery->verifier().public_key() != hq->second->verifier().public_key()) {
+        return fail(Failure{origin, std::nullopt, "a delivery log not signed with HQ's log key"});
+      }
+      ASSIGN_OR_RETURN(log::VerifyReport report, log::VerifyLog(*delivery, {}));
+      if (!report.ok) return fail(Failure{origin, report.first_bad_seq, report.reason});
+      if (Status s = AuditDelivery(*hq->second, *delivery, f->log_origin); !s.ok()) {
+        return fail(Failure{origin, std::nullopt, s.message()});
+      }
+      v.deliveries_checked++;
+    }
+    v.phase_seconds["deliveries"] = seconds_since(t);
+  }
   if (background.joinable()) background.join();
   if (projection) {
     v.phase_seconds["projection"] = projection->seconds();

@@ -54,6 +54,7 @@ struct AuditVerdict {
   bool projection_checked = false;
   uint64_t projection_keys = 0;
   bool projection_spilled = false;  // the rebuild outgrew memory_budget and moved to disk
+  uint64_t deliveries_checked = 0;   // HQ's delivery logs checked against HQ's log
   std::map<std::string, double> phase_seconds;  // cosignatures, logs, consistency, projection
   // The first failure.
   std::string bad_log;  // origin, or "projection"

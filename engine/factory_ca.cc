@@ -1,5 +1,7 @@
 #include "engine/factory_ca.h"
 
+#include "engine/delivery_log.h"
+
 #include <cstdio>
 #include <regex>
 
@@ -126,8 +128,13 @@ Result<std::unique_ptr<FactoryCa>> FactoryCa::Open(FactoryCaOptions options) {
     return Status::InvalidArgument("HQ log key is for '" + hq.name() + "', config says '" +
                                    options.hq_origin + "'");
   }
-  ASSIGN_OR_RETURN(f->hq_log_,
-                   log::EventLog::OpenCopy(f->local_.store.get(), hq, options.log_options));
+  f->hq_verifier_ = hq;
+  if (options.hq_delivery) {
+    ASSIGN_OR_RETURN(log::LogVerifier delivery, DeliveryVerifier(hq, options.factory_name));
+    ASSIGN_OR_RETURN(f->hq_log_, log::EventLog::OpenCopy(f->local_.store.get(), delivery, options.log_options));
+  } else {
+    ASSIGN_OR_RETURN(f->hq_log_, log::EventLog::OpenCopy(f->local_.store.get(), hq, options.log_options));
+  }
   ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(f->env_, options.ca_dir, options.urls));
   f->issuing_ = std::make_unique<ca::IssuingCa>(std::move(issuing));
   f->ledger_ = std::make_unique<BatchLedger>(f->local_.log->origin());
@@ -156,7 +163,13 @@ Result<uint64_t> FactoryCa::CatchUpHqLog() {
   RETURN_IF_ERROR(hq_log_->ForEach(from, to, [&](uint64_t seq, std::string_view bytes) -> Status {
     ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
     if (e.seq() != seq) return Status::Corruption("seq " + std::to_string(seq) + " mismatch");
-    ledger_->ApplyHqEvent(e.event());
+    if (options_.hq_delivery) {
+      Result<RelayedEvent> r = Unwrap(e.event(), *hq_verifier_);
+      if (!r.ok()) return Status::Corruption("delivery log seq " + std::to_string(seq) + ": " + r.status().message());
+      ledger_->ApplyHqEvent(r->event.event());
+    } else {
+      ledger_->ApplyHqEvent(e.event());
+    }
     hq_applied_ = seq + 1;
     return Status::Ok();
   }));

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -39,6 +40,10 @@ struct FactoryCaOptions {
   std::string production_line;        // recorded in events
   std::string hq_origin;              // HQ log origin
   std::string hq_verifier_key;        // HQ log verifier key (C2SP vkey)
+  // The copy of HQ's log is this factory's delivery log (engine/delivery_log.h,
+  // origin "<hq_origin>/to/<factory_name>"): HQ's events arrive relayed and
+  // are applied after their HQ signature is checked. False: HQ's whole log.
+  bool hq_delivery = false;
   std::map<std::string, std::string> profile_files;
   // RA id -> batches it may enroll in ("*" = every batch HQ allows it).
   std::map<std::string, std::set<std::string>> ra_batches;  // name -> TOML path overriding built-ins
@@ -145,6 +150,7 @@ class FactoryCa {
   Env* env_ = nullptr;
   log::LocalLog local_;
   std::unique_ptr<log::EventLog> hq_log_;
+  std::optional<log::LogVerifier> hq_verifier_;  // HQ's own key (relayed events)
   std::mutex hq_applied_mu_;
   uint64_t hq_applied_ = 0;  // guarded by hq_applied_mu_: HQ events applied to the ledger
   std::unique_ptr<ca::IssuingCa> issuing_;

@@ -1,5 +1,7 @@
 #include "engine/log_authority.h"
 
+#include "engine/delivery_log.h"
+
 #include <mutex>
 
 #include "base/encoding.h"
@@ -18,25 +20,7 @@ std::string Hex(const std::string& raw) { return HexEncode(AsBytes(raw)); }
 
 AuthorityViolation Violate(AuthorityRule rule, std::string detail) { return {rule, std::move(detail)}; }
 
-const char* KindName(Kind k) {
-  switch (k) {
-    case Kind::UNSET: return "unset";
-    case Kind::CERTIFICATE_ISSUED: return "certificateIssued";
-    case Kind::ISSUANCE_REJECTED: return "issuanceRejected";
-    case Kind::BATCH_AUTHORIZED: return "batchAuthorized";
-    case Kind::BATCH_CLOSED: return "batchClosed";
-    case Kind::CERTIFICATE_REVOKED: return "certificateRevoked";
-    case Kind::CRL_PUBLISHED: return "crlPublished";
-    case Kind::CA_REGISTERED: return "caRegistered";
-    case Kind::CHECKPOINT_COSIGNED: return "checkpointCosigned";
-    case Kind::SYNC_SESSION: return "syncSession";
-    case Kind::LOG_ANOMALY: return "logAnomaly";
-    case Kind::TEST_EVENT: return "testEvent";
-    case Kind::FACTORY_REGISTERED: return "factoryRegistered";
-    case Kind::FACTORY_REMOVED: return "factoryRemoved";
-  }
-  return "an unknown kind";
-}
+std::string_view KindName(Kind k) { return log::KindName(k); }
 
 }  // namespace
 
@@ -61,17 +45,39 @@ Result<Bytes> CaIdOfCertificate(ByteSpan der) {
 }
 
 Status LogAuthority::CatchUp(log::EventLog& hq_log) {
-  if (hq_log.origin() != hq_origin_) {
+  // HQ's own log, or (at a factory) its delivery log: HQ's events relayed,
+  // each under HQ's signature.
+  const bool delivery = IsDeliveryOf(hq_log.origin());
+  if (hq_log.origin() != hq_origin_ && !delivery) {
     return Status::InvalidArgument("the authority of '" + hq_origin_ + "' cannot learn from '" + hq_log.origin() + "'");
   }
   const uint64_t from = LearnedUpTo();
   const uint64_t to = hq_log.Size();
   if (from >= to) return Status::Ok();
-  return hq_log.ForEach(from, to, [&](uint64_t, std::string_view bytes) -> Status {
+  std::optional<log::LogVerifier> hq;
+  if (delivery) {
+    ASSIGN_OR_RETURN(hq, log::LogVerifier::FromPublicKey(hq_origin_, hq_log.verifier().public_key()));
+  }
+  return hq_log.ForEach(from, to, [&](uint64_t seq, std::string_view bytes) -> Status {
     ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
-    Learn(e.event());
+    if (!delivery) {
+      Learn(e.event());
+      return Status::Ok();
+    }
+    Result<RelayedEvent> r = Unwrap(e.event(), *hq);
+    if (r.ok()) {
+      LearnAt(r->event.event(), seq + 1);
+    } else {
+      std::unique_lock lock(mu_);
+      learned_ = std::max(learned_, seq + 1);  // teaches nothing
+    }
     return Status::Ok();
   });
+}
+
+bool LogAuthority::IsDeliveryOf(const std::string& origin) const {
+  const std::string prefix = DeliveryOrigin(hq_origin_, "");
+  return origin.size() > prefix.size() && origin.compare(0, prefix.size(), prefix) == 0;
 }
 
 uint64_t LogAuthority::LearnedUpTo() const {
@@ -113,9 +119,11 @@ std::optional<AuthorityViolation> LogAuthority::CheckRegistration(
   return std::nullopt;
 }
 
-void LogAuthority::Learn(log::schema::Event::Reader event) {
+void LogAuthority::Learn(log::schema::Event::Reader event) { LearnAt(event, event.getSeq() + 1); }
+
+void LogAuthority::LearnAt(log::schema::Event::Reader event, uint64_t next) {
   std::unique_lock lock(mu_);
-  learned_ = std::max(learned_, event.getSeq() + 1);
+  learned_ = std::max(learned_, next);
   if (CheckLocked(hq_origin_, event)) return;  // breaks the table: teaches nothing
   auto kind = event.getKind();
   if (kind.isFactoryRegistered()) {
@@ -159,12 +167,19 @@ std::optional<AuthorityViolation> LogAuthority::CheckLocked(const std::string& o
                                                             log::schema::Event::Reader event) const {
   auto kind = event.getKind();
   const Kind which = kind.which();
+  if (IsDeliveryOf(origin)) {  // what HQ sends one factory: HQ's events, relayed
+    if (which == Kind::RELAYED) return std::nullopt;
+    return Violate(AuthorityRule::kKindNotOwned,
+                   std::string(KindName(which)) + " in a delivery log, which carries only relayed HQ events");
+  }
   if (origin == hq_origin_) {
     switch (which) {
       case Kind::ISSUANCE_REJECTED:
       case Kind::BATCH_CLOSED:
         return Violate(AuthorityRule::kKindNotOwned,
                        std::string(KindName(which)) + " belongs to a factory's log, not HQ's");
+      case Kind::RELAYED:
+        return Violate(AuthorityRule::kKindNotOwned, "relayed belongs to a factory's delivery log, not HQ's");
       case Kind::FACTORY_REGISTERED:
         return CheckRegistration(kind.getFactoryRegistered());
       case Kind::FACTORY_REMOVED:
@@ -268,7 +283,12 @@ std::optional<std::string> LogAuthority::FactoryOfCa(ByteSpan ca_id) const {
 Result<FactoryScope> ResolveFactory(const LogAuthority& authority, const std::string& name) {
   if (std::optional<FactoryScope> f = authority.FactoryNamed(name)) return *f;
   std::string known;
-  for (const FactoryScope& f : authority.Factories()) known += (known.empty() ? "" : ", ") + f.name;
+  std::vector<FactoryScope> all = authority.Factories();
+  for (const FactoryScope& f : all) known += (known.empty() ? "" : ", ") + f.name;
+  if (name.empty()) {
+    if (all.size() == 1) return all[0];
+    return Status::InvalidArgument("name the factory (factories: " + known + ")");
+  }
   return Status::NotFound("no factory '" + name + "' is registered at HQ (factories: " + known + ")");
 }
 

@@ -82,7 +82,9 @@ class LogAuthority {
   const std::string& hq_origin() const { return hq_origin_; }
 
   // CatchUp learns the HQ-log events appended since the last call (seq
-  // order). Corruption for an event that does not parse.
+  // order). Corruption for an event that does not parse. At a factory the
+  // log may be its delivery log (engine/delivery_log.h): the HQ events it
+  // relays, each checked against HQ's signature, are learned.
   Status CatchUp(log::EventLog& hq_log);
   // Learn applies one HQ-log event (registration, removal, batch
   // authorization); events that break the table teach nothing.
@@ -99,6 +101,9 @@ class LogAuthority {
   Result<std::optional<AuthorityViolation>> CheckSigned(const std::string& origin,
                                                         ByteSpan signed_event) const;
 
+  // IsDeliveryOf: `origin` is a delivery log of this HQ ("<hq>/to/<name>"),
+  // which may carry relayed HQ events and nothing else.
+  bool IsDeliveryOf(const std::string& origin) const;
   // Active: `origin` is a registered factory not removed.
   bool Active(const std::string& origin) const;
   std::optional<FactoryScope> Factory(const std::string& origin) const;
@@ -108,6 +113,9 @@ class LogAuthority {
   std::optional<std::string> FactoryOfCa(ByteSpan ca_id) const;
 
  private:
+  // LearnAt learns `event`; `next` is the position after it in the log
+  // learned from (HQ's seq, or the delivery log's for a relayed event).
+  void LearnAt(log::schema::Event::Reader event, uint64_t next);
   std::optional<AuthorityViolation> CheckLocked(const std::string& origin,
                                                 log::schema::Event::Reader event) const;
   std::optional<AuthorityViolation> CheckRegistration(
@@ -130,8 +138,9 @@ struct BatchRef {
 // factory is registered) against `authority`. InvalidArgument for a
 // malformed or ambiguous name, NotFound for a factory never registered.
 Result<BatchRef> ResolveBatchRef(const LogAuthority& authority, const std::string& ref);
-// ResolveFactory returns the registered factory called `name`; NotFound
-// (naming the registered ones) otherwise.
+// ResolveFactory returns the registered factory called `name` (an empty
+// name: the only one registered); NotFound (naming the registered ones)
+// otherwise.
 Result<FactoryScope> ResolveFactory(const LogAuthority& authority, const std::string& name);
 
 // FactoryRegistration: what `RegisterFactory` records.

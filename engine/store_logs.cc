@@ -29,7 +29,10 @@ Result<StoreLogs> OpenStoreLogs(const std::string& data_dir) {
 
 Result<std::unique_ptr<LogAuthority>> LearnAuthority(const StoreLogs& s) {
   auto learn = [&](const std::string& origin) -> Result<std::unique_ptr<LogAuthority>> {
-    auto a = std::make_unique<LogAuthority>(origin);
+    // A factory holds HQ's events in its delivery log "<HQ origin>/to/<name>".
+    const size_t to = origin.rfind("/to/");
+    auto a = std::make_unique<LogAuthority>(to == std::string::npos ? origin : origin.substr(0, to));
+    if (to != std::string::npos && !a->IsDeliveryOf(origin)) a = std::make_unique<LogAuthority>(origin);
     auto it = s.logs.find(origin);
     // A log that stops decoding teaches what came before; the verification
     // names the bad event.

@@ -155,4 +155,26 @@ Result<ParsedEvent> ParsedEvent::Parse(ByteSpan bytes) {
   return p;
 }
 
+std::string_view KindName(schema::Event::Kind::Which k) {
+  using Kind = schema::Event::Kind::Which;
+  switch (k) {
+    case Kind::UNSET: return "unset";
+    case Kind::CERTIFICATE_ISSUED: return "certificateIssued";
+    case Kind::ISSUANCE_REJECTED: return "issuanceRejected";
+    case Kind::BATCH_AUTHORIZED: return "batchAuthorized";
+    case Kind::BATCH_CLOSED: return "batchClosed";
+    case Kind::CERTIFICATE_REVOKED: return "certificateRevoked";
+    case Kind::CRL_PUBLISHED: return "crlPublished";
+    case Kind::CA_REGISTERED: return "caRegistered";
+    case Kind::CHECKPOINT_COSIGNED: return "checkpointCosigned";
+    case Kind::SYNC_SESSION: return "syncSession";
+    case Kind::LOG_ANOMALY: return "logAnomaly";
+    case Kind::TEST_EVENT: return "testEvent";
+    case Kind::FACTORY_REGISTERED: return "factoryRegistered";
+    case Kind::FACTORY_REMOVED: return "factoryRemoved";
+    case Kind::RELAYED: return "relayed";
+  }
+  return "an unknown kind";
+}
+
 }  // namespace mirrorca::log

@@ -31,6 +31,9 @@ namespace mirrorca::log {
 constexpr std::string_view kEventSignatureContext = "mirrorca-event-v1";
 constexpr size_t kMaxSignedEventBytes = 1 << 20;  // 1 MiB: far above any certificate event
 
+// KindName: the schema name of an event kind ("certificateIssued", ...).
+std::string_view KindName(schema::Event::Kind::Which kind);
+
 // EventSigningInput returns the bytes an event signature covers.
 Bytes EventSigningInput(ByteSpan body);
 

@@ -182,6 +182,15 @@ struct FactoryRemoved {
   reason @1 :Text;
 }
 
+# An HQ-log event relayed into the delivery log of the one factory it is
+# addressed to (docs/replication_protocol.md §9): the factory receives what
+# HQ addressed to it and nothing else, each event still signed by HQ's log
+# key and placed in HQ's log at `hqSeq` (an auditor compares the bytes).
+struct Relayed {
+  hqSeq @0 :UInt64;           # its position in HQ's log
+  signedEvent @1 :Data;       # the SignedEvent bytes exactly as HQ's log stores them
+}
+
 struct TestEvent {
   payload @0 :Data;           # synthetic events for tests, demos and benchmarks
   note @1 :Text;
@@ -208,5 +217,6 @@ struct Event {
     testEvent @15 :TestEvent;
     factoryRegistered @16 :FactoryRegistered;
     factoryRemoved @17 :FactoryRemoved;
+    relayed @18 :Relayed;
   }
 }

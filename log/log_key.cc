@@ -131,6 +131,13 @@ Result<LogSigner> LogSigner::FromPkey(std::string name, EvpPkeyPtr pkey) {
   return s;
 }
 
+Result<LogSigner> LogSigner::Renamed(std::string name) const {
+  LogSigner s;
+  s.pkey_ = pkey_;
+  ASSIGN_OR_RETURN(s.verifier_, LogVerifier::FromPublicKey(std::move(name), verifier_.public_key()));
+  return s;
+}
+
 Result<LogSigner> LogSigner::Generate(std::string name) {
   EVP_PKEY* raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   if (raw == nullptr) return OpenSslError("generate Ed25519 key");

@@ -69,6 +69,9 @@ class LogSigner {
   Result<Bytes> Sign(ByteSpan message) const;
   const LogVerifier& verifier() const { return verifier_; }
   const std::string& name() const { return verifier_.name(); }
+  // Renamed: the same key signing for another origin (a node's second log,
+  // e.g. HQ's delivery log of one factory; the origin is in every signed body).
+  Result<LogSigner> Renamed(std::string name) const;
 
  private:
   static Result<LogSigner> FromPkey(std::string name, EvpPkeyPtr pkey);

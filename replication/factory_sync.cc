@@ -91,7 +91,8 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   // HQ's cosignature must be on our checkpoint (an empty log has nothing to vouch for).
   ASSIGN_OR_RETURN(log::Checkpoint cosigned, log::OpenCheckpoint(out.cosigned_note, own_->verifier()));
   if (offered.tree_size > 0) {
-    RETURN_IF_ERROR(log::VerifyCosignature(out.cosigned_note, hq_copy_->verifier())
+    RETURN_IF_ERROR(log::VerifyCosignature(out.cosigned_note, options_.hq_cosigner ? *options_.hq_cosigner
+                                                                                   : hq_copy_->verifier())
                         .status()
                         .WithContext("HQ's cosignature"));
   }
@@ -103,7 +104,7 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   if (cosigned.tree_size > 0) RETURN_IF_ERROR(own_->StoreCheckpoint(out.cosigned_note));
 
   // HQ's log.
-  LogReceiver rx(hq_copy_, LogReceiver::Mode::kSession, options_.receive_progress);
+  LogReceiver rx(hq_copy_, LogReceiver::Mode::kSession, options_.receive_progress, options_.hq_event_check);
   Result<std::string> hq_note = rx.Receive(channel);
   if (!hq_note.ok()) {
     if (rx.refused() && rx.refused()->detail.rfind("peer refused", 0) != 0) {

@@ -38,6 +38,11 @@ struct FactorySyncOptions {
   // Called after new HQ events are stored (the factory CA refreshes its
   // batch ledger from its copy of HQ's log).
   std::function<void()> on_hq_events;
+  // HQ's own log key, which cosigns (default: the key of `hq_copy`; set it
+  // when the copy is the factory's delivery log, signed under another name).
+  std::optional<log::LogVerifier> hq_cosigner;
+  // What HQ's log may carry here (a delivery log: relayed HQ events only).
+  EventCheck hq_event_check;
 };
 
 class FactorySync {

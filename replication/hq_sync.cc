@@ -7,6 +7,7 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "engine/delivery_log.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
 #include "replication/bundle.h"
@@ -16,6 +17,7 @@ namespace mirrorca::replication {
 
 struct HqSync::Factory {
   std::unique_ptr<log::EventLog> copy;
+  std::unique_ptr<log::EventLog> delivery;  // what it receives (null: HQ's whole log)
   std::mutex session_mu;  // one session or import at a time per factory
 };
 
@@ -51,6 +53,9 @@ Status HqSync::Refresh() {
     ASSIGN_OR_RETURN(log::LogVerifier v, log::LogVerifier::Parse(scope.log_key));
     auto f = std::make_unique<Factory>();
     ASSIGN_OR_RETURN(f->copy, log::EventLog::OpenCopy(hq_log_->store(), v));
+    if (options_.delivery_store != nullptr) {
+      ASSIGN_OR_RETURN(f->delivery, engine::OpenDelivery(options_.delivery_store, *cosigner_, scope.name));
+    }
     added.push_back(std::move(f));
   }
   std::unique_lock lock(maps_mu_);
@@ -85,6 +90,26 @@ log::EventLog* HqSync::Copy(const std::string& origin) {
   std::shared_lock lock(maps_mu_);
   auto it = by_origin_.find(origin);
   return it == by_origin_.end() ? nullptr : it->second->copy.get();
+}
+
+Result<log::EventLog*> HqSync::RelayTo(const std::string& origin) {
+  RETURN_IF_ERROR(Refresh());
+  Factory* f = nullptr;
+  {
+    std::shared_lock lock(maps_mu_);
+    auto it = by_origin_.find(origin);
+    if (it != by_origin_.end()) f = it->second;
+  }
+  if (f == nullptr || !f->delivery) return Status::NotFound("no delivery log for '" + origin + "'");
+  std::lock_guard session(f->session_mu);
+  RETURN_IF_ERROR(engine::Relay(*hq_log_, *f->delivery, origin).status());
+  return f->delivery.get();
+}
+
+log::EventLog* HqSync::Delivery(const std::string& origin) {
+  std::shared_lock lock(maps_mu_);
+  auto it = by_origin_.find(origin);
+  return it == by_origin_.end() ? nullptr : it->second->delivery.get();
 }
 
 std::vector<log::EventLog*> HqSync::Copies() {
@@ -243,8 +268,9 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
         (void)SendRefusal(channel, RefusalKind::kIdentity, d);
         return Status::PermissionDenied(d);
       }
-      if (std::string(hello.getPeerLog().cStr()) != hq_log_->origin()) {
-        const std::string d = "this HQ writes '" + hq_log_->origin() + "'";
+      const std::string sends = f->delivery ? f->delivery->origin() : hq_log_->origin();
+      if (std::string(hello.getPeerLog().cStr()) != sends) {
+        const std::string d = "this HQ sends '" + f->copy->origin() + "' the log '" + sends + "'";
         Alert(f, RefusalKind::kIdentity, d);
         (void)SendRefusal(channel, RefusalKind::kIdentity, d);
         return Status::PermissionDenied(d);
@@ -276,13 +302,17 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
 }
 
 Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello, const EventCheck& check) {
+  // What the factory receives: its delivery log (what HQ addressed to it),
+  // or HQ's whole log when HQ keeps no delivery logs.
+  log::EventLog& outgoing = f.delivery ? *f.delivery : *hq_log_;
+  if (f.delivery) RETURN_IF_ERROR(engine::Relay(*hq_log_, *f.delivery, f.copy->origin()).status());
   {
     capnp::MallocMessageBuilder m;
     auto h = m.initRoot<wire::Message>().initHello();
     h.setProtocolVersion(kProtocolVersion);
     h.setRole(wire::Role::HQ);
-    h.setOwnLog(hq_log_->origin());
-    h.setOwnSize(hq_log_->Size());
+    h.setOwnLog(outgoing.origin());
+    h.setOwnSize(outgoing.Size());
     h.setPeerLog(f.copy->origin());
     h.setPeerCopySize(f.copy->Size());
     h.setCosignedSize(CosignedSize(f));
@@ -311,10 +341,12 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
     m.initRoot<wire::Message>().initCosigned().setNote(*cosigned);
     RETURN_IF_ERROR(channel.Send(m));
   }
-  // HQ's log, from what the factory holds.
-  ASSIGN_OR_RETURN(std::string hq_note, hq_log_->SignCheckpoint());
+  // HQ's log (or the factory's delivery log, with the cosignature just
+  // recorded), from what the factory holds.
+  if (f.delivery) RETURN_IF_ERROR(engine::Relay(*hq_log_, *f.delivery, f.copy->origin()).status());
+  ASSIGN_OR_RETURN(std::string hq_note, outgoing.SignCheckpoint());
   ASSIGN_OR_RETURN(TransferStats sent,
-                   SendLog(channel, *hq_log_, hello.getPeerCopySize(), hq_note, options_.send));
+                   SendLog(channel, outgoing, hello.getPeerCopySize(), hq_note, options_.send));
   metrics_.events_sent += sent.events;
   ASSIGN_OR_RETURN(std::unique_ptr<Frame> answer, channel.Receive());
   return ReadGuarded([&]() -> Status {

@@ -60,6 +60,11 @@ struct HqSyncOptions {
   // log before every transfer; it must outlive the HqSync.
   engine::LogAuthority* authority = nullptr;
   SendOptions send;
+  // Delivery logs (engine/delivery_log.h): when set, each factory receives
+  // only what HQ addressed to it — its delivery log, kept in this store and
+  // relayed from HQ's log at every round — instead of HQ's whole log. HQ
+  // nodes always set it; protocol tests leave it null.
+  log::Store* delivery_store = nullptr;
   // Alert receives one JSON line per refused session or divergence (stderr by default).
   std::function<void(const std::string&)> alert;
 };
@@ -89,6 +94,13 @@ class HqSync {
   Result<std::string> ImportFactoryBundle(const std::string& path, const Progress& progress,
                                           std::optional<Refused>* refused = nullptr);
 
+  // RelayTo brings the delivery log of the factory log `origin` up to date
+  // with HQ's log (waiting for a session of that factory to end) and
+  // returns it; NotFound without one.
+  Result<log::EventLog*> RelayTo(const std::string& origin);
+  // Delivery returns the delivery log of the factory log `origin` (null
+  // without a delivery store or for an unknown factory).
+  log::EventLog* Delivery(const std::string& origin);
   // Copy returns HQ's copy of the factory log `origin`, or null.
   log::EventLog* Copy(const std::string& origin);
   std::vector<log::EventLog*> Copies();  // every factory's, in registration order

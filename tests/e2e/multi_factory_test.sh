@@ -12,7 +12,10 @@
 #     answers stay correct;
 #   - unseen serials: F1 (strict) answers "revoked" for a device issued after
 #     its last sync, F3 (unseen_serials = "unknown") answers "unknown";
-#   - F2 is removed: its next sync is refused, what it issued stays answered.
+#   - F2 is removed: its next sync is refused, what it issued stays answered;
+#   - each factory's store holds only the HQ events addressed to it (its
+#     delivery log): F2 never receives F1's batch terms; `audit verify` at HQ
+#     checks every delivery log against HQ's log byte for byte.
 set -euo pipefail
 BIN="${MIRRORCA_BIN:-mirrorca}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -187,7 +190,35 @@ grep -q '"ok":true' "$T/auth-removed.json" && fail "authorized a batch for a rem
 echo "ok: F2 removed — its sync refused, its certificates still answered, no new batch for it"
 
 # --- The whole store still verifies.
-kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+PIDS=()
 "$BIN" audit verify --data "$HQ/data" > "$T/audit.json" || fail "audit verify: $(head -c 600 "$T/audit.json")"
-echo "ok: audit verify of HQ's store"
+grep -q '"deliveries_checked":3' "$T/audit.json" || fail "audit verify did not check the 3 delivery logs: $(head -c 600 "$T/audit.json")"
+echo "ok: audit verify of HQ's store, its 3 delivery logs byte-identical to HQ's events"
+
+# --- Each factory received only what HQ addressed to it.
+for n in F1 F2 F3; do
+  "$BIN" log export --data "$T/$n/data" --log "hq.mirrorca.example/log/to/$n" > "$T/$n-hq.jsonl" \
+    || fail "export $n's copy of its delivery log"
+  python3 - "$T/$n-hq.jsonl" "factory-$(echo "$n" | tr 'A-Z' 'a-z').mirrorca.example/log" <<'PY' || fail "$n received more than its own: $(cat "$T/$n-hq.jsonl" | cut -c1-300)"
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+own = sys.argv[2]
+assert events, "nothing delivered"
+kinds = set()
+for e in events:
+    assert e["kind"] == "relayed", e
+    assert e["about"] == own, (e["about"], own)
+    kinds.add(e["relayed_kind"])
+assert {"factoryRegistered", "batchAuthorized", "checkpointCosigned"} <= kinds, kinds
+PY
+done
+# F2's copy names no other factory at all (in any byte of what it holds).
+python3 - "$T/F2-hq.jsonl" <<'PY' || fail "F2's store holds F1's or F3's events"
+import base64, json, sys
+for l in open(sys.argv[1]):
+    raw = base64.b64decode(json.loads(l)["signed_event"])
+    assert b"factory-f1" not in raw and b"factory-f3" not in raw, l[:200]
+PY
+echo "ok: each factory holds only HQ's events addressed to it (F2 never received F1's batch terms)"
 echo "PASS multi_factory_test"

@@ -168,5 +168,5 @@ grep -q "\"cosigned_size\":$((200000 + 5))" "$T/sync5.json" || fail "continuous 
 kill -TERM "$FACTORY_PID"; wait "$FACTORY_PID" || true; FACTORY_PID=""
 stop_hq
 events "$D/hq/data" --log "$FORIGIN" > /dev/null
-events "$D/factory/data" --log hq.mirrorca.example/log > /dev/null
+events "$D/factory/data" --log hq.mirrorca.example/log/to/F1 > /dev/null
 echo "PASS sync e2e"
