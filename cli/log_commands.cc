@@ -215,6 +215,9 @@ int Export(const LogArgs& a) {
     if (!p.ok()) return p.status().WithContext("seq " + std::to_string(seq));
     nlohmann::ordered_json j;
     j["seq"] = seq;
+    j["signed_event"] = Base64Encode(AsBytes(bytes));
+    j["body"] = Base64Encode(p->body());
+    j["signature"] = Base64Encode(p->signature());
     j["kind"] = std::string(log::KindName(p->event().getKind().which()));
     if (!About(p->event()).empty()) j["about"] = About(p->event());
     if (p->event().getKind().isRelayed()) {  // a delivery log: what HQ's event was
@@ -226,9 +229,6 @@ int Export(const LogArgs& a) {
         if (!About(inner->event()).empty()) j["about"] = About(inner->event());
       }
     }
-    j["signed_event"] = Base64Encode(AsBytes(bytes));
-    j["body"] = Base64Encode(p->body());
-    j["signature"] = Base64Encode(p->signature());
     std::cout << j.dump() << "\n";
     return Status::Ok();
   });

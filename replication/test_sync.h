@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/delivery_log.h"
 #include "engine/log_authority.h"
 #include "log/event_log.h"
 #include "log/store.h"
@@ -73,6 +74,10 @@ struct Pair {
   std::vector<std::string> alerts;
   std::mutex alerts_mu;
   std::unique_ptr<engine::LogAuthority> authority;  // what each factory log may carry
+  // with_delivery: HQ sends each factory its delivery log (engine/delivery_log.h)
+  // kept in `delivery`, as HQ nodes do; otherwise HQ's whole log.
+  bool with_delivery = false;
+  std::unique_ptr<log::Store> delivery;
 
   Pair() {
     hq_spki = tls.Issue("hq", true);
@@ -98,6 +103,8 @@ struct Pair {
       ASSERT_TRUE(registered.ok()) << registered.status();
     }
     o.authority = authority.get();
+    if (with_delivery && !delivery) delivery = std::move(*engine::OpenDeliveryStore(hq->dir.path()));
+    o.delivery_store = delivery.get();
     auto s = HqSync::Open(hq->log.get(), hq_signer, o);
     ASSERT_TRUE(s.ok()) << s.status();
     sync = std::move(*s);
