@@ -139,7 +139,7 @@ class Demo {
       }
     }
 
-    Step("Nightly sync: each factory log goes to HQ, verified and cosigned; HQ's log comes back");
+    Step("Nightly sync: each factory log goes to HQ, verified and cosigned; what HQ addressed to that factory comes back");
     for (int k = 1; k <= factories; ++k) {
       if (!Cmd({self_, "sync", "--config", Config(k)}, "sync1.json")) return 1;
     }
