@@ -11,7 +11,8 @@
 //    total events/s, and the ratio to the baseline (goal >= 80 %).
 // Every event is verified by HQ (signature, chain, consistency proof) and
 // checked against the trust table; each factory's cosigned size must equal
-// its log size. The process's peak resident memory (VmHWM: HQ and all the
+// its log size, and each receives its own delivery log (HQ relays what it
+// addressed to that factory, as `hq serve` does). The process's peak resident memory (VmHWM: HQ and all the
 // factories, which share this process) is reported, with HQ's RocksDB
 // block cache and memtables as its bound. One JSON line per phase.
 #include <sys/resource.h>
@@ -29,6 +30,7 @@
 
 #include "ca/certificate.h"
 #include "ca/hierarchy.h"
+#include "engine/delivery_log.h"
 #include "engine/log_authority.h"
 #include "replication/test_sync.h"
 
@@ -70,7 +72,9 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
     auto f = std::make_unique<Factory>(Factory{NewSigner("factory-" + std::to_string(i + 1) + ".bench.example/log"),
                                                nullptr, "factory-" + std::to_string(i + 1), "", {}, Status::Ok()});
     f->spki = tls.Issue(f->tls_name, false);
-    f->node = std::make_unique<Node>(f->signer, &hq_signer.verifier());
+    // Each factory holds its delivery log (what HQ addressed to it), as in production.
+    const log::LogVerifier delivery = *engine::DeliveryVerifier(hq_signer.verifier(), name);
+    f->node = std::make_unique<Node>(f->signer, &delivery);
     auto root = ca::CreateRoot({.organization = "Bench OEM", .factory = name}, ca::KeyType::kP256, 1790000000);
     const std::string der = *ca::CertificateDer(root->cert.get());
     engine::FactoryRegistration reg{.name = name, .log_key = f->signer.verifier().VerifierKey(), .sync_spki = {f->spki}};
@@ -91,8 +95,14 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
   }
   for (auto& t : writers) t.join();
 
+  auto delivery_store = engine::OpenDeliveryStore(hq.dir.path());
+  if (!delivery_store.ok()) {
+    std::cerr << delivery_store.status() << "\n";
+    std::exit(2);
+  }
   HqSyncOptions o;
   o.authority = &authority;
+  o.delivery_store = delivery_store->get();
   o.alert = [](const std::string& line) { std::cerr << line << "\n"; };
   auto sync = HqSync::Open(hq.log.get(), hq_signer, o);
   if (!sync.ok()) {
@@ -118,7 +128,10 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
         fp->status = ch.status();
         return;
       }
-      FactorySync sync_client(fp->node->log.get(), fp->node->peer_copy.get());
+      FactorySyncOptions fo;
+      fo.hq_cosigner = hq_signer.verifier();
+      fo.hq_event_check = engine::DeliveredEventCheck(hq_signer.verifier());
+      FactorySync sync_client(fp->node->log.get(), fp->node->peer_copy.get(), fo);
       Result<RoundResult> r = sync_client.Round(**ch);
       if (r.ok()) {
         fp->result = *r;
@@ -137,8 +150,11 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
   for (auto& f : fs) {
     if (!f->status.ok()) std::cerr << f->tls_name << ": " << f->status << "\n";
     total += f->result.events_sent;
+    // Right: HQ cosigned exactly the factory's log, and the factory holds
+    // its delivery log and nothing about any other factory.
     cosigned_ok += f->status.ok() && f->result.cosigned_size == f->node->log->Size() &&
-                   (*sync)->Copy(f->signer.name())->Size() == f->node->log->Size();
+                   (*sync)->Copy(f->signer.name())->Size() == f->node->log->Size() &&
+                   f->node->peer_copy->Size() == (*sync)->Delivery(f->signer.name())->Size();
   }
   return {{"phase", label},
           {"factories", factories},

@@ -43,14 +43,14 @@ Status HqServe(const std::string& config_path) {
   std::string last_metrics;  // guarded by metrics_mu: skip rewriting an unchanged file
   auto write_metrics = [&] {
     std::lock_guard lock(metrics_mu);
-    std::string text = n.sync->PrometheusText();
+    std::string text = n.service->sync().PrometheusText();
     if (text == last_metrics) return;
     if (Env::Default()->WriteFileAtomic(metrics_path, text, 0644).ok()) last_metrics = std::move(text);
   };
   write_metrics();
   // Pins follow HQ's log: a factory onboarded (or re-keyed) while HQ runs
   // is admitted, a removed one is refused by the session.
-  replication::HqSync* bound = n.sync.get();
+  replication::HqSync* bound = &n.service->sync();
   ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.sync->tls.cert, c.sync->tls.key, c.sync->tls.ca},
                                                 [bound](const std::string& spki) { return bound->Pinned(spki); }));
   replication::SyncServerOptions so;
@@ -59,7 +59,7 @@ Status HqServe(const std::string& config_path) {
   so.io_timeout = std::chrono::seconds(c.sync->io_timeout_seconds);
   so.max_sessions = static_cast<size_t>(c.sync->max_sessions);
   so.on_session_end = [&](const Status& s) {
-    (void)n.va->Refresh();  // new factory events reach OCSP and CRLs at once
+    (void)n.service->va().Refresh();  // new factory events reach OCSP and CRLs at once
     // Refusals were already reported by HqSync; report transport-level ones
     // (failed handshakes: unknown keys, TLS 1.2, garbage) here.
     if (s.code() == StatusCode::kPermissionDenied && s.message().find("handshake") != std::string::npos) {
@@ -68,7 +68,7 @@ Status HqServe(const std::string& config_path) {
     }
     write_metrics();
   };
-  replication::SyncServer server(tls, n.sync.get(), so);
+  replication::SyncServer server(tls, &n.service->sync(), so);
   RETURN_IF_ERROR(server.Start());
   std::unique_ptr<net::HttpServer> va_server;
   if (c.validation) {
@@ -79,7 +79,7 @@ Status HqServe(const std::string& config_path) {
     ho.inline_handlers = true;  // OCSP answers are cached or signed in ~100 µs
     ho.io_threads = c.validation->io_threads;
     va_server = std::make_unique<net::HttpServer>(
-        nullptr, [&](const net::HttpRequest& r) { return n.va->Handle(r); }, ho);
+        nullptr, [&](const net::HttpRequest& r) { return n.service->va().Handle(r); }, ho);
     RETURN_IF_ERROR(va_server->Start());
   }
   // The admin API: mutual TLS with its own pinned keys (least privilege:
@@ -106,9 +106,9 @@ Status HqServe(const std::string& config_path) {
                                              }));
   std::cout << nlohmann::json{{"serving_sync", c.sync->listen_address + ":" +
                                                    std::to_string(server.port())},
-                              {"hq_log", n.local.log->origin()},
-                              {"log_size", n.local.log->Size()},
-                              {"factories", n.authority->Factories().size()},
+                              {"hq_log", n.service->log().origin()},
+                              {"log_size", n.service->log().Size()},
+                              {"factories", n.service->authority().Factories().size()},
                               {"serving_validation",
                                va_server ? c.validation->listen_address + ":" +
                                                std::to_string(va_server->port())
@@ -121,8 +121,8 @@ Status HqServe(const std::string& config_path) {
             << std::endl;
   // Refresh the metrics every second too, so a long import shows progress.
   PeriodicTask ticker(std::chrono::seconds(1), [&] {
-    (void)n.va->Refresh();  // a session still running (continuous) has stored events
-    if (Status m = n.va->Maintain(); !m.ok()) {
+    (void)n.service->va().Refresh();  // a session still running (continuous) has stored events
+    if (Status m = n.service->va().Maintain(); !m.ok()) {
       std::cerr << nlohmann::json{{"warning", "validation-maintenance"}, {"detail", m.ToString()}}.dump()
                 << std::endl;
     }
@@ -136,7 +136,7 @@ Status HqServe(const std::string& config_path) {
   if (va_server) va_server->Stop();
   server.Stop();
   write_metrics();
-  std::cout << nlohmann::json{{"stopped", true}, {"signal", sig}, {"log_size", n.local.log->Size()}}
+  std::cout << nlohmann::json{{"stopped", true}, {"signal", sig}, {"log_size", n.service->log().Size()}}
                    .dump()
             << std::endl;
   return Status::Ok();
@@ -301,24 +301,17 @@ int BundleImport(const std::string& config_path, const std::string& file) {
       std::cerr << "error: " << n.status() << "\n";
       return 2;
     }
-    Result<replication::BundleInfo> header = replication::ReadBundleHeader(abs);
-    log::EventLog* copy = header.ok() ? n->sync->Copy(header->log) : nullptr;
-    const uint64_t before = copy ? copy->Size() : 0;
-    std::optional<replication::Refused> refused;
-    Result<std::string> r = n->sync->ImportFactoryBundle(abs, on_progress, &refused);
+    Result<hq::ImportOutcome> r = n->service->ImportBundle(abs, on_progress);
     if (!r.ok()) {
-      std::cout << nlohmann::json{{"ok", false},
-                                  {"refused", refused ? std::string(replication::RefusalCode(
-                                                            refused->kind))
-                                                      : "internal"},
-                                  {"error", r.status().ToString()}}
-                       .dump()
+      std::cout << nlohmann::json{{"ok", false}, {"refused", "internal"}, {"error", r.status().ToString()}}.dump()
                 << std::endl;
       return 3;
     }
-    replication::TransferStats s;
-    s.events = copy->Size() - before;
-    line = ImportJson(header->log, s, copy->Size(), *r);
+    line = ImportJson(*r);
+    if (r->refused) {
+      std::cout << line << std::endl;
+      return 3;
+    }
   } else {
     Result<log::LocalLog> local = log::OpenLocalLog(Env::Default(), c->data_dir, true);
     Result<HqCopyKeys> keys = HqCopyKeysOf(*c->factory);

@@ -1,0 +1,143 @@
+// HqService: the HQ node as one typed service — HQ's store and own log, the
+// delivery logs, the trust table, the sync service over the factory copies
+// and the validation authority projecting them — with the operator's
+// commands (revoke, CRLs, the batch ledger, batch authorization, bundle
+// import and export, onboarding reload, factory removal) as typed requests
+// and results. Every transport calls these: the CLI on a stopped node, the
+// control socket of a running `hq serve`, the admin API. Transports only
+// translate (cli/hq_node.h is the JSON one).
+//
+// Thread-safety: the commands may run concurrently (the services serialize
+// what they must; Reload runs one at a time).
+#ifndef MIRRORCA_HQ_HQ_SERVICE_H_
+#define MIRRORCA_HQ_HQ_SERVICE_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/batch_ledger.h"
+#include "engine/status_records.h"
+#include "engine/log_authority.h"
+#include "engine/revocation.h"
+#include "log/local_log.h"
+#include "replication/bundle.h"
+#include "replication/hq_sync.h"
+#include "validation/validation_authority.h"
+
+namespace mirrorca::hq {
+
+// FactorySettings: what HQ's configuration says about one factory.
+struct FactorySettings {
+  std::string name;
+  std::string ca_name;           // /crl/<ca_name>.crl
+  bool unseen_unknown = false;   // OCSP "unknown" for serials HQ has not seen issued
+  std::string log_origin;
+  std::string log_key;
+  std::string ca_mirror_dir;     // HQ's copy of its issuing CA (ca.pem, ca.key)
+  std::set<std::string> sync_spki;
+};
+
+struct HqOptions {
+  std::string data_dir;
+  std::string root_dir;          // the root's CRL is served when ca.key is there
+  std::string organization;
+  std::string public_url = "http://127.0.0.1";  // CRL distribution points
+  int64_t crl_validity_seconds = 24 * 3600;
+  int64_t crl_debounce_seconds = 2;
+  int64_t ocsp_validity_seconds = 4 * 3600;
+  int64_t ocsp_max_age_seconds = 60;
+  std::vector<FactorySettings> factories;
+};
+
+// RegisterFactories records each factory in HQ's log (engine::RegisterFactory:
+// once, and again when its CA, HQ's key copy or its sync keys change; a
+// removed factory stays removed and is reported in `removed`) and catches
+// `authority` up.
+Status RegisterFactories(const std::vector<FactorySettings>& factories, log::EventLog& hq_log,
+                         engine::LogAuthority& authority, std::vector<std::string>* removed = nullptr);
+
+struct RevokeCommand {
+  Bytes serial;                  // or
+  std::string batch;             // FACTORY/BATCH (a bare BATCH while one factory is registered)
+  std::string reason = "unspecified";
+  bool hold = false, release = false;
+  int64_t time = 0, invalidity_date = 0;  // microseconds; 0: now / none
+  std::string requested_by = "cli";
+};
+
+struct LedgerQuery {
+  std::string batch;             // FACTORY/BATCH, or
+  std::string factory;           // every batch of one factory; both empty: all
+};
+struct LedgerRow {
+  std::string factory;           // its name (the log origin when unregistered)
+  std::string factory_log;
+  std::string batch;
+  engine::BatchTally tally;
+};
+
+struct ImportOutcome {
+  std::string log;
+  uint64_t events_imported = 0;
+  uint64_t copy_size = 0;
+  bool cosigned = false;
+  std::optional<replication::Refused> refused;  // set when the bundle was refused
+};
+
+struct ReloadOutcome {
+  std::vector<std::string> added;    // factories now served
+  std::vector<std::string> removed;  // in the settings but removed in HQ's log
+  std::vector<std::string> active;   // log origins of every active factory
+};
+
+class HqService {
+ public:
+  static Result<std::unique_ptr<HqService>> Open(HqOptions options);
+  ~HqService();
+
+  Result<engine::RevocationResult> Revoke(const RevokeCommand& command);
+  // PublishCrls publishes the CRL of the CA named `ca` (empty: of every CA served).
+  Result<std::vector<validation::CrlInfo>> PublishCrls(const std::string& ca, bool delta);
+  Result<std::vector<LedgerRow>> Ledger(const LedgerQuery& query);
+  // AuthorizeBatch records batchAuthorized in HQ's log (the ledger shows it at once).
+  Result<uint64_t> AuthorizeBatch(const engine::BatchTerms& terms);
+  // ImportBundle applies a factory's bundle file; a refusal is an outcome
+  // with `refused` set, an I/O failure an error.
+  Result<ImportOutcome> ImportBundle(const std::string& path, const replication::Progress& progress = nullptr);
+  // ExportDelivery writes the delivery log of `factory` (what a sync would
+  // send it) from seq `from` to the bundle file `out`.
+  Result<replication::BundleInfo> ExportDelivery(const std::string& factory, uint64_t from, const std::string& out);
+  // Reload registers new or changed factories and serves the new ones at
+  // once (sync pins and bindings, OCSP and CRLs for their CAs).
+  Result<ReloadOutcome> Reload(const std::vector<FactorySettings>& factories);
+  // RemoveFactory records factoryRemoved: its syncs are refused from then on.
+  Result<engine::FactoryScope> RemoveFactory(const std::string& name, const std::string& reason);
+
+  log::EventLog& log() { return *local_.log; }
+  engine::LogAuthority& authority() { return *authority_; }
+  replication::HqSync& sync() { return *sync_; }
+  validation::ValidationAuthority& va() { return *va_; }
+
+ private:
+  HqService() = default;
+  validation::VaIssuer IssuerOf(const FactorySettings& f) const;
+
+  HqOptions options_;
+  log::LocalLog local_;
+  std::unique_ptr<log::Store> delivery_store_;
+  std::unique_ptr<engine::LogAuthority> authority_;
+  std::unique_ptr<replication::HqSync> sync_;
+  std::unique_ptr<validation::ValidationAuthority> va_;
+  std::mutex reload_mu_;
+  std::set<std::string> served_;  // origins whose CA the VA serves; guarded by reload_mu_
+};
+
+}  // namespace mirrorca::hq
+
+#endif  // MIRRORCA_HQ_HQ_SERVICE_H_
