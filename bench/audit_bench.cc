@@ -3,7 +3,7 @@
 //   BM_ReplaySerialIndexed  `audit replay --serial` through the replay index
 //   BM_ReplayBatchIndexed   `audit replay --batch` through the replay index
 // at random instants of the history, random serials (issued or not yet).
-// Each iteration is one whole engine::Replay call: opening the store and the
+// Each iteration is one whole audit::Replay call: opening the store and the
 // index read-only, the fold, the replay after the snapshot, the issuance
 // event's signature check.
 //
@@ -17,10 +17,10 @@
 
 #include "base/encoding.h"
 #include "base/utc_time.h"
-#include "engine/replay.h"
+#include "audit/replay.h"
 #include "log/sha256.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 struct History {
@@ -81,6 +81,6 @@ void BM_ReplayBatchIndexed(benchmark::State& state) {
 BENCHMARK(BM_ReplayBatchIndexed)->Unit(benchmark::kMillisecond)->Iterations(20);
 
 }  // namespace
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
 BENCHMARK_MAIN();

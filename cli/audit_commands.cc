@@ -1,4 +1,4 @@
-// `mirrorca audit ...`: the auditor's commands (engine/audit_verify.h).
+// `mirrorca audit ...`: the auditor's commands (audit/audit_verify.h).
 #include "cli/audit_commands.h"
 
 #include <chrono>
@@ -14,13 +14,13 @@
 #include "base/utc_time.h"
 #include "ca/certificate.h"
 #include "cli/sync_support.h"
-#include "engine/audit_report.h"
-#include "engine/audit_verify.h"
-#include "engine/issuance_proof.h"
-#include "engine/replay.h"
-#include "engine/replay_index.h"
-#include "engine/report_html.h"
-#include "engine/store_logs.h"
+#include "audit/audit_report.h"
+#include "audit/audit_verify.h"
+#include "audit/issuance_proof.h"
+#include "audit/replay.h"
+#include "audit/replay_index.h"
+#include "audit/report_html.h"
+#include "audit/store_logs.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -35,7 +35,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   std::map<std::string, std::unique_ptr<ProgressLine>> bars;
   std::mutex bars_mu;  // the projection's rebuild reports from its own thread
-  engine::AuditOptions o;
+  audit::AuditOptions o;
   o.threads = a.threads;
   o.memory_budget = a.memory_mib << 20;
   o.progress = [&](const std::string& stage, uint64_t done, uint64_t total) {
@@ -44,7 +44,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
     if (!bar) bar = std::make_unique<ProgressLine>(stage);
     bar->Update(done, total);
   };
-  Result<engine::AuditVerdict> v = engine::AuditVerify(a.data, o);
+  Result<audit::AuditVerdict> v = audit::AuditVerify(a.data, o);
   bars.clear();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -53,7 +53,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
     return 2;
   }
   nlohmann::json logs = nlohmann::json::array();
-  for (const engine::AuditLogResult& r : v->logs) {
+  for (const audit::AuditLogResult& r : v->logs) {
     logs.push_back({{"log", r.origin},
                     {"events", r.events},
                     {"checkpoints", r.checkpoints},
@@ -88,7 +88,7 @@ int AuditProveCommand(const ProveArgs& a) {
     std::cerr << "error: --serial: " << serial.status() << "\n";
     return 2;
   }
-  Result<engine::TlogProof> proof = engine::ProveIssuance(a.data, *serial);
+  Result<audit::TlogProof> proof = audit::ProveIssuance(a.data, *serial);
   Status s = proof.ok() ? Env::Default()->WriteFileAtomic(a.out, proof->Encode(), 0644) : proof.status();
   if (!s.ok()) {
     std::cout << nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump() << std::endl;
@@ -125,9 +125,9 @@ int AuditCheckProofCommand(const CheckArgs& a) {
   Result<ca::X509Ptr> cert = cert_text.ok() ? ca::ParseCertificate(*cert_text) : cert_text.status();
   Result<std::string> der = cert.ok() ? ca::CertificateDer(cert->get()) : cert.status();
   if (!der.ok()) return fail(der.status().WithContext("--cert"), 2);
-  Result<engine::TlogProof> proof = engine::TlogProof::Parse(*text);
+  Result<audit::TlogProof> proof = audit::TlogProof::Parse(*text);
   if (!proof.ok()) return fail(proof.status(), 1);
-  Result<engine::ProofCheck> r = engine::CheckProof(*proof, *key, cosigner, AsBytes(*der));
+  Result<audit::ProofCheck> r = audit::CheckProof(*proof, *key, cosigner, AsBytes(*der));
   if (!r.ok()) return fail(r.status(), 1);
   nlohmann::json out = {{"ok", true},           {"log", r->log},
                         {"seq", r->seq},         {"tree_size", r->tree_size},
@@ -150,7 +150,7 @@ int AuditReplayCommand(const ReplayArgs& a) {
   };
   Result<int64_t> at = ParseUtcTime(a.at);
   if (!at.ok()) return fail(at.status().WithContext("--at"), 2);
-  engine::ReplayQuery q;
+  audit::ReplayQuery q;
   q.at = *at + 999999;  // the whole second counts
   q.batch = a.batch;
   if (!a.serial.empty()) {
@@ -159,8 +159,8 @@ int AuditReplayCommand(const ReplayArgs& a) {
     q.serial = std::move(*serial);
   }
   const auto start = std::chrono::steady_clock::now();
-  Result<engine::ReplayAnswer> r =
-      engine::Replay(a.data, q, {.index_dir = a.index, .use_index = !a.no_index});
+  Result<audit::ReplayAnswer> r =
+      audit::Replay(a.data, q, {.index_dir = a.index, .use_index = !a.no_index});
   if (!r.ok()) return fail(r.status(), 2);
   nlohmann::json out = {{"ok", true}, {"at", a.at}, {"events_replayed", r->events},
                         {"hq_cosigned_sizes", r->cosigned}};
@@ -174,7 +174,7 @@ int AuditReplayCommand(const ReplayArgs& a) {
   if (!r->note.empty()) how["note"] = r->note;
   out["replay"] = how;
   if (r->certificate) {
-    const engine::CertificateAt& c = *r->certificate;
+    const audit::CertificateAt& c = *r->certificate;
     nlohmann::json j = {{"serial", a.serial}, {"state", c.state}};
     if (c.issued) {
       j["issued"] = {{"log", c.issued_in}, {"seq", c.issued_seq}, {"time_us", c.issued_time},
@@ -208,21 +208,21 @@ int AuditReportCommand(const ReportArgs& a) {
   if (!from.ok()) return fail(from.status().WithContext("--from"));
   Result<int64_t> to = ParseUtcTime(a.to);
   if (!to.ok()) return fail(to.status().WithContext("--to"));
-  Result<engine::StoreLogs> logs = engine::OpenStoreLogs(a.data);
+  Result<audit::StoreLogs> logs = audit::OpenStoreLogs(a.data);
   if (!logs.ok()) return fail(logs.status());
-  engine::ReportOptions o;
+  audit::ReportOptions o;
   o.from = *from;
   o.to = *to + 999999;  // the whole last second
   o.store_label = a.data;
   o.generated_at = Env::Default()->NowMicros();
-  Result<nlohmann::json> report = engine::BuildAuditReport(*logs, o);
+  Result<nlohmann::json> report = audit::BuildAuditReport(*logs, o);
   if (!report.ok()) return fail(report.status());
   std::error_code ec;
   std::filesystem::create_directories(a.out, ec);
   if (ec) return fail(Status::IOError("cannot create " + a.out + ": " + ec.message()));
   const std::string json_text = report->dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   Status s = Env::Default()->WriteFileAtomic(a.out + "/report.json", json_text, 0644);
-  if (s.ok()) s = Env::Default()->WriteFileAtomic(a.out + "/report.html", engine::RenderReportHtml(*report), 0644);
+  if (s.ok()) s = Env::Default()->WriteFileAtomic(a.out + "/report.html", audit::RenderReportHtml(*report), 0644);
   if (!s.ok()) return fail(s);
   std::cout << nlohmann::json{{"ok", true},
                               {"out", a.out},
@@ -244,17 +244,17 @@ int AuditIndexCommand(const IndexArgs& a) {
     std::cout << nlohmann::json{{"ok", false}, {"error", st.ToString()}}.dump() << std::endl;
     return 2;
   };
-  Result<engine::StoreLogs> logs = engine::OpenStoreLogs(a.data);
+  Result<audit::StoreLogs> logs = audit::OpenStoreLogs(a.data);
   if (!logs.ok()) return fail(logs.status());
   std::unique_ptr<ProgressLine> bar;
-  engine::ReplayIndexOptions o;
+  audit::ReplayIndexOptions o;
   o.every = a.every;
   o.progress = [&](uint64_t done, uint64_t total) {
     if (!bar) bar = std::make_unique<ProgressLine>("index");
     bar->Update(done, total);
   };
-  const std::string dir = a.index.empty() ? engine::DefaultReplayIndexDir(a.data) : a.index;
-  Result<engine::ReplayIndexStats> st = engine::BuildReplayIndex(*logs, dir, o);
+  const std::string dir = a.index.empty() ? audit::DefaultReplayIndexDir(a.data) : a.index;
+  Result<audit::ReplayIndexStats> st = audit::BuildReplayIndex(*logs, dir, o);
   bar.reset();
   if (!st.ok()) return fail(st.status());
   std::cout << nlohmann::json{{"ok", true},

@@ -1,4 +1,4 @@
-// CLI: the auditor's commands — `audit verify` (engine/audit_verify.h).
+// CLI: the auditor's commands — `audit verify` (audit/audit_verify.h).
 #ifndef MIRRORCA_CLI_AUDIT_COMMANDS_H_
 #define MIRRORCA_CLI_AUDIT_COMMANDS_H_
 

@@ -4,7 +4,7 @@
 # certificate-status projection) and the factory's (its log, HQ's copy),
 # also while `hq serve` runs; a missing store is an error (exit 2).
 # `audit prove` and `audit check-proof` on a demo certificate.
-# (A flipped byte naming its seq: engine/audit_verify_test.cc, 100k events.)
+# (A flipped byte naming its seq: audit/audit_verify_test.cc, 100k events.)
 set -euo pipefail
 BIN="${MIRRORCA_BIN:-mirrorca}"
 T="$(mktemp -d)"

@@ -1,4 +1,4 @@
-#include "engine/report_html.h"
+#include "audit/report_html.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include "base/utc_time.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 using json = nlohmann::json;
@@ -304,4 +304,4 @@ std::string RenderReportHtml(const json& r) {
   return h;
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

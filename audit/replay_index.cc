@@ -1,4 +1,4 @@
-#include "engine/replay_index.h"
+#include "audit/replay_index.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -14,11 +14,11 @@
 #include "base/encoding.h"
 #include "base/status_macros.h"
 #include "engine/status_records.h"
-#include "engine/merge_cursor.h"
-#include "engine/replay_fold.h"
+#include "audit/merge_cursor.h"
+#include "audit/replay_fold.h"
 #include "log/sha256.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 using json = nlohmann::json;
@@ -122,17 +122,17 @@ Result<std::string> HeadHash(log::EventLog& l, uint64_t size) {
 // Counts applies one event's effect on batch counts and cosigned sizes
 // (issuances and revocations also change revoked/on-hold counts through
 // the serial's fold, which the callers handle).
-// Batches are keyed by BatchKey(factory origin, batch id). Callers count
-// only events their log may carry (LogAuthority::Check, once per event).
+// Batches are keyed by engine::BatchKey(factory origin, batch id). Callers count
+// only events their log may carry (engine::LogAuthority::Check, once per event).
 void CountEvent(const log::ParsedEvent& e, const std::string& origin, Snapshot& s) {
   auto kind = e.event().getKind();
   if (kind.isBatchAuthorized()) {
     auto b = kind.getBatchAuthorized();
-    s.batches[BatchKey(b.getFactoryLogId().cStr(), b.getBatchId().cStr())].authorized = b.getQuota();
+    s.batches[engine::BatchKey(b.getFactoryLogId().cStr(), b.getBatchId().cStr())].authorized = b.getQuota();
   } else if (kind.isIssuanceRejected()) {
-    s.batches[BatchKey(origin, kind.getIssuanceRejected().getBatchId().cStr())].rejected++;
+    s.batches[engine::BatchKey(origin, kind.getIssuanceRejected().getBatchId().cStr())].rejected++;
   } else if (kind.isCertificateIssued()) {
-    s.batches[BatchKey(origin, kind.getCertificateIssued().getBatchId().cStr())].issued++;
+    s.batches[engine::BatchKey(origin, kind.getCertificateIssued().getBatchId().cStr())].issued++;
   } else if (kind.isCheckpointCosigned()) {
     uint64_t& size = s.cosigned[kind.getCheckpointCosigned().getLogId()];
     size = std::max(size, kind.getCheckpointCosigned().getTreeSize());
@@ -143,11 +143,11 @@ void CountEvent(const log::ParsedEvent& e, const std::string& origin, Snapshot& 
 // before to its state after.
 void Retally(const SerialFold& before, const SerialFold& after, std::map<std::string, BatchAt>& batches) {
   if (before.issued && before.rev_state != "good") {
-    BatchAt& b = batches[BatchKey(before.issued_in, before.batch)];
+    BatchAt& b = batches[engine::BatchKey(before.issued_in, before.batch)];
     (before.rev_state == "revoked" ? b.revoked : b.on_hold)--;
   }
   if (after.issued && after.rev_state != "good") {
-    BatchAt& b = batches[BatchKey(after.issued_in, after.batch)];
+    BatchAt& b = batches[engine::BatchKey(after.issued_in, after.batch)];
     (after.rev_state == "revoked" ? b.revoked : b.on_hold)++;
   }
 }
@@ -511,7 +511,7 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
     out.certificate = f.Answer();
   }
   if (!q.batch.empty()) {
-    BatchAt& b = now.batches[BatchKey(q.factory_origin, q.batch)];
+    BatchAt& b = now.batches[engine::BatchKey(q.factory_origin, q.batch)];
     for (const std::string& serial : batch_serials) {
       // A serial never revoked counts neither as revoked nor as held: only
       // serials with revocation events need their folds.
@@ -534,4 +534,4 @@ Result<ReplayAnswer> ReplayIndex::Answer(const ReplayQuery& q) {
   return out;
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

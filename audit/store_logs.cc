@@ -1,9 +1,9 @@
-#include "engine/store_logs.h"
+#include "audit/store_logs.h"
 
 #include "base/status_macros.h"
 #include "log/local_log.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 std::string StoreLogs::SignerName(const log::EventLog& l) {
   const std::string vkey = l.verifier().VerifierKey();
@@ -27,12 +27,12 @@ Result<StoreLogs> OpenStoreLogs(const std::string& data_dir) {
   return out;
 }
 
-Result<std::unique_ptr<LogAuthority>> LearnAuthority(const StoreLogs& s) {
-  auto learn = [&](const std::string& origin) -> Result<std::unique_ptr<LogAuthority>> {
+Result<std::unique_ptr<engine::LogAuthority>> LearnAuthority(const StoreLogs& s) {
+  auto learn = [&](const std::string& origin) -> Result<std::unique_ptr<engine::LogAuthority>> {
     // A factory holds HQ's events in its delivery log "<HQ origin>/to/<name>".
     const size_t to = origin.rfind("/to/");
-    auto a = std::make_unique<LogAuthority>(to == std::string::npos ? origin : origin.substr(0, to));
-    if (to != std::string::npos && !a->IsDeliveryOf(origin)) a = std::make_unique<LogAuthority>(origin);
+    auto a = std::make_unique<engine::LogAuthority>(to == std::string::npos ? origin : origin.substr(0, to));
+    if (to != std::string::npos && !a->IsDeliveryOf(origin)) a = std::make_unique<engine::LogAuthority>(origin);
     auto it = s.logs.find(origin);
     // A log that stops decoding teaches what came before; the verification
     // names the bad event.
@@ -53,10 +53,10 @@ Result<std::unique_ptr<LogAuthority>> LearnAuthority(const StoreLogs& s) {
     for (const auto& [origin, l] : s.logs) candidates.push_back(origin);
   }
   for (const std::string& origin : candidates) {
-    ASSIGN_OR_RETURN(std::unique_ptr<LogAuthority> a, learn(origin));
+    ASSIGN_OR_RETURN(std::unique_ptr<engine::LogAuthority> a, learn(origin));
     if (!a->Factories().empty()) return a;
   }
-  return std::make_unique<LogAuthority>(candidates.empty() ? std::string() : candidates.front());
+  return std::make_unique<engine::LogAuthority>(candidates.empty() ? std::string() : candidates.front());
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

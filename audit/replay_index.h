@@ -2,7 +2,7 @@
 // histories of tens of millions of events, without trusting today's tables.
 // It holds facts keyed by log position, all derived from the logs:
 //   - for every serial, its issuance and revocation events — (time, origin,
-//     seq) and the few fields the fold needs (engine/replay_fold.h);
+//     seq) and the few fields the fold needs (audit/replay_fold.h);
 //   - every `every` events of the time-merged logs, a snapshot: the instant
 //     T, each log's position at T (the events with time <= T), HQ's
 //     cosigned sizes and every batch's counts as of T.
@@ -23,8 +23,8 @@
 //
 // Thread-safety: BuildReplayIndex must not run twice on one index at once
 // (RocksDB's lock refuses it). A ReplayIndex is not thread-safe.
-#ifndef MIRRORCA_ENGINE_REPLAY_INDEX_H_
-#define MIRRORCA_ENGINE_REPLAY_INDEX_H_
+#ifndef MIRRORCA_AUDIT_REPLAY_INDEX_H_
+#define MIRRORCA_AUDIT_REPLAY_INDEX_H_
 
 #include <cstdint>
 #include <functional>
@@ -35,10 +35,10 @@
 #include <vector>
 
 #include "base/result.h"
-#include "engine/replay.h"
-#include "engine/store_logs.h"
+#include "audit/replay.h"
+#include "audit/store_logs.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 std::string DefaultReplayIndexDir(const std::string& data_dir);
 
@@ -78,6 +78,6 @@ class ReplayIndex {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_REPLAY_INDEX_H_
+#endif  // MIRRORCA_AUDIT_REPLAY_INDEX_H_

@@ -9,8 +9,8 @@
 // size that covers it.
 //
 // Thread-safety: functions.
-#ifndef MIRRORCA_ENGINE_ISSUANCE_PROOF_H_
-#define MIRRORCA_ENGINE_ISSUANCE_PROOF_H_
+#ifndef MIRRORCA_AUDIT_ISSUANCE_PROOF_H_
+#define MIRRORCA_AUDIT_ISSUANCE_PROOF_H_
 
 #include <optional>
 #include <string>
@@ -21,7 +21,7 @@
 #include "log/log_key.h"
 #include "log/merkle.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 struct TlogProof {
   Bytes extra;                    // the signed event
@@ -61,6 +61,6 @@ Result<ProofCheck> CheckProof(const TlogProof& proof, const log::LogVerifier& lo
                               const std::optional<log::LogVerifier>& cosigner,
                               ByteSpan certificate_der);
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_ISSUANCE_PROOF_H_
+#endif  // MIRRORCA_AUDIT_ISSUANCE_PROOF_H_

@@ -3,17 +3,17 @@
 // authorization, a refused sync, a fork): each is counted and listed with
 // the events behind it; the period bounds what is counted; the HTML escapes
 // what the logs hold and shows report.json's numbers.
-#include "engine/audit_report.h"
+#include "audit/audit_report.h"
 
 #include <gtest/gtest.h>
 
 #include "base/mem_env.h"
-#include "engine/report_html.h"
+#include "audit/report_html.h"
 #include "engine/test_logs.h"
 #include "log/event_draft.h"
 #include "log/test_util.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 void AppendOne(log::EventLog& l, log::EventDraft d) {
@@ -30,7 +30,7 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
   log::LogSigner fs = *log::LogSigner::Generate("factory.example/log");
   ASSERT_TRUE(log::EventLog::Create(hq.store.get(), fs.verifier()).ok());
   auto factory = std::move(*log::EventLog::Open(hq.store.get(), "factory.example/log", fs, {.env = &clock}));
-  const Bytes ca = testing::RegisterTestFactory(*hq.log, fs.verifier().VerifierKey(), "F");
+  const Bytes ca = engine::testing::RegisterTestFactory(*hq.log, fs.verifier().VerifierKey(), "F");
 
   auto issue = [&](const std::string& batch, const std::string& device, uint8_t serial, const char* line) {
     log::EventDraft d;
@@ -144,4 +144,4 @@ TEST(AuditReportTest, CountsAndListsEveryAnomalyWithItsEvents) {
 }
 
 }  // namespace
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

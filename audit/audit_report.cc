@@ -1,4 +1,4 @@
-#include "engine/audit_report.h"
+#include "audit/audit_report.h"
 
 #include <map>
 #include <set>
@@ -8,11 +8,11 @@
 #include "base/status_macros.h"
 #include "base/utc_time.h"
 #include "engine/factory_ca.h"
-#include "engine/merge_cursor.h"
+#include "audit/merge_cursor.h"
 #include "engine/revocation.h"
 #include "log/sha256.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 using json = nlohmann::json;
@@ -62,7 +62,7 @@ class Builder {
     // An event outside its log's authority is never counted: it is listed
     // as an anomaly naming the rule (audit verify fails on it too). HQ's own
     // certificates (OCSP responders) belong to no batch.
-    if (std::optional<AuthorityViolation> bad = logs.authority->Check(origin, ev)) {
+    if (std::optional<engine::AuthorityViolation> bad = logs.authority->Check(origin, ev)) {
       if (in) Anomaly("outside-authority", Ref(origin, seq, t), bad->ToString(), {Ref(origin, seq, t)});
       return Status::Ok();
     }
@@ -130,7 +130,7 @@ class Builder {
       if (in) {
         ++s.rejected_in_period;
         ++rejected_;
-        const std::string code(RejectionCode(reason));
+        const std::string code(engine::RejectionCode(reason));
         ++rejections_[code];
         const json ref = Ref(origin, seq, t);
         const std::string who = "device " + std::string(r.getDeviceSerial()) + " of batch " +
@@ -161,7 +161,7 @@ class Builder {
           }
         } else {
           rs.state = reason == 6 ? "on_hold" : "revoked";
-          counted = std::string(ReasonName(reason));
+          counted = std::string(engine::ReasonName(reason));
         }
       }
       if (in && !counted.empty()) {
@@ -347,4 +347,4 @@ Result<nlohmann::json> BuildAuditReport(StoreLogs& logs, const ReportOptions& o)
   }
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

@@ -5,7 +5,7 @@
 // so do HQ's cosigned sizes and a batch's counts. Each check runs on the
 // linear replay and on the replay index (complete, behind the logs, rebuilt
 // after its logs changed, and with snapshots that a late log invalidates).
-#include "engine/replay.h"
+#include "audit/replay.h"
 
 #include <gtest/gtest.h>
 
@@ -14,14 +14,14 @@
 #include <random>
 
 #include "base/mem_env.h"
-#include "engine/replay_index.h"
-#include "engine/store_logs.h"
+#include "audit/replay_index.h"
+#include "audit/store_logs.h"
 #include "engine/test_logs.h"
 #include "log/cosignature.h"
 #include "log/event_draft.h"
 #include "log/test_util.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 struct Truth {
@@ -46,7 +46,7 @@ class History {
     EXPECT_TRUE(log::EventLog::Create(hq.store.get(), factory_signer.verifier()).ok());
     factory = std::move(*log::EventLog::Open(hq.store.get(), "factory.example/log", factory_signer,
                                              {.env = &clock_}));
-    ca_ = testing::RegisterTestFactory(*hq.log, factory_signer.verifier().VerifierKey(), "F", {"B-even", "B-odd"});
+    ca_ = engine::testing::RegisterTestFactory(*hq.log, factory_signer.verifier().VerifierKey(), "F", {"B-even", "B-odd"});
     start = clock_.NowMicros();
   }
 
@@ -267,7 +267,7 @@ TEST(ReplayTest, SnapshotsALateLogContradictsAreNotUsed) {
   // the history: every snapshot misses it.
   log::LogSigner late = *log::LogSigner::Generate("late.example/log");
   ASSERT_TRUE(log::EventLog::Create(h.hq.store.get(), late.verifier()).ok());
-  testing::RegisterTestFactory(*h.hq.log, late.verifier().VerifierKey(), "L", {"B-even"});
+  engine::testing::RegisterTestFactory(*h.hq.log, late.verifier().VerifierKey(), "L", {"B-even"});
   MemEnv old_clock;
   old_clock.SetNowMicros(h.start + 1);
   auto l = std::move(*log::EventLog::Open(h.hq.store.get(), "late.example/log", late, {.env = &old_clock}));
@@ -306,4 +306,4 @@ TEST(ReplayTest, SnapshotsALateLogContradictsAreNotUsed) {
 }
 
 }  // namespace
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

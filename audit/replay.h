@@ -4,15 +4,15 @@
 // (the sizes it had cosigned). Answers come from replaying the events up to
 // that instant (each log is time-ordered), never from today's projection.
 //
-// With a replay index (engine/replay_index.h, built by `audit index`) the
+// With a replay index (audit/replay_index.h, built by `audit index`) the
 // answer starts from the serial's indexed events and the latest snapshot
 // before the instant and replays the events after it; without one (or with
 // one built from other logs) every log is scanned from its start. Both
-// paths fold with engine/replay_fold.h and give the same answers.
+// paths fold with audit/replay_fold.h and give the same answers.
 //
 // Thread-safety: functions.
-#ifndef MIRRORCA_ENGINE_REPLAY_H_
-#define MIRRORCA_ENGINE_REPLAY_H_
+#ifndef MIRRORCA_AUDIT_REPLAY_H_
+#define MIRRORCA_AUDIT_REPLAY_H_
 
 #include <cstdint>
 #include <map>
@@ -22,7 +22,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 struct ReplayQuery {
   int64_t at = 0;               // µs since the epoch: events with time <= at count
@@ -70,6 +70,6 @@ struct ReplayOptions {
 Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& query,
                             const ReplayOptions& options = {});
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_REPLAY_H_
+#endif  // MIRRORCA_AUDIT_REPLAY_H_

@@ -1,7 +1,7 @@
 // AuditReport: `mirrorca audit report` — what the logs of a store say about
 // a period, for a CRA audit or an incident review, as one JSON document
 // (report.json; format in docs/audit.md §Report) that the HTML report is
-// rendered from (engine/report_html.h):
+// rendered from (audit/report_html.h):
 //   - per log: its key, events in the period (first and last seq);
 //   - issuance per hour per batch and production line; rejections by
 //     reason; revocations, holds and releases by reason;
@@ -18,17 +18,17 @@
 // period's end; nothing is read from the projection.
 //
 // Thread-safety: functions.
-#ifndef MIRRORCA_ENGINE_AUDIT_REPORT_H_
-#define MIRRORCA_ENGINE_AUDIT_REPORT_H_
+#ifndef MIRRORCA_AUDIT_AUDIT_REPORT_H_
+#define MIRRORCA_AUDIT_AUDIT_REPORT_H_
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/result.h"
-#include "engine/store_logs.h"
+#include "audit/store_logs.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 struct ReportOptions {
   int64_t from = 0;  // µs, inclusive
@@ -40,6 +40,6 @@ struct ReportOptions {
 
 Result<nlohmann::json> BuildAuditReport(StoreLogs& logs, const ReportOptions& options);
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_AUDIT_REPORT_H_
+#endif  // MIRRORCA_AUDIT_AUDIT_REPORT_H_

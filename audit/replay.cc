@@ -1,4 +1,4 @@
-#include "engine/replay.h"
+#include "audit/replay.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "base/status_macros.h"
-#include "engine/replay_fold.h"
-#include "engine/replay_index.h"
-#include "engine/store_logs.h"
+#include "audit/replay_fold.h"
+#include "audit/replay_index.h"
+#include "audit/store_logs.h"
 #include "log/event_codec.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 // Linear replays every log from its start up to the instant.
@@ -101,7 +101,7 @@ Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& quer
   ASSIGN_OR_RETURN(StoreLogs logs, OpenStoreLogs(data_dir));
   ReplayQuery q = query;
   if (!q.batch.empty() && q.factory_origin.empty()) {  // FACTORY/BATCH, by the names HQ registered
-    ASSIGN_OR_RETURN(BatchRef ref, ResolveBatchRef(*logs.authority, q.batch));
+    ASSIGN_OR_RETURN(engine::BatchRef ref, engine::ResolveBatchRef(*logs.authority, q.batch));
     q.factory_origin = ref.factory_origin;
     q.batch = ref.batch;
   }
@@ -126,4 +126,4 @@ Result<ReplayAnswer> Replay(const std::string& data_dir, const ReplayQuery& quer
   return std::move(*answer);
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

@@ -1,4 +1,4 @@
-#include "engine/audit_verify.h"
+#include "audit/audit_verify.h"
 
 #include <rocksdb/db.h>
 
@@ -16,7 +16,7 @@
 #include "engine/scratch_projection.h"
 #include "engine/status_projector.h"
 #include "engine/status_records.h"
-#include "engine/store_logs.h"
+#include "audit/store_logs.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
 #include "engine/delivery_log.h"
@@ -26,7 +26,7 @@
 #include "log/log_verification.h"
 #include "log/merkle.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 struct Failure {
@@ -116,10 +116,10 @@ struct VerifiedRun {
 class ProjectionCheck {
  public:
   ProjectionCheck(log::Store& store, const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
-                  const LogAuthority& authority, const std::string& spill_dir, const AuditOptions& o)
+                  const engine::LogAuthority& authority, const std::string& spill_dir, const AuditOptions& o)
       : store_(store), authority_(authority), scratch_(spill_dir, o.memory_budget), progress_(o.progress), runs_(4) {
     for (const auto& [origin, l] : logs) {
-      Result<std::string> v = store.Get(store.meta(), StatusKey("pos/", origin));
+      Result<std::string> v = store.Get(store.meta(), engine::StatusKey("pos/", origin));
       until_[origin] = v.ok() && v->size() == 8 ? GetBigEndian64(*v) : 0;
       total_ += until_[origin];
     }
@@ -155,12 +155,12 @@ class ProjectionCheck {
  private:
   Result<std::optional<Failure>> Rebuild() {
     scratch_.Reserve(total_ * 2 + 1024);  // a record and a batch index entry per issuance
-    PutSchema(scratch_);
+    engine::PutSchema(scratch_);
     RETURN_IF_ERROR(scratch_.Commit());
     uint64_t done = 0;
     while (std::optional<VerifiedRun> run = runs_.Pop()) {
       const uint64_t end = run->first_seq + run->events.size();
-      Status s = ProjectStep(scratch_, run->origin, end, authority_, [&](const EventVisitor& visit) -> Status {
+      Status s = engine::ProjectStep(scratch_, run->origin, end, authority_, [&](const engine::EventVisitor& visit) -> Status {
         for (size_t i = 0; i < run->events.size(); ++i) RETURN_IF_ERROR(visit(run->first_seq + i, run->events[i]));
         return Status::Ok();
       });
@@ -172,15 +172,15 @@ class ProjectionCheck {
   }
 
   Result<std::optional<Failure>> Compare() {
-    ASSIGN_OR_RETURN(std::optional<std::string> diff, scratch_.Diff(store_, kStatusPrefix, &keys_));
+    ASSIGN_OR_RETURN(std::optional<std::string> diff, scratch_.Diff(store_, engine::kStatusPrefix, &keys_));
     if (!diff) return std::optional<Failure>();
     return std::optional<Failure>(
         Failure{"projection", std::nullopt, "the certificate-status projection differs from a rebuild: " + *diff});
   }
 
   log::Store& store_;
-  const LogAuthority& authority_;
-  ScratchProjection scratch_;
+  const engine::LogAuthority& authority_;
+  engine::ScratchProjection scratch_;
   const std::function<void(const std::string&, uint64_t, uint64_t)> progress_;
   std::map<std::string, uint64_t> until_;
   uint64_t total_ = 0;
@@ -198,7 +198,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   log::Store* store = opened.store.get();
   const auto& logs = opened.logs;
   // What each log may say (engine/log_authority.h), learned from HQ's log.
-  const std::unique_ptr<LogAuthority>& authority = opened.authority;
+  const std::unique_ptr<engine::LogAuthority>& authority = opened.authority;
   AuditVerdict v;
   auto fail = [&](const Failure& f) {
     v.ok = false;
@@ -215,9 +215,9 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   // verified events on a thread of its own while the logs are verified; the
   // cosignatures are collected as the verification parses the events, and
   // checked against the verified trees.
-  Result<std::string> schema = store->Get(store->meta(), StatusKey("schema", ""));
+  Result<std::string> schema = store->Get(store->meta(), engine::StatusKey("schema", ""));
   if (!schema.ok() && schema.status().code() != StatusCode::kNotFound) return schema.status();
-  const bool check_projection = schema.ok() && *schema == std::to_string(kStatusSchemaVersion);
+  const bool check_projection = schema.ok() && *schema == std::to_string(engine::kStatusSchemaVersion);
   std::string scratch = o.scratch_dir;
   if (check_projection && scratch.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-audit-XXXXXX").string();
@@ -257,7 +257,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     vo.threads = o.threads;
     vo.visit = [&recorded_mu, &recorded, &outside_authority, &authority, origin = origin](
                    uint64_t seq, const log::ParsedEvent& e) {
-      if (std::optional<AuthorityViolation> bad = authority->Check(origin, e.event())) {
+      if (std::optional<engine::AuthorityViolation> bad = authority->Check(origin, e.event())) {
         std::lock_guard lock(recorded_mu);
         auto it = outside_authority.find(origin);
         if (it == outside_authority.end() || seq < *it->second.seq) {
@@ -336,8 +336,8 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     for (const std::string& origin : origins) {
       ASSIGN_OR_RETURN(std::unique_ptr<log::EventLog> delivery,
                        log::EventLog::Open(delivery_store.get(), origin, std::nullopt));
-      const std::string prefix = DeliveryOrigin(opened.self, "");
-      std::optional<FactoryScope> f;
+      const std::string prefix = engine::DeliveryOrigin(opened.self, "");
+      std::optional<engine::FactoryScope> f;
       if (origin.rfind(prefix, 0) == 0) f = authority->FactoryNamed(origin.substr(prefix.size()));
       if (hq == logs.end() || !f) {
         return fail(Failure{origin, std::nullopt, "a delivery log of no factory registered in HQ's log"});
@@ -347,7 +347,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
       }
       ASSIGN_OR_RETURN(log::VerifyReport report, log::VerifyLog(*delivery, {}));
       if (!report.ok) return fail(Failure{origin, report.first_bad_seq, report.reason});
-      if (Status s = AuditDelivery(*hq->second, *delivery, f->log_origin); !s.ok()) {
+      if (Status s = engine::AuditDelivery(*hq->second, *delivery, f->log_origin); !s.ok()) {
         return fail(Failure{origin, std::nullopt, s.message()});
       }
       v.deliveries_checked++;
@@ -366,4 +366,4 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   return v;
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

@@ -1,4 +1,4 @@
-#include "engine/issuance_proof.h"
+#include "audit/issuance_proof.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,15 +8,15 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
-#include "engine/replay_index.h"
-#include "engine/store_logs.h"
+#include "audit/replay_index.h"
+#include "audit/store_logs.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
 #include "log/local_log.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 constexpr std::string_view kHeader = "c2sp.org/tlog-proof@v1";
@@ -196,4 +196,4 @@ Result<ProofCheck> CheckProof(const TlogProof& proof, const log::LogVerifier& lo
   return out;
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

@@ -5,8 +5,8 @@
 //
 // Thread-safety: the EventLogs are safe for concurrent reads; the struct
 // itself is not synchronized.
-#ifndef MIRRORCA_ENGINE_STORE_LOGS_H_
-#define MIRRORCA_ENGINE_STORE_LOGS_H_
+#ifndef MIRRORCA_AUDIT_STORE_LOGS_H_
+#define MIRRORCA_AUDIT_STORE_LOGS_H_
 
 #include <map>
 #include <memory>
@@ -17,14 +17,14 @@
 #include "log/event_log.h"
 #include "log/store.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 struct StoreLogs {
   std::unique_ptr<log::Store> store;
   std::string self;  // origin of the node's own log (empty if the store has no "self")
   // What each log may say, learned from HQ's log (see LearnAuthority); every
   // audit tool applies it.
-  std::unique_ptr<LogAuthority> authority;
+  std::unique_ptr<engine::LogAuthority> authority;
   std::map<std::string, std::unique_ptr<log::EventLog>> logs;  // by origin; destroyed before `store`
 
   // SignerName returns "name+keyid" of a log's verifier key (the name never
@@ -40,8 +40,8 @@ Result<StoreLogs> OpenStoreLogs(const std::string& data_dir);
 // HQ's log: the node's own log when it registers factories (an HQ store),
 // else the one other log (a factory's store holds HQ's log beside its own).
 // A store without registrations yields a table that trusts no factory.
-Result<std::unique_ptr<LogAuthority>> LearnAuthority(const StoreLogs& s);
+Result<std::unique_ptr<engine::LogAuthority>> LearnAuthority(const StoreLogs& s);
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_STORE_LOGS_H_
+#endif  // MIRRORCA_AUDIT_STORE_LOGS_H_

@@ -4,8 +4,8 @@
 // `audit verify`'s business) in chunks of 1,024 per log.
 //
 // Thread-safety: not thread-safe; the StoreLogs must outlive it.
-#ifndef MIRRORCA_ENGINE_MERGE_CURSOR_H_
-#define MIRRORCA_ENGINE_MERGE_CURSOR_H_
+#ifndef MIRRORCA_AUDIT_MERGE_CURSOR_H_
+#define MIRRORCA_AUDIT_MERGE_CURSOR_H_
 
 #include <map>
 #include <string>
@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "base/result.h"
-#include "engine/store_logs.h"
+#include "audit/store_logs.h"
 #include "log/event_codec.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 class MergeCursor {
  public:
@@ -51,6 +51,6 @@ class MergeCursor {
   uint64_t read_ = 0;
 };
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_MERGE_CURSOR_H_
+#endif  // MIRRORCA_AUDIT_MERGE_CURSOR_H_

@@ -1,16 +1,16 @@
 // Issuance proofs: written from a store holding a factory log and HQ's
 // cosignatures, checked offline; one changed byte anywhere in the file, the
 // wrong certificate, the wrong log key or cosigner are each refused.
-#include "engine/issuance_proof.h"
+#include "audit/issuance_proof.h"
 
 #include <gtest/gtest.h>
 
 #include "engine/test_logs.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
-using testing::TwoLogs;
+using engine::testing::TwoLogs;
 
 std::string FakeCertificate(int i) { return "certificate DER of device " + std::to_string(i); }
 Bytes SerialOf(int i) { return Bytes{0x51, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}; }
@@ -33,7 +33,7 @@ void Issue(log::EventLog& l, int from, int n) {
 }
 
 TEST(IssuanceProofTest, ProvedOfflineAndEveryChangedByteIsRefused) {
-  TwoLogs w(0);
+  engine::testing::TwoLogs w(0);
   Issue(*w.factory, 0, 300);
   w.RecordCosignature(w.hq.signer);
   Issue(*w.factory, 300, 20);  // issued after the cosignature: the factory's own checkpoint
@@ -94,4 +94,4 @@ TEST(IssuanceProofTest, ProvedOfflineAndEveryChangedByteIsRefused) {
 }
 
 }  // namespace
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

@@ -2,7 +2,7 @@
 // checkpoints, consistency proofs, cosignatures, projection); one flipped
 // byte in one event of a 100,000-event log is named by seq; a bad
 // cosignature, a forged checkpoint and an edited projection are each caught.
-#include "engine/audit_verify.h"
+#include "audit/audit_verify.h"
 
 #include <gtest/gtest.h>
 
@@ -12,13 +12,13 @@
 #include "engine/test_logs.h"
 #include "log/test_util.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 namespace {
 
 using log::testing::LogFixture;
 using log::testing::TestDrafts;
-using testing::Append;
-using testing::TwoLogs;
+using engine::testing::Append;
+using engine::testing::TwoLogs;
 
 std::string DataDir(LogFixture& f) { return f.dir.path(); }
 
@@ -32,7 +32,7 @@ void FlipEventByte(LogFixture& f, uint64_t seq) {
 
 TEST(AuditVerifyTest, OneFlippedByteInA100kEventLogIsNamed) {
   LogFixture f({.checkpoint_interval = 10000}, "factory.example/log");
-  Append(*f.log, 100000);
+  engine::testing::Append(*f.log, 100000);
   ASSERT_TRUE(f.log->SignCheckpoint().ok());
   f.log.reset();
   Result<AuditVerdict> v = AuditVerify(DataDir(f));
@@ -58,9 +58,9 @@ TEST(AuditVerifyTest, OneFlippedByteInA100kEventLogIsNamed) {
 
 TEST(AuditVerifyTest, CosignaturesAreCheckedAgainstTheCosignerAndTheEvents) {
   {
-    TwoLogs w;
+    engine::testing::TwoLogs w;
     w.RecordCosignature(w.hq.signer);
-    Append(*w.hq.log, 10, "h");
+    engine::testing::Append(*w.hq.log, 10, "h");
     w.Close();
     Result<AuditVerdict> v = AuditVerify(DataDir(w.hq));
     ASSERT_TRUE(v.ok()) << v.status();
@@ -72,7 +72,7 @@ TEST(AuditVerifyTest, CosignaturesAreCheckedAgainstTheCosignerAndTheEvents) {
   }
   {
     // Cosigned by a key that is not the recording log's.
-    TwoLogs w;
+    engine::testing::TwoLogs w;
     log::LogSigner stranger = *log::LogSigner::Generate("hq.example/log");
     w.RecordCosignature(stranger);
     w.Close();
@@ -86,7 +86,7 @@ TEST(AuditVerifyTest, CosignaturesAreCheckedAgainstTheCosignerAndTheEvents) {
 }
 
 TEST(AuditVerifyTest, AnEventOutsideItsLogsAuthorityIsNamed) {
-  TwoLogs w(50);
+  engine::testing::TwoLogs w(50);
   log::EventDraft d;  // the factory's own key signs a revocation: HQ's to say
   auto c = d.event().getKind().initCertificateRevoked();
   const Bytes ca(32, 1), serial{1, 2, 3};
@@ -95,7 +95,7 @@ TEST(AuditVerifyTest, AnEventOutsideItsLogsAuthorityIsNamed) {
   std::vector<log::EventDraft> drafts;
   drafts.push_back(std::move(d));
   ASSERT_TRUE(w.factory->Append(std::move(drafts)).ok());
-  Append(*w.factory, 10, "after");
+  engine::testing::Append(*w.factory, 10, "after");
   w.Close();
   Result<AuditVerdict> v = AuditVerify(DataDir(w.hq));
   ASSERT_TRUE(v.ok()) << v.status();
@@ -131,13 +131,13 @@ TEST(AuditVerifyTest, ProjectionMustEqualARebuild) {
   }
   ASSERT_TRUE(f.log->Append(std::move(drafts)).ok());
   {
-    auto status = CertStatus::Open(f.store.get());
+    auto status = engine::CertStatus::Open(f.store.get());
     ASSERT_TRUE(status.ok());
-    LogAuthority authority("hq.example/log");
+    engine::LogAuthority authority("hq.example/log");
     ASSERT_TRUE(authority.CatchUp(*f.log).ok());
     ASSERT_TRUE((*status)->CatchUp(*f.log, authority, 22).ok());  // the projection may lag: audited up to it
   }
-  Append(*f.log, 3, "later");
+  engine::testing::Append(*f.log, 3, "later");
   f.log.reset();
   // In memory, and spilled to a scratch store (a budget of one byte).
   AuditOptions spill;
@@ -160,10 +160,10 @@ TEST(AuditVerifyTest, ProjectionMustEqualARebuild) {
   std::string key = "status/v1/cert/" + std::string(ca.begin(), ca.end()) +
                     std::string(serial.begin(), serial.end());
   std::string value = *f.store->Get(f.store->meta(), key);
-  CertRecord r = *DecodeRecord(value);
-  r.state = CertState::kGood;
+  engine::CertRecord r = *engine::DecodeRecord(value);
+  r.state = engine::CertState::kGood;
   rocksdb::WriteBatch batch;
-  batch.Put(f.store->meta(), key, EncodeRecord(r));
+  batch.Put(f.store->meta(), key, engine::EncodeRecord(r));
   ASSERT_TRUE(f.store->WriteDurably(&batch).ok());
   f.log.reset();
   // Both rebuilds (in memory, spilled) must name the projection and `why`.
@@ -189,4 +189,4 @@ TEST(AuditVerifyTest, ProjectionMustEqualARebuild) {
 }
 
 }  // namespace
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

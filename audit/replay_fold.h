@@ -9,8 +9,8 @@
 // the certificate is "unknown" until an issuance is folded in.
 //
 // Thread-safety: value types.
-#ifndef MIRRORCA_ENGINE_REPLAY_FOLD_H_
-#define MIRRORCA_ENGINE_REPLAY_FOLD_H_
+#ifndef MIRRORCA_AUDIT_REPLAY_FOLD_H_
+#define MIRRORCA_AUDIT_REPLAY_FOLD_H_
 
 #include <cstdint>
 #include <optional>
@@ -18,10 +18,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/replay.h"
+#include "audit/replay.h"
 #include "log/event_codec.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 // SerialStep: one event touching a serial.
 struct SerialStep {
@@ -47,7 +47,7 @@ struct SerialStep {
 
 // StepOf returns the serial and the step of an issuance or revocation event;
 // nullopt for other kinds. Callers replay only events their log may carry
-// (LogAuthority::Check, once per event, before StepOf).
+// (engine::LogAuthority::Check, once per event, before StepOf).
 std::optional<std::pair<std::string, SerialStep>> StepOf(const log::ParsedEvent& e, const std::string& origin,
                                                          uint64_t seq);
 
@@ -78,6 +78,6 @@ struct SerialFold {
 // Fold applies `steps` (any order; they are sorted) to a fresh fold.
 SerialFold Fold(std::vector<SerialStep> steps);
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_REPLAY_FOLD_H_
+#endif  // MIRRORCA_AUDIT_REPLAY_FOLD_H_

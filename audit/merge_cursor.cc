@@ -1,10 +1,10 @@
-#include "engine/merge_cursor.h"
+#include "audit/merge_cursor.h"
 
 #include <algorithm>
 
 #include "base/status_macros.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 MergeCursor::MergeCursor(StoreLogs& logs, const std::map<std::string, uint64_t>& from) {
   for (auto& [origin, l] : logs.logs) {
@@ -48,4 +48,4 @@ Status MergeCursor::Fill(Stream& s) {
   return Status::Ok();
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

@@ -1,10 +1,10 @@
-#include "engine/replay_fold.h"
+#include "audit/replay_fold.h"
 
 #include <algorithm>
 
 #include "base/bytes.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 std::string SerialStep::EncodeValue() const {
   std::string v;
@@ -110,4 +110,4 @@ SerialFold Fold(std::vector<SerialStep> steps) {
   return f;
 }
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit

@@ -17,8 +17,8 @@
 // runs beside a live node.
 //
 // Thread-safety: one call at a time per store.
-#ifndef MIRRORCA_ENGINE_AUDIT_VERIFY_H_
-#define MIRRORCA_ENGINE_AUDIT_VERIFY_H_
+#ifndef MIRRORCA_AUDIT_AUDIT_VERIFY_H_
+#define MIRRORCA_AUDIT_AUDIT_VERIFY_H_
 
 #include <functional>
 #include <map>
@@ -29,7 +29,7 @@
 #include "base/result.h"
 #include "log/store.h"
 
-namespace mirrorca::engine {
+namespace mirrorca::audit {
 
 struct AuditOptions {
   unsigned threads = 0;     // 0: all CPUs
@@ -67,6 +67,6 @@ struct AuditVerdict {
 // (no store, I/O); a store that fails the audit gives a verdict with ok = false.
 Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions& options = {});
 
-}  // namespace mirrorca::engine
+}  // namespace mirrorca::audit
 
-#endif  // MIRRORCA_ENGINE_AUDIT_VERIFY_H_
+#endif  // MIRRORCA_AUDIT_AUDIT_VERIFY_H_
