@@ -18,6 +18,7 @@
 #include "engine/status_records.h"
 #include "audit/store_logs.h"
 #include "log/checkpoint.h"
+#include "ca/certificate.h"
 #include "log/cosignature.h"
 #include "engine/delivery_log.h"
 #include "log/event_codec.h"
@@ -247,6 +248,9 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   auto t = Clock::now();
   std::mutex recorded_mu;
   std::vector<RecordedCosignature> recorded;
+  // The certificates to find: SHA-256 of the DER -> where it was found.
+  std::map<log::Hash, std::optional<std::pair<std::string, uint64_t>>> wanted;
+  for (const std::string& der : o.certificates) wanted[log::Sha256(AsBytes(der))] = std::nullopt;
   std::map<std::string, Failure> outside_authority;  // the first event per log that breaks the table
   std::optional<Failure> log_failure;
   std::vector<AuditLogResult> results;
@@ -255,8 +259,16 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     r.origin = origin;
     log::VerifyOptions vo;
     vo.threads = o.threads;
-    vo.visit = [&recorded_mu, &recorded, &outside_authority, &authority, origin = origin](
+    vo.visit = [&recorded_mu, &recorded, &outside_authority, &authority, &wanted, origin = origin](
                    uint64_t seq, const log::ParsedEvent& e) {
+      if (!wanted.empty() && e.event().getKind().isCertificateIssued()) {
+        auto der = e.event().getKind().getCertificateIssued().getCertificate();
+        auto it = wanted.find(log::Sha256(ByteSpan(der.begin(), der.size())));
+        if (it != wanted.end()) {
+          std::lock_guard lock(recorded_mu);
+          it->second = std::make_pair(origin, seq);
+        }
+      }
       if (std::optional<engine::AuthorityViolation> bad = authority->Check(origin, e.event())) {
         std::lock_guard lock(recorded_mu);
         auto it = outside_authority.find(origin);
@@ -324,6 +336,19 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     v.logs.push_back(std::move(r));
   }
   v.phase_seconds["consistency"] = seconds_since(t);
+  // Every certificate shown must be an issuance event (the table already
+  // refused any log that carries one it may not).
+  for (const std::string& der : o.certificates) {
+    const auto& found = wanted.at(log::Sha256(AsBytes(der)));
+    if (!found) {
+      Result<ca::X509Ptr> cert = ca::ParseCertificate(der);
+      const std::string what = cert.ok() ? "certificate " + ca::SubjectText(cert->get()) + " (serial " +
+                                               ca::SerialHex(cert->get()) + ")"
+                                         : "a certificate that does not parse";
+      return fail(Failure{"certificates", std::nullopt, what + " is in no log: a CA key signed it unrecorded"});
+    }
+    v.certificates_logged++;
+  }
   // HQ's delivery logs (engine/delivery_log.h): each holds exactly what HQ's
   // log addressed to its factory, byte for byte.
   if (!opened.self.empty() && std::filesystem::exists(data_dir + "/delivery")) {

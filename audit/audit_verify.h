@@ -35,6 +35,11 @@ struct AuditOptions {
   unsigned threads = 0;     // 0: all CPUs
   std::string scratch_dir;  // where a rebuild past the memory budget spills (removed after)
   size_t memory_budget = size_t{2} << 30;  // bytes of the in-memory projection rebuild
+  // Certificates (DER) that must each be a certificateIssued event of a log
+  // that may carry it — e.g. HQ's OCSP responder certificates, which HQ signs
+  // with its copy of a factory CA key: "every certificate a CA key signs is
+  // in a log" checked for the certificates an auditor is shown.
+  std::vector<std::string> certificates;
   // progress(stage, done, total): stage is a log origin or "projection".
   std::function<void(const std::string& stage, uint64_t done, uint64_t total)> progress;
 };
@@ -55,6 +60,7 @@ struct AuditVerdict {
   uint64_t projection_keys = 0;
   bool projection_spilled = false;  // the rebuild outgrew memory_budget and moved to disk
   uint64_t deliveries_checked = 0;   // HQ's delivery logs checked against HQ's log
+  uint64_t certificates_logged = 0;  // of AuditOptions::certificates, each found in a log
   std::map<std::string, double> phase_seconds;  // cosignatures, logs, consistency, projection
   // The first failure.
   std::string bad_log;  // origin, or "projection"

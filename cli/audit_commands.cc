@@ -29,6 +29,7 @@ struct VerifyArgs {
   std::string data;
   unsigned threads = 0;
   size_t memory_mib = 2048;
+  std::vector<std::string> certificates;  // files (PEM or DER) that must each be logged
 };
 
 int AuditVerifyCommand(const VerifyArgs& a) {
@@ -38,6 +39,16 @@ int AuditVerifyCommand(const VerifyArgs& a) {
   audit::AuditOptions o;
   o.threads = a.threads;
   o.memory_budget = a.memory_mib << 20;
+  for (const std::string& path : a.certificates) {
+    Result<std::string> text = Env::Default()->ReadFile(path, 1 << 20);
+    Result<ca::X509Ptr> cert = text.ok() ? ca::ParseCertificate(*text) : Result<ca::X509Ptr>(text.status());
+    Result<std::string> der = cert.ok() ? ca::CertificateDer(cert->get()) : Result<std::string>(cert.status());
+    if (!der.ok()) {
+      std::cerr << "error: " << path << ": " << der.status() << "\n";
+      return 2;
+    }
+    o.certificates.push_back(std::move(*der));
+  }
   o.progress = [&](const std::string& stage, uint64_t done, uint64_t total) {
     std::lock_guard<std::mutex> lock(bars_mu);
     auto& bar = bars[stage];
@@ -67,6 +78,7 @@ int AuditVerifyCommand(const VerifyArgs& a) {
                         {"projection_keys", v->projection_keys},
                         {"projection_spilled", v->projection_spilled},
                         {"deliveries_checked", v->deliveries_checked},
+                        {"certificates_logged", v->certificates_logged},
                         {"phase_seconds", v->phase_seconds},
                         {"seconds", seconds}};
   if (!v->ok) {
@@ -288,6 +300,9 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
                      "memory for the projection rebuild before it moves to a scratch store "
                      "(default 2048; about 500 MiB per million events)")
       ->check(CLI::Range(1, 1 << 20));
+  verify->add_option("--certificate", va->certificates,
+                     "a certificate (PEM or DER file) that must be a certificateIssued event of a log allowed to "
+                     "carry it, e.g. HQ's OCSP responder certificates (repeatable)");
   verify->callback([va, exit_code] { *exit_code = AuditVerifyCommand(*va); });
 
   auto ra = std::make_shared<ReplayArgs>();

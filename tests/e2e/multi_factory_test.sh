@@ -196,6 +196,23 @@ PIDS=()
 grep -q '"deliveries_checked":3' "$T/audit.json" || fail "audit verify did not check the 3 delivery logs: $(head -c 600 "$T/audit.json")"
 echo "ok: audit verify of HQ's store, its 3 delivery logs byte-identical to HQ's events"
 
+# --- Every certificate a CA key signs is in a log: HQ's OCSP responder
+# certificates (signed with HQ's copies of the factory CA keys) are; one
+# signed with such a key outside mirrorca is caught.
+"$BIN" audit verify --data "$HQ/data" --certificate "$HQ/factories/F1/ca/ocsp-responder.pem" \
+  --certificate "$HQ/factories/F2/ca/ocsp-responder.pem" --certificate "$HQ/factories/F3/ca/ocsp-responder.pem" \
+  > "$T/audit-resp.json" || fail "responder certificates not logged: $(head -c 600 "$T/audit-resp.json")"
+grep -q '"certificates_logged":3' "$T/audit-resp.json" || fail "$(head -c 600 "$T/audit-resp.json")"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/CN=rogue" \
+  -out "$T/rogue.csr" 2>/dev/null
+openssl x509 -req -in "$T/rogue.csr" -CA "$HQ/factories/F1/ca/ca.pem" -CAkey "$HQ/factories/F1/ca/ca.key" \
+  -set_serial 0x0BADC0DE -days 30 -out "$T/rogue.pem" 2>/dev/null || fail "sign a rogue certificate"
+if "$BIN" audit verify --data "$HQ/data" --certificate "$T/rogue.pem" > "$T/audit-rogue.json"; then
+  fail "a certificate signed outside any log passed the audit"
+fi
+grep -q "is in no log" "$T/audit-rogue.json" || fail "rogue: $(head -c 600 "$T/audit-rogue.json")"
+echo "ok: audit verify --certificate: HQ's 3 responder certificates are logged; a rogue one signed with HQ's copy of F1's key is named"
+
 # --- Each factory received only what HQ addressed to it.
 for n in F1 F2 F3; do
   "$BIN" log export --data "$T/$n/data" --log "hq.mirrorca.example/log/to/$n" > "$T/$n-hq.jsonl" \
