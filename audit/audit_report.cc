@@ -10,7 +10,7 @@
 #include "engine/factory_ca.h"
 #include "audit/merge_cursor.h"
 #include "engine/revocation.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca::audit {
 namespace {
@@ -298,7 +298,7 @@ class Builder {
   // SerialKey: 8 bytes of the serial's SHA-256 (a map of every issued
   // serial to its batch stays small on 10M-certificate histories).
   static uint64_t SerialKey(ByteSpan serial) {
-    const log::Hash h = log::Sha256(serial);
+    const crypto::Hash h = crypto::Sha256(serial);
     uint64_t k = 0;
     for (int i = 0; i < 8; ++i) k = k << 8 | h[i];
     return k;

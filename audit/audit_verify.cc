@@ -72,7 +72,7 @@ std::optional<Failure> CheckCosignatures(std::vector<RecordedCosignature> record
 Result<std::optional<Failure>> CheckConsistency(log::EventLog& l,
                                                 const std::vector<std::string>& extra_notes,
                                                 uint64_t* proofs) {
-  std::map<uint64_t, log::Hash> roots;
+  std::map<uint64_t, crypto::Hash> roots;
   Status s = l.ForEachCheckpoint([&](uint64_t, const std::string& note) -> Status {
     ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, l.verifier()));
     roots[cp.tree_size] = cp.root_hash;
@@ -84,10 +84,10 @@ Result<std::optional<Failure>> CheckConsistency(log::EventLog& l,
     roots[cp.tree_size] = cp.root_hash;
   }
   roots.erase(0);
-  const std::pair<const uint64_t, log::Hash>* previous = nullptr;
+  const std::pair<const uint64_t, crypto::Hash>* previous = nullptr;
   for (const auto& entry : roots) {
     if (previous != nullptr) {
-      ASSIGN_OR_RETURN(std::vector<log::Hash> proof, l.ConsistencyProof(previous->first, entry.first));
+      ASSIGN_OR_RETURN(std::vector<crypto::Hash> proof, l.ConsistencyProof(previous->first, entry.first));
       Status ok = log::VerifyConsistency(previous->first, entry.first, previous->second, entry.second, proof);
       if (!ok.ok()) {
         return std::optional<Failure>(Failure{
@@ -249,8 +249,8 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   std::mutex recorded_mu;
   std::vector<RecordedCosignature> recorded;
   // The certificates to find: SHA-256 of the DER -> where it was found.
-  std::map<log::Hash, std::optional<std::pair<std::string, uint64_t>>> wanted;
-  for (const std::string& der : o.certificates) wanted[log::Sha256(AsBytes(der))] = std::nullopt;
+  std::map<crypto::Hash, std::optional<std::pair<std::string, uint64_t>>> wanted;
+  for (const std::string& der : o.certificates) wanted[crypto::Sha256(AsBytes(der))] = std::nullopt;
   std::map<std::string, Failure> outside_authority;  // the first event per log that breaks the table
   std::optional<Failure> log_failure;
   std::vector<AuditLogResult> results;
@@ -263,7 +263,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
                    uint64_t seq, const log::ParsedEvent& e) {
       if (!wanted.empty() && e.event().getKind().isCertificateIssued()) {
         auto der = e.event().getKind().getCertificateIssued().getCertificate();
-        auto it = wanted.find(log::Sha256(ByteSpan(der.begin(), der.size())));
+        auto it = wanted.find(crypto::Sha256(ByteSpan(der.begin(), der.size())));
         if (it != wanted.end()) {
           std::lock_guard lock(recorded_mu);
           it->second = std::make_pair(origin, seq);
@@ -322,7 +322,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
                                                         std::to_string(l.Size())});
       }
       if (cp->tree_size == 0) continue;
-      ASSIGN_OR_RETURN(log::Hash root, l.RootAt(cp->tree_size));
+      ASSIGN_OR_RETURN(crypto::Hash root, l.RootAt(cp->tree_size));
       if (root != cp->root_hash) {
         return fail(Failure{r.origin, cp->tree_size - 1,
                             "the cosigned checkpoint at size " + std::to_string(cp->tree_size) +
@@ -339,7 +339,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   // Every certificate shown must be an issuance event (the table already
   // refused any log that carries one it may not).
   for (const std::string& der : o.certificates) {
-    const auto& found = wanted.at(log::Sha256(AsBytes(der)));
+    const auto& found = wanted.at(crypto::Sha256(AsBytes(der)));
     if (!found) {
       Result<ca::X509Ptr> cert = ca::ParseCertificate(der);
       const std::string what = cert.ok() ? "certificate " + ca::SubjectText(cert->get()) + " (serial " +

@@ -39,7 +39,7 @@ std::string TlogProof::Encode() const {
   out += "\n";
   out += "extra " + Base64Encode(extra) + "\n";
   out += "index " + std::to_string(index) + "\n";
-  for (const log::Hash& h : hashes) out += Base64Encode(ByteSpan(h.data(), h.size())) + "\n";
+  for (const crypto::Hash& h : hashes) out += Base64Encode(ByteSpan(h.data(), h.size())) + "\n";
   out += "\n";
   out += checkpoint;
   return out;
@@ -63,7 +63,7 @@ Result<TlogProof> TlogProof::Parse(std::string_view in) {
     if (line.empty()) break;
     ASSIGN_OR_RETURN(Bytes h, Base64Decode(line));
     if (h.size() != 32) return Bad("a proof hash is not 32 bytes");
-    log::Hash hash;
+    crypto::Hash hash;
     std::copy(h.begin(), h.end(), hash.begin());
     p.hashes.push_back(hash);
     if (p.hashes.size() > 64) return Bad("more than 64 proof hashes");

@@ -26,7 +26,7 @@ namespace mirrorca::audit {
 struct TlogProof {
   Bytes extra;                    // the signed event
   uint64_t index = 0;             // its seq
-  std::vector<log::Hash> hashes;  // inclusion proof
+  std::vector<crypto::Hash> hashes;  // inclusion proof
   std::string checkpoint;         // signed note (with cosignatures)
 
   std::string Encode() const;

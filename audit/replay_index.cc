@@ -16,7 +16,7 @@
 #include "engine/status_records.h"
 #include "audit/merge_cursor.h"
 #include "audit/replay_fold.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca::audit {
 namespace {
@@ -116,7 +116,7 @@ Result<BatchAt> BatchFromJson(const json& j) {
 Result<std::string> HeadHash(log::EventLog& l, uint64_t size) {
   if (size == 0) return std::string();
   ASSIGN_OR_RETURN(std::string bytes, l.ReadSignedEvent(size - 1));
-  return HexEncode(log::Sha256(AsBytes(bytes)));
+  return HexEncode(crypto::Sha256(AsBytes(bytes)));
 }
 
 // Counts applies one event's effect on batch counts and cosigned sizes

@@ -18,7 +18,7 @@
 #include "base/encoding.h"
 #include "base/utc_time.h"
 #include "audit/replay.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca::audit {
 namespace {
@@ -43,7 +43,7 @@ const History* Load() {
 }
 
 Bytes SerialOf(uint64_t i) {  // as bench/audit_history makes them
-  log::Hash h = log::Sha256(AsBytes("serial-" + std::to_string(i)));
+  crypto::Hash h = crypto::Sha256(AsBytes("serial-" + std::to_string(i)));
   Bytes s(h.begin(), h.begin() + 16);
   s[0] &= 0x7f;
   s[0] |= 0x01;

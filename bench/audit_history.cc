@@ -36,7 +36,7 @@
 #include "log/event_log.h"
 #include "log/local_log.h"
 #include "log/log_key.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca {
 namespace {
@@ -50,7 +50,7 @@ int Fail(const Status& s) {
 }
 
 Bytes SerialOf(uint64_t i) {
-  log::Hash h = log::Sha256(AsBytes("serial-" + std::to_string(i)));
+  crypto::Hash h = crypto::Sha256(AsBytes("serial-" + std::to_string(i)));
   Bytes s(h.begin(), h.begin() + 16);
   s[0] &= 0x7f;
   s[0] |= 0x01;

@@ -4,7 +4,8 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
+#include "crypto/spki.h"
 
 namespace mirrorca::ca {
 namespace {
@@ -128,17 +129,7 @@ Result<std::string> RequestPem(X509_REQ* req) {
 
 Result<std::string> RequestDer(X509_REQ* req) { return Der<X509_REQ, i2d_X509_REQ>(req, "CSR"); }
 
-Result<Bytes> CaId(X509* cert) {
-  X509_PUBKEY* pub = X509_get_X509_PUBKEY(cert);
-  ASSIGN_OR_RETURN(std::string der, (Der<X509_PUBKEY, i2d_X509_PUBKEY>(pub, "public key")));
-  log::Hash h = log::Sha256({AsBytes(der)});
-  return Bytes(h.begin(), h.end());
-}
-
-Result<std::string> SpkiSha256Hex(X509* cert) {
-  ASSIGN_OR_RETURN(Bytes id, CaId(cert));
-  return HexEncode(id);
-}
+Result<Bytes> CaId(X509* cert) { return crypto::SpkiSha256(cert); }
 
 Bytes SerialBytes(X509* cert) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);

@@ -13,6 +13,7 @@
 #include "base/bytes.h"
 #include "base/env.h"
 #include "base/result.h"
+#include "crypto/spki.h"
 #include "ca/openssl_types.h"
 
 namespace mirrorca::ca {
@@ -41,8 +42,8 @@ Result<std::string> RequestDer(X509_REQ* req);
 // events use for an issuing CA (stable across re-issued CA certificates).
 Result<Bytes> CaId(X509* cert);
 // SpkiSha256Hex is the lowercase hex SHA-256 of a certificate's
-// SubjectPublicKeyInfo: how TLS peers are pinned.
-Result<std::string> SpkiSha256Hex(X509* cert);
+// SubjectPublicKeyInfo: how TLS peers are pinned (crypto/spki.h).
+using crypto::SpkiSha256Hex;
 
 // SerialBytes returns the serial number as the big-endian magnitude bytes.
 Bytes SerialBytes(X509* cert);

@@ -9,7 +9,7 @@
 #include "ca/certificate.h"
 #include "ca/keys.h"
 #include "ca/serial.h"
-#include "log/sha256.h"
+#include "crypto/spki.h"
 
 namespace mirrorca::ca {
 namespace {
@@ -98,10 +98,6 @@ bool KeyMatchesCertificate(EVP_PKEY* key, X509* cert) {
   return pub != nullptr && EVP_PKEY_eq(key, pub) == 1;
 }
 
-Result<Bytes> KeyFingerprint(EVP_PKEY* key) {
-  ASSIGN_OR_RETURN(Bytes spki, SpkiDer(key));
-  log::Hash h = log::Sha256(spki);
-  return Bytes(h.begin(), h.end());
-}
+Result<Bytes> KeyFingerprint(EVP_PKEY* key) { return crypto::KeySpkiSha256(key); }
 
 }  // namespace mirrorca::ca

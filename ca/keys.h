@@ -16,7 +16,7 @@
 #include "base/env.h"
 #include "base/result.h"
 #include "ca/openssl_types.h"
-#include "log/private_key_file.h"
+#include "crypto/private_key_file.h"
 
 namespace mirrorca::ca {
 
@@ -33,9 +33,9 @@ Result<EvpPkeyPtr> GenerateKey(KeyType type);
 
 // PEM private keys (PKCS#8, unencrypted) in files of mode 0600: one
 // implementation for every key of the project (log/private_key_file.h).
-using log::LoadPrivateKeyPem;
-using log::ParsePrivateKeyPem;
-using log::SavePrivateKeyPem;
+using crypto::LoadPrivateKeyPem;
+using crypto::ParsePrivateKeyPem;
+using crypto::SavePrivateKeyPem;
 
 // EncryptedPkcs8Pem returns `key` as an encrypted PKCS#8 PEM
 // (PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256) under `password`.

@@ -20,13 +20,13 @@
 
 #include "base/result.h"
 
-#include "log/openssl_ptr.h"
+#include "crypto/openssl_ptr.h"
 
 namespace mirrorca::ca {
 
-using log::EvpMdCtxPtr;
-using log::EvpPkeyPtr;
-using log::OpenSslError;
+using crypto::EvpMdCtxPtr;
+using crypto::EvpPkeyPtr;
+using crypto::OpenSslError;
 
 template <typename T, void (*Free)(T*)>
 struct OpenSslDeleter {

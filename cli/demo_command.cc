@@ -90,11 +90,11 @@ int RunDemo(const DemoArgs& a) {
 
   Step(4, "Prove event 4242 is in the tree, and the earlier checkpoint is a prefix (RFC 9162)");
   uint64_t index = std::min<uint64_t>(4242, cp.tree_size - 1);
-  Result<std::vector<log::Hash>> inclusion = el.InclusionProof(index, cp.tree_size);
-  Result<log::Hash> leaf = el.LeafHashAt(index);
+  Result<std::vector<crypto::Hash>> inclusion = el.InclusionProof(index, cp.tree_size);
+  Result<crypto::Hash> leaf = el.LeafHashAt(index);
   if (!inclusion.ok() || !leaf.ok()) return Fail(Status::Internal("inclusion proof failed"));
   Status inc = log::VerifyInclusion(index, cp.tree_size, *leaf, *inclusion, cp.root_hash);
-  Result<std::vector<log::Hash>> consistency = el.ConsistencyProof(old.tree_size, cp.tree_size);
+  Result<std::vector<crypto::Hash>> consistency = el.ConsistencyProof(old.tree_size, cp.tree_size);
   if (!consistency.ok()) return Fail(consistency.status());
   Status con = log::VerifyConsistency(old.tree_size, cp.tree_size, old.root_hash, cp.root_hash,
                                       *consistency);

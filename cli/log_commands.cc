@@ -236,18 +236,18 @@ int Export(const LogArgs& a) {
   return s.ok() ? 0 : Fail(s);
 }
 
-nlohmann::json HexList(const std::vector<log::Hash>& hashes) {
+nlohmann::json HexList(const std::vector<crypto::Hash>& hashes) {
   nlohmann::json out = nlohmann::json::array();
-  for (const log::Hash& h : hashes) out.push_back(HexEncode(h));
+  for (const crypto::Hash& h : hashes) out.push_back(HexEncode(h));
   return out;
 }
 
 int Prove(const LogArgs& a) {
   Result<LocalLog> l = Open(a, false);
   if (!l.ok()) return Fail(l.status());
-  Result<std::vector<log::Hash>> proof = l->log->InclusionProof(a.index, a.size);
+  Result<std::vector<crypto::Hash>> proof = l->log->InclusionProof(a.index, a.size);
   if (!proof.ok()) return Fail(proof.status());
-  Result<log::Hash> leaf = l->log->LeafHashAt(a.index);
+  Result<crypto::Hash> leaf = l->log->LeafHashAt(a.index);
   if (!leaf.ok()) return Fail(leaf.status());
   nlohmann::ordered_json j;
   j["leaf_index"] = a.index;
@@ -261,7 +261,7 @@ int Prove(const LogArgs& a) {
 int Consistency(const LogArgs& a) {
   Result<LocalLog> l = Open(a, false);
   if (!l.ok()) return Fail(l.status());
-  Result<std::vector<log::Hash>> proof = l->log->ConsistencyProof(a.from, a.to);
+  Result<std::vector<crypto::Hash>> proof = l->log->ConsistencyProof(a.from, a.to);
   if (!proof.ok()) return Fail(proof.status());
   nlohmann::ordered_json j;
   j["first"] = a.from;

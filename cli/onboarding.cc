@@ -21,7 +21,7 @@
 #include "engine/log_authority.h"
 #include "log/local_log.h"
 #include "log/log_key.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -376,7 +376,7 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
       {"sync_tls_certificate_pem", sync_pem}};
   const std::string text = grant.dump(2) + "\n";
   RETURN_IF_ERROR(env->WriteFileAtomic(o.grant, text, 0600));
-  out.grant_sha256 = HexEncode(log::Sha256(AsBytes(text)));
+  out.grant_sha256 = HexEncode(crypto::Sha256(AsBytes(text)));
   return out;
 }
 

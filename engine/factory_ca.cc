@@ -12,7 +12,7 @@
 #include "ca/keys.h"
 #include "ca/request_vetting.h"
 #include "log/event_codec.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca::engine {
 namespace {
@@ -106,7 +106,7 @@ struct FactoryCa::Work {
   EvpPkeyPtr public_key;  // the device's key (or the generated key)
   ca::X509ReqPtr csr;     // the parsed CSR (its SubjectPublicKeyInfo is copied)
   std::optional<Reservation> reservation;
-  log::Hash request_hash{};
+  crypto::Hash request_hash{};
   int64_t now = 0;
   log::EventDraft draft;
   bool has_draft = false;
@@ -216,9 +216,9 @@ void FactoryCa::Vet(Work& w) {
   const EnrollRequest& req = *w.request;
   w.now = env_->NowMicros();
   w.result.device_serial = req.device_serial;
-  w.request_hash = w.keygen ? log::Sha256({AsBytes("keygen"), AsBytes(req.batch_id),
+  w.request_hash = w.keygen ? crypto::Sha256({AsBytes("keygen"), AsBytes(req.batch_id),
                                            AsBytes(req.device_serial)})
-                            : log::Sha256(AsBytes(req.csr));
+                            : crypto::Sha256(AsBytes(req.csr));
   if (!ValidBatchId(req.batch_id)) {
     return Refuse(w, RejectionReason::UNKNOWN_BATCH, "malformed batch id");
   }

@@ -4,7 +4,7 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
-#include "log/sha256.h"
+#include "log/crypto_names.h"
 #include "log/signed_note.h"
 
 namespace mirrorca::log {

@@ -15,7 +15,7 @@
 
 #include "base/result.h"
 #include "log/log_key.h"
-#include "log/sha256.h"
+#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 

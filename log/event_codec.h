@@ -24,7 +24,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "log/events.capnp.h"
-#include "log/sha256.h"
+#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 

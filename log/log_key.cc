@@ -4,8 +4,8 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
-#include "log/private_key_file.h"
-#include "log/sha256.h"
+#include "log/crypto_names.h"
+#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 namespace {

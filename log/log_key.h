@@ -20,7 +20,7 @@
 #include "base/bytes.h"
 #include "base/env.h"
 #include "base/result.h"
-#include "log/openssl_ptr.h"
+#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 

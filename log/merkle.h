@@ -12,7 +12,7 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
-#include "log/sha256.h"
+#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 

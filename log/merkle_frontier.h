@@ -15,7 +15,7 @@
 #include <functional>
 #include <vector>
 
-#include "log/sha256.h"
+#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "log/sha256.h"
+#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 

@@ -5,8 +5,9 @@
 
 #include "base/encoding.h"
 #include "base/env.h"
-#include "ca/certificate.h"
-#include "ca/keys.h"
+#include "crypto/openssl_ptr.h"
+#include "crypto/private_key_file.h"
+#include "crypto/spki.h"
 
 namespace mirrorca::net {
 namespace {
@@ -25,7 +26,7 @@ int VerifyWithPins(int preverify_ok, X509_STORE_CTX* store) {
   auto* pinned = static_cast<PinCheck*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), PinIndex()));
   if (pinned == nullptr || !*pinned) return 1;
   X509* cert = X509_STORE_CTX_get_current_cert(store);
-  Result<std::string> spki = ca::SpkiSha256Hex(cert);
+  Result<std::string> spki = crypto::SpkiSha256Hex(cert);
   if (spki.ok() && (*pinned)(*spki)) return 1;
   X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
   return 0;
@@ -41,12 +42,12 @@ Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool se
   asio::error_code ec;
   if (!id.cert_file.empty()) {
     // Read through the one private-key loader, which refuses loose file modes.
-    Result<ca::EvpPkeyPtr> key = ca::LoadPrivateKeyPem(Env::Default(), id.key_file);
+    Result<crypto::EvpPkeyPtr> key = crypto::LoadPrivateKeyPem(Env::Default(), id.key_file);
     if (!key.ok()) return key.status().WithContext("TLS key");
     ctx->use_certificate_chain_file(id.cert_file, ec);
     if (ec) return Status::InvalidArgument("TLS certificate " + id.cert_file + ": " + ec.message());
     if (SSL_CTX_use_PrivateKey(raw, key->get()) != 1) {
-      return ca::OpenSslError("TLS key " + id.key_file + " does not fit its certificate",
+      return crypto::OpenSslError("TLS key " + id.key_file + " does not fit its certificate",
                               StatusCode::kInvalidArgument);
     }
   }
@@ -94,7 +95,7 @@ Result<std::shared_ptr<asio::ssl::context>> ClientContext(const TlsIdentity& id,
 std::string PeerSpkiHex(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return "";
-  Result<std::string> spki = ca::SpkiSha256Hex(cert);
+  Result<std::string> spki = crypto::SpkiSha256Hex(cert);
   return spki.ok() ? *spki : "";
 }
 

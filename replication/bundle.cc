@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "base/status_macros.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 #include "replication/channel.h"
 
 namespace mirrorca::replication {
@@ -49,11 +49,11 @@ class BundleWriter final : public FrameChannel {
   Result<std::unique_ptr<Frame>> Receive() override {
     return Status::Internal("a bundle being written cannot be read");
   }
-  log::Hash Digest() const { return digest_.Peek(); }
+  crypto::Hash Digest() const { return digest_.Peek(); }
 
  private:
   int fd_;
-  log::Sha256Stream digest_;
+  crypto::Sha256Stream digest_;
 };
 
 // BundleReader: frames from a file, hashed as read.
@@ -86,7 +86,7 @@ class BundleReader final : public FrameChannel {
     return f;
   }
   bool AtEnd() { return std::fgetc(file_) == EOF; }
-  log::Hash Digest() const { return digest_.Peek(); }
+  crypto::Hash Digest() const { return digest_.Peek(); }
 
  private:
   BundleReader() = default;
@@ -99,7 +99,7 @@ class BundleReader final : public FrameChannel {
     return Status::Ok();
   }
   std::FILE* file_ = nullptr;
-  log::Sha256Stream digest_;
+  crypto::Sha256Stream digest_;
 };
 
 Result<BundleInfo> HeaderOf(BundleReader& r) {
@@ -133,7 +133,7 @@ Result<BundleInfo> ReadThrough(const std::string& path, LogReceiver& receiver,
                                    expected_log + "'");
   }
   ASSIGN_OR_RETURN(std::string note, receiver.Receive(*r));
-  const log::Hash digest = r->Digest();
+  const crypto::Hash digest = r->Digest();
   ASSIGN_OR_RETURN(std::unique_ptr<Frame> end, r->Receive());
   RETURN_IF_ERROR(ReadGuarded([&]() -> Status {
     wire::Message::Reader m = end->message();
@@ -155,7 +155,7 @@ Result<BundleInfo> ReadThrough(const std::string& path, LogReceiver& receiver,
 Status CheckDigest(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<BundleReader> r, BundleReader::Open(path));
   while (true) {
-    const log::Hash digest = r->Digest();
+    const crypto::Hash digest = r->Digest();
     ASSIGN_OR_RETURN(std::unique_ptr<Frame> f, r->Receive());
     bool end = false;
     RETURN_IF_ERROR(ReadGuarded([&]() -> Status {
@@ -215,7 +215,7 @@ Result<BundleInfo> ExportBundle(log::EventLog& log, uint64_t from, const std::st
   info.tree_size = sent->tree_size;
   {
     capnp::MallocMessageBuilder m;
-    const log::Hash digest = w.Digest();
+    const crypto::Hash digest = w.Digest();
     m.initRoot<wire::Message>().initBundleEnd().setSha256(
         capnp::Data::Reader(digest.data(), digest.size()));
     s = w.Send(m);

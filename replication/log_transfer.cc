@@ -27,15 +27,15 @@ constexpr std::pair<RefusalKind, std::string_view> kCodes[] = {
     {RefusalKind::kAuthority, "authority"},
 };
 
-void SetProof(capnp::List<capnp::Data>::Builder out, const std::vector<log::Hash>& proof) {
+void SetProof(capnp::List<capnp::Data>::Builder out, const std::vector<crypto::Hash>& proof) {
   for (size_t i = 0; i < proof.size(); ++i) {
     out.set(static_cast<unsigned>(i), capnp::Data::Reader(proof[i].data(), proof[i].size()));
   }
 }
 
-Result<std::vector<log::Hash>> GetProof(capnp::List<capnp::Data>::Reader in) {
+Result<std::vector<crypto::Hash>> GetProof(capnp::List<capnp::Data>::Reader in) {
   if (in.size() > 128) return Status::InvalidArgument("proof too long");
-  std::vector<log::Hash> out(in.size());
+  std::vector<crypto::Hash> out(in.size());
   for (unsigned i = 0; i < in.size(); ++i) {
     if (in[i].size() != out[i].size()) return Status::InvalidArgument("proof hash not 32 bytes");
     std::copy(in[i].begin(), in[i].end(), out[i].begin());
@@ -86,7 +86,7 @@ Result<TransferStats> SendLog(FrameChannel& channel, log::EventLog& log, uint64_
     offer.setNote(note);
     offer.setProofFrom(from);
     if (from > 0 && from < n) {
-      ASSIGN_OR_RETURN(std::vector<log::Hash> proof, log.ConsistencyProof(from, n));
+      ASSIGN_OR_RETURN(std::vector<crypto::Hash> proof, log.ConsistencyProof(from, n));
       SetProof(offer.initConsistency(static_cast<unsigned>(proof.size())), proof);
     }
     RETURN_IF_ERROR(channel.Send(m));
@@ -116,7 +116,7 @@ Result<TransferStats> SendLog(FrameChannel& channel, log::EventLog& log, uint64_
     p.setEntries(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(entries.compressed.data()),
                                      entries.compressed.size()));
     if (end < n) {
-      ASSIGN_OR_RETURN(std::vector<log::Hash> proof, log.ConsistencyProof(end, n));
+      ASSIGN_OR_RETURN(std::vector<crypto::Hash> proof, log.ConsistencyProof(end, n));
       SetProof(p.initConsistency(static_cast<unsigned>(proof.size())), proof);
     }
     RETURN_IF_ERROR(channel.Send(m));
@@ -225,7 +225,7 @@ Status LogReceiver::OnCheckpoint(wire::CheckpointOffer::Reader offer) {
                                               std::to_string(held) + " events of the log");
     }
     if (n > 0) {
-      Result<log::Hash> root = copy_->RootAt(n);
+      Result<crypto::Hash> root = copy_->RootAt(n);
       if (!root.ok()) return Refuse(RefusalKind::kInternal, root.status().message());
       if (*root != cp->root_hash) {
         return Refuse(RefusalKind::kFork, "checkpoint of size " + std::to_string(n) +
@@ -236,8 +236,8 @@ Status LogReceiver::OnCheckpoint(wire::CheckpointOffer::Reader offer) {
   } else if (held > 0) {
     const uint64_t from = offer.getProofFrom();
     if (from == held) {
-      ASSIGN_OR_RETURN(std::vector<log::Hash> proof, GetProof(offer.getConsistency()));
-      Result<log::Hash> root = copy_->RootAt(held);
+      ASSIGN_OR_RETURN(std::vector<crypto::Hash> proof, GetProof(offer.getConsistency()));
+      Result<crypto::Hash> root = copy_->RootAt(held);
       if (!root.ok()) return Refuse(RefusalKind::kInternal, root.status().message());
       if (!log::VerifyConsistency(held, n, *root, cp->root_hash, proof).ok()) {
         return Refuse(RefusalKind::kFork, "checkpoint of size " + std::to_string(n) +
@@ -279,7 +279,7 @@ Status LogReceiver::OnPackage(wire::Package::Reader package) {
   Result<std::vector<std::string>> events =
       DecompressEntries(ByteSpan(entries.begin(), entries.size()), package.getRawSize(), count);
   if (!events.ok()) return Refuse(RefusalKind::kMalformed, events.status().message());
-  Result<std::vector<log::Hash>> proof = GetProof(package.getConsistency());
+  Result<std::vector<crypto::Hash>> proof = GetProof(package.getConsistency());
   if (!proof.ok()) return Refuse(RefusalKind::kMalformed, proof.status().message());
   const uint64_t end = first + count;
   if (end <= next_) {
@@ -294,11 +294,11 @@ Status LogReceiver::OnPackage(wire::Package::Reader package) {
   return Status::Ok();
 }
 
-Status LogReceiver::Apply(std::vector<std::string> events, const std::vector<log::Hash>& proof) {
+Status LogReceiver::Apply(std::vector<std::string> events, const std::vector<crypto::Hash>& proof) {
   const uint64_t n = checkpoint_.tree_size;
   const size_t count = events.size();
   bool root_failed = false;
-  auto check_root = [&](uint64_t size, const log::Hash& root) -> Status {
+  auto check_root = [&](uint64_t size, const crypto::Hash& root) -> Status {
     Status s = size == n ? (root == checkpoint_.root_hash
                                 ? Status::Ok()
                                 : Status::Corruption("root differs from the checkpoint's"))

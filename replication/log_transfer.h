@@ -109,7 +109,7 @@ class LogReceiver {
   Status OnPackage(wire::Package::Reader package);
   Status OnCommit(wire::Commit::Reader commit);
   Status Refuse(RefusalKind kind, std::string detail);
-  Status Apply(std::vector<std::string> events, const std::vector<log::Hash>& proof);
+  Status Apply(std::vector<std::string> events, const std::vector<crypto::Hash>& proof);
   // FinishCommit waits for the package being committed in the background.
   Status FinishCommit();
 

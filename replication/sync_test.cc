@@ -168,7 +168,7 @@ void ExpectRefusedRewrite(size_t rewritten_size, const std::string& kind) {
   p.a->Append(300);
   ASSERT_TRUE(p.Round(*p.a).ok());
   log::EventLog* copy = p.CopyOf(p.a_signer.name());
-  const log::Hash root_before = *copy->RootAt(300);
+  const crypto::Hash root_before = *copy->RootAt(300);
   const uint64_t hq_before = p.hq->log->Size();
 
   Node rewritten(p.a_signer, &p.hq_signer.verifier());

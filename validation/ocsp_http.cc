@@ -4,7 +4,7 @@
 #include <ctime>
 
 #include "base/encoding.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca::validation {
 namespace {
@@ -25,7 +25,7 @@ net::HttpResponse Answer(OcspResponder& responder, ByteSpan der, int64_t now) {
     const int64_t max_age = std::clamp<int64_t>(
         a.next_update - now, 0, responder.options().http_max_age_seconds);
     if (a.etag.empty()) {  // several CertIDs: not kept, but as cacheable over HTTP
-      log::Hash h = log::Sha256(AsBytes(r.body));
+      crypto::Hash h = crypto::Sha256(AsBytes(r.body));
       a.etag = HexEncode(ByteSpan(h.data(), 16));
     }
     r.headers = {{"Cache-Control", "max-age=" + std::to_string(max_age) +

@@ -8,7 +8,7 @@
 #include "base/status_macros.h"
 #include "base/encoding.h"
 #include "ca/certificate.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 namespace mirrorca::validation {
 namespace {
@@ -162,7 +162,7 @@ OcspAnswer OcspResponder::Respond(ByteSpan request_der) {
   // One CertID and no nonce: the same bytes get the same answer until it is
   // refreshed or the projection changes.
   if (n == 1 && !has_nonce && a.successful) {
-    log::Hash h = log::Sha256(AsBytes(a.der));
+    crypto::Hash h = crypto::Sha256(AsBytes(a.der));
     a.etag = HexEncode(ByteSpan(h.data(), 16));
     std::unique_lock lock(cache_mu_);
     if (cache_.size() >= options_.max_cached) cache_.clear();

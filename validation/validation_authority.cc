@@ -14,7 +14,7 @@
 #include "ca/profile.h"
 #include "ca/serial.h"
 #include "log/event_draft.h"
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 #include "validation/crl_builder.h"
 #include "validation/ocsp_http.h"
 
@@ -182,7 +182,7 @@ Status ValidationAuthority::LogResponder(const Ca& c, X509* cert) {
   e.setNotAfter(static_cast<int64_t>(timegm(&a)) * kMicros);
   e.setRaId("hq");
   e.setServerGeneratedKey(true);
-  log::Hash h = log::Sha256(AsBytes(der));
+  crypto::Hash h = crypto::Sha256(AsBytes(der));
   e.setRequestHash(capnp::Data::Reader(h.data(), h.size()));
   std::vector<log::EventDraft> drafts;
   drafts.push_back(std::move(d));
@@ -279,7 +279,7 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
   e.setNextUpdate(info.next_update * kMicros);
   e.setIsDelta(delta);
   e.setBaseCrlNumber(delta ? st.last_full_number : 0);
-  log::Hash h = log::Sha256(AsBytes(info.der));
+  crypto::Hash h = crypto::Sha256(AsBytes(info.der));
   e.setCrlHash(capnp::Data::Reader(h.data(), h.size()));
   e.setEntryCount(info.entries);
   std::vector<log::EventDraft> drafts;

@@ -6,23 +6,23 @@
 // Status message.
 //
 // Thread-safety: free functions, safe from any thread.
-#ifndef MIRRORCA_LOG_PRIVATE_KEY_FILE_H_
-#define MIRRORCA_LOG_PRIVATE_KEY_FILE_H_
+#ifndef MIRRORCA_CRYPTO_PRIVATE_KEY_FILE_H_
+#define MIRRORCA_CRYPTO_PRIVATE_KEY_FILE_H_
 
 #include <string>
 #include <string_view>
 
 #include "base/env.h"
 #include "base/result.h"
-#include "log/openssl_ptr.h"
+#include "crypto/openssl_ptr.h"
 
-namespace mirrorca::log {
+namespace mirrorca::crypto {
 
 Status SavePrivateKeyPem(Env* env, const std::string& path, EVP_PKEY* key);
 // LoadPrivateKeyPem refuses (PermissionDenied) a file accessible by group or others.
 Result<EvpPkeyPtr> LoadPrivateKeyPem(Env* env, const std::string& path);
 Result<EvpPkeyPtr> ParsePrivateKeyPem(std::string_view pem);
 
-}  // namespace mirrorca::log
+}  // namespace mirrorca::crypto
 
-#endif  // MIRRORCA_LOG_PRIVATE_KEY_FILE_H_
+#endif  // MIRRORCA_CRYPTO_PRIVATE_KEY_FILE_H_

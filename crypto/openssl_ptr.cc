@@ -1,10 +1,10 @@
-#include "log/openssl_ptr.h"
+#include "crypto/openssl_ptr.h"
 
 #include <openssl/err.h>
 
 #include <string>
 
-namespace mirrorca::log {
+namespace mirrorca::crypto {
 
 Status OpenSslError(std::string_view what, StatusCode code) {
   std::string message(what);
@@ -18,4 +18,4 @@ Status OpenSslError(std::string_view what, StatusCode code) {
   return Status(code, message);
 }
 
-}  // namespace mirrorca::log
+}  // namespace mirrorca::crypto

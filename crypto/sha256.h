@@ -2,8 +2,8 @@
 // chain, key ids). The digest algorithm is fetched once per process.
 //
 // Thread-safety: all functions are safe to call concurrently.
-#ifndef MIRRORCA_LOG_SHA256_H_
-#define MIRRORCA_LOG_SHA256_H_
+#ifndef MIRRORCA_CRYPTO_SHA256_H_
+#define MIRRORCA_CRYPTO_SHA256_H_
 
 #include <array>
 #include <cstdint>
@@ -13,7 +13,7 @@
 
 #include "base/bytes.h"
 
-namespace mirrorca::log {
+namespace mirrorca::crypto {
 
 using Hash = std::array<uint8_t, 32>;
 
@@ -37,6 +37,6 @@ class Sha256Stream {
   EVP_MD_CTX* ctx_;
 };
 
-}  // namespace mirrorca::log
+}  // namespace mirrorca::crypto
 
-#endif  // MIRRORCA_LOG_SHA256_H_
+#endif  // MIRRORCA_CRYPTO_SHA256_H_

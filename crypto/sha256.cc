@@ -1,12 +1,12 @@
-#include "log/sha256.h"
+#include "crypto/sha256.h"
 
 #include <openssl/evp.h>
 
 #include <cstdlib>
 
-#include "log/openssl_ptr.h"
+#include "crypto/openssl_ptr.h"
 
-namespace mirrorca::log {
+namespace mirrorca::crypto {
 namespace {
 
 const EVP_MD* Sha256Md() {
@@ -56,4 +56,4 @@ Hash Sha256Stream::Peek() const {
   return out;
 }
 
-}  // namespace mirrorca::log
+}  // namespace mirrorca::crypto

@@ -3,8 +3,8 @@
 //
 // Thread-safety: the pointers follow OpenSSL's rules for the object they hold;
 // OpenSslError reads only the calling thread's error queue.
-#ifndef MIRRORCA_LOG_OPENSSL_PTR_H_
-#define MIRRORCA_LOG_OPENSSL_PTR_H_
+#ifndef MIRRORCA_CRYPTO_OPENSSL_PTR_H_
+#define MIRRORCA_CRYPTO_OPENSSL_PTR_H_
 
 #include <openssl/evp.h>
 
@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 
-namespace mirrorca::log {
+namespace mirrorca::crypto {
 
 struct EvpPkeyDeleter {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
@@ -28,6 +28,6 @@ using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
 // every entry of the OpenSSL error queue, which it empties.
 Status OpenSslError(std::string_view what, StatusCode code = StatusCode::kInternal);
 
-}  // namespace mirrorca::log
+}  // namespace mirrorca::crypto
 
-#endif  // MIRRORCA_LOG_OPENSSL_PTR_H_
+#endif  // MIRRORCA_CRYPTO_OPENSSL_PTR_H_

@@ -1,4 +1,4 @@
-#include "log/private_key_file.h"
+#include "crypto/private_key_file.h"
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -8,7 +8,7 @@
 
 #include "base/status_macros.h"
 
-namespace mirrorca::log {
+namespace mirrorca::crypto {
 namespace {
 
 struct BioFree {
@@ -52,4 +52,4 @@ Result<EvpPkeyPtr> LoadPrivateKeyPem(Env* env, const std::string& path) {
   return key;
 }
 
-}  // namespace mirrorca::log
+}  // namespace mirrorca::crypto
