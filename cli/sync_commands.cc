@@ -38,6 +38,11 @@ Status HqServe(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   ASSIGN_OR_RETURN(HqNode n, OpenHqNode(c));
+  // What is due before the public port opens (a CRL for every CA that has
+  // none): GET /crl/ serves only what the node published.
+  if (Status m = n.service->va().Maintain(); !m.ok()) {
+    std::cerr << nlohmann::json{{"warning", "validation-maintenance"}, {"detail", m.ToString()}}.dump() << std::endl;
+  }
   const std::string metrics_path = c.data_dir + "/sync_metrics.prom";
   std::mutex metrics_mu;
   std::string last_metrics;  // guarded by metrics_mu: skip rewriting an unchanged file

@@ -70,6 +70,47 @@ int64_t RenewAt(X509* cert) {
   return end - (end - start) / 3;
 }
 
+// PublishedPath: where a CA's latest published CRL is kept (its CA folder).
+std::string PublishedPath(const VaIssuer& is, bool delta) {
+  return is.ca_dir + (delta ? "/published-delta.crl" : "/published-full.crl");
+}
+
+// LoadPublished reads a CRL this VA published before a restart: number,
+// base, validity and entries from the DER. nullopt when absent or unreadable.
+std::optional<CrlInfo> LoadPublished(Env* env, const VaIssuer& is, bool delta) {
+  Result<std::string> der = env->ReadFile(PublishedPath(is, delta), 64 << 20);
+  if (!der.ok()) return std::nullopt;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der->data());
+  ca::OpenSslPtr<X509_CRL, X509_CRL_free> crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der->size())));
+  if (!crl) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  auto integer = [&](int nid) -> std::optional<uint64_t> {
+    ca::Asn1IntegerPtr n(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl.get(), nid, nullptr, nullptr)));
+    uint64_t v = 0;
+    if (!n || ASN1_INTEGER_get_uint64(&v, n.get()) != 1) return std::nullopt;
+    return v;
+  };
+  std::tm a{}, b{};
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+  if (next == nullptr || ASN1_TIME_to_tm(X509_CRL_get0_lastUpdate(crl.get()), &a) != 1 ||
+      ASN1_TIME_to_tm(next, &b) != 1 || !integer(NID_crl_number)) {
+    return std::nullopt;
+  }
+  CrlInfo info;
+  info.issuer = is.name;
+  info.delta = delta;
+  info.number = *integer(NID_crl_number);
+  info.base = delta ? integer(NID_delta_crl).value_or(0) : 0;
+  info.this_update = timegm(&a);
+  info.next_update = timegm(&b);
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+  info.entries = revoked ? static_cast<uint64_t>(sk_X509_REVOKED_num(revoked)) : 0;
+  info.der = std::move(*der);
+  return info;
+}
+
 }  // namespace
 
 struct ValidationAuthority::Ca {
@@ -127,6 +168,15 @@ Status ValidationAuthority::AddIssuerLocked(VaIssuer is) {
                                       std::move(responder.second), is.unseen_unknown}));
   }
   c->config = std::move(is);
+  const engine::CrlState st = status_->Crl(c->issuing->ca_id());
+  if (std::optional<CrlInfo> full = LoadPublished(env_, c->config, false);
+      full && st.has_full && full->number == st.last_full_number) {
+    c->full = std::move(full);
+  }
+  if (std::optional<CrlInfo> delta = LoadPublished(env_, c->config, true);
+      delta && c->full && delta->base == c->full->number && delta->number == st.last_number) {
+    c->delta = std::move(delta);
+  }
   cas_.push_back(std::move(c));
   return Status::Ok();
 }
@@ -288,7 +338,26 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
   RETURN_IF_ERROR(options_.authority->CatchUp(*hq_log_));
   RETURN_IF_ERROR(status_->CatchUp(*hq_log_, *options_.authority).status());
   (delta ? c->delta : c->full) = info;
+  // The published bytes, so that a restarted node serves them without
+  // signing again (the public side never makes a CA key sign).
+  if (Status saved = env_->WriteFileAtomic(PublishedPath(c->config, delta), info.der, 0644); !saved.ok()) {
+    return saved.WithContext("CRL " + std::to_string(info.number) + " is recorded but not saved");
+  }
   return info;
+}
+
+Result<CrlInfo> ValidationAuthority::PublishedCrl(const std::string& issuer, bool delta) {
+  std::lock_guard lock(mu_);
+  for (const auto& c : cas_) {
+    if (c->config.name != issuer) continue;
+    const auto& latest = delta ? c->delta : c->full;
+    if (!latest) return Status::Unavailable("no " + std::string(delta ? "delta " : "") + "CRL of " + issuer + " is published yet");
+    if (latest->next_update <= env_->NowMicros() / kMicros) {
+      return Status::Unavailable("the latest CRL of " + issuer + " has expired; the next is not published yet");
+    }
+    return *latest;
+  }
+  return Status::NotFound("no issuing CA named '" + issuer + "'");
 }
 
 Result<CrlInfo> ValidationAuthority::LatestCrl(const std::string& issuer, bool delta) {
@@ -333,6 +402,16 @@ Status ValidationAuthority::Maintain() {
     // gets a new full one when half the last one's validity has passed.
     // No CRL is written unasked for a CA that never revoked.
     const engine::CrlState st = status_->Crl(c->issuing->ca_id());
+    bool has_full = false;
+    {
+      std::lock_guard lock(mu_);
+      has_full = c->full.has_value() && c->full->next_update > now;
+    }
+    if (!has_full) {  // none yet (or not kept across a restart): relying parties need one
+      RETURN_IF_ERROR(PublishCrl(c->config.name, false).status());
+      c->changed_since = 0;
+      continue;
+    }
     if (st.ChangedSinceLastCrl()) {
       if (c->changed_since == 0) c->changed_since = now;
       if (now - c->changed_since >= options_.crl_debounce_seconds) {
@@ -368,9 +447,13 @@ net::HttpResponse ValidationAuthority::Handle(const net::HttpRequest& q) {
     } else {
       return text(404, "not found\n");
     }
-    Result<CrlInfo> crl = LatestCrl(name, delta);
+    // Only what the node published: an anonymous request never makes a CA
+    // key sign or the log grow.
+    Result<CrlInfo> crl = PublishedCrl(name, delta);
     if (!crl.ok()) {
-      return text(crl.status().code() == StatusCode::kNotFound ? 404 : 500, crl.status().message() + "\n");
+      net::HttpResponse r = text(crl.status().code() == StatusCode::kNotFound ? 404 : 503, crl.status().message() + "\n");
+      if (r.status == 503) r.headers = {{"Retry-After", "5"}};
+      return r;
     }
     net::HttpResponse r;
     r.content_type = "application/pkix-crl";

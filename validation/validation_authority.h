@@ -84,13 +84,21 @@ class ValidationAuthority {
   Result<engine::RevocationResult> Revoke(const engine::RevocationRequest& request);
   // PublishCrl builds, records (crlPublished) and keeps the CRL of `issuer`.
   Result<CrlInfo> PublishCrl(const std::string& issuer, bool delta);
-  // Latest returns the latest CRL of `issuer` (publishing one if none).
+  // LatestCrl returns the latest CRL of `issuer` (publishing one if none):
+  // for the node's operator and tests, never for anonymous requests.
   Result<CrlInfo> LatestCrl(const std::string& issuer, bool delta);
+  // PublishedCrl returns the latest CRL published and still valid, without
+  // ever signing (what GET /crl/<name>.crl serves); Unavailable when there
+  // is none yet, NotFound for an unknown CA.
+  Result<CrlInfo> PublishedCrl(const std::string& issuer, bool delta);
 
-  // Maintain does what is due (hq serve calls it every second): renews an
-  // OCSP responder certificate with less than a third of its life left,
-  // publishes a delta CRL once revocations are crl_debounce_seconds old, and
-  // a full CRL once half of the current one's validity has passed.
+  // Maintain does what is due (hq serve calls it at start and every second):
+  // renews an OCSP responder certificate with less than a third of its life
+  // left, publishes a full CRL for a CA that has none valid (first start,
+  // or lost), a delta CRL once revocations are crl_debounce_seconds old,
+  // and a full CRL once half of the current one's validity has passed.
+  // Published CRLs are kept in each CA's folder (published-full.crl,
+  // published-delta.crl) and served after a restart without signing again.
   Status Maintain();
 
   net::HttpResponse Handle(const net::HttpRequest& request);

@@ -524,33 +524,38 @@ TEST(ValidationTest, RebuiltProjectionEqualsLive) {
   }
 }
 
-// The running VA renews its delegated responder before it expires, gathers
-// revocations into one CRL a few seconds later (debounced), and
-// re-publishes a CRL once half of the last one's validity has passed.
+// The running VA renews its delegated responder before it expires,
+// publishes a first (empty) full CRL on schedule, gathers revocations into
+// one delta CRL a few seconds later (debounced), and re-publishes a full CRL
+// once half of the last one's validity has passed.
 TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   World w;
   w.Issue(5);
-  ASSERT_TRUE(w.va->Maintain().ok());  // nothing due: no CRL was ever asked for
-  EXPECT_FALSE(w.va->status().Crl(w.issuing.ca_id()).has_full);
+  EXPECT_EQ(w.va->PublishedCrl("f1", false).status().code(), StatusCode::kUnavailable);  // none yet
+  ASSERT_TRUE(w.va->Maintain().ok());  // a CA without a CRL gets one: relying parties need it
+  auto full = w.va->PublishedCrl("f1", false);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->entries, 0u);
+  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, full->number);
   ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[0].get(), 1)).ok());
   ASSERT_TRUE(w.va->Maintain().ok());  // seen, not yet debounced
-  EXPECT_FALSE(w.va->status().Crl(w.issuing.ca_id()).has_full);
+  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, full->number);
   ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[1].get(), 1)).ok());
   w.clock.shift = 3 * int64_t{1000000};
-  ASSERT_TRUE(w.va->Maintain().ok());  // one full CRL carries both
-  auto full = w.va->LatestCrl("f1", false);
-  ASSERT_TRUE(full.ok());
-  EXPECT_EQ(full->entries, 2u);
-  EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, full->number);
-  // The next revocations travel in one delta.
+  ASSERT_TRUE(w.va->Maintain().ok());  // one delta carries both
+  auto delta = w.va->PublishedCrl("f1", true);
+  ASSERT_TRUE(delta.ok()) << delta.status();
+  EXPECT_EQ(delta->entries, 2u);
+  EXPECT_EQ(delta->base, full->number);
+  // The next revocations travel in the next delta (every change since the base).
   ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[2].get(), 1)).ok());
   ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[3].get(), 4)).ok());
   ASSERT_TRUE(w.va->Maintain().ok());
   w.clock.shift = 6 * int64_t{1000000};
   ASSERT_TRUE(w.va->Maintain().ok());
-  auto delta = w.va->LatestCrl("f1", true);
+  delta = w.va->PublishedCrl("f1", true);
   ASSERT_TRUE(delta.ok());
-  EXPECT_EQ(delta->entries, 2u);
+  EXPECT_EQ(delta->entries, 4u);
   EXPECT_EQ(delta->base, full->number);
   EXPECT_EQ(w.va->status().Crl(w.issuing.ca_id()).last_number, delta->number);
   ASSERT_TRUE(w.va->Maintain().ok());  // nothing new: nothing published
@@ -589,9 +594,14 @@ TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   EXPECT_EQ(logged[before], 1);
   EXPECT_EQ(logged[responder_serial()], 1);
   const uint64_t hq_size = w.hq.log->Size();
-  w.Open();  // a restart logs nothing again
+  const uint64_t served = w.va->PublishedCrl("f1", false)->number;
+  w.Open();  // a restart logs nothing again, and serves the CRL published before it
   EXPECT_EQ(w.hq.log->Size(), hq_size);
   EXPECT_EQ(Ask(w, w.certs[4].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_GOOD);
+  auto after = w.va->PublishedCrl("f1", false);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->number, served);
+  EXPECT_EQ(w.hq.log->Size(), hq_size);
 }
 
 }  // namespace

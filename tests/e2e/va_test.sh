@@ -146,10 +146,11 @@ n3="$(openssl crl -in "$T/after.pem" -noout -crlnumber | cut -d= -f2)"
 start_hq
 curl -sS -o "$T/served.der" "$VA/crl/factory-f1.crl"
 n4="$(openssl crl -inform DER -in "$T/served.der" -noout -crlnumber | cut -d= -f2)"
-(( n1 < n2 && n2 < n3 && n3 < n4 )) \
-  || fail "CRL numbers do not strictly increase across restarts: $n1 $n2 $n3 $n4"
+# After the restart HQ serves the CRL it published before (no new signature).
+(( n1 < n2 && n2 < n3 && n3 == n4 )) \
+  || fail "CRL numbers across restarts: $n1 $n2 $n3 $n4 (want n1 < n2 < n3 = n4)"
 stop_hq
-echo "ok: CRLs full + delta (openssl verify -crl_check / -crl_check_all [-use_deltas]); numbers $n1 < $n2 < $n3 < $n4 across a restart"
+echo "ok: CRLs full + delta (openssl verify -crl_check / -crl_check_all [-use_deltas]); numbers $n1 < $n2 < $n3, and $n4 served after a restart (no new signature)"
 
 # --- `ocsp serve`: a responder process on HQ's store as a RocksDB secondary. ---
 start_hq
@@ -228,4 +229,43 @@ PY
 grep -q "hq serve stopped" "$T/auth8.out" || fail "batch authorize --deliver: $(cat "$T/auth8.out")"
 stop_hq
 echo "ok: ocsp serve (RocksDB secondary) follows a revocation within seconds; admin API (mTLS, pinned); batch ledger; batch authorize through the running node"
+
+# --- The public side never makes a CA key sign: after a restart, 1,000
+# anonymous CRL and OCSP requests (GET and POST, known and unknown CAs,
+# random serials, nonces) leave HQ's log as it was.
+start_hq
+sleep 1.5   # past the first maintenance tick: nothing is due on a quiet node
+size_before="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["log_size"])' "$T/hq.log")"
+python3 - "$VA" "$ISSUER" <<'PY' || fail "anonymous requests"
+import base64, http.client, os, random, subprocess, sys, tempfile, urllib.parse
+va, issuer = sys.argv[1], sys.argv[2]
+u = urllib.parse.urlparse(va)
+conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+reqs = []
+with tempfile.TemporaryDirectory() as d:
+    for i in range(20):   # 20 distinct OCSP requests (random serials; half with a nonce)
+        out = os.path.join(d, f"r{i}.der")
+        args = ["openssl", "ocsp", "-issuer", issuer, "-serial", "0x%032x" % random.getrandbits(120), "-reqout", out]
+        if i % 2: args.append("-no_nonce")
+        subprocess.run(args, check=True, capture_output=True)
+        reqs.append(open(out, "rb").read())
+codes = {}
+for i in range(1000):
+    k = i % 5
+    if k == 0:
+        path = random.choice(["/crl/factory-f1.crl", "/crl/factory-f1-delta.crl", "/crl/root.crl", "/crl/nope.crl"])
+        conn.request("GET", path)
+    elif k in (1, 2):
+        conn.request("GET", "/ocsp/" + urllib.parse.quote(base64.b64encode(random.choice(reqs)).decode(), safe=""))
+    else:
+        conn.request("POST", "/ocsp", body=random.choice(reqs), headers={"Content-Type": "application/ocsp-request"})
+    r = conn.getresponse(); r.read()
+    codes[r.status] = codes.get(r.status, 0) + 1
+assert set(codes) <= {200, 404}, codes
+print(codes)
+PY
+stop_hq
+size_after="$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if "stopped" in l][-1]["log_size"])' "$T/hq.log")"
+[[ "$size_before" == "$size_after" ]] || fail "anonymous requests changed HQ's log: $size_before -> $size_after"
+echo "ok: 1,000 anonymous CRL and OCSP requests after a restart: HQ's log unchanged ($size_after events), no CA key signed"
 echo "PASS va e2e"
