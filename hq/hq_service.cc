@@ -71,6 +71,10 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   replication::HqSyncOptions so;
   so.authority = s->authority_.get();
   so.delivery_store = s->delivery_store_.get();
+  HqService* self = s.get();
+  so.on_stored = [self] {
+    if (self->va_) (void)self->va_->Refresh();  // OCSP reflects what HQ just cosigned
+  };
   ASSIGN_OR_RETURN(s->sync_, replication::HqSync::Open(s->local_.log.get(), std::move(cosigner), so));
   std::vector<log::EventLog*> logs;
   std::vector<validation::VaIssuer> issuers;

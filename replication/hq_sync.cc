@@ -336,6 +336,7 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
     (void)SendRefusal(channel, RefusalKind::kInternal, cosigned.status().message());
     return cosigned.status();
   }
+  if (options_.on_stored) options_.on_stored();
   {
     capnp::MallocMessageBuilder m;
     m.initRoot<wire::Message>().initCosigned().setNote(*cosigned);

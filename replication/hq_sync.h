@@ -65,6 +65,11 @@ struct HqSyncOptions {
   // relayed from HQ's log at every round — instead of HQ's whole log. HQ
   // nodes always set it; protocol tests leave it null.
   log::Store* delivery_store = nullptr;
+  // on_stored runs after a round has stored and cosigned a factory's events
+  // and before the factory is told (HQ's validation refreshes there, so an
+  // OCSP answer reflects whatever HQ has cosigned by the time the factory's
+  // sync returns).
+  std::function<void()> on_stored;
   // Alert receives one JSON line per refused session or divergence (stderr by default).
   std::function<void(const std::string&)> alert;
 };
