@@ -1,5 +1,8 @@
 #include "cli/log_commands.h"
 
+#include "base/status_macros.h"
+#include "engine/delivery_log.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -132,16 +135,20 @@ int AppendTest(const LogArgs& a) {
   return 0;
 }
 
-int Verify(const LogArgs& a) {
-  Result<LocalLog> l = Open(a, false);
-  if (!l.ok()) return Fail(l.status());
+// OpenSelected opens the store read-only with the log --log names (a copy
+// it holds), or the node's own.
+Result<LocalLog> OpenSelected(const LogArgs& a) {
+  ASSIGN_OR_RETURN(LocalLog l, Open(a, false));
   if (!a.log_origin.empty()) {
-    l->log.reset();
-    Result<std::unique_ptr<log::EventLog>> other =
-        log::EventLog::Open(l->store.get(), a.log_origin, std::nullopt);
-    if (!other.ok()) return Fail(other.status());
-    l->log = std::move(*other);
+    l.log.reset();
+    ASSIGN_OR_RETURN(l.log, log::EventLog::Open(l.store.get(), a.log_origin, std::nullopt));
   }
+  return l;
+}
+
+int Verify(const LogArgs& a) {
+  Result<LocalLog> l = OpenSelected(a);
+  if (!l.ok()) return Fail(l.status());
   log::VerifyOptions o;
   for (const std::string& path : a.trusted) {
     Result<std::string> note = Env::Default()->ReadFile(path, 1 << 20);
@@ -184,27 +191,9 @@ int Pubkey(const LogArgs& a) {
   return 0;
 }
 
-// About: the log a (relayed) event concerns, for a reader of the export.
-std::string About(log::schema::Event::Reader e) {
-  auto k = e.getKind();
-  if (k.isBatchAuthorized()) return k.getBatchAuthorized().getFactoryLogId();
-  if (k.isFactoryRegistered()) return k.getFactoryRegistered().getLogOrigin();
-  if (k.isFactoryRemoved()) return k.getFactoryRemoved().getLogOrigin();
-  if (k.isCheckpointCosigned()) return k.getCheckpointCosigned().getLogId();
-  if (k.isSyncSession()) return k.getSyncSession().getPeerLogId();
-  return "";
-}
-
 int Export(const LogArgs& a) {
-  Result<LocalLog> l = Open(a, false);
+  Result<LocalLog> l = OpenSelected(a);
   if (!l.ok()) return Fail(l.status());
-  if (!a.log_origin.empty()) {
-    l->log.reset();
-    Result<std::unique_ptr<log::EventLog>> other =
-        log::EventLog::Open(l->store.get(), a.log_origin, std::nullopt);
-    if (!other.ok()) return Fail(other.status());
-    l->log = std::move(*other);
-  }
   uint64_t to = std::min(a.to, l->log->Size());
   if (a.from > to) return Fail(Status::OutOfRange("--from is beyond --to or the log size"));
   uint64_t expected = a.from;
@@ -219,14 +208,14 @@ int Export(const LogArgs& a) {
     j["body"] = Base64Encode(p->body());
     j["signature"] = Base64Encode(p->signature());
     j["kind"] = std::string(log::KindName(p->event().getKind().which()));
-    if (!About(p->event()).empty()) j["about"] = About(p->event());
+    if (!engine::AddresseeOf(p->event()).empty()) j["about"] = engine::AddresseeOf(p->event());
     if (p->event().getKind().isRelayed()) {  // a delivery log: what HQ's event was
       auto r = p->event().getKind().getRelayed();
       Result<log::ParsedEvent> inner = log::ParsedEvent::Parse(ByteSpan(r.getSignedEvent().begin(), r.getSignedEvent().size()));
       j["hq_seq"] = r.getHqSeq();
       if (inner.ok()) {
         j["relayed_kind"] = std::string(log::KindName(inner->event().getKind().which()));
-        if (!About(inner->event()).empty()) j["about"] = About(inner->event());
+        if (!engine::AddresseeOf(inner->event()).empty()) j["about"] = engine::AddresseeOf(inner->event());
       }
     }
     std::cout << j.dump() << "\n";

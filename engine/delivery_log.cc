@@ -59,16 +59,20 @@ Result<log::LogVerifier> DeliveryVerifier(const log::LogVerifier& hq, const std:
   return log::LogVerifier::FromPublicKey(DeliveryOrigin(hq.name(), factory_name), hq.public_key());
 }
 
-bool AddressedTo(log::schema::Event::Reader event, const std::string& factory_origin) {
+std::string AddresseeOf(log::schema::Event::Reader event) {
   auto kind = event.getKind();
   switch (kind.which()) {
-    case Kind::FACTORY_REGISTERED: return kind.getFactoryRegistered().getLogOrigin() == factory_origin;
-    case Kind::FACTORY_REMOVED: return kind.getFactoryRemoved().getLogOrigin() == factory_origin;
-    case Kind::BATCH_AUTHORIZED: return kind.getBatchAuthorized().getFactoryLogId() == factory_origin;
-    case Kind::CHECKPOINT_COSIGNED: return kind.getCheckpointCosigned().getLogId() == factory_origin;
-    case Kind::SYNC_SESSION: return kind.getSyncSession().getPeerLogId() == factory_origin;
-    default: return false;
+    case Kind::FACTORY_REGISTERED: return kind.getFactoryRegistered().getLogOrigin();
+    case Kind::FACTORY_REMOVED: return kind.getFactoryRemoved().getLogOrigin();
+    case Kind::BATCH_AUTHORIZED: return kind.getBatchAuthorized().getFactoryLogId();
+    case Kind::CHECKPOINT_COSIGNED: return kind.getCheckpointCosigned().getLogId();
+    case Kind::SYNC_SESSION: return kind.getSyncSession().getPeerLogId();
+    default: return "";
   }
+}
+
+bool AddressedTo(log::schema::Event::Reader event, const std::string& factory_origin) {
+  return !factory_origin.empty() && AddresseeOf(event) == factory_origin;
 }
 
 Result<std::unique_ptr<log::Store>> OpenDeliveryStore(const std::string& hq_data_dir) {

@@ -37,9 +37,12 @@ std::string DeliveryOrigin(const std::string& hq_origin, const std::string& fact
 // DeliveryVerifier: HQ's key under the delivery origin of `factory_name`.
 Result<log::LogVerifier> DeliveryVerifier(const log::LogVerifier& hq, const std::string& factory_name);
 
-// AddressedTo: HQ-log `event` concerns the factory whose log is
-// `factory_origin` and is delivered to it: factoryRegistered/Removed of it,
-// batchAuthorized for it, checkpointCosigned and syncSession of its log.
+// AddresseeOf: the factory log an HQ-log event concerns — factoryRegistered/
+// Removed of it, batchAuthorized for it, checkpointCosigned and syncSession
+// of it — or "" for any other event.
+std::string AddresseeOf(log::schema::Event::Reader event);
+// AddressedTo: HQ-log `event` is delivered to the factory whose log is
+// `factory_origin` (AddresseeOf names it).
 bool AddressedTo(log::schema::Event::Reader event, const std::string& factory_origin);
 
 // OpenDeliveryStore opens (creating on first use) HQ's store of delivery

@@ -20,8 +20,6 @@ std::string Hex(const std::string& raw) { return HexEncode(AsBytes(raw)); }
 
 AuthorityViolation Violate(AuthorityRule rule, std::string detail) { return {rule, std::move(detail)}; }
 
-std::string_view KindName(Kind k) { return log::KindName(k); }
-
 }  // namespace
 
 std::string_view RuleName(AuthorityRule rule) {
@@ -170,14 +168,14 @@ std::optional<AuthorityViolation> LogAuthority::CheckLocked(const std::string& o
   if (IsDeliveryOf(origin)) {  // what HQ sends one factory: HQ's events, relayed
     if (which == Kind::RELAYED) return std::nullopt;
     return Violate(AuthorityRule::kKindNotOwned,
-                   std::string(KindName(which)) + " in a delivery log, which carries only relayed HQ events");
+                   std::string(log::KindName(which)) + " in a delivery log, which carries only relayed HQ events");
   }
   if (origin == hq_origin_) {
     switch (which) {
       case Kind::ISSUANCE_REJECTED:
       case Kind::BATCH_CLOSED:
         return Violate(AuthorityRule::kKindNotOwned,
-                       std::string(KindName(which)) + " belongs to a factory's log, not HQ's");
+                       std::string(log::KindName(which)) + " belongs to a factory's log, not HQ's");
       case Kind::RELAYED:
         return Violate(AuthorityRule::kKindNotOwned, "relayed belongs to a factory's delivery log, not HQ's");
       case Kind::FACTORY_REGISTERED:
@@ -241,7 +239,7 @@ std::optional<AuthorityViolation> LogAuthority::CheckLocked(const std::string& o
       return std::nullopt;
     default:
       return Violate(AuthorityRule::kKindNotOwned,
-                     std::string(KindName(which)) + " is HQ's to say, not factory '" + f.name + "'");
+                     std::string(log::KindName(which)) + " is HQ's to say, not factory '" + f.name + "'");
   }
 }
 

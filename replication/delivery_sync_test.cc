@@ -35,13 +35,8 @@ std::vector<std::pair<std::string, std::string>> Received(log::EventLog& copy, c
     auto r = engine::Unwrap(e->event(), hq);
     EXPECT_TRUE(r.ok()) << r.status();
     if (!r.ok()) return Status::Ok();
-    auto k = r->event.event().getKind();
-    std::string about;
-    if (k.isFactoryRegistered()) about = k.getFactoryRegistered().getLogOrigin();
-    if (k.isBatchAuthorized()) about = k.getBatchAuthorized().getFactoryLogId();
-    if (k.isCheckpointCosigned()) about = k.getCheckpointCosigned().getLogId();
-    if (k.isSyncSession()) about = k.getSyncSession().getPeerLogId();
-    out.push_back({std::string(log::KindName(k.which())), about});
+    out.push_back({std::string(log::KindName(r->event.event().getKind().which())),
+                   engine::AddresseeOf(r->event.event())});
     return Status::Ok();
   }).ok());
   return out;

@@ -304,8 +304,8 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
 Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello, const EventCheck& check) {
   // What the factory receives: its delivery log (what HQ addressed to it),
   // or HQ's whole log when HQ keeps no delivery logs.
+  // Relayed once, after this round's cosignature is recorded (below).
   log::EventLog& outgoing = f.delivery ? *f.delivery : *hq_log_;
-  if (f.delivery) RETURN_IF_ERROR(engine::Relay(*hq_log_, *f.delivery, f.copy->origin()).status());
   {
     capnp::MallocMessageBuilder m;
     auto h = m.initRoot<wire::Message>().initHello();
