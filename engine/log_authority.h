@@ -13,6 +13,8 @@
 //              checkpointCosigned, syncSession,            one of its CAs
 //              logAnomaly, certificateIssued (the
 //              certificates HQ itself signs), testEvent
+//   HQ's delivery log "<HQ>/to/<name>"             relayed (and nothing else): HQ's own events
+//                                                  addressed to that factory (engine/delivery_log.h)
 //
 // What the factories own is learned from HQ's log (factoryRegistered,
 // batchAuthorized), so an auditor holding only the logs applies the same
