@@ -309,3 +309,29 @@ TEST(LogAuthorityTest, RandomSignedEventsInAFactoryLogChangeOnlyWhatTheTableAllo
 
 }  // namespace
 }  // namespace mirrorca::engine
+
+namespace mirrorca::engine {
+namespace {
+
+// `relayed` belongs to delivery logs only, and a delivery log carries
+// nothing else.
+TEST(LogAuthorityTest, RelayedBelongsToDeliveryLogsOnly) {
+  Fleet w;
+  log::EventDraft relayed;
+  relayed.event().getKind().initRelayed().setHqSeq(0);
+  AppendOne(*w.hq.log, std::move(relayed));
+  auto hq = w.authority.Check("hq.example/log", w.Event(*w.hq.log, w.hq.log->Size() - 1).event());
+  ASSERT_TRUE(hq.has_value());
+  EXPECT_EQ(hq->rule, AuthorityRule::kKindNotOwned) << hq->ToString();
+  auto factory = w.authority.Check("f1.example/log", w.Event(*w.hq.log, w.hq.log->Size() - 1).event());
+  ASSERT_TRUE(factory.has_value());
+  EXPECT_EQ(factory->rule, AuthorityRule::kKindNotOwned);
+  EXPECT_FALSE(w.authority.Check("hq.example/log/to/F1", w.Event(*w.hq.log, w.hq.log->Size() - 1).event()));
+  AppendOne(*w.f1, Issued(w.ca1, {9, 9}, "B1"));  // anything else in a delivery log is refused
+  auto other = w.authority.Check("hq.example/log/to/F1", w.Event(*w.f1, w.f1->Size() - 1).event());
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->rule, AuthorityRule::kKindNotOwned);
+}
+
+}  // namespace
+}  // namespace mirrorca::engine
