@@ -116,7 +116,7 @@ struct VaWorld {
         std::abort();
       }
     }
-    log::LogSigner signer = *log::LogSigner::LoadPem(env, key_path, origin);
+    log::LogSigner signer = *log::LogSigner::Open(env, key_path, origin);
     return std::move(*log::EventLog::Open(store, origin, signer));
   }
 

@@ -79,7 +79,7 @@ struct BenchLog {
       (void)s.SavePem(env, key_path);
       (void)EventLog::Create(slot->store.get(), s.verifier());
     }
-    LogSigner signer = *LogSigner::LoadPem(env, key_path, origin);
+    LogSigner signer = *LogSigner::Open(env, key_path, origin);
     slot->log = std::move(*EventLog::Open(slot->store.get(), origin, signer));
     bool grew = false;
     while (slot->log->Size() < size) {

@@ -19,12 +19,17 @@ TemplateValues ValuesOf(const CaSubject& s) {
 }  // namespace
 
 Result<KeyAndCertificate> CreateRoot(const CaSubject& subject, KeyType key_type, int64_t now) {
+  ASSIGN_OR_RETURN(EvpPkeyPtr key, GenerateKey(key_type));
+  return CreateRoot(subject, std::move(key), now);
+}
+
+Result<KeyAndCertificate> CreateRoot(const CaSubject& subject, EvpPkeyPtr key, int64_t now) {
   ASSIGN_OR_RETURN(Profile profile, BuiltinProfile("root-ca"));
+  const KeyType key_type = ClassifyKey(key.get());
   if (!profile.AllowsKey(key_type)) {
     return Status::InvalidArgument("root key type " + std::string(KeyTypeName(key_type)) +
                                    " not allowed");
   }
-  ASSIGN_OR_RETURN(EvpPkeyPtr key, GenerateKey(key_type));
   ASSIGN_OR_RETURN(Bytes serial, RandomSerial());
   CertificateSpec spec;
   spec.profile = &profile;
@@ -90,7 +95,7 @@ Status WriteCaDir(Env* env, const std::string& dir, X509* cert, EVP_PKEY* key,
     ASSIGN_OR_RETURN(std::string p, CertificatePem(c));
     chain += p;
   }
-  RETURN_IF_ERROR(SavePrivateKeyPem(env, dir + "/ca.key", key));
+  if (key != nullptr) RETURN_IF_ERROR(SavePrivateKeyPem(env, dir + "/ca.key", key));
   RETURN_IF_ERROR(env->WriteFileAtomic(dir + "/ca.pem", pem, 0644));
   return env->WriteFileAtomic(dir + "/chain.pem", chain, 0644);
 }
@@ -125,6 +130,12 @@ Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
                                            const std::string& organization, X509* issuer_cert,
                                            EVP_PKEY* issuer_key, int64_t now) {
   ASSIGN_OR_RETURN(EvpPkeyPtr key, GenerateKey(KeyType::kP256));
+  return IssueTlsIdentity(name, server, organization, issuer_cert, issuer_key, now, std::move(key));
+}
+
+Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
+                                           const std::string& organization, X509* issuer_cert,
+                                           EVP_PKEY* issuer_key, int64_t now, EvpPkeyPtr key) {
   ASSIGN_OR_RETURN(X509Ptr cert, IssueTlsCertificate(name, server, organization, key.get(),
                                                      issuer_cert, issuer_key, now));
   return KeyAndCertificate{std::move(key), std::move(cert)};

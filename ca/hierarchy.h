@@ -34,6 +34,8 @@ struct KeyAndCertificate {
 };
 
 Result<KeyAndCertificate> CreateRoot(const CaSubject& subject, KeyType key_type, int64_t now);
+// CreateRoot with a key made elsewhere (e.g. inside a token, crypto/key_store.h).
+Result<KeyAndCertificate> CreateRoot(const CaSubject& subject, EvpPkeyPtr key, int64_t now);
 
 Result<X509ReqPtr> CreateCaRequest(EVP_PKEY* key, const Profile& ca_profile,
                                    const CaSubject& subject);
@@ -45,7 +47,8 @@ Result<X509Ptr> SignCaRequest(std::string_view csr, const Profile& ca_profile,
                               const CaSubject& subject, X509* issuer_cert, EVP_PKEY* issuer_key,
                               const IssuingCaUrls& issuer_urls, int64_t now);
 
-// WriteCaDir writes DIR/ca.pem, DIR/ca.key (0600) and DIR/chain.pem.
+// WriteCaDir writes DIR/ca.pem, DIR/ca.key (0600) and DIR/chain.pem; with no
+// key (nullptr) it leaves DIR/ca.key alone (the key store wrote it).
 Status WriteCaDir(Env* env, const std::string& dir, X509* cert, EVP_PKEY* key,
                   const std::vector<X509*>& issuers);
 
@@ -54,6 +57,10 @@ Status WriteCaDir(Env* env, const std::string& dir, X509* cert, EVP_PKEY* key,
 Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
                                            const std::string& organization, X509* issuer_cert,
                                            EVP_PKEY* issuer_key, int64_t now);
+// IssueTlsIdentity for a key made elsewhere (a token key).
+Result<KeyAndCertificate> IssueTlsIdentity(const std::string& name, bool server,
+                                           const std::string& organization, X509* issuer_cert,
+                                           EVP_PKEY* issuer_key, int64_t now, EvpPkeyPtr key);
 
 // CreateTlsRequest: a CSR for a TLS key made where it stays (a factory's
 // sync identity); IssueTlsIdentityFromRequest certifies such a key (proof

@@ -3,6 +3,7 @@
 #include "base/status_macros.h"
 #include "ca/certificate.h"
 #include "ca/keys.h"
+#include "crypto/key_store.h"
 
 namespace mirrorca::ca {
 
@@ -39,7 +40,7 @@ Result<IssuingCa> IssuingCa::FromParts(X509Ptr cert, EvpPkeyPtr key, std::vector
 
 Result<IssuingCa> IssuingCa::Load(Env* env, const std::string& dir, IssuingCaUrls urls) {
   ASSIGN_OR_RETURN(X509Ptr cert, LoadCertificate(env, dir + "/ca.pem"));
-  ASSIGN_OR_RETURN(EvpPkeyPtr key, LoadPrivateKeyPem(env, dir + "/ca.key"));
+  ASSIGN_OR_RETURN(EvpPkeyPtr key, crypto::OpenKeyAt(env, dir + "/ca.key"));
   ASSIGN_OR_RETURN(std::vector<X509Ptr> chain, LoadCertificateChain(env, dir + "/chain.pem"));
   Result<IssuingCa> ca = FromParts(std::move(cert), std::move(key), std::move(chain), urls);
   if (!ca.ok()) return ca.status().WithContext(dir);

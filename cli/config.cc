@@ -9,6 +9,7 @@
 
 #include "base/env.h"
 #include "base/status_macros.h"
+#include "crypto/key_ref.h"
 
 namespace mirrorca::cli {
 
@@ -70,6 +71,20 @@ class Doc {
     return dir_ + "/" + *p;
   }
 
+  // KeyOf reads a private key: a file path (relative to the config) holding
+  // a PEM key or a key reference, or a `pkcs11:` URI (crypto/key_store.h),
+  // checked here so a bad one fails at load, naming the key.
+  Result<std::string> KeyOf(const toml::table& t, const std::string& section, const char* key) const {
+    ASSIGN_OR_RETURN(std::string v, Str(t, section, key, true));
+    if (v.rfind("pkcs11:", 0) == 0) {
+      if (Result<crypto::KeyRef> ref = crypto::ParseKeyRef(v); !ref.ok()) {
+        return Error(section + "." + key, ref.status().message());
+      }
+      return v;
+    }
+    return PathOf(t, section, key, true);
+  }
+
   Result<int64_t> Int(const toml::table& t, const std::string& section, const char* key,
                       int64_t fallback, int64_t lo, int64_t hi) const {
     const toml::node* n = t.get(key);
@@ -110,7 +125,7 @@ class Doc {
   Result<TlsFiles> Tls(const toml::table& t, const std::string& section) const {
     TlsFiles f;
     ASSIGN_OR_RETURN(f.cert, PathOf(t, section, "tls_cert", true));
-    ASSIGN_OR_RETURN(f.key, PathOf(t, section, "tls_key", true));
+    ASSIGN_OR_RETURN(f.key, KeyOf(t, section, "tls_key"));
     ASSIGN_OR_RETURN(f.ca, PathOf(t, section, "tls_ca", true));
     return f;
   }

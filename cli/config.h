@@ -20,7 +20,7 @@ namespace mirrorca::cli {
 
 struct TlsFiles {
   std::string cert;  // PEM chain
-  std::string key;   // PEM key, 0600
+  std::string key;   // PEM key (0600), a key reference file, or a pkcs11: URI (crypto/key_store.h)
   std::string ca;    // trust anchor for the peer
 };
 

@@ -24,6 +24,7 @@ struct DemoArgs {
   bool log_only = false;
   int devices = 100;
   int factories = 1;
+  DemoKeys keys;
 };
 
 void Step(int n, const std::string& what) { std::cout << "\n[" << n << "] " << what << "\n"; }
@@ -146,12 +147,15 @@ void AddDemoCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(3, 100000));
   demo->add_option("--factories", args->factories, "Factories onboarded at one HQ, each with its CA and batch B1")
       ->check(CLI::Range(1, 20));
+  demo->add_option("--key", args->keys.keys,
+                   "Key store for every CA and TLS key: pkcs11:token=LABEL?pin-source=file:PATH|env:VAR");
+  demo->add_option("--log-key", args->keys.log_keys, "Key store for every log key (a token of its own)");
   demo->add_flag("--log", args->log_only,
                  "Only the event-log scenario (append, checkpoint, proofs, tamper detection)");
   demo->add_option("--events", args->events, "--log: events to append")
       ->check(CLI::Range(2000, 10000000));
   demo->callback([exit_code, args] {
-    *exit_code = args->log_only ? RunDemo(*args) : RunFullDemo(args->dir, args->devices, args->factories);
+    *exit_code = args->log_only ? RunDemo(*args) : RunFullDemo(args->dir, args->devices, args->factories, args->keys);
   });
 }
 

@@ -97,7 +97,7 @@ class Demo {
     }
   }
 
-  int Main(int devices, int factories) {
+  int Main(int devices, int factories, const DemoKeys& keys) {
     const auto start = std::chrono::steady_clock::now();
     std::cout << "mirrorca demo — " << (factories == 1 ? std::string("factory") : std::to_string(factories) + " factories")
               << " → HQ on 127.0.0.1 (files in " << dir_ << ")\n";
@@ -109,6 +109,8 @@ class Demo {
     q.quota = static_cast<uint64_t>(devices) + 10;
     q.quiet = true;
     q.factories = factories;
+    q.keys = keys.keys;
+    q.log_keys = keys.log_keys;
     if (Status s = Quickstart(q); !s.ok()) return Fail(s.ToString());
     for (int k = 1; k <= factories; ++k) {
       Say(Name(k) + ": issuing CA " + Folder(k) + "/ca/ca.pem under root " + dir_ + "/hq/root/ca.pem");
@@ -308,7 +310,7 @@ class Demo {
 
 }  // namespace
 
-int RunFullDemo(const std::string& dir_arg, int devices, int factories) {
+int RunFullDemo(const std::string& dir_arg, int devices, int factories, const DemoKeys& keys) {
   std::string dir = dir_arg;
   if (dir.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "mirrorca-demo-XXXXXX").string();
@@ -319,7 +321,7 @@ int RunFullDemo(const std::string& dir_arg, int devices, int factories) {
     dir = tmpl;
   }
   Demo demo(dir);
-  return demo.Main(devices, factories);
+  return demo.Main(devices, factories, keys);
 }
 
 }  // namespace mirrorca::cli

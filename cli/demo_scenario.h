@@ -11,10 +11,17 @@
 
 namespace mirrorca::cli {
 
+struct DemoKeys {
+  // Key stores (crypto/key_store.h) for every CA/TLS key and every log key:
+  // "" (PEM files) or pkcs11:token=…; the child processes open the keys
+  // from the references in their folders.
+  std::string keys, log_keys;
+};
+
 // RunFullDemo runs the scenario in `dir` (created if empty) with
 // `factories` factories onboarded at one HQ (1 to 20), `devices` device
 // certificates each; returns the process exit code (0 = every check held).
-int RunFullDemo(const std::string& dir, int devices, int factories = 1);
+int RunFullDemo(const std::string& dir, int devices, int factories = 1, const DemoKeys& keys = {});
 
 }  // namespace mirrorca::cli
 

@@ -15,6 +15,7 @@
 #include "ca/hierarchy.h"
 #include "ca/key_transport.h"
 #include "ca/keys.h"
+#include "crypto/key_store.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
 #include "cli/sync_support.h"
@@ -69,23 +70,50 @@ Status WritePem(Env* env, const std::string& path, X509* cert) {
   return env->WriteFileAtomic(path, pem, 0644);
 }
 
-// WriteTlsIdentity issues `name` under the TLS CA and writes DIR/NAME.{pem,key};
-// returns the SPKI SHA-256 (hex).
-Result<std::string> WriteTlsIdentity(Env* env, const std::string& dir, const std::string& name, bool server,
-                                     const std::string& organization, X509* ca_cert, EVP_PKEY* ca_key) {
+// WriteTlsIdentity makes DIR/NAME.key in `keys`, issues `name` for it under
+// the TLS CA and writes DIR/NAME.pem; returns the SPKI SHA-256 (hex).
+Result<std::string> WriteTlsIdentity(Env* env, const crypto::KeyStore& keys, const std::string& dir,
+                                     const std::string& name, bool server, const std::string& organization,
+                                     X509* ca_cert, EVP_PKEY* ca_key) {
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, crypto::CreateKey(env, keys, dir + "/" + name + ".key", crypto::TokenKeyType::kP256));
   ASSIGN_OR_RETURN(ca::KeyAndCertificate id,
-                   ca::IssueTlsIdentity(name, server, organization, ca_cert, ca_key, NowSeconds()));
+                   ca::IssueTlsIdentity(name, server, organization, ca_cert, ca_key, NowSeconds(), std::move(key)));
   RETURN_IF_ERROR(WritePem(env, dir + "/" + name + ".pem", id.cert.get()));
-  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/" + name + ".key", id.key.get()));
   return ca::SpkiSha256Hex(id.cert.get());
 }
 
-// CreateTlsCa writes DIR/ca.pem and DIR/ca.key (a TLS trust anchor).
-Result<ca::KeyAndCertificate> CreateTlsCa(Env* env, const std::string& dir, const std::string& label) {
-  ASSIGN_OR_RETURN(ca::KeyAndCertificate tls_ca, ca::CreateRoot({label, "", ""}, ca::KeyType::kP256, NowSeconds()));
-  RETURN_IF_ERROR(WritePem(env, dir + "/ca.pem", tls_ca.cert.get()));
-  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/ca.key", tls_ca.key.get()));
-  return tls_ca;
+// CreateSelfSigned makes DIR/ca.key in `keys` and writes DIR/ca.pem, a
+// self-signed CA (a TLS trust anchor, or the OEM root with WriteCaDir).
+Result<ca::KeyAndCertificate> CreateSelfSigned(Env* env, const crypto::KeyStore& keys, const std::string& dir,
+                                               const ca::CaSubject& subject) {
+  RETURN_IF_ERROR(env->CreateDirs(dir));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, crypto::CreateKey(env, keys, dir + "/ca.key", crypto::TokenKeyType::kP256));
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate ca, ca::CreateRoot(subject, std::move(key), NowSeconds()));
+  RETURN_IF_ERROR(ca::WriteCaDir(env, dir, ca.cert.get(), nullptr, {}));
+  return ca;
+}
+
+Result<ca::KeyAndCertificate> CreateTlsCa(Env* env, const crypto::KeyStore& keys, const std::string& dir,
+                                          const std::string& label) {
+  return CreateSelfSigned(env, keys, dir, {label, "", ""});
+}
+
+// NodeKeyStores reads a node's two key stores. A token for CA keys needs a
+// token for the log key, and another one: libp11 cannot list a token that
+// holds an Ed25519 key (docs/key_custody.md).
+Result<std::pair<crypto::KeyStore, crypto::KeyStore>> NodeKeyStores(const std::string& keys,
+                                                                     const std::string& log_keys) {
+  ASSIGN_OR_RETURN(crypto::KeyStore k, crypto::ParseKeyStore(keys));
+  ASSIGN_OR_RETURN(crypto::KeyStore l, crypto::ParseKeyStore(log_keys));
+  if (k.in_token() && !l.in_token()) {
+    return Status::InvalidArgument("--key puts CA keys in a token: give the log key a token too (--log-key pkcs11:token=…)");
+  }
+  if (k.in_token() && l.in_token() && k.token->token == l.token->token &&
+      k.token->module_path == l.token->module_path) {
+    return Status::InvalidArgument("--key and --log-key must be different tokens (an Ed25519 key hides the "
+                                   "CA keys of its token from the PKCS#11 engine: docs/key_custody.md)");
+  }
+  return std::make_pair(std::move(k), std::move(l));
 }
 
 Result<json> ReadJson(Env* env, const std::string& path, const char* format) {
@@ -138,18 +166,19 @@ Status InitRoot(const InitRootOptions& o) {
   for (const std::string& listen : {o.sync_listen, o.va_listen, o.admin_listen}) {
     RETURN_IF_ERROR(HostPort(listen, "listen address", "pki init-root").status());
   }
+  ASSIGN_OR_RETURN(auto stores, NodeKeyStores(o.keys, o.log_keys));
+  const auto& [keys, log_keys] = stores;
   for (const char* sub : {"root", "tls", "factories"}) RETURN_IF_ERROR(env->CreateDirs(dir + "/" + sub));
 
   ASSIGN_OR_RETURN(ca::KeyAndCertificate root,
-                   ca::CreateRoot({o.organization, "", o.vendor_id}, ca::KeyType::kP256, NowSeconds()));
-  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/root", root.cert.get(), root.key.get(), {}));
-  ASSIGN_OR_RETURN(log::LocalLog hq, log::InitLocalLog(env, dir + "/data", o.hq_origin));
+                   CreateSelfSigned(env, keys, dir + "/root", {o.organization, "", o.vendor_id}));
+  ASSIGN_OR_RETURN(log::LocalLog hq, log::InitLocalLog(env, dir + "/data", o.hq_origin, {}, log_keys));
 
-  ASSIGN_OR_RETURN(ca::KeyAndCertificate tls_ca, CreateTlsCa(env, dir + "/tls", o.organization + " HQ TLS"));
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate tls_ca, CreateTlsCa(env, keys, dir + "/tls", o.organization + " HQ TLS"));
   const std::string tls = dir + "/tls";
-  RETURN_IF_ERROR(WriteTlsIdentity(env, tls, "hq-sync", true, o.organization, tls_ca.cert.get(), tls_ca.key.get()).status());
-  RETURN_IF_ERROR(WriteTlsIdentity(env, tls, "hq-admin-api", true, o.organization, tls_ca.cert.get(), tls_ca.key.get()).status());
-  ASSIGN_OR_RETURN(std::string admin_spki, WriteTlsIdentity(env, tls, "hq-admin", false, o.organization,
+  RETURN_IF_ERROR(WriteTlsIdentity(env, keys, tls, "hq-sync", true, o.organization, tls_ca.cert.get(), tls_ca.key.get()).status());
+  RETURN_IF_ERROR(WriteTlsIdentity(env, keys, tls, "hq-admin-api", true, o.organization, tls_ca.cert.get(), tls_ca.key.get()).status());
+  ASSIGN_OR_RETURN(std::string admin_spki, WriteTlsIdentity(env, keys, tls, "hq-admin", false, o.organization,
                                                             tls_ca.cert.get(), tls_ca.key.get()));
   auto rel = [&](const std::string& p) { return Quote(Rel(p, config)); };
   std::string text =
@@ -190,18 +219,20 @@ Result<std::string> FactoryInit(const FactoryInitOptions& o) {
   const std::string origin = o.origin.empty() ? "factory-" + Lower(o.name) + ".mirrorca.example/log" : o.origin;
   const std::string request = o.request.empty() ? dir + "/" + o.name + ".req" : Absolute(o.request);
   if (env->FileExists(dir + "/init.json")) return Status::AlreadyExists(dir + " already holds a factory");
+  ASSIGN_OR_RETURN(auto stores, NodeKeyStores(o.keys, o.log_keys));
+  const auto& [keys, log_keys] = stores;
   RETURN_IF_ERROR(env->CreateDirs(dir + "/tls"));
-  ASSIGN_OR_RETURN(log::LocalLog local, log::InitLocalLog(env, dir + "/data", origin));
+  ASSIGN_OR_RETURN(log::LocalLog local, log::InitLocalLog(env, dir + "/data", origin, {}, log_keys));
   const std::string log_key = local.log->verifier().VerifierKey();
 
   // The factory LAN's TLS CA: its enrollment server and its RAs.
   ASSIGN_OR_RETURN(ca::KeyAndCertificate lan_ca,
-                   CreateTlsCa(env, dir + "/tls", o.organization + " " + o.name + " LAN TLS"));
-  RETURN_IF_ERROR(WriteTlsIdentity(env, dir + "/tls", "factory-enroll", true, o.organization,
+                   CreateTlsCa(env, keys, dir + "/tls", o.organization + " " + o.name + " LAN TLS"));
+  RETURN_IF_ERROR(WriteTlsIdentity(env, keys, dir + "/tls", "factory-enroll", true, o.organization,
                                    lan_ca.cert.get(), lan_ca.key.get()).status());
   // The sync key: HQ certifies it from the request.
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr sync_key, ca::GenerateKey(ca::KeyType::kP256));
-  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, dir + "/tls/factory-sync.key", sync_key.get()));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr sync_key,
+                   crypto::CreateKey(env, keys, dir + "/tls/factory-sync.key", crypto::TokenKeyType::kP256));
   ASSIGN_OR_RETURN(ca::X509ReqPtr sync_csr, ca::CreateTlsRequest(sync_key.get(), "sync-" + o.name));
   ASSIGN_OR_RETURN(std::string sync_csr_pem, ca::RequestPem(sync_csr.get()));
   // The transport key: HQ seals the issuing-CA key to it.
@@ -260,7 +291,7 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
     return Status::InvalidArgument("--profile must be idevid, matter or iec62443");
   }
   ASSIGN_OR_RETURN(ca::X509Ptr root_cert, ca::LoadCertificate(env, c.root_dir + "/ca.pem"));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr root_key, ca::LoadPrivateKeyPem(env, c.root_dir + "/ca.key"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr root_key, crypto::OpenKeyAt(env, c.root_dir + "/ca.key"));
   const std::string public_url = c.validation ? c.validation->public_url : "http://127.0.0.1";
   ASSIGN_OR_RETURN(ca::Profile ca_profile, ca::BuiltinProfile(ca_profile_name));
   ASSIGN_OR_RETURN(ca::EvpPkeyPtr ca_key, ca::GenerateKey(ca::KeyType::kP256));
@@ -272,11 +303,15 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
                                      {public_url + "/crl/root.crl", public_url + "/ocsp"}, NowSeconds()));
   const std::string mirror = FolderOf(c.root_dir) + "/factories/" + name + "/ca";
   if (env->FileExists(mirror + "/ca.key")) return Status::AlreadyExists(mirror + " already holds a CA key");
-  RETURN_IF_ERROR(ca::WriteCaDir(env, mirror, ca_cert.get(), ca_key.get(), {root_cert.get()}));
+  // HQ's copy goes where HQ's root key is (its token, or a PEM file).
+  ASSIGN_OR_RETURN(crypto::KeyStore hq_keys, crypto::StoreOfKeyAt(env, c.root_dir + "/ca.key"));
+  RETURN_IF_ERROR(env->CreateDirs(mirror));
+  RETURN_IF_ERROR(crypto::StoreKey(env, hq_keys, mirror + "/ca.key", ca_key.get()));
+  RETURN_IF_ERROR(ca::WriteCaDir(env, mirror, ca_cert.get(), nullptr, {root_cert.get()}));
 
   // The factory's sync key, certified by HQ's TLS CA and bound to its log.
   ASSIGN_OR_RETURN(ca::X509Ptr tls_ca, ca::LoadCertificate(env, c.sync->tls.ca));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr tls_ca_key, ca::LoadPrivateKeyPem(env, KeyPathOfCa(c.sync->tls.ca)));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr tls_ca_key, crypto::OpenKeyAt(env, KeyPathOfCa(c.sync->tls.ca)));
   ASSIGN_OR_RETURN(ca::X509Ptr sync_cert,
                    ca::IssueTlsIdentityFromRequest(sync_csr, "sync-" + name, false, c.organization,
                                                    tls_ca.get(), tls_ca_key.get(), NowSeconds()));
@@ -303,6 +338,7 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
   }
   // On a refusal nothing stays: neither the [[factory]] nor HQ's copy of the key.
   auto forget_key = [&](const Status& s) {
+    (void)crypto::RemoveKey(env, mirror + "/ca.key");
     std::error_code ec;
     fs::remove_all(FolderOf(mirror), ec);
     return s;
@@ -415,7 +451,7 @@ Status FactoryJoin(const JoinOptions& o) {
   // The issuing CA: the key opens with our transport key, is the one the
   // certificate certifies, and the certificate chains to the root.
   ASSIGN_OR_RETURN(ca::X509Ptr transport, ca::LoadCertificate(env, dir + "/transport.pem"));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr transport_key, ca::LoadPrivateKeyPem(env, dir + "/transport.key"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr transport_key, crypto::OpenKeyAt(env, dir + "/transport.key"));
   ASSIGN_OR_RETURN(ca::EvpPkeyPtr ca_key, ca::OpenSealedKey(sealed, transport.get(), transport_key.get()));
   ASSIGN_OR_RETURN(ca::X509Ptr ca_cert, ca::ParseCertificate(ca_pem));
   ASSIGN_OR_RETURN(ca::X509Ptr root, ca::ParseCertificate(root_pem));
@@ -428,13 +464,18 @@ Status FactoryJoin(const JoinOptions& o) {
   // The sync certificate: for our sync key, under HQ's TLS CA.
   ASSIGN_OR_RETURN(ca::X509Ptr sync_cert, ca::ParseCertificate(sync_pem));
   ASSIGN_OR_RETURN(ca::X509Ptr hq_tls_ca, ca::ParseCertificate(hq_tls_ca_pem));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr sync_key, ca::LoadPrivateKeyPem(env, dir + "/tls/factory-sync.key"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr sync_key, crypto::OpenKeyAt(env, dir + "/tls/factory-sync.key"));
   if (!ca::KeyMatchesCertificate(sync_key.get(), sync_cert.get())) {
     return Status::InvalidArgument(o.grant + ": the sync certificate is not for this factory's sync key");
   }
   RETURN_IF_ERROR(ca::VerifyChain(sync_cert.get(), {}, hq_tls_ca.get()).WithContext("the sync certificate"));
 
-  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/ca", ca_cert.get(), ca_key.get(), {root.get()}));
+  // The CA key goes where the factory's other keys are (its token, or a PEM file).
+  ASSIGN_OR_RETURN(crypto::KeyStore keys, crypto::StoreOfKeyAt(env, dir + "/tls/ca.key"));
+  RETURN_IF_ERROR(env->CreateDirs(dir + "/ca"));
+  RETURN_IF_ERROR(crypto::RemoveKey(env, dir + "/ca/ca.key"));  // left by a join that failed later
+  RETURN_IF_ERROR(crypto::StoreKey(env, keys, dir + "/ca/ca.key", ca_key.get()));
+  RETURN_IF_ERROR(ca::WriteCaDir(env, dir + "/ca", ca_cert.get(), nullptr, {root.get()}));
   RETURN_IF_ERROR(WritePem(env, dir + "/tls/factory-sync.pem", sync_cert.get()));
   RETURN_IF_ERROR(WritePem(env, dir + "/tls/hq-tls-ca.pem", hq_tls_ca.get()));
   auto rel = [&](const std::string& p) { return Quote(Rel(p, config)); };
@@ -488,9 +529,10 @@ Result<std::string> AddRa(const AddRaOptions& o) {
   const std::string ra_config = o.ra_config.empty() ? out + "/ra.toml" : Absolute(o.ra_config);
   if (env->FileExists(ra_config)) return Status::AlreadyExists(ra_config + " already exists");
   ASSIGN_OR_RETURN(ca::X509Ptr lan_ca, ca::LoadCertificate(env, fc.tls.ca));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr lan_ca_key, ca::LoadPrivateKeyPem(env, KeyPathOfCa(fc.tls.ca)));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr lan_ca_key, crypto::OpenKeyAt(env, KeyPathOfCa(fc.tls.ca)));
+  ASSIGN_OR_RETURN(crypto::KeyStore ra_keys, crypto::ParseKeyStore(o.keys));
   RETURN_IF_ERROR(env->CreateDirs(out));
-  ASSIGN_OR_RETURN(std::string spki, WriteTlsIdentity(env, out, o.id, false, fc.organization, lan_ca.get(),
+  ASSIGN_OR_RETURN(std::string spki, WriteTlsIdentity(env, ra_keys, out, o.id, false, fc.organization, lan_ca.get(),
                                                       lan_ca_key.get()));
   RETURN_IF_ERROR(WritePem(env, out + "/ca.pem", lan_ca.get()));
   std::string batches;

@@ -45,6 +45,11 @@ struct InitRootOptions {
   std::string va_listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:4083";
   std::string public_url;  // how relying parties reach the VA; default http://<va_listen>
+  // Key stores (crypto/key_store.h): "" (PEM files) or pkcs11:token=…. CA and
+  // TLS keys go to `keys`, the log key to `log_keys` (a token of its own:
+  // docs/key_custody.md). Later keys of this node (HQ's copies of factory CA
+  // keys) go where the root key is.
+  std::string keys, log_keys;
 };
 Status InitRoot(const InitRootOptions& options);
 
@@ -56,6 +61,7 @@ struct FactoryInitOptions {
   std::string production_line = "line-1";
   std::string enroll_listen = "127.0.0.1:8443";
   std::string request;  // request file to write; default DIR/NAME.req
+  std::string keys, log_keys;  // key stores, as for InitRoot; the CA key joins `keys`
 };
 // FactoryInit returns the request file's path.
 Result<std::string> FactoryInit(const FactoryInitOptions& options);
@@ -92,6 +98,7 @@ struct AddRaOptions {
   std::string out_dir;         // the RA's folder (its key, certificate, trust anchor)
   std::string ra_config;       // ra.toml to write; default OUT/ra.toml
   std::set<std::string> batches = {"*"};
+  std::string keys;  // where the RA's TLS key goes ("" : a PEM file in OUT)
 };
 // AddRa returns the new RA key's SPKI SHA-256 (hex). A running factory
 // serve picks the RA up at its next start.

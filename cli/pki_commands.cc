@@ -12,6 +12,7 @@
 #include "ca/keys.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
+#include "cli/key_inventory.h"
 #include "cli/onboarding.h"
 #include "cli/sync_support.h"
 #include "engine/batch_authority.h"
@@ -65,6 +66,8 @@ Status Quickstart(const QuickstartOptions& o) {
   root.sync_listen = at(ports[0]);
   root.va_listen = at(ports[1]);
   root.admin_listen = at(ports[2]);
+  root.keys = o.keys;
+  root.log_keys = o.log_keys;
   RETURN_IF_ERROR(InitRoot(root).WithContext("pki init-root"));
 
   // Each factory: init, certified by HQ, joined, one RA.
@@ -75,6 +78,8 @@ Status Quickstart(const QuickstartOptions& o) {
     fi.name = q.name;
     fi.organization = kOrganization;
     fi.enroll_listen = at(ports[2 + k]);
+    fi.keys = o.keys;
+    fi.log_keys = o.log_keys;
     Result<std::string> request = FactoryInit(fi);
     if (!request.ok()) return request.status().WithContext("pki factory-init " + q.name);
     CertifyOptions co;
@@ -90,6 +95,7 @@ Status Quickstart(const QuickstartOptions& o) {
     ra.id = "ra-line1";
     ra.out_dir = q.ra_dir;
     ra.ra_config = q.ra_config;
+    ra.keys = o.keys;
     RETURN_IF_ERROR(AddRa(ra).status().WithContext("pki add-ra " + q.name));
   }
 
@@ -116,7 +122,7 @@ Status Quickstart(const QuickstartOptions& o) {
   }
   // Each factory's delivery log: what HQ addressed to it, and nothing else.
   ASSIGN_OR_RETURN(log::LogSigner hq_signer,
-                   log::LogSigner::LoadPem(env, log::LogKeyPath(hq_config.data_dir), hq.log->origin()));
+                   log::LogSigner::Open(env, log::LogKeyPath(hq_config.data_dir), hq.log->origin()));
   ASSIGN_OR_RETURN(std::unique_ptr<log::Store> delivery_store, engine::OpenDeliveryStore(hq_config.data_dir));
   for (const FactoryRef& f : hq_config.factories) {
     ASSIGN_OR_RETURN(log::LocalLog fl, log::OpenLocalLog(env, f.data_dir, false));
@@ -166,6 +172,8 @@ void AddCeremonyCommands(CLI::App& pki, int* exit_code) {
   init_root->add_option("--va-listen", ir->va_listen, "HOST:PORT of OCSP and CRLs");
   init_root->add_option("--admin-listen", ir->admin_listen, "HOST:PORT of the admin API");
   init_root->add_option("--public-url", ir->public_url, "How relying parties reach OCSP and CRLs");
+  init_root->add_option("--key", ir->keys, "Key store for CA and TLS keys: pkcs11:token=LABEL?pin-source=file:PATH|env:VAR (default: PEM files)");
+  init_root->add_option("--log-key", ir->log_keys, "Key store for the log key: a token of its own (pkcs11:token=…)");
   init_root->callback([ir, exit_code] {
     Run(exit_code, [&]() -> Result<nlohmann::json> {
       RETURN_IF_ERROR(InitRoot(*ir));
@@ -185,6 +193,8 @@ void AddCeremonyCommands(CLI::App& pki, int* exit_code) {
   factory_init->add_option("--line", fi->production_line, "Production line");
   factory_init->add_option("--enroll-listen", fi->enroll_listen, "HOST:PORT of the enrollment API");
   factory_init->add_option("--out", fi->request, "Request file (default DIR/NAME.req)");
+  factory_init->add_option("--key", fi->keys, "Key store for CA and TLS keys: pkcs11:token=LABEL?pin-source=file:PATH|env:VAR (default: PEM files)");
+  factory_init->add_option("--log-key", fi->log_keys, "Key store for the log key: a token of its own (pkcs11:token=…)");
   factory_init->callback([fi, exit_code] {
     Run(exit_code, [&]() -> Result<nlohmann::json> {
       ASSIGN_OR_RETURN(std::string request, FactoryInit(*fi));
@@ -252,6 +262,7 @@ void AddCeremonyCommands(CLI::App& pki, int* exit_code) {
   add_ra->add_option("--out", ra->out_dir, "The RA's folder")->required();
   add_ra->add_option("--ra-config", ra->ra_config, "ra.toml to write (default OUT/ra.toml)");
   add_ra->add_option("--batch", *ra_batches, "Batches it may enroll in (default: all)");
+  add_ra->add_option("--key", ra->keys, "Key store for the RA's TLS key (default: a PEM file in OUT)");
   add_ra->callback([ra, ra_batches, exit_code] {
     Run(exit_code, [&]() -> Result<nlohmann::json> {
       if (!ra_batches->empty()) ra->batches = std::set<std::string>(ra_batches->begin(), ra_batches->end());
@@ -265,6 +276,20 @@ void AddCeremonyCommands(CLI::App& pki, int* exit_code) {
     std::string config, name, reason = "removed by the operator";
   };
   auto rm = std::make_shared<RemoveOpts>();
+  auto keys_config = std::make_shared<std::string>();
+  auto keys_check = std::make_shared<bool>(false);
+  CLI::App* keys = pki.add_subcommand(
+      "keys", "List the private keys a node's config uses: PEM file or token object (never a PIN)");
+  keys->add_option("--config", *keys_config, "hq.toml, factory.toml or ra.toml")->required();
+  keys->add_flag("--check", *keys_check, "Open each key (token login) and sign a probe");
+  keys->callback([exit_code, keys_config, keys_check] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(nlohmann::json inventory, KeyInventory(*keys_config, *keys_check));
+      if (!inventory.value("ok", false)) *exit_code = 1;
+      return inventory;
+    });
+  });
+
   CLI::App* remove = pki.add_subcommand(
       "remove-factory", "HQ: stop trusting a factory's log (factoryRemoved in HQ's log): its syncs "
                         "and bundles are refused from then on; what it issued stays");
@@ -306,6 +331,8 @@ void AddPkiCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"idevid", "matter", "iec62443"}));
   qs->add_option("--quota", o->quota, "Quota of batch B1");
   qs->add_option("--factories", o->factories, "Factories to onboard (1 to 20), each with its batch B1");
+  qs->add_option("--key", o->keys, "Key store for CA and TLS keys: pkcs11:token=LABEL?pin-source=file:PATH|env:VAR (default: PEM files)");
+  qs->add_option("--log-key", o->log_keys, "Key store for the log key: a token of its own (pkcs11:token=…)");
   qs->callback([o, exit_code] {
     Status s = Quickstart(*o);
     if (!s.ok()) {
@@ -405,7 +432,7 @@ void AddBatchCommands(CLI::App& app, int* exit_code) {
         ASSIGN_OR_RETURN(log::LogVerifier delivery, engine::DeliveryVerifier(hq_log.log->verifier(), f->name));
         ASSIGN_OR_RETURN(auto copy, log::EventLog::OpenCopy(fl->store.get(), delivery));
         ASSIGN_OR_RETURN(log::LogSigner hq_signer,
-                         log::LogSigner::LoadPem(Env::Default(), log::LogKeyPath(hq.data_dir), hq_log.log->origin()));
+                         log::LogSigner::Open(Env::Default(), log::LogKeyPath(hq.data_dir), hq_log.log->origin()));
         ASSIGN_OR_RETURN(std::unique_ptr<log::Store> delivery_store, engine::OpenDeliveryStore(hq.data_dir));
         ASSIGN_OR_RETURN(uint64_t n, engine::DeliverTo(*hq_log.log, hq_signer, delivery_store.get(), f->name,
                                                        f->log_origin, *copy));

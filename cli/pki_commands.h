@@ -21,6 +21,9 @@ struct QuickstartOptions {
   uint64_t quota = 1000;
   int factories = 1;
   bool quiet = false;
+  // Key stores for every node's keys (crypto/key_store.h): "" (PEM files) or
+  // pkcs11:token=…; CA and TLS keys in `keys`, log keys in `log_keys`.
+  std::string keys, log_keys;
 };
 
 // Quickstart creates the complete loopback setup in options.dir (see

@@ -256,7 +256,7 @@ int BundleExport(const std::string& config_path, const std::string& out, uint64_
       engine::LogAuthority authority(local->log->origin());
       RETURN_IF_ERROR(authority.CatchUp(*local->log));
       ASSIGN_OR_RETURN(engine::FactoryScope f, engine::ResolveFactory(authority, factory));
-      ASSIGN_OR_RETURN(log::LogSigner signer, log::LogSigner::LoadPem(Env::Default(), log::LogKeyPath(c->data_dir),
+      ASSIGN_OR_RETURN(log::LogSigner signer, log::LogSigner::Open(Env::Default(), log::LogKeyPath(c->data_dir),
                                                                       local->log->origin()));
       ASSIGN_OR_RETURN(delivery_store, engine::OpenDeliveryStore(c->data_dir));
       ASSIGN_OR_RETURN(delivery, engine::OpenDelivery(delivery_store.get(), signer, f.name));

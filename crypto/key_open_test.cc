@@ -5,6 +5,7 @@
 // a wrong PIN and a missing PIN file are clear errors, never a crash.
 #include "crypto/key_open.h"
 #include "crypto/private_key_file.h"
+#include "crypto/test_token.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -17,26 +18,8 @@
 namespace mirrorca::crypto {
 namespace {
 
-bool Have(const char* tool) { return std::system((std::string("command -v ") + tool + " >/dev/null").c_str()) == 0; }
-
-struct Token {
-  std::string dir;
-  std::string pin_file;
-  Token() {
-    dir = (std::filesystem::temp_directory_path() / "mirrorca-hsm-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(dir.data()), nullptr);
-    std::filesystem::create_directories(dir + "/tokens");
-    std::ofstream(dir + "/softhsm2.conf") << "directories.tokendir = " << dir << "/tokens\n";
-    ::setenv("SOFTHSM2_CONF", (dir + "/softhsm2.conf").c_str(), 1);
-    Run("softhsm2-util --init-token --free --label mirrorca-test --pin 1234 --so-pin 5678");
-    Run(std::string("pkcs11-tool --module ") + kDefaultPkcs11Module +
-        " --token-label mirrorca-test --login --pin 1234 --keypairgen --key-type EC:prime256v1 --label ca --id 01");
-    pin_file = dir + "/pin";
-    EXPECT_TRUE(Env::Default()->WriteFileAtomic(pin_file, "1234\n", 0600).ok());
-  }
-  ~Token() { std::filesystem::remove_all(dir); }
-  static void Run(const std::string& cmd) { ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd; }
-};
+using testing::HaveSoftHsm;
+using testing::TestTokens;
 
 bool SignsAndVerifies(EVP_PKEY* key) {
   const unsigned char msg[] = "mirrorca";
@@ -63,10 +46,14 @@ bool SignsAndVerifies(EVP_PKEY* key) {
 }
 
 TEST(KeyOpenTest, ATokenKeySignsThroughOpenSsl) {
-  if (!Have("softhsm2-util") || !Have("pkcs11-tool") || !std::filesystem::exists(kPkcs11EnginePath)) {
-    GTEST_SKIP() << "SoftHSM2, OpenSC or the libp11 engine is not installed (scripts/setup.sh installs them)";
-  }
-  Token t;
+  if (!HaveSoftHsm()) GTEST_SKIP() << "SoftHSM2, OpenSC or the libp11 engine is not installed (scripts/setup.sh installs them)";
+  TestTokens& tokens = TestTokens::Get();
+  tokens.Token("mirrorca-test");
+  TestTokens::Run(std::string("pkcs11-tool --module ") + kDefaultPkcs11Module +
+                  " --token-label mirrorca-test --login --pin 1234 --keypairgen --key-type EC:prime256v1 --label ca --id 01");
+  struct {
+    std::string dir, pin_file;
+  } t{tokens.dir(), tokens.pin_file()};
   // A wrong PIN: refused, and the message does not carry it. (First: a
   // PKCS#11 login holds for the whole process once it succeeded.)
   const std::string wrong = t.dir + "/wrong-pin";

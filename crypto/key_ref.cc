@@ -61,7 +61,7 @@ Result<std::map<std::string, std::string>> Attributes(std::string_view s, char s
 
 }  // namespace
 
-Result<KeyRef> ParseKeyRef(std::string_view text) {
+Result<KeyRef> ParseKeyRef(std::string_view text, RefTarget target) {
   KeyRef ref;
   if (text.substr(0, kScheme.size()) != kScheme) {
     if (text.empty()) return Status::InvalidArgument("an empty key reference");
@@ -109,7 +109,10 @@ Result<KeyRef> ParseKeyRef(std::string_view text) {
       return Status::InvalidArgument("pkcs11 URI: unknown query attribute '" + name + "'");
     }
   }
-  if (ref.object.empty() && ref.id.empty()) {
+  if (target == RefTarget::kToken && ref.token.empty()) {
+    return Status::InvalidArgument("pkcs11 URI: name the token by token=");
+  }
+  if (target == RefTarget::kKey && ref.object.empty() && ref.id.empty()) {
     return Status::InvalidArgument("pkcs11 URI: name the key by object= or id=");
   }
   return ref;

@@ -40,10 +40,14 @@ struct KeyRef {
   std::string ToString() const;
 };
 
+// What a `pkcs11:` URI must name: one key (object= or id=), or a token
+// (token=; where new keys go, crypto/key_store.h).
+enum class RefTarget { kKey, kToken };
+
 // ParseKeyRef reads a file path or a `pkcs11:` URI. InvalidArgument for a
 // URI with `pin-value`, an unknown or repeated attribute, bad percent
-// encoding, or neither an object nor an id.
-Result<KeyRef> ParseKeyRef(std::string_view text);
+// encoding, or (for a key) neither an object nor an id.
+Result<KeyRef> ParseKeyRef(std::string_view text, RefTarget target = RefTarget::kKey);
 
 // ReadPin returns the PIN `ref.pin_source` names: a file (refused unless
 // mode 0600, trailing newline dropped) or an environment variable.

@@ -7,6 +7,7 @@
 #include "ca/certificate.h"
 #include "ca/key_transport.h"
 #include "ca/keys.h"
+#include "crypto/key_store.h"
 #include "engine/batch_authority.h"
 #include "engine/delivery_log.h"
 
@@ -27,7 +28,7 @@ Status RegisterFactories(const std::vector<FactorySettings>& factories, log::Eve
     // HQ's copy of the CA key: it must be the certificate's, and its
     // fingerprint goes into the log (every holder of a CA key is on record).
     if (env->FileExists(f.ca_mirror_dir + "/ca.key")) {
-      ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, ca::LoadPrivateKeyPem(env, f.ca_mirror_dir + "/ca.key"));
+      ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, crypto::OpenKeyAt(env, f.ca_mirror_dir + "/ca.key"));
       if (!ca::KeyMatchesCertificate(key.get(), cert.get())) {
         return Status::InvalidArgument(f.ca_mirror_dir + "/ca.key is not the key of " + f.ca_mirror_dir +
                                        "/ca.pem (factory '" + f.name + "')");
@@ -62,7 +63,7 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   const HqOptions& o = s->options_;
   ASSIGN_OR_RETURN(s->local_, log::OpenLocalLog(env, o.data_dir, /*with_key=*/true));
   ASSIGN_OR_RETURN(log::LogSigner cosigner,
-                   log::LogSigner::LoadPem(env, log::LogKeyPath(o.data_dir), s->local_.log->origin()));
+                   log::LogSigner::Open(env, log::LogKeyPath(o.data_dir), s->local_.log->origin()));
   s->authority_ = std::make_unique<engine::LogAuthority>(s->local_.log->origin());
   std::vector<std::string> removed;
   RETURN_IF_ERROR(RegisterFactories(o.factories, *s->local_.log, *s->authority_, &removed)

@@ -13,7 +13,7 @@ std::string StorePath(const std::string& dir) { return dir + "/store"; }
 std::string LogKeyPath(const std::string& dir) { return dir + "/log_key.pem"; }
 
 Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::string& origin,
-                              EventLogOptions options) {
+                              EventLogOptions options, const crypto::KeyStore& keys) {
   if (!IsValidKeyName(origin)) {
     return Status::InvalidArgument("origin '" + origin +
                                    "' is not a valid log name (no spaces, '+' or control chars)");
@@ -22,8 +22,7 @@ Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::strin
     return Status::AlreadyExists("a store already exists in " + dir);
   }
   RETURN_IF_ERROR(env->CreateDirs(dir));
-  ASSIGN_OR_RETURN(LogSigner signer, LogSigner::Generate(origin));
-  RETURN_IF_ERROR(signer.SavePem(env, LogKeyPath(dir)));
+  ASSIGN_OR_RETURN(LogSigner signer, LogSigner::Create(env, keys, LogKeyPath(dir), origin));
   LocalLog local;
   ASSIGN_OR_RETURN(local.store, Store::Open(StorePath(dir), StoreOptions{.create_if_missing = true}));
   RETURN_IF_ERROR(EventLog::Create(local.store.get(), signer.verifier()));
@@ -44,7 +43,7 @@ Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
   }
   std::optional<LogSigner> signer;
   if (with_key) {
-    ASSIGN_OR_RETURN(signer, LogSigner::LoadPem(env, LogKeyPath(dir), *origin));
+    ASSIGN_OR_RETURN(signer, LogSigner::Open(env, LogKeyPath(dir), *origin));
   }
   ASSIGN_OR_RETURN(local.log, EventLog::Open(local.store.get(), *origin, std::move(signer), options));
   return local;

@@ -1,7 +1,8 @@
 // LocalLog: a node's data directory holding its store and the log it writes.
 //
 //   DIR/store/        the RocksDB store (every log the node holds)
-//   DIR/log_key.pem   the Ed25519 private key of the node's own log (0600)
+//   DIR/log_key.pem   the Ed25519 private key of the node's own log (0600),
+//                     or a reference to it in a PKCS#11 token (crypto/key_store.h)
 //
 // The store's meta key "self" names the origin of the node's own log.
 //
@@ -14,6 +15,7 @@
 
 #include "base/env.h"
 #include "base/result.h"
+#include "crypto/key_store.h"
 #include "log/event_log.h"
 #include "log/store.h"
 
@@ -37,10 +39,10 @@ struct LocalLog {
 std::string StorePath(const std::string& dir);
 std::string LogKeyPath(const std::string& dir);
 
-// InitLocalLog creates DIR, the store, a fresh log key and the log `origin`.
-// AlreadyExists if DIR already holds a store.
+// InitLocalLog creates DIR, the store, a fresh log key (in `keys`: a token
+// or a PEM file) and the log `origin`. AlreadyExists if DIR already holds a store.
 Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::string& origin,
-                              EventLogOptions options = {});
+                              EventLogOptions options = {}, const crypto::KeyStore& keys = {});
 
 // SelfOrigin returns the origin of the node's own log in `store` (meta key
 // "self"); NotFound for a store no node initialized.

@@ -5,20 +5,11 @@
 #include "base/encoding.h"
 #include "base/status_macros.h"
 #include "log/crypto_names.h"
-#include "log/crypto_names.h"
 
 namespace mirrorca::log {
 namespace {
 
 constexpr uint8_t kEd25519Type = 0x01;  // signed-note signature type for Ed25519
-
-// ThreadContext returns this thread's reusable digest context, reset so that
-// no state of the previous key or operation leaks into the next one.
-EVP_MD_CTX* ThreadContext() {
-  thread_local EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx) EVP_MD_CTX_reset(ctx.get());
-  return ctx.get();
-}
 
 }  // namespace
 
@@ -115,62 +106,40 @@ bool LogVerifier::Verify(ByteSpan message, ByteSpan signature) const {
   return ok;
 }
 
-Result<LogSigner> LogSigner::FromPkey(std::string name, EvpPkeyPtr pkey) {
-  if (EVP_PKEY_get_id(pkey.get()) != EVP_PKEY_ED25519) {
-    return Status::InvalidArgument("log key is not an Ed25519 key");
-  }
-  uint8_t pub[kEd25519KeySize];
-  size_t len = sizeof(pub);
-  if (EVP_PKEY_get_raw_public_key(pkey.get(), pub, &len) != 1 || len != sizeof(pub)) {
-    return OpenSslError("extract Ed25519 public key");
-  }
-  ASSIGN_OR_RETURN(LogVerifier v, LogVerifier::FromPublicKey(std::move(name), ByteSpan(pub, len)));
-  LogSigner s;
+Result<LogSigner> LogSigner::FromKey(std::string name, crypto::Ed25519Signer key) {
+  ASSIGN_OR_RETURN(LogVerifier v, LogVerifier::FromPublicKey(std::move(name), key.public_key()));
+  LogSigner s(std::move(key));
   s.verifier_ = std::move(v);
-  s.pkey_.reset(pkey.release(), EVP_PKEY_free);
   return s;
 }
 
-Result<LogSigner> LogSigner::Renamed(std::string name) const {
-  LogSigner s;
-  s.pkey_ = pkey_;
-  ASSIGN_OR_RETURN(s.verifier_, LogVerifier::FromPublicKey(std::move(name), verifier_.public_key()));
-  return s;
-}
+Result<LogSigner> LogSigner::Renamed(std::string name) const { return FromKey(std::move(name), key_); }
 
 Result<LogSigner> LogSigner::Generate(std::string name) {
-  EVP_PKEY* raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  if (raw == nullptr) return OpenSslError("generate Ed25519 key");
-  return FromPkey(std::move(name), EvpPkeyPtr(raw));
+  ASSIGN_OR_RETURN(crypto::Ed25519Signer key, crypto::Ed25519Signer::Generate());
+  return FromKey(std::move(name), std::move(key));
 }
 
 Result<LogSigner> LogSigner::FromSeed(std::string name, ByteSpan seed) {
-  if (seed.size() != kEd25519KeySize) return Status::InvalidArgument("seed must be 32 bytes");
-  EVP_PKEY* raw =
-      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
-  if (raw == nullptr) return OpenSslError("load Ed25519 seed", StatusCode::kInvalidArgument);
-  return FromPkey(std::move(name), EvpPkeyPtr(raw));
+  ASSIGN_OR_RETURN(crypto::Ed25519Signer key, crypto::Ed25519Signer::FromSeed(seed));
+  return FromKey(std::move(name), std::move(key));
 }
 
-Result<LogSigner> LogSigner::LoadPem(Env* env, const std::string& path, std::string name) {
-  ASSIGN_OR_RETURN(EvpPkeyPtr key, LoadPrivateKeyPem(env, path));
-  return FromPkey(std::move(name), std::move(key));
+Result<LogSigner> LogSigner::Open(Env* env, const std::string& path, std::string name) {
+  Result<crypto::Ed25519Signer> key = crypto::Ed25519Signer::OpenAt(env, path);
+  if (!key.ok()) return key.status().WithContext("log key");
+  return FromKey(std::move(name), std::move(*key));
 }
 
-Status LogSigner::SavePem(Env* env, const std::string& path) const {
-  return SavePrivateKeyPem(env, path, pkey_.get());
+Result<LogSigner> LogSigner::Create(Env* env, const crypto::KeyStore& keys, const std::string& path,
+                                    std::string name) {
+  if (!IsValidKeyName(name)) return Status::InvalidArgument("invalid key name");
+  ASSIGN_OR_RETURN(crypto::Ed25519Signer key, crypto::Ed25519Signer::Create(env, keys, path));
+  return FromKey(std::move(name), std::move(key));
 }
 
-Result<Bytes> LogSigner::Sign(ByteSpan message) const {
-  EVP_MD_CTX* ctx = ThreadContext();
-  Bytes sig(kEd25519SignatureSize);
-  size_t len = sig.size();
-  if (ctx == nullptr || EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, pkey_.get()) != 1 ||
-      EVP_DigestSign(ctx, sig.data(), &len, message.data(), message.size()) != 1 ||
-      len != kEd25519SignatureSize) {
-    return OpenSslError("Ed25519 sign");
-  }
-  return sig;
-}
+Status LogSigner::SavePem(Env* env, const std::string& path) const { return key_.SavePem(env, path); }
+
+Result<Bytes> LogSigner::Sign(ByteSpan message) const { return key_.Sign(message); }
 
 }  // namespace mirrorca::log

@@ -6,7 +6,9 @@
 // SHA-256(name || 0x0A || 0x01 || public key) and the verifier key string is
 // "name+<8 hex digits of key id>+<base64(0x01 || public key)>" (C2SP signed-note).
 //
-// Private keys are stored as PKCS#8 PEM files with mode 0600 and never logged.
+// The private key is a crypto::Ed25519Signer: a PKCS#8 PEM file (0600), or a
+// key in a PKCS#11 token named by a reference file (crypto/key_store.h).
+// Key material is never logged.
 //
 // Thread-safety: both classes are immutable after construction; Sign and
 // Verify may be called concurrently from any number of threads.
@@ -20,6 +22,8 @@
 #include "base/bytes.h"
 #include "base/env.h"
 #include "base/result.h"
+#include "crypto/ed25519_signer.h"
+#include "crypto/key_store.h"
 #include "log/crypto_names.h"
 
 namespace mirrorca::log {
@@ -59,11 +63,20 @@ class LogSigner {
   static Result<LogSigner> Generate(std::string name);
   // FromSeed makes the key whose RFC 8032 private seed is `seed` (32 bytes).
   static Result<LogSigner> FromSeed(std::string name, ByteSpan seed);
-  // LoadPem reads a PKCS#8 PEM private key file. It refuses a file readable by
-  // group or others (PermissionDenied) and anything that is not Ed25519.
-  static Result<LogSigner> LoadPem(Env* env, const std::string& path, std::string name);
-  // SavePem writes the private key as PKCS#8 PEM with mode 0600.
+  // Open opens the key known by `path`: a PKCS#8 PEM file (refused when
+  // readable by group or others, PermissionDenied) or a token reference
+  // file; InvalidArgument for anything that is not Ed25519.
+  static Result<LogSigner> Open(Env* env, const std::string& path, std::string name);
+  static Result<LogSigner> LoadPem(Env* env, const std::string& path, std::string name) {
+    return Open(env, path, std::move(name));
+  }
+  // Create makes a new key known by `path` in `keys` (a token or a PEM file).
+  static Result<LogSigner> Create(Env* env, const crypto::KeyStore& keys, const std::string& path,
+                                  std::string name);
+  // SavePem writes an in-memory private key as PKCS#8 PEM with mode 0600
+  // (FailedPrecondition for a token key).
   Status SavePem(Env* env, const std::string& path) const;
+  bool in_token() const { return key_.in_token(); }
 
   // Sign returns the 64-byte Ed25519 signature of `message`.
   Result<Bytes> Sign(ByteSpan message) const;
@@ -74,9 +87,9 @@ class LogSigner {
   Result<LogSigner> Renamed(std::string name) const;
 
  private:
-  static Result<LogSigner> FromPkey(std::string name, EvpPkeyPtr pkey);
-  LogSigner() = default;
-  std::shared_ptr<EVP_PKEY> pkey_;
+  static Result<LogSigner> FromKey(std::string name, crypto::Ed25519Signer key);
+  explicit LogSigner(crypto::Ed25519Signer key) : key_(std::move(key)) {}
+  crypto::Ed25519Signer key_;
   LogVerifier verifier_;
 };
 

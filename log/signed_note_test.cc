@@ -97,16 +97,16 @@ TEST(LogKeyTest, PemRoundTripIs0600AndRefusesLooseModes) {
   LogSigner s = *LogSigner::Generate("factory.example/log");
   ASSERT_TRUE(s.SavePem(&env, "/k.pem").ok());
   EXPECT_EQ(*env.FileMode("/k.pem"), 0600u);
-  Result<LogSigner> back = LogSigner::LoadPem(&env, "/k.pem", "factory.example/log");
+  Result<LogSigner> back = LogSigner::Open(&env, "/k.pem", "factory.example/log");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->verifier().VerifierKey(), s.verifier().VerifierKey());
 
   std::string pem = *env.ReadFile("/k.pem", 1 << 16);
   ASSERT_TRUE(env.WriteFileAtomic("/loose.pem", pem, 0644).ok());
-  EXPECT_EQ(LogSigner::LoadPem(&env, "/loose.pem", "x").status().code(),
+  EXPECT_EQ(LogSigner::Open(&env, "/loose.pem", "x").status().code(),
             StatusCode::kPermissionDenied);
   ASSERT_TRUE(env.WriteFileAtomic("/bad.pem", pem.substr(0, pem.size() / 2), 0600).ok());
-  EXPECT_EQ(LogSigner::LoadPem(&env, "/bad.pem", "x").status().code(),
+  EXPECT_EQ(LogSigner::Open(&env, "/bad.pem", "x").status().code(),
             StatusCode::kInvalidArgument);
 }
 

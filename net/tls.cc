@@ -6,7 +6,7 @@
 #include "base/encoding.h"
 #include "base/env.h"
 #include "crypto/openssl_ptr.h"
-#include "crypto/private_key_file.h"
+#include "crypto/key_store.h"
 #include "crypto/spki.h"
 
 namespace mirrorca::net {
@@ -42,7 +42,7 @@ Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool se
   asio::error_code ec;
   if (!id.cert_file.empty()) {
     // Read through the one private-key loader, which refuses loose file modes.
-    Result<crypto::EvpPkeyPtr> key = crypto::LoadPrivateKeyPem(Env::Default(), id.key_file);
+    Result<crypto::EvpPkeyPtr> key = crypto::OpenKeyAt(Env::Default(), id.key_file);
     if (!key.ok()) return key.status().WithContext("TLS key");
     ctx->use_certificate_chain_file(id.cert_file, ec);
     if (ec) return Status::InvalidArgument("TLS certificate " + id.cert_file + ": " + ec.message());

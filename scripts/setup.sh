@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libspdlog-dev libhttp-parser-dev
   ccache clang libclang-rt-14-dev
-  softhsm2 libengine-pkcs11-openssl p11-kit opensc   # PKCS#11 key custody (docs/key_custody.md)
+  softhsm2 libengine-pkcs11-openssl p11-kit libp11-kit-dev opensc   # PKCS#11 key custody (docs/key_custody.md)
   gnutls-bin curl python3 python3-cryptography procps nginx-light chromium fonts-dejavu-core
 )
 

@@ -3,6 +3,7 @@
 #include "base/status_macros.h"
 #include "ca/certificate.h"
 #include "ca/keys.h"
+#include "crypto/key_store.h"
 #include "validation/ocsp_http.h"
 
 namespace mirrorca::validation {
@@ -25,7 +26,7 @@ Result<Loaded> LoadResponder(Env* env, const std::string& ca_dir) {
   }
   l.pem = std::move(*pem);
   ASSIGN_OR_RETURN(l.cert, ca::ParseCertificate(l.pem));
-  ASSIGN_OR_RETURN(l.key, ca::LoadPrivateKeyPem(env, ca_dir + "/ocsp-responder.key"));
+  ASSIGN_OR_RETURN(l.key, crypto::OpenKeyAt(env, ca_dir + "/ocsp-responder.key"));
   return l;
 }
 

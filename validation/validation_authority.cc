@@ -11,6 +11,7 @@
 #include "ca/certificate.h"
 #include "ca/issuing_ca.h"
 #include "ca/keys.h"
+#include "crypto/key_store.h"
 #include "ca/profile.h"
 #include "ca/serial.h"
 #include "log/event_draft.h"
@@ -34,7 +35,7 @@ Result<std::pair<ca::X509Ptr, ca::EvpPkeyPtr>> ResponderFor(Env* env, const ca::
   if (env->FileExists(cert_path) && env->FileExists(key_path)) {
     Result<std::string> pem = env->ReadFile(cert_path, 1 << 20);
     Result<ca::X509Ptr> cert = pem.ok() ? ca::ParseCertificate(*pem) : pem.status();
-    Result<ca::EvpPkeyPtr> key = ca::LoadPrivateKeyPem(env, key_path);
+    Result<ca::EvpPkeyPtr> key = crypto::OpenKeyAt(env, key_path);
     if (cert.ok() && key.ok()) {
       const ASN1_TIME* nb = X509_get0_notBefore(cert->get());
       const ASN1_TIME* na = X509_get0_notAfter(cert->get());
@@ -47,14 +48,15 @@ Result<std::pair<ca::X509Ptr, ca::EvpPkeyPtr>> ResponderFor(Env* env, const ca::
     }
   }
   ASSIGN_OR_RETURN(ca::Profile profile, ca::BuiltinProfile("ocsp-responder"));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, ca::GenerateKey(ca::KeyType::kP256));
+  // The responder key goes where the CA key is (its token, or a PEM file).
+  ASSIGN_OR_RETURN(crypto::KeyStore keys, crypto::StoreOfKeyAt(env, is.ca_dir + "/ca.key"));
+  ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, crypto::CreateKey(env, keys, key_path, crypto::TokenKeyType::kP256));
   ASSIGN_OR_RETURN(Bytes serial, ca::RandomSerial());
   ASSIGN_OR_RETURN(ca::X509Ptr cert,
                    issuing.Issue(profile, {{"organization", organization},
                                            {"device_serial", "ocsp-" + is.name}},
                                  key.get(), serial, now));
   ASSIGN_OR_RETURN(std::string pem, ca::CertificatePem(cert.get()));
-  RETURN_IF_ERROR(ca::SavePrivateKeyPem(env, key_path, key.get()));
   RETURN_IF_ERROR(env->WriteFileAtomic(cert_path, pem, 0644));
   return std::make_pair(std::move(cert), std::move(key));
 }
