@@ -9,7 +9,7 @@
 //   3. cfssl (if installed): `cfssl serve` signing the same CSRs through
 //      /api/v1/cfssl/sign (plain HTTP, one CSR per request, its best case)
 // Prints one JSON object. Usage: enroll_load [--certs N] [--connections C]
-//   [--bulk B] [--latency-seconds S] [--no-cfssl]
+//   [--bulk B] [--latency-seconds S] [--no-cfssl] [--key STORE --log-key STORE]
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -70,6 +70,7 @@ struct Args {
   size_t bulk = 250;
   double latency_seconds = 5;
   bool cfssl = true;
+  std::string keys, log_keys;  // key stores for the quickstart (default: PEM files)
 };
 
 }  // namespace
@@ -84,11 +85,16 @@ int main(int argc, char** argv) {
     else if (k == "--bulk") a.bulk = std::stoul(next());
     else if (k == "--latency-seconds") a.latency_seconds = std::stod(next());
     else if (k == "--no-cfssl") a.cfssl = false;
+    else if (k == "--key") a.keys = next();
+    else if (k == "--log-key") a.log_keys = next();
   }
   const char* base = getenv("MIRRORCA_BENCH_DIR");
   std::string dir = std::string(base ? base : "/tmp") + "/mirrorca_enroll_load_" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
-  Status s = cli::Quickstart({dir, "idevid", 1000000, true});
+  cli::QuickstartOptions qo{dir, "idevid", 1000000, 1, true};
+  qo.keys = a.keys;  // key stores (bench/run_key_custody_bench.sh): every key in a token
+  qo.log_keys = a.log_keys;
+  Status s = cli::Quickstart(qo);
   if (!s.ok()) Die("quickstart", s);
   Result<cli::FactoryConfig> c = cli::LoadFactoryConfig(dir + "/factory.toml");
   if (!c.ok()) Die("config", c.status());
@@ -268,6 +274,7 @@ int main(int argc, char** argv) {
              {"p99_ms", Percentile(all, 0.99)},
              {"max_ms", Percentile(all, 1.0)}}},
            {"log", {{"events", log_size}, {"fsync_groups", log_groups}}},
+           {"keys", a.keys.empty() ? "files" : "token"},
            {"cfssl", cfssl_result}};
   if (!cfssl_result.is_null() && cfssl_result["certificates_per_second"].get<double>() > 0) {
     out["ratio_vs_cfssl"] = peak / cfssl_result["certificates_per_second"].get<double>();

@@ -147,7 +147,9 @@ log::EventDraft Draft(uint64_t i) {
 }
 
 log::EventLog* BenchLog(bool token) {
-  static std::map<bool, log::LocalLog> logs;
+  // Never destroyed: a store closed from a static destructor would run
+  // after RocksDB's own statics are gone.
+  static auto& logs = *new std::map<bool, log::LocalLog>();
   auto it = logs.find(token);
   if (it == logs.end()) {
     auto local = log::InitLocalLog(Env::Default(), Dir() + std::string("/log-") + (token ? "token" : "file"),

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -113,8 +114,17 @@ CK_ATTRIBUTE Attr(CK_ATTRIBUTE_TYPE type, const Bytes& b) {
 
 struct TokenSession::Impl {
   CK_FUNCTION_LIST* f = nullptr;
-  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-  KeyRef token;  // token, module and pin-source: the base of every KeyRef made here
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;  // object management, under mu_
+  CK_SLOT_ID slot = 0;
+  KeyRef token;
+  // Signing sessions: PKCS#11 sessions are single-threaded, so concurrent
+  // signatures each take one (opened lazily, at most kMaxSigners; a login
+  // holds for every session of the token).
+  static constexpr size_t kMaxSigners = 8;
+  std::mutex pool_mu;
+  std::condition_variable pool_cv;
+  std::vector<CK_SESSION_HANDLE> idle;
+  size_t opened = 0;  // token, module and pin-source: the base of every KeyRef made here
   std::map<std::string, CK_OBJECT_HANDLE> handles;  // private keys by reference
 
   KeyRef RefFor(const std::string& label, const Bytes& id) const {
@@ -174,24 +184,22 @@ struct TokenSession::Impl {
 
 TokenSession::TokenSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-TokenSession::~TokenSession() {
-  if (impl_ && impl_->session != CK_INVALID_HANDLE) impl_->f->C_CloseSession(impl_->session);
-}
+// Sessions live as long as the process (Open keeps them): closing them from
+// a static destructor could run after the module's own teardown.
+TokenSession::~TokenSession() = default;
 
 Result<std::shared_ptr<TokenSession>> TokenSession::Open(Env* env, const KeyRef& ref) {
   if (!ref.is_pkcs11() || ref.token.empty()) {
     return Status::InvalidArgument("a token reference needs pkcs11:token=<label>");
   }
-  // One session per token, pin source and module for the process: a
-  // PKCS#11 login is per application and token anyway.
+  // One session per token, pin source and module for the process, kept
+  // for its life: a PKCS#11 login is per application and token anyway.
   static std::mutex mu;
-  static auto* open = new std::map<std::string, std::weak_ptr<TokenSession>>();
+  static auto* open = new std::map<std::string, std::shared_ptr<TokenSession>>();
   const std::string module = ref.module_path.empty() ? kDefaultPkcs11Module : ref.module_path;
   const std::string key = module + "\n" + ref.token + "\n" + ref.pin_source;
   std::lock_guard lock(mu);
-  if (auto it = open->find(key); it != open->end()) {
-    if (auto s = it->second.lock()) return s;
-  }
+  if (auto it = open->find(key); it != open->end()) return it->second;
   ASSIGN_OR_RETURN(CK_FUNCTION_LIST * f, LoadModule(module));
   CK_ULONG count = 0;
   CK_RV rv = f->C_GetSlotList(CK_TRUE, nullptr, &count);
@@ -215,6 +223,7 @@ Result<std::shared_ptr<TokenSession>> TokenSession::Open(Env* env, const KeyRef&
   impl->token.object.clear();
   impl->token.id.clear();
   impl->token.module_path = ref.module_path;
+  impl->slot = *slot;
   rv = f->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &impl->session);
   if (rv != CKR_OK) return P11Error("open a session with token " + ref.token, rv);
   std::shared_ptr<TokenSession> session(new TokenSession(std::move(impl)));
@@ -354,29 +363,60 @@ Result<Bytes> TokenSession::Ed25519PublicKey(const KeyRef& ref) {
 }
 
 Result<Bytes> TokenSession::SignEd25519(const KeyRef& ref, ByteSpan message) {
-  std::lock_guard lock(mu_);
   Impl& s = *impl_;
   const std::string name = ref.ToString();
-  // A cached handle may be stale (the object was replaced): look it up again once.
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // The key's handle (object handles hold in every session of the token).
+  auto find = [&](bool refresh) -> Result<CK_OBJECT_HANDLE> {
+    std::lock_guard lock(mu_);
+    if (refresh) s.handles.erase(name);
     auto it = s.handles.find(name);
     if (it == s.handles.end()) {
       ASSIGN_OR_RETURN(CK_OBJECT_HANDLE h, s.FindOne(CKO_PRIVATE_KEY, ref));
       it = s.handles.emplace(name, h).first;
     }
-    CK_MECHANISM mech{CKM_EDDSA, nullptr, 0};
-    CK_RV rv = s.f->C_SignInit(s.session, &mech, it->second);
-    if ((rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID) && attempt == 0) {
-      s.handles.erase(it);
-      continue;
+    return it->second;
+  };
+  // A signing session of the pool.
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  {
+    std::unique_lock lock(s.pool_mu);
+    s.pool_cv.wait(lock, [&] { return !s.idle.empty() || s.opened < Impl::kMaxSigners; });
+    if (!s.idle.empty()) {
+      session = s.idle.back();
+      s.idle.pop_back();
+    } else {
+      CK_RV rv = s.f->C_OpenSession(s.slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session);
+      if (rv != CKR_OK) return P11Error("open a signing session with token " + s.token.token, rv);
+      ++s.opened;
     }
-    if (rv != CKR_OK) return P11Error("start an Ed25519 signature with " + name, rv);
+  }
+  auto give_back = [&] {
+    std::lock_guard lock(s.pool_mu);
+    s.idle.push_back(session);
+    s.pool_cv.notify_one();
+  };
+  // A cached handle may be stale (the object was replaced): look it up again once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Result<CK_OBJECT_HANDLE> handle = find(attempt > 0);
+    if (!handle.ok()) {
+      give_back();
+      return handle.status();
+    }
+    CK_MECHANISM mech{CKM_EDDSA, nullptr, 0};
+    CK_RV rv = s.f->C_SignInit(session, &mech, *handle);
+    if ((rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID) && attempt == 0) continue;
+    if (rv != CKR_OK) {
+      give_back();
+      return P11Error("start an Ed25519 signature with " + name, rv);
+    }
     Bytes sig(64);
     CK_ULONG len = sig.size();
-    rv = s.f->C_Sign(s.session, const_cast<uint8_t*>(message.data()), message.size(), sig.data(), &len);
+    rv = s.f->C_Sign(session, const_cast<uint8_t*>(message.data()), message.size(), sig.data(), &len);
+    give_back();
     if (rv != CKR_OK || len != 64) return P11Error("sign with " + name, rv);
     return sig;
   }
+  give_back();
   return Status::NotFound("no private key " + name + " in the token");
 }
 

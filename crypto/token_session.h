@@ -9,8 +9,10 @@
 // pair gets a random 16-byte CKA_ID and a label, and the returned KeyRef
 // names both, with the pin-source and module of the token reference.
 //
-// Thread-safety: all methods may be called from any thread; calls on one
-// session are serialized (PKCS#11 sessions are single-threaded).
+// Thread-safety: all methods may be called from any thread. Object
+// management is serialized on one PKCS#11 session; signatures run in
+// parallel on a small pool of sessions (PKCS#11 sessions are single-threaded).
+// A TokenSession lives as long as the process.
 #ifndef MIRRORCA_CRYPTO_TOKEN_SESSION_H_
 #define MIRRORCA_CRYPTO_TOKEN_SESSION_H_
 
