@@ -74,13 +74,13 @@ Result<std::optional<Failure>> CheckConsistency(log::EventLog& l,
                                                 uint64_t* proofs) {
   std::map<uint64_t, crypto::Hash> roots;
   Status s = l.ForEachCheckpoint([&](uint64_t, const std::string& note) -> Status {
-    ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, l.verifier()));
+    ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, *l.keys()));
     roots[cp.tree_size] = cp.root_hash;
     return Status::Ok();
   });
   RETURN_IF_ERROR(s);
   for (const std::string& note : extra_notes) {
-    ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, l.verifier()));
+    ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, *l.keys()));
     roots[cp.tree_size] = cp.root_hash;
   }
   roots.erase(0);
@@ -311,7 +311,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     log::EventLog& l = *logs.at(r.origin);
     const std::vector<std::string>& notes = cosigned[r.origin];
     for (const std::string& note : notes) {  // the cosigned checkpoints against the verified tree
-      Result<log::Checkpoint> cp = log::OpenCheckpoint(note, l.verifier());
+      Result<log::Checkpoint> cp = log::OpenCheckpoint(note, *l.keys());
       if (!cp.ok()) {
         return fail(Failure{r.origin, std::nullopt, "a cosigned checkpoint is not signed by the log key: " +
                                                         cp.status().ToString()});

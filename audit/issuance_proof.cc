@@ -14,7 +14,9 @@
 #include "log/cosignature.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
+#include "log/key_history.h"
 #include "log/local_log.h"
+#include "log/signed_note.h"
 
 namespace mirrorca::audit {
 namespace {
@@ -73,7 +75,45 @@ Result<TlogProof> TlogProof::Parse(std::string_view in) {
   return p;
 }
 
-Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial) {
+constexpr std::string_view kRotationsHeader = "mirrorca.key-rotations/v1";
+
+std::string EncodeKeyRotations(const std::vector<KeyRotationProof>& rotations) {
+  std::string out(kRotationsHeader);
+  out += "\n";
+  for (const KeyRotationProof& r : rotations) {
+    out += "extra " + Base64Encode(r.event) + "\n";
+    out += "index " + std::to_string(r.index) + "\n";
+    for (const crypto::Hash& h : r.hashes) out += Base64Encode(ByteSpan(h.data(), h.size())) + "\n";
+    out += "\n";
+  }
+  return out;
+}
+
+Result<std::vector<KeyRotationProof>> ParseKeyRotations(std::string_view in) {
+  std::vector<KeyRotationProof> out;
+  std::string_view line;
+  if (!NextLine(in, &line) || line != kRotationsHeader) {
+    return Bad("the key rotations file must start with " + std::string(kRotationsHeader));
+  }
+  while (!in.empty()) {
+    if (out.size() >= 1024) return Bad("more than 1024 key rotations");
+    // Each block is a tlog-proof's body without header and checkpoint.
+    std::string block(kHeader);
+    block += "\n";
+    while (true) {
+      if (!NextLine(in, &line)) return Bad("a key rotation must end with an empty line");
+      block += std::string(line) + "\n";
+      if (line.empty()) break;
+    }
+    block += "-\n";  // a placeholder checkpoint: the proof's own is used
+    ASSIGN_OR_RETURN(TlogProof p, TlogProof::Parse(block));
+    out.push_back({std::move(p.extra), p.index, std::move(p.hashes)});
+  }
+  return out;
+}
+
+Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial,
+                                std::vector<KeyRotationProof>* rotations) {
   ASSIGN_OR_RETURN(StoreLogs opened, OpenStoreLogs(data_dir));
   auto& logs = opened.logs;
   // The issuance: from the replay index when there is one for these logs,
@@ -155,15 +195,55 @@ Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial) {
   p.index = seq;
   ASSIGN_OR_RETURN(p.hashes, l.InclusionProof(seq, size));
   p.checkpoint = std::move(note);
+  if (rotations != nullptr) {
+    rotations->clear();
+    const std::shared_ptr<const log::KeyHistory> keys = l.keys();
+    for (size_t i = 1; i < keys->epochs().size(); ++i) {
+      const uint64_t at = keys->epochs()[i].from - 1;
+      if (at >= size) break;
+      KeyRotationProof r;
+      ASSIGN_OR_RETURN(std::string bytes, l.ReadSignedEvent(at));
+      r.event.assign(bytes.begin(), bytes.end());
+      r.index = at;
+      ASSIGN_OR_RETURN(r.hashes, l.InclusionProof(at, size));
+      rotations->push_back(std::move(r));
+    }
+  }
   return p;
 }
 
 Result<ProofCheck> CheckProof(const TlogProof& proof, const log::LogVerifier& log_key,
                               const std::optional<log::LogVerifier>& cosigner,
-                              ByteSpan certificate_der) {
+                              ByteSpan certificate_der, const std::vector<KeyRotationProof>& rotations) {
   ProofCheck out;
-  Result<log::Checkpoint> cp = log::OpenCheckpoint(proof.checkpoint, log_key);
-  if (!cp.ok()) return cp.status().WithContext("the checkpoint is not signed by the log key");
+  // The keys: from the pinned one along the rotations, each in the
+  // checkpointed tree and signed by the key before it; then the checkpoint
+  // must verify with the key in force at its size.
+  ASSIGN_OR_RETURN(log::SignedNote note, log::SignedNote::Parse(proof.checkpoint));
+  ASSIGN_OR_RETURN(log::Checkpoint claimed, log::Checkpoint::ParseText(note.text));
+  log::KeyHistory keys(log_key);
+  std::vector<const KeyRotationProof*> ordered;
+  for (const KeyRotationProof& r : rotations) ordered.push_back(&r);
+  std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->index < b->index; });
+  for (const KeyRotationProof* r : ordered) {
+    const std::string at = "key rotation at seq " + std::to_string(r->index);
+    if (r->index >= claimed.tree_size) return Status::Corruption(at + ": outside the checkpoint");
+    RETURN_IF_ERROR(log::VerifyInclusion(r->index, claimed.tree_size, log::LeafHash(r->event), r->hashes,
+                                         claimed.root_hash)
+                        .WithContext(at + " is not in the checkpointed tree"));
+    ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(r->event));
+    if (e.event().getLogId() != claimed.origin.c_str() || e.seq() != r->index ||
+        !e.event().getKind().isLogKeyRotated()) {
+      return Status::Corruption(at + ": not a logKeyRotated event of this log at that seq");
+    }
+    RETURN_IF_ERROR(log::VerifyEventWith(keys, e).WithContext(at));
+    ++out.key_rotations;
+  }
+  Result<log::Checkpoint> cp = log::OpenCheckpoint(proof.checkpoint, keys);
+  if (!cp.ok()) {
+    return cp.status().WithContext("the checkpoint is not signed by the log key" +
+                                   std::string(keys.rotated() ? " in force at its size" : ""));
+  }
   out.log = cp->origin;
   out.tree_size = cp->tree_size;
   if (cosigner) {
@@ -177,8 +257,8 @@ Result<ProofCheck> CheckProof(const TlogProof& proof, const log::LogVerifier& lo
                                        proof.hashes, cp->root_hash)
                       .WithContext("the event is not in the checkpointed tree"));
   ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(proof.extra));
-  if (!log_key.Verify(log::EventSigningInput(e.body()), e.signature())) {
-    return Status::PermissionDenied("the event is not signed by the log key");
+  if (!keys.KeyAt(proof.index).Verify(log::EventSigningInput(e.body()), e.signature())) {
+    return Status::PermissionDenied("the event is not signed by the log key in force at its seq");
   }
   auto ev = e.event();
   if (ev.getLogId() != cp->origin.c_str() || ev.getSeq() != proof.index) {

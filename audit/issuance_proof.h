@@ -35,11 +35,26 @@ struct TlogProof {
   static Result<TlogProof> Parse(std::string_view text);
 };
 
+// KeyRotationProofs: when the factory log's key changed before the proof's
+// checkpoint, the logKeyRotated events, each with its inclusion proof in the
+// same checkpoint — written beside the proof as PROOF.keys
+// (docs/proof_format.md): a verifier pinning the log's first key follows
+// them to the key that signed the event and the checkpoint.
+struct KeyRotationProof {
+  Bytes event;      // the signed logKeyRotated event
+  uint64_t index = 0;
+  std::vector<crypto::Hash> hashes;  // its inclusion in the proof's checkpoint
+};
+std::string EncodeKeyRotations(const std::vector<KeyRotationProof>& rotations);
+Result<std::vector<KeyRotationProof>> ParseKeyRotations(std::string_view text);
+
 // ProveIssuance finds the certificateIssued event of `serial` (big-endian
 // magnitude) in the store of `data_dir` and returns its proof against the
 // largest checkpoint HQ cosigned that covers it, else the factory log's
 // latest stored checkpoint that covers it. NotFound if no log held issued it.
-Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial);
+// With `rotations`, the key rotations the checkpoint covers are added there.
+Result<TlogProof> ProveIssuance(const std::string& data_dir, ByteSpan serial,
+                                std::vector<KeyRotationProof>* rotations = nullptr);
 
 struct ProofCheck {
   std::string log;        // checkpoint origin
@@ -49,17 +64,22 @@ struct ProofCheck {
   std::string device_serial;
   std::string batch_id;
   bool cosigned = false;  // a cosignature by `cosigner` verified
+  uint64_t key_rotations = 0;  // rotations followed from the pinned key
   uint64_t cosigned_at = 0;
 };
 
-// CheckProof verifies `proof` offline: the checkpoint is signed by `log_key`
+// CheckProof verifies `proof` offline: the checkpoint is signed by the key
+// in force at its size — `log_key`, or the key the `rotations` hand the log
+// to, each a logKeyRotated event in the same tree signed by the key before
+// it —
 // (and, given `cosigner`, cosigned by it), the event is leaf `index` of that
 // tree, it is signed by the log key, it is a certificateIssued event of seq
 // `index`, and its certificate is exactly `certificate_der`. Any failure is
 // a Corruption (or PermissionDenied for a signature) naming what failed.
 Result<ProofCheck> CheckProof(const TlogProof& proof, const log::LogVerifier& log_key,
                               const std::optional<log::LogVerifier>& cosigner,
-                              ByteSpan certificate_der);
+                              ByteSpan certificate_der,
+                              const std::vector<KeyRotationProof>& rotations = {});
 
 }  // namespace mirrorca::audit
 

@@ -85,12 +85,16 @@ Status Describe(StoreLogs& logs, CertificateAt& c) {
   if (it == logs.logs.end()) return Status::Internal("issuance in an unknown log " + c.issued_in);
   ASSIGN_OR_RETURN(std::string bytes, it->second->ReadSignedEvent(c.issued_seq));
   ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
-  if (!it->second->verifier().Verify(log::EventSigningInput(e.body()), e.signature())) {
+  // The key in force at that seq (the log's chain of keys, which `audit
+  // verify` re-derives from its rotation events).
+  const log::LogVerifier& key = it->second->keys()->KeyAt(c.issued_seq);
+  if (!key.Verify(log::EventSigningInput(e.body()), e.signature())) {
     return Status::Corruption("the issuance event " + c.issued_in + " seq " + std::to_string(c.issued_seq) +
                               " does not verify (run audit verify)");
   }
   if (!e.event().getKind().isCertificateIssued()) return Status::Corruption("the indexed event is no issuance");
-  c.signed_by = StoreLogs::SignerName(*it->second);
+  const std::string vkey = key.VerifierKey();
+  c.signed_by = vkey.substr(0, vkey.find('+', vkey.find('+') + 1));  // name+keyid of the key at that seq
   c.device_serial = e.event().getKind().getCertificateIssued().getDeviceSerial();
   return Status::Ok();
 }

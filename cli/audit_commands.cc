@@ -100,21 +100,30 @@ int AuditProveCommand(const ProveArgs& a) {
     std::cerr << "error: --serial: " << serial.status() << "\n";
     return 2;
   }
-  Result<audit::TlogProof> proof = audit::ProveIssuance(a.data, *serial);
+  std::vector<audit::KeyRotationProof> rotations;
+  Result<audit::TlogProof> proof = audit::ProveIssuance(a.data, *serial, &rotations);
   Status s = proof.ok() ? Env::Default()->WriteFileAtomic(a.out, proof->Encode(), 0644) : proof.status();
+  // The log's key rotations under that checkpoint travel beside the proof.
+  const std::string keys_file = a.out + ".keys";
+  if (s.ok() && !rotations.empty()) {
+    s = Env::Default()->WriteFileAtomic(keys_file, audit::EncodeKeyRotations(rotations), 0644);
+  } else if (s.ok()) {
+    std::error_code ec;
+    std::filesystem::remove(keys_file, ec);
+  }
   if (!s.ok()) {
     std::cout << nlohmann::json{{"ok", false}, {"error", s.ToString()}}.dump() << std::endl;
     return s.code() == StatusCode::kNotFound ? 1 : 2;
   }
-  std::cout << nlohmann::json{{"ok", true}, {"out", a.out}, {"index", proof->index},
-                              {"proof_hashes", proof->hashes.size()}}
-                   .dump()
-            << std::endl;
+  nlohmann::json out = {{"ok", true}, {"out", a.out}, {"index", proof->index},
+                        {"proof_hashes", proof->hashes.size()}, {"key_rotations", rotations.size()}};
+  if (!rotations.empty()) out["keys_file"] = keys_file;
+  std::cout << out.dump() << std::endl;
   return 0;
 }
 
 struct CheckArgs {
-  std::string file, log_key, cosigner_key, cert;
+  std::string file, log_key, cosigner_key, cert, keys;
 };
 
 int AuditCheckProofCommand(const CheckArgs& a) {
@@ -139,12 +148,23 @@ int AuditCheckProofCommand(const CheckArgs& a) {
   if (!der.ok()) return fail(der.status().WithContext("--cert"), 2);
   Result<audit::TlogProof> proof = audit::TlogProof::Parse(*text);
   if (!proof.ok()) return fail(proof.status(), 1);
-  Result<audit::ProofCheck> r = audit::CheckProof(*proof, *key, cosigner, AsBytes(*der));
+  // The log's key rotations: --keys, else FILE.keys when `audit prove` wrote one.
+  std::vector<audit::KeyRotationProof> rotations;
+  const std::string keys_file = !a.keys.empty() ? a.keys : a.file + ".keys";
+  if (!a.keys.empty() || env->FileExists(keys_file)) {
+    Result<std::string> keys_text = env->ReadFile(keys_file, 16 << 20);
+    if (!keys_text.ok()) return fail(keys_text.status().WithContext("--keys"), 2);
+    Result<std::vector<audit::KeyRotationProof>> parsed = audit::ParseKeyRotations(*keys_text);
+    if (!parsed.ok()) return fail(parsed.status().WithContext(keys_file), 1);
+    rotations = std::move(*parsed);
+  }
+  Result<audit::ProofCheck> r = audit::CheckProof(*proof, *key, cosigner, AsBytes(*der), rotations);
   if (!r.ok()) return fail(r.status(), 1);
   nlohmann::json out = {{"ok", true},           {"log", r->log},
                         {"seq", r->seq},         {"tree_size", r->tree_size},
                         {"serial", r->serial_hex}, {"device_serial", r->device_serial},
-                        {"batch", r->batch_id},  {"cosigned", r->cosigned}};
+                        {"batch", r->batch_id},  {"cosigned", r->cosigned},
+                        {"key_rotations", r->key_rotations}};
   if (r->cosigned) out["cosigned_at"] = r->cosigned_at;
   std::cout << out.dump() << std::endl;
   return 0;
@@ -349,6 +369,8 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   check->add_option("--log-key", ca_args->log_key, "the factory log's verifier key")->required();
   check->add_option("--cosigner-key", ca_args->cosigner_key, "HQ's verifier key: also require its cosignature");
   check->add_option("--cert", ca_args->cert, "the device certificate (PEM or DER)")->required();
+  check->add_option("--keys", ca_args->keys,
+                    "the log's key rotations under the checkpoint (default: FILE.keys, written by audit prove)");
   check->callback([ca_args, exit_code] { *exit_code = AuditCheckProofCommand(*ca_args); });
 }
 

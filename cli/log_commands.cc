@@ -1,6 +1,7 @@
 #include "cli/log_commands.h"
 
 #include "base/status_macros.h"
+#include "crypto/key_store.h"
 #include "engine/delivery_log.h"
 
 #include <unistd.h>
@@ -39,6 +40,8 @@ struct LogArgs {
   uint64_t interval = 1000;
   std::vector<std::string> trusted;
   std::string log_origin;  // verify: another log held in the store (a mirror copy)
+  std::string key_store;   // rotate-key: where the new key goes
+  std::string reason;      // rotate-key
   // append-test: the kind of synthetic event — "test", or a crafted event an
   // attack test needs the node's own key to sign: "revocation" (of --serial
   // under --ca-id), "crl-number" (for --ca-id).
@@ -191,6 +194,37 @@ int Pubkey(const LogArgs& a) {
   return 0;
 }
 
+int RotateKey(const LogArgs& a) {
+  std::optional<crypto::KeyStore> keys;
+  if (!a.key_store.empty()) {
+    Result<crypto::KeyStore> parsed = crypto::ParseKeyStore(a.key_store);
+    if (!parsed.ok()) return Fail(parsed.status().WithContext("--key"));
+    keys = std::move(*parsed);
+  }
+  Result<log::KeyRotation> r = log::RotateLocalLogKey(Env::Default(), a.data, a.reason, keys);
+  if (!r.ok()) return Fail(r.status());
+  std::cout << nlohmann::json{{"ok", true},
+                              {"rotation_seq", r->rotation_seq},
+                              {"old_key", r->old_key},
+                              {"new_key", r->new_key}}
+                   .dump()
+            << "\n";
+  return 0;
+}
+
+// Keys prints the chain of keys of a log: the first (the one peers pin) and
+// every rotation since.
+int Keys(const LogArgs& a) {
+  Result<LocalLog> l = OpenSelected(a);
+  if (!l.ok()) return Fail(l.status());
+  nlohmann::json keys = nlohmann::json::array();
+  for (const log::KeyEpoch& e : l->log->keys()->epochs()) {
+    keys.push_back({{"from_seq", e.from}, {"key", e.key.VerifierKey()}});
+  }
+  std::cout << nlohmann::json{{"log", l->log->origin()}, {"keys", keys}}.dump() << "\n";
+  return 0;
+}
+
 int Export(const LogArgs& a) {
   Result<LocalLog> l = OpenSelected(a);
   if (!l.ok()) return Fail(l.status());
@@ -310,6 +344,19 @@ void AddLogCommands(CLI::App& app, int* exit_code) {
   CLI::App* pubkey = log_cmd->add_subcommand("pubkey", "Print the C2SP verifier key");
   data(pubkey);
   pubkey->callback(run(Pubkey));
+
+  CLI::App* rotate = log_cmd->add_subcommand(
+      "rotate-key", "Rotate the node's log key: a logKeyRotated event signed by the old key names the new one");
+  data(rotate);
+  rotate->add_option("--key", args->key_store,
+                     "Where the new key goes: files, or pkcs11:token=…?pin-source=… (default: where the old one is)");
+  rotate->add_option("--reason", args->reason, "Why (recorded in the event)");
+  rotate->callback(run(RotateKey));
+
+  CLI::App* keys = log_cmd->add_subcommand("keys", "Print a log's chain of keys (first key and every rotation)");
+  data(keys);
+  keys->add_option("--log", args->log_origin, "Origin of another log held in the store; default: the node's own");
+  keys->callback(run(Keys));
 
   CLI::App* exp = log_cmd->add_subcommand("export", "Print events [from, to) as JSON lines");
   data(exp);

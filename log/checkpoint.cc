@@ -70,4 +70,10 @@ Result<Checkpoint> OpenCheckpoint(std::string_view note, const LogVerifier& veri
   return cp;
 }
 
+Result<Checkpoint> OpenCheckpoint(std::string_view note, const KeyHistory& keys) {
+  ASSIGN_OR_RETURN(SignedNote parsed, SignedNote::Parse(note));
+  ASSIGN_OR_RETURN(Checkpoint cp, Checkpoint::ParseText(parsed.text));
+  return OpenCheckpoint(note, keys.KeyAt(cp.tree_size));
+}
+
 }  // namespace mirrorca::log

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "log/key_history.h"
 #include "log/log_key.h"
 #include "log/crypto_names.h"
 
@@ -36,6 +37,9 @@ Result<std::string> SignCheckpoint(const Checkpoint& checkpoint, const LogSigner
 // `verifier`, whose name must be the origin. Corruption on a bad signature,
 // InvalidArgument on malformed text or a different origin.
 Result<Checkpoint> OpenCheckpoint(std::string_view note, const LogVerifier& verifier);
+// OpenCheckpoint for a log with a chain of keys: the note must be signed by
+// the key in force at its tree size (log/key_history.h).
+Result<Checkpoint> OpenCheckpoint(std::string_view note, const KeyHistory& keys);
 
 }  // namespace mirrorca::log
 

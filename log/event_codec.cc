@@ -173,6 +173,7 @@ std::string_view KindName(schema::Event::Kind::Which k) {
     case Kind::FACTORY_REGISTERED: return "factoryRegistered";
     case Kind::FACTORY_REMOVED: return "factoryRemoved";
     case Kind::RELAYED: return "relayed";
+    case Kind::LOG_KEY_ROTATED: return "logKeyRotated";
   }
   return "an unknown kind";
 }

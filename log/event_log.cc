@@ -19,6 +19,7 @@ namespace mirrorca::log {
 namespace {
 
 constexpr std::string_view kMetaLogPrefix = "log/";
+constexpr std::string_view kMetaKeysPrefix = "keys/";  // a rotated log's KeyHistory
 constexpr size_t kParallelSignThreshold = 64;  // below this, one thread signs
 
 bool HasPrefix(const rocksdb::Slice& key, std::string_view prefix) {
@@ -55,6 +56,9 @@ struct EventLog::PendingAppend {
   std::vector<std::string> signed_events;
   std::vector<Hash> leaf_hashes;
   Status sign_status;
+  // A key rotation among these events: the log's keys after them (stored in
+  // the same batch) and, for the owner, no automatic checkpoint in it.
+  std::shared_ptr<const KeyHistory> keys_after;
   bool ready = false;  // signed (or failed to sign)
   bool done = false;   // committed (or failed); `result` says which
   Status result;
@@ -122,7 +126,13 @@ EventLog::EventLog(Store* store, LogVerifier verifier, std::optional<LogSigner> 
       options_(options),
       env_(options.env != nullptr ? options.env : Env::Default()),
       prefix_(LogKeyPrefix(verifier_.name())),
-      nodes_(std::make_unique<StoredNodes>(store, prefix_)) {}
+      nodes_(std::make_unique<StoredNodes>(store, prefix_)) {
+  keys_ = std::make_shared<const KeyHistory>(verifier_);
+}
+
+namespace {
+std::string KeysMetaKey(std::string_view prefix) { return std::string(kMetaKeysPrefix) + HexEncode(AsBytes(prefix)); }
+}  // namespace
 
 EventLog::~EventLog() = default;
 
@@ -167,13 +177,32 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(Store* store, const std::string
   if (verifier.name() != origin) {
     return Status::Corruption("log prefix collision: stored log is '" + verifier.name() + "'");
   }
-  if (signer.has_value() && signer->verifier().VerifierKey() != verifier.VerifierKey()) {
+  auto keys = std::make_shared<KeyHistory>(verifier);
+  Result<std::string> stored_keys = store->Get(store->meta(), KeysMetaKey(LogKeyPrefix(origin)));
+  if (stored_keys.ok()) {
+    ASSIGN_OR_RETURN(KeyHistory h, KeyHistory::Parse(*stored_keys));
+    if (h.initial().VerifierKey() != verifier.VerifierKey()) {
+      return Status::Corruption("the key history of log '" + origin + "' does not start with its registered key");
+    }
+    *keys = std::move(h);
+  } else if (stored_keys.status().code() != StatusCode::kNotFound) {
+    return stored_keys.status();
+  }
+  if (signer.has_value() && signer->verifier().VerifierKey() != keys->current().VerifierKey()) {
+    for (const KeyEpoch& e : keys->epochs()) {
+      if (e.key.VerifierKey() == signer->verifier().VerifierKey()) {
+        return Status::PermissionDenied("the signing key of log '" + origin + "' was rotated out at seq " +
+                                        std::to_string(keys->epochs().back().from - 1) + "; its key now is " +
+                                        keys->current().VerifierKey());
+      }
+    }
     return Status::PermissionDenied("the signing key is not the key registered for log '" +
                                     origin + "'");
   }
   if (options.checkpoint_interval == 0) options.checkpoint_interval = 1;
   std::unique_ptr<EventLog> log(
       new EventLog(store, std::move(verifier), std::move(signer), options));
+  log->keys_ = std::move(keys);
   RETURN_IF_ERROR(log->Recover());
   return log;
 }
@@ -269,6 +298,10 @@ Status EventLog::SignPending(PendingAppend& p) {
 }
 
 Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
+  return AppendImpl(std::move(drafts), nullptr);
+}
+
+Result<AppendResult> EventLog::AppendImpl(std::vector<EventDraft> drafts, const LogSigner* rotate_to) {
   if (!signer_.has_value()) {
     return Status::FailedPrecondition("log '" + origin() + "' is open without its signing key");
   }
@@ -277,10 +310,26 @@ Result<AppendResult> EventLog::Append(std::vector<EventDraft> drafts) {
     return Status::ResourceExhausted("at most " + std::to_string(options_.max_group_events) +
                                      " events per append");
   }
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    const bool rotation = drafts[i].event().asReader().getKind().which() == schema::Event::Kind::LOG_KEY_ROTATED;
+    if (rotation != (rotate_to != nullptr && i == 0)) {
+      return Status::InvalidArgument("draft " + std::to_string(i) +
+                                     ": a key rotation is appended by RotateKey alone, which then signs with the new key");
+    }
+  }
   PendingAppend p;
   {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(append_error_);
+    if (rotating_ && rotate_to == nullptr) {
+      return Status::FailedPrecondition("log '" + origin() + "' is rotating its key");
+    }
+    if (rotate_to != nullptr) {
+      if (drafts.size() != 1) return Status::InvalidArgument("a key rotation is one event");
+      KeyHistory after = *keys_;
+      RETURN_IF_ERROR(after.Rotate(next_seq_, rotate_to->verifier()));
+      p.keys_after = std::make_shared<const KeyHistory>(std::move(after));
+    }
     uint64_t seq = next_seq_;
     Hash prev = last_body_hash_;
     const int64_t time = std::max(env_->NowMicros(), last_time_);
@@ -381,7 +430,8 @@ Result<EventLog::PreparedImport> EventLog::PrepareImport(std::vector<std::string
                                      " events per append");
   }
   // Parse and verify without the lock, on every core.
-  Result<VerifiedEvents> v = VerifyContinuation(verifier_, at.chain, signed_events);
+  if (!at.keys) at.keys = keys();
+  Result<VerifiedEvents> v = VerifyContinuation(*at.keys, at.chain, signed_events);
   if (!v.ok()) return v.status().WithContext("import");
   MerkleFrontier frontier = at.frontier;
   for (const Hash& h : v->leaf_hashes) frontier.Append(h);
@@ -391,6 +441,10 @@ Result<EventLog::PreparedImport> EventLog::PrepareImport(std::vector<std::string
   p.end_ = v->tail;
   p.events_ = std::move(signed_events);
   p.leaf_hashes_ = std::move(v->leaf_hashes);
+  if (!v->rotations.empty()) {
+    p.keys_after_ = std::make_shared<const KeyHistory>(std::move(*v->keys));
+    at.keys = p.keys_after_;
+  }
   at.chain = v->tail;
   at.frontier = std::move(frontier);
   return p;
@@ -412,6 +466,7 @@ Result<AppendResult> EventLog::CommitImport(PreparedImport prepared) {
   last_body_hash_ = prepared.end_.prev_body_hash;
   last_time_ = prepared.end_.time;
   p.signed_events = std::move(prepared.events_);
+  p.keys_after = std::move(prepared.keys_after_);
   p.sign_status = Status::Ok();
   p.ready = true;
   pending_.push_back(&p);
@@ -427,11 +482,11 @@ Result<EventLog::ImportPoint> EventLog::ImportTail() {
     return Status::FailedPrecondition("another import into '" + origin() + "' is in progress");
   }
   // With no append pending and no committer, frontier_ is at rest.
-  return ImportPoint{ChainTail{next_seq_, last_body_hash_, last_time_}, frontier_};
+  return ImportPoint{ChainTail{next_seq_, last_body_hash_, last_time_}, frontier_, keys()};
 }
 
 Status EventLog::StoreCheckpoint(std::string_view note) {
-  ASSIGN_OR_RETURN(Checkpoint cp, OpenCheckpoint(note, verifier_));
+  ASSIGN_OR_RETURN(Checkpoint cp, OpenCheckpoint(note, *keys()));
   if (cp.tree_size == 0 || cp.tree_size > Size()) {
     return Status::FailedPrecondition("checkpoint of size " + std::to_string(cp.tree_size) +
                                       " but the log holds " + std::to_string(Size()) + " events");
@@ -456,8 +511,13 @@ Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   if (options_.TEST_before_commit) options_.TEST_before_commit();
   rocksdb::WriteBatch batch;
   const uint64_t old_size = frontier_.size();
+  std::shared_ptr<const KeyHistory> keys_after;
   for (PendingAppend* q : group) {
     RETURN_IF_ERROR(q->sign_status);
+    if (q->keys_after) {
+      keys_after = q->keys_after;
+      batch.Put(store_->meta(), KeysMetaKey(prefix_), keys_after->Serialize());
+    }
     if (q->first_seq != frontier_.size()) {
       return Status::Internal("group commit out of order at seq " + std::to_string(q->first_seq));
     }
@@ -471,8 +531,9 @@ Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   }
   const uint64_t new_size = frontier_.size();
   // Logs held as mirror copies store the owner's checkpoints (StoreCheckpoint).
-  const bool checkpoint = signer_.has_value() && new_size / options_.checkpoint_interval >
-                                                     old_size / options_.checkpoint_interval;
+  // (Not in a rotation's group: RotateKey signs that checkpoint with the new key.)
+  const bool checkpoint = signer_.has_value() && !keys_after &&
+                          new_size / options_.checkpoint_interval > old_size / options_.checkpoint_interval;
   if (checkpoint) {
     ASSIGN_OR_RETURN(std::string note, MakeCheckpoint(new_size, frontier_.Root()));
     batch.Put(store_->checkpoints(), CheckpointKey(prefix_, new_size), note);
@@ -482,6 +543,7 @@ Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
     has_checkpoint_ = true;
     last_checkpoint_size_ = new_size;
   }
+  if (keys_after) std::atomic_store(&keys_, keys_after);
   size_.store(new_size, std::memory_order_release);
   groups_.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
@@ -499,7 +561,7 @@ Status EventLog::CheckConsistentWithLatestCheckpoint(uint64_t size) {
   if (!has_checkpoint_) return Status::Ok();
   ASSIGN_OR_RETURN(std::string note,
                    store_->Get(store_->checkpoints(), CheckpointKey(prefix_, last_checkpoint_size_)));
-  ASSIGN_OR_RETURN(Checkpoint old, OpenCheckpoint(note, verifier_));
+  ASSIGN_OR_RETURN(Checkpoint old, OpenCheckpoint(note, *keys()));
   ASSIGN_OR_RETURN(std::vector<Hash> proof, log::ConsistencyProof(*nodes_, old.tree_size, size));
   return VerifyConsistency(old.tree_size, size, old.root_hash, frontier_.Root(), proof)
       .WithContext("refusing to sign a checkpoint inconsistent with the one of size " +
@@ -537,6 +599,35 @@ Result<std::string> EventLog::SignCheckpoint() {
   if (!pending_.empty() && pending_.front()->ready) pending_.front()->cv.notify_one();
   if (checkpoint_waiters_ > 0) cv_.notify_all();
   return result;
+}
+
+Result<std::string> EventLog::RotateKey(LogSigner next, const std::string& reason) {
+  if (!signer_.has_value()) {
+    return Status::FailedPrecondition("log '" + origin() + "' is open without its signing key");
+  }
+  if (next.name() != origin()) {
+    return Status::InvalidArgument("the new key is named '" + next.name() + "', not '" + origin() + "'");
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (rotating_ || !pending_.empty() || committing_) {
+      return Status::FailedPrecondition("log '" + origin() + "' has appends in flight; rotate when it is idle");
+    }
+    rotating_ = true;
+  }
+  EventDraft draft;
+  auto r = draft.event().getKind().initLogKeyRotated();
+  r.setNewKey(next.verifier().VerifierKey());
+  r.setReason(reason);
+  std::vector<EventDraft> drafts;
+  drafts.push_back(std::move(draft));
+  Result<AppendResult> appended = AppendImpl(std::move(drafts), &next);
+  std::unique_lock lock(mu_);
+  if (appended.ok()) signer_ = std::move(next);  // no one else signs while rotating_
+  rotating_ = false;
+  lock.unlock();
+  RETURN_IF_ERROR(appended.status());
+  return SignCheckpoint();
 }
 
 Result<std::string> EventLog::LatestCheckpoint() {

@@ -35,6 +35,7 @@
 #include "base/result.h"
 #include "log/event_chain.h"
 #include "log/event_draft.h"
+#include "log/key_history.h"
 #include "log/log_key.h"
 #include "log/merkle_frontier.h"
 #include "log/merkle_proofs.h"
@@ -113,6 +114,7 @@ class EventLog {
   struct ImportPoint {
     ChainTail chain;
     MerkleFrontier frontier;
+    std::shared_ptr<const KeyHistory> keys;  // the copy's keys at this point
   };
   Result<ImportPoint> ImportTail();
 
@@ -135,6 +137,7 @@ class EventLog {
     friend class EventLog;
     PreparedImport() = default;
     ChainTail start_, end_;
+    std::shared_ptr<const KeyHistory> keys_after_;  // set when the events rotate the key
     std::vector<std::string> events_;
     std::vector<Hash> leaf_hashes_;
   };
@@ -179,7 +182,17 @@ class EventLog {
   Status ForEachCheckpoint(const std::function<Status(uint64_t, const std::string&)>& fn);
 
   const std::string& origin() const { return verifier_.name(); }
+  // verifier: the key the log was registered with (its identity, the key
+  // peers pin); keys(): every key it has been signed with since.
   const LogVerifier& verifier() const { return verifier_; }
+  std::shared_ptr<const KeyHistory> keys() const { return std::atomic_load(&keys_); }
+
+  // RotateKey appends a logKeyRotated event naming `next` (signed by the
+  // current key), makes `next` the signing key and signs a checkpoint with
+  // it (returned). FailedPrecondition while other appends are in flight or
+  // without a signing key; InvalidArgument for a key of another log or one
+  // the log already used. Plain Append refuses logKeyRotated drafts.
+  Result<std::string> RotateKey(LogSigner next, const std::string& reason);
   const std::string& key_prefix() const { return prefix_; }
   Store* store() { return store_; }
 
@@ -198,11 +211,18 @@ class EventLog {
   // Called only by the thread holding the committer role.
   Status CommitGroup(const std::vector<PendingAppend*>& group);
   Result<std::string> MakeCheckpoint(uint64_t size, const Hash& root);
+  Result<AppendResult> AppendImpl(std::vector<EventDraft> drafts, const LogSigner* rotate_to);
   Status CheckConsistentWithLatestCheckpoint(uint64_t size);
 
   Store* const store_;
-  const LogVerifier verifier_;
-  const std::optional<LogSigner> signer_;
+  const LogVerifier verifier_;  // the registered (first) key: the log's identity
+  // The signing key; replaced only by RotateKey, while rotating_ keeps every
+  // other append out.
+  std::optional<LogSigner> signer_;
+  // Every key of the log (log/key_history.h); replaced by the committer when
+  // a rotation becomes durable, before the new size is published.
+  std::shared_ptr<const KeyHistory> keys_;
+  bool rotating_ = false;          // guarded by mu_
   const EventLogOptions options_;
   Env* const env_;
   const std::string prefix_;

@@ -191,6 +191,14 @@ struct Relayed {
   signedEvent @1 :Data;       # the SignedEvent bytes exactly as HQ's log stores them
 }
 
+# The log's signing key changes (docs/event_log_format.md, "Key rotation").
+# Signed by the key in force until now; every later event, and every
+# checkpoint of a tree that includes this event, is signed by `newKey`.
+struct LogKeyRotated {
+  newKey @0 :Text;            # C2SP verifier key of the next key; its name is the log's origin
+  reason @1 :Text;            # operator-facing, never secrets
+}
+
 struct TestEvent {
   payload @0 :Data;           # synthetic events for tests, demos and benchmarks
   note @1 :Text;
@@ -218,5 +226,6 @@ struct Event {
     factoryRegistered @16 :FactoryRegistered;
     factoryRemoved @17 :FactoryRemoved;
     relayed @18 :Relayed;
+    logKeyRotated @19 :LogKeyRotated;
   }
 }

@@ -1,6 +1,9 @@
 #include "log/local_log.h"
 
+#include <filesystem>
+
 #include "base/status_macros.h"
+#include "crypto/token_session.h"
 
 namespace mirrorca::log {
 namespace {
@@ -11,6 +14,29 @@ Result<std::string> SelfOrigin(Store* store) { return store->Get(store->meta(), 
 
 std::string StorePath(const std::string& dir) { return dir + "/store"; }
 std::string LogKeyPath(const std::string& dir) { return dir + "/log_key.pem"; }
+
+namespace {
+
+std::string NextKeyPath(const std::string& dir) { return LogKeyPath(dir) + ".next"; }
+
+// FinishKeySwap puts the rotated-in key at LogKeyPath and retires the old
+// one (`old`: its token object is destroyed; a file is simply replaced).
+Status FinishKeySwap(Env* env, const std::string& dir, std::optional<crypto::KeyRef> old = std::nullopt) {
+  if (!old) {
+    Result<crypto::KeyRef> current = crypto::KeyRefAt(env, LogKeyPath(dir));
+    if (current.ok()) old = *current;
+  }
+  std::error_code ec;
+  std::filesystem::rename(NextKeyPath(dir), LogKeyPath(dir), ec);
+  if (ec) return Status::IOError("move the new log key into place: " + ec.message());
+  if (old && old->is_pkcs11()) {
+    Result<std::shared_ptr<crypto::TokenSession>> session = crypto::TokenSession::Open(env, *old);
+    if (session.ok()) (void)(*session)->Destroy(*old);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::string& origin,
                               EventLogOptions options, const crypto::KeyStore& keys) {
@@ -45,8 +71,45 @@ Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
   if (with_key) {
     ASSIGN_OR_RETURN(signer, LogSigner::Open(env, LogKeyPath(dir), *origin));
   }
-  ASSIGN_OR_RETURN(local.log, EventLog::Open(local.store.get(), *origin, std::move(signer), options));
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(local.store.get(), *origin, std::move(signer), options);
+  if (!log.ok() && with_key && log.status().code() == StatusCode::kPermissionDenied &&
+      env->FileExists(NextKeyPath(dir))) {
+    // A rotation that became durable before its new key took the old one's place.
+    ASSIGN_OR_RETURN(LogSigner next, LogSigner::Open(env, NextKeyPath(dir), *origin));
+    log = EventLog::Open(local.store.get(), *origin, next, options);
+    if (log.ok()) RETURN_IF_ERROR(FinishKeySwap(env, dir));
+  }
+  if (!log.ok()) return log.status();
+  local.log = std::move(*log);
   return local;
+}
+
+Result<KeyRotation> RotateLocalLogKey(Env* env, const std::string& dir, const std::string& reason,
+                                      std::optional<crypto::KeyStore> keys) {
+  ASSIGN_OR_RETURN(LocalLog local, OpenLocalLog(env, dir, /*with_key=*/true));
+  if (env->FileExists(dir + "/delivery")) {
+    return Status::FailedPrecondition(
+        "this is HQ's store: HQ's log key also signs the delivery log of every factory, whose copies pin it; "
+        "rotating HQ's log key is not supported yet (docs/key_custody.md)");
+  }
+  if (!keys) {
+    ASSIGN_OR_RETURN(keys, crypto::StoreOfKeyAt(env, LogKeyPath(dir)));
+  }
+  ASSIGN_OR_RETURN(crypto::KeyRef old_ref, crypto::KeyRefAt(env, LogKeyPath(dir)));
+  RETURN_IF_ERROR(crypto::RemoveKey(env, NextKeyPath(dir)));  // a rotation that never became durable
+  ASSIGN_OR_RETURN(LogSigner next, LogSigner::Create(env, *keys, NextKeyPath(dir), local.log->origin()));
+  KeyRotation out;
+  out.old_key = local.log->keys()->current().VerifierKey();
+  out.new_key = next.verifier().VerifierKey();
+  out.rotation_seq = local.log->Size();
+  Result<std::string> checkpoint = local.log->RotateKey(next, reason);
+  if (!checkpoint.ok()) {
+    if (local.log->keys()->current().VerifierKey() != out.new_key) (void)crypto::RemoveKey(env, NextKeyPath(dir));
+    return checkpoint.status();
+  }
+  out.checkpoint = *checkpoint;
+  RETURN_IF_ERROR(FinishKeySwap(env, dir, old_ref));
+  return out;
 }
 
 }  // namespace mirrorca::log

@@ -54,6 +54,22 @@ Result<std::string> SelfOrigin(Store* store);
 Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
                               EventLogOptions options = {});
 
+struct KeyRotation {
+  std::string old_key, new_key;  // C2SP verifier keys
+  uint64_t rotation_seq = 0;
+  std::string checkpoint;        // the first checkpoint signed by the new key
+};
+
+// RotateLocalLogKey makes a new key for DIR's own log (in `keys`, default:
+// where the current key is), appends the logKeyRotated event signed by the
+// current key, and makes the new key the one at LogKeyPath(DIR); the old
+// key is destroyed (a token object) or overwritten (a file). Run it while
+// no node process has the store open. Crash-safe: the new key waits at
+// LogKeyPath(DIR) + ".next" until the rotation is durable, and OpenLocalLog
+// finishes a rotation a crash interrupted.
+Result<KeyRotation> RotateLocalLogKey(Env* env, const std::string& dir, const std::string& reason,
+                                      std::optional<crypto::KeyStore> keys = std::nullopt);
+
 }  // namespace mirrorca::log
 
 #endif  // MIRRORCA_LOG_LOCAL_LOG_H_

@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "log/checkpoint.h"
 #include "log/event_codec.h"
+#include "log/key_history.h"
 #include "log/merkle.h"
 #include "log/merkle_frontier.h"
 
@@ -25,6 +26,7 @@ struct CheckedEvent {
   Hash prev_hash{};
   Hash body_hash{};
   Hash leaf_hash{};
+  std::optional<LogVerifier> rotation;  // the next key, for a logKeyRotated event
 };
 
 // StoredNodeCursor walks the stored Merkle nodes of each level in index
@@ -62,6 +64,9 @@ class StoredNodeCursor {
   std::unique_ptr<rocksdb::Iterator> iters_[64];
 };
 
+// CheckOne checks one event's decoding and signature by `verifier`, the key
+// the log's stored key history puts in force at its seq (the sequential
+// pass re-derives that history from the rotation events themselves).
 void CheckOne(const LogVerifier& verifier, const VerifyOptions& options, CheckedEvent& e) {
   Result<ParsedEvent> p = ParsedEvent::Parse(AsBytes(e.bytes));
   if (!p.ok()) {
@@ -90,6 +95,12 @@ void CheckOne(const LogVerifier& verifier, const VerifyOptions& options, Checked
     e.status = Status::Corruption("signature does not verify with the log key");
     return;
   }
+  Result<std::optional<LogVerifier>> rotation = RotationIn(ev);
+  if (!rotation.ok()) {
+    e.status = rotation.status();
+    return;
+  }
+  e.rotation = std::move(*rotation);
   e.body_hash = BodyHash(p->body());
   e.leaf_hash = LeafHash(AsBytes(e.bytes));
   if (options.visit) options.visit(e.key_seq, *p);
@@ -101,7 +112,9 @@ class Verification {
       : log_(log),
         options_(options),
         threads_(options.threads ? options.threads : HardwareThreads()),
-        nodes_(log.store(), log.key_prefix()) {}
+        nodes_(log.store(), log.key_prefix()),
+        stored_keys_(log.keys()),
+        derived_keys_(log.verifier()) {}
 
   Result<VerifyReport> Run() {
     RETURN_IF_ERROR(LoadCheckpoints());
@@ -147,6 +160,11 @@ class Verification {
                                    std::to_string(frontier_.size()) + " events");
       }
     }
+    // The keys the signatures were checked with are exactly the ones the
+    // log's own rotation events hand over, in order.
+    if (report_.ok && derived_keys_.Serialize() != stored_keys_->Serialize()) {
+      Fail(std::nullopt, "the stored key history differs from the key rotations in the log");
+    }
     report_.events = frontier_.size();
     report_.root = frontier_.Root();
     return report_;
@@ -167,7 +185,7 @@ class Verification {
 
   Status AddCheckpoint(const std::string& note, const std::string& source,
                        std::optional<uint64_t> key_size) {
-    Result<Checkpoint> cp = OpenCheckpoint(note, log_.verifier());
+    Result<Checkpoint> cp = OpenCheckpoint(note, *stored_keys_);
     if (!cp.ok()) {
       Fail(std::nullopt, source + " checkpoint" +
                              (key_size ? " of size " + std::to_string(*key_size) : "") + ": " +
@@ -201,7 +219,7 @@ class Verification {
   // CheckSignatures parses each event and checks its signature, on every core.
   void CheckSignatures(std::vector<CheckedEvent>& chunk) {
     ParallelFor(chunk.size(), threads_, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) CheckOne(log_.verifier(), options_, chunk[i]);
+      for (size_t i = b; i < e; ++i) CheckOne(stored_keys_->KeyAt(chunk[i].key_seq), options_, chunk[i]);
     });
   }
 
@@ -232,6 +250,13 @@ class Verification {
       }
       prev_body_hash_ = e.body_hash;
       last_time_ = e.time;
+      if (e.rotation) {
+        if (Status r = derived_keys_.Rotate(e.seq, std::move(*e.rotation)); !r.ok()) {
+          Fail(expected, r.message());
+          return Status::Ok();
+        }
+        ++report_.key_rotations;
+      }
       Status node_status;
       frontier_.Append(e.leaf_hash, [&](int level, uint64_t index, const Hash& h) {
         if (!node_status.ok() || !report_.ok) return;
@@ -281,6 +306,8 @@ class Verification {
   const VerifyOptions& options_;
   const unsigned threads_;
   StoredNodeCursor nodes_;
+  std::shared_ptr<const KeyHistory> stored_keys_;  // what the signatures are checked with
+  KeyHistory derived_keys_;                        // what the rotation events say
   std::map<uint64_t, Hash> checkpoints_;
   MerkleFrontier frontier_;
   Hash prev_body_hash_{};

@@ -48,6 +48,7 @@ struct VerifyReport {
   uint64_t events = 0;       // events checked
   uint64_t checkpoints = 0;  // checkpoints matched against recomputed roots
   uint64_t nodes = 0;        // stored Merkle nodes compared
+  uint64_t key_rotations = 0;  // logKeyRotated events followed
   Hash root{};               // root over all checked events
   std::optional<uint64_t> first_bad_seq;
   std::string reason;        // empty when ok

@@ -74,7 +74,7 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   }
   // Our log, from what HQ holds.
   ASSIGN_OR_RETURN(std::string note, own_->SignCheckpoint());
-  ASSIGN_OR_RETURN(log::Checkpoint offered, log::OpenCheckpoint(note, own_->verifier()));
+  ASSIGN_OR_RETURN(log::Checkpoint offered, log::OpenCheckpoint(note, *own_->keys()));
   ASSIGN_OR_RETURN(TransferStats sent, SendLog(channel, *own_, hq_holds, note, options_.send));
   out.events_sent = sent.events;
   out.factory_size = offered.tree_size;
@@ -89,7 +89,7 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
     }));
   }
   // HQ's cosignature must be on our checkpoint (an empty log has nothing to vouch for).
-  ASSIGN_OR_RETURN(log::Checkpoint cosigned, log::OpenCheckpoint(out.cosigned_note, own_->verifier()));
+  ASSIGN_OR_RETURN(log::Checkpoint cosigned, log::OpenCheckpoint(out.cosigned_note, *own_->keys()));
   if (offered.tree_size > 0) {
     RETURN_IF_ERROR(log::VerifyCosignature(out.cosigned_note, options_.hq_cosigner ? *options_.hq_cosigner
                                                                                    : hq_copy_->verifier())

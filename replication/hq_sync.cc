@@ -178,16 +178,16 @@ uint64_t HqSync::CosignedSize(Factory& f) {
   Result<std::string> latest = f.copy->LatestCheckpoint();
   if (!latest.ok()) return 0;
   if (!log::VerifyCosignature(*latest, cosigner_->verifier()).ok()) return 0;
-  Result<log::Checkpoint> cp = log::OpenCheckpoint(*latest, f.copy->verifier());
+  Result<log::Checkpoint> cp = log::OpenCheckpoint(*latest, *f.copy->keys());
   return cp.ok() ? cp->tree_size : 0;
 }
 
 Result<std::string> HqSync::Accept(Factory& f, const std::string& note,
                                    const TransferStats& received, const std::string& direction) {
-  ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, f.copy->verifier()));
+  ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, *f.copy->keys()));
   Result<std::string> latest = f.copy->LatestCheckpoint();
   if (latest.ok() && log::VerifyCosignature(*latest, cosigner_->verifier()).ok()) {
-    ASSIGN_OR_RETURN(log::Checkpoint held, log::OpenCheckpoint(*latest, f.copy->verifier()));
+    ASSIGN_OR_RETURN(log::Checkpoint held, log::OpenCheckpoint(*latest, *f.copy->keys()));
     if (held.tree_size >= cp.tree_size) return *latest;  // nothing new to vouch for
   }
   if (cp.tree_size == 0) return note;

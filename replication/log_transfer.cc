@@ -8,6 +8,7 @@
 #include "base/encoding.h"
 #include "base/status_macros.h"
 #include "log/merkle.h"
+#include "log/signed_note.h"
 #include "replication/package.h"
 
 namespace mirrorca::replication {
@@ -75,7 +76,7 @@ bool IsDivergence(RefusalKind kind) {
 
 Result<TransferStats> SendLog(FrameChannel& channel, log::EventLog& log, uint64_t from,
                               const std::string& note, const SendOptions& options) {
-  ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, log.verifier()));
+  ASSIGN_OR_RETURN(log::Checkpoint cp, log::OpenCheckpoint(note, *log.keys()));
   const uint64_t n = cp.tree_size;
   if (n > log.Size()) return Status::Internal("checkpoint beyond the log");
   TransferStats stats;
@@ -205,7 +206,16 @@ Result<std::string> LogReceiver::Receive(FrameChannel& channel) {
 Status LogReceiver::OnCheckpoint(wire::CheckpointOffer::Reader offer) {
   if (offered_) return Refuse(RefusalKind::kMalformed, "second checkpoint in one transfer");
   note_ = offer.getNote().cStr();
-  Result<log::Checkpoint> cp = log::OpenCheckpoint(note_, copy_->verifier());
+  Result<log::Checkpoint> cp = log::OpenCheckpoint(note_, *copy_->keys());
+  checkpoint_signed_ = cp.ok();
+  if (!cp.ok() && cp.status().code() == StatusCode::kCorruption) {
+    // Not the key in force at the copy's end: acceptable only for a tree
+    // beyond the copy, whose events may rotate the key (checked at commit).
+    Result<log::SignedNote> parsed = log::SignedNote::Parse(note_);
+    Result<log::Checkpoint> text = parsed.ok() ? log::Checkpoint::ParseText(parsed->text)
+                                               : Result<log::Checkpoint>(parsed.status());
+    if (text.ok() && text->origin == copy_->origin() && text->tree_size > copy_->Size()) cp = std::move(text);
+  }
   if (!cp.ok()) {
     return Refuse(cp.status().code() == StatusCode::kCorruption ? RefusalKind::kBadSignature
                                                                  : RefusalKind::kMalformed,
@@ -375,10 +385,19 @@ Status LogReceiver::OnCommit(wire::Commit::Reader commit) {
     return Refuse(RefusalKind::kGap, "transfer ended at seq " + std::to_string(next_) +
                                          " before the checkpoint size " + std::to_string(n));
   }
+  if (!checkpoint_signed_) {
+    const log::KeyHistory& keys = at_ && at_->keys ? *at_->keys : *copy_->keys();
+    Result<log::Checkpoint> signed_cp = log::OpenCheckpoint(note_, keys);
+    if (!signed_cp.ok()) {
+      return Refuse(RefusalKind::kBadSignature, "checkpoint: " + signed_cp.status().message() +
+                                                    " (not the key in force at its size)");
+    }
+    checkpoint_signed_ = true;
+  }
   // Keep a checkpoint already stored at this size or above (it may carry
   // HQ's cosignature; the roots were just checked to agree).
   Result<std::string> latest = copy_->LatestCheckpoint();
-  Result<log::Checkpoint> held = latest.ok() ? log::OpenCheckpoint(*latest, copy_->verifier())
+  Result<log::Checkpoint> held = latest.ok() ? log::OpenCheckpoint(*latest, *copy_->keys())
                                              : Result<log::Checkpoint>(latest.status());
   const bool covered = held.ok() && held->tree_size >= n;
   if (mode_ != Mode::kDryRun && n > 0 && !covered) {

@@ -122,6 +122,11 @@ class LogReceiver {
 
   std::string note_;            // the offered checkpoint
   log::Checkpoint checkpoint_;
+  // False while the checkpoint's signature waits for the events it covers:
+  // a key rotation among them hands the checkpoint to the next key, which
+  // the copy learns only from the verified rotation event. Checked before
+  // the checkpoint is stored or acknowledged (OnCommit).
+  bool checkpoint_signed_ = false;
   bool offered_ = false;
   uint64_t held_at_offer_ = 0;  // copy size when the offer arrived
   uint64_t next_ = 0;           // next seq the receiver needs

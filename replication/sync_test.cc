@@ -129,6 +129,30 @@ TEST(SyncTest, LostCosignatureIsNotRepeated) {
   EXPECT_EQ(EventKinds(*p.hq->log), (std::vector<std::string>{"cosigned", "session"}));
 }
 
+// The factory rotates its log key between two rounds: HQ's copy follows the
+// chain of keys from the key it pinned, and cosigns the checkpoint signed by
+// the new key (which HQ can only check once the rotation event arrived).
+TEST(SyncTest, AKeyRotationBetweenRoundsIsFollowed) {
+  Pair p;
+  p.a->Append(100);
+  ASSERT_TRUE(p.Round(*p.a).ok());
+  log::LogSigner next = testing::NewSigner(p.a_signer.name());
+  ASSERT_TRUE(p.a->log->RotateKey(next, "test").ok());
+  p.a->Append(50);
+  Result<RoundResult> r = p.Round(*p.a);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cosigned_size, 151u);
+  log::EventLog* copy = p.CopyOf(p.a_signer.name());
+  EXPECT_EQ(copy->Size(), 151u);
+  EXPECT_EQ(copy->keys()->current().VerifierKey(), next.verifier().VerifierKey());
+  EXPECT_TRUE(Verifies(*copy));
+  // A checkpoint of the rotated log verifies only along the chain.
+  std::string cp = *copy->LatestCheckpoint();
+  EXPECT_FALSE(log::OpenCheckpoint(cp, p.a_signer.verifier()).ok());
+  EXPECT_TRUE(log::OpenCheckpoint(cp, *copy->keys()).ok());
+  EXPECT_TRUE(log::VerifyCosignature(cp, p.hq_signer.verifier()).ok());
+}
+
 TEST(SyncTest, CutMidTransferResumesWithoutDuplicates) {
   Pair p;
   p.a->Append(1000);

@@ -6,7 +6,10 @@ hashlib for SHA-256 and the `openssl` command-line tool for Ed25519.
 usage: independent_verifier.py EXPORT.jsonl CHECKPOINT.txt VERIFIER_KEY PROOF.json CONS.json OLD_CHECKPOINT.txt
 
 Checks: every signed_event's framing and its (body, signature) fields; the
-event signatures (a sample, to keep process spawns few); the prevHash chain;
+event signatures (a sample, to keep process spawns few, plus every key
+rotation); the chain of keys (a logKeyRotated event, signed by the key in
+force, hands every later event and every checkpoint of a tree that includes
+it to its new key; VERIFIER_KEY is the log's first key); the prevHash chain;
 the RFC 9162 root against the signed checkpoint; the checkpoint signature;
 an inclusion proof and a consistency proof. Exits non-zero on any mismatch.
 """
@@ -64,6 +67,46 @@ def parse_event_header(body):
     log_id = read_bytes(body, ptrs).rstrip(b"\0").decode()  # Text: NUL-terminated byte list
     prev = read_bytes(body, ptrs + 1)
     return log_id, seq, time, prev
+
+
+LOG_KEY_ROTATED = 15  # the kind union's discriminant of logKeyRotated (@19, the 16th member)
+
+
+def rotation_key(body):
+    """The newKey text of a logKeyRotated event, or None for any other kind.
+    Event layout: data word 2 holds the union discriminant (UInt16); the
+    union's struct pointer is pointer 2; LogKeyRotated's newKey is its pointer 0."""
+    data, ndata, ptrs, nptr = read_struct(body, 0)
+    if ndata < 3 or nptr < 3:
+        return None
+    (which,) = struct.unpack_from("<H", body, (data + 2) * 8)
+    if which != LOG_KEY_ROTATED:
+        return None
+    _, _, kptrs, knptr = read_struct(body, ptrs + 2)
+    if knptr < 1:
+        fail("logKeyRotated without newKey")
+    return read_bytes(body, kptrs).rstrip(b"\0").decode()
+
+
+def parse_verifier_key(vkey):
+    name, key_id_hex, key_b64 = vkey.strip().split("+", 2)
+    typed = base64.b64decode(key_b64)
+    if typed[0] != 1 or len(typed) != 33:
+        fail("key type")
+    pub = typed[1:]
+    key_id = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
+    if key_id.hex() != key_id_hex:
+        fail("key id")
+    return name, key_id, pub
+
+
+def key_at(keys, x):
+    """The (key_id, pub) in force for event seq x and checkpoints of tree size x."""
+    current = keys[0]
+    for k in keys:
+        if k[0] <= x:
+            current = k
+    return current[1], current[2]
 
 
 # --- RFC 9162 ---
@@ -143,6 +186,10 @@ def ed25519_verify(pub, msg, sig, tmp):
     return r.returncode == 0
 
 
+def checkpoint_size(note):
+    return int(note.split("\n")[1])
+
+
 def open_checkpoint(note, name, key_id, pub, tmp):
     text, sigs = note.split("\n\n", 1)
     text += "\n"
@@ -163,14 +210,8 @@ def open_checkpoint(note, name, key_id, pub, tmp):
 
 def main():
     export, cp_path, vkey, proof_path, cons_path, old_cp_path = sys.argv[1:7]
-    name, key_id_hex, key_b64 = vkey.strip().split("+", 2)
-    typed = base64.b64decode(key_b64)
-    if typed[0] != 1:
-        fail("key type")
-    pub = typed[1:]
-    key_id = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
-    if key_id.hex() != key_id_hex:
-        fail("key id")
+    name, key_id, pub = parse_verifier_key(vkey)
+    keys = [(0, key_id, pub)]  # (first seq, key id, public key)
     tmp = tempfile.mkdtemp()
     leaves, prev, last_time = [], bytes(32), -(2**63)
     lines = open(export).read().splitlines()
@@ -189,12 +230,19 @@ def main():
             fail(f"seq {i}: prevHash chain broken")
         if time < last_time:
             fail(f"seq {i}: time goes backwards")
-        if i < 5 or i == len(lines) - 1 or i % 97 == 0:
-            if not ed25519_verify(pub, b"mirrorca-event-v1\x00" + body, sig, tmp):
+        next_key = rotation_key(body)
+        if i < 5 or i == len(lines) - 1 or i % 97 == 0 or next_key is not None:
+            if not ed25519_verify(key_at(keys, i)[1], b"mirrorca-event-v1\x00" + body, sig, tmp):
                 fail(f"seq {i}: signature")
+        if next_key is not None:
+            new_name, new_id, new_pub = parse_verifier_key(next_key)
+            if new_name != name or any(k[2] == new_pub for k in keys):
+                fail(f"seq {i}: a key rotation to another log's key or to a key used before")
+            keys.append((i + 1, new_id, new_pub))
         prev, last_time = hashlib.sha256(body).digest(), time
         leaves.append(leaf_hash(raw))
-    size, root = open_checkpoint(open(cp_path).read(), name, key_id, pub, tmp)
+    size = checkpoint_size(open(cp_path).read())
+    size, root = open_checkpoint(open(cp_path).read(), name, *key_at(keys, size), tmp)
     if size != len(leaves) or mth(leaves) != root:
         fail("checkpoint root differs from the exported events")
     proof = json.load(open(proof_path))
@@ -206,12 +254,13 @@ def main():
         fail("inclusion proof")
     cons = json.load(open(cons_path))
     m, n2 = cons["first"], cons["second"]
-    old_size, old_root = open_checkpoint(open(old_cp_path).read(), name, key_id, pub, tmp)
+    old_text = open(old_cp_path).read()
+    old_size, old_root = open_checkpoint(old_text, name, *key_at(keys, checkpoint_size(old_text)), tmp)
     if old_size != m or old_root != mth(leaves[:m]):
         fail("old checkpoint")
     if not verify_consistency(m, n2, old_root, mth(leaves[:n2]), [bytes.fromhex(h) for h in cons["hashes"]]):
         fail("consistency proof")
-    print(f"independent verifier: OK {len(leaves)} events, root {root.hex()}")
+    print(f"independent verifier: OK {len(leaves)} events, {len(keys) - 1} key rotations, root {root.hex()}")
 
 
 if __name__ == "__main__":
