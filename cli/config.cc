@@ -362,7 +362,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   if (!va->empty()) {
     RETURN_IF_ERROR(d.Known(*va, "validation", {"listen", "public_url", "crl_validity_hours",
                                                 "crl_debounce_seconds", "ocsp_validity_minutes",
-                                                "io_threads", "ocsp_max_age_seconds"}));
+                                                "io_threads", "ocsp_max_age_seconds", "served_by"}));
     ValidationConfig v;
     ASSIGN_OR_RETURN(std::string listen, d.Str(*va, "validation", "listen", true));
     ASSIGN_OR_RETURN(auto hp, d.Listen(*va, "validation"));
@@ -379,6 +379,11 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     v.io_threads = static_cast<unsigned>(io);
     ASSIGN_OR_RETURN(v.ocsp_max_age_seconds,
                      d.Int(*va, "validation", "ocsp_max_age_seconds", 60, 0, 7 * 86400));
+    ASSIGN_OR_RETURN(std::string served_by, d.Str(*va, "validation", "served_by", false));
+    if (!served_by.empty() && served_by != "hq" && served_by != "ocsp-serve") {
+      return d.Error("validation.served_by", "must be \"hq\" or \"ocsp-serve\"");
+    }
+    v.served_by_hq = served_by != "ocsp-serve";
     c.validation = std::move(v);
   }
   return c;

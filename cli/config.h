@@ -102,6 +102,10 @@ struct ValidationConfig {
   int64_t ocsp_validity_seconds = 4 * 3600;
   unsigned io_threads = 2;  // threads answering OCSP and CRL requests
   int64_t ocsp_max_age_seconds = 60;  // Cache-Control max-age of OCSP answers
+  // served_by = "hq" (default): `hq serve` opens the public port itself.
+  // "ocsp-serve": it does not; `mirrorca ocsp serve` (holding responder keys
+  // only, never a CA key) answers OCSP and serves the CRLs hq serve publishes.
+  bool served_by_hq = true;
 };
 
 struct HqConfig {

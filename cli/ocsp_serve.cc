@@ -1,5 +1,8 @@
-// `mirrorca ocsp serve`: an OCSP responder process beside `hq serve`,
-// reading HQ's store as a RocksDB secondary instance (validation/ocsp_replica.h).
+// `mirrorca ocsp serve`: the public validation process beside `hq serve` —
+// OCSP from HQ's store read as a RocksDB secondary instance
+// (validation/ocsp_replica.h), and the CRLs hq serve published
+// (validation/published_crl_files.h). It holds delegated responder keys
+// only: no CA key, nothing that can mint a certificate or sign a CRL.
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include "cli/va_commands.h"
 #include "log/local_log.h"
 #include "validation/ocsp_replica.h"
+#include "validation/published_crl_files.h"
 
 namespace mirrorca::cli {
 namespace {
@@ -29,7 +33,15 @@ struct OcspServeArgs {
 
 Status OcspServe(const OcspServeArgs& a) {
   ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(a.config));
-  ASSIGN_OR_RETURN(auto hp, HostPort(a.listen, "--listen", "the command line"));
+  std::string listen = a.listen;
+  if (listen.empty()) {
+    if (!c.validation || c.validation->served_by_hq) {
+      return Status::InvalidArgument("give --listen (or set [validation] served_by = \"ocsp-serve\" in " + a.config +
+                                     ": this process then takes the public port)");
+    }
+    listen = c.validation->listen_address + ":" + std::to_string(c.validation->listen_port);
+  }
+  ASSIGN_OR_RETURN(auto hp, HostPort(listen, "--listen", "the command line"));
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
@@ -59,17 +71,26 @@ Status OcspServe(const OcspServeArgs& a) {
     return opened.status();
   }
   std::unique_ptr<validation::OcspReplica> replica = std::move(*opened);
+  // The CRLs hq serve published (files in each CA folder; this process has
+  // no CA key and never signs one).
+  std::vector<validation::CrlFolder> folders{{"root", c.root_dir}};
+  for (const FactoryRef& f : c.factories) folders.push_back({f.ca_name, f.ca_mirror_dir});
+  ASSIGN_OR_RETURN(std::unique_ptr<validation::PublishedCrlFiles> crls, validation::PublishedCrlFiles::Open(folders));
   net::HttpServerOptions ho;
   ho.address = hp.first;
   ho.port = hp.second;
   ho.max_body_bytes = 64 * 1024;
   ho.inline_handlers = true;
   ho.io_threads = a.io_threads;
-  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) { return replica->Handle(r); }, ho);
+  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) {
+    if (std::optional<net::HttpResponse> crl = crls->Handle(r)) return std::move(*crl);
+    return replica->Handle(r);
+  }, ho);
   RETURN_IF_ERROR(server.Start());
   std::cout << nlohmann::json{{"serving_ocsp", hp.first + ":" + std::to_string(server.port())},
                               {"store", log::StorePath(c.data_dir)},
-                              {"mode", "rocksdb-secondary"}}
+                              {"mode", "rocksdb-secondary"},
+                              {"crls", folders.size()}}
                    .dump()
             << std::endl;
   PeriodicTask follower(std::chrono::seconds(1), [&] {
@@ -96,9 +117,10 @@ void AddOcspCommands(CLI::App& app, int* exit_code) {
   ocsp->require_subcommand(1);
   auto a = std::make_shared<OcspServeArgs>();
   CLI::App* serve = ocsp->add_subcommand(
-      "serve", "Answer OCSP beside `hq serve`, reading HQ's store as a RocksDB secondary instance");
+      "serve", "Answer OCSP and serve published CRLs beside `hq serve` (responder keys only, no CA key)");
   serve->add_option("--config", a->config, "hq.toml")->required();
-  serve->add_option("--listen", a->listen, "HOST:PORT to answer on (port 0: any)")->required();
+  serve->add_option("--listen", a->listen,
+                    "HOST:PORT to answer on (port 0: any); default [validation] listen when served_by = \"ocsp-serve\"");
   serve->add_option("--secondary-dir", a->secondary_dir,
                     "directory for RocksDB's secondary-instance files (default: a private temp dir)");
   serve->add_option("--io-threads", a->io_threads, "threads answering requests")

@@ -76,7 +76,8 @@ Status HqServe(const std::string& config_path) {
   replication::SyncServer server(tls, &n.service->sync(), so);
   RETURN_IF_ERROR(server.Start());
   std::unique_ptr<net::HttpServer> va_server;
-  if (c.validation) {
+  // served_by = "ocsp-serve": the public side is a process without CA keys.
+  if (c.validation && c.validation->served_by_hq) {
     net::HttpServerOptions ho;
     ho.address = c.validation->listen_address;
     ho.port = c.validation->listen_port;
