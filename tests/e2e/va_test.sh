@@ -174,7 +174,10 @@ for _ in $(seq 50); do  # within seconds (the replica follows HQ every second)
   sleep 0.1
 done
 [[ -n "$seen" ]] || fail "the replica did not see the revocation within 5 s: $(cat "$T/ocsp.out")"
-curl -s -o /dev/null -w "%{http_code}" "$VA/crl/factory-f1.crl" | grep -q 404 || fail "replica serves CRLs?"
+# The replica serves the CRLs hq serve published (checked against the CA before serving).
+curl -sf "$VA/crl/factory-f1.crl" -o "$T/replica.crl" || fail "the replica does not serve the published CRL"
+openssl crl -inform DER -in "$T/replica.crl" -CAfile "$ISSUER" -noout 2>&1 | grep -q "verify OK" \
+  || fail "the replica's CRL does not verify under the issuing CA"
 kill -TERM "$OCSP_PID"; wait "$OCSP_PID" || true
 VA="$VA_MAIN"
 # The admin API (mutual TLS, its own pinned key): revoke, then OCSP says so;
