@@ -53,6 +53,12 @@ cmp -s "$T/old_log_key.pem" "$D/factory/data/log_key.pem" && fail "the old key f
 "$BIN" log verify --data "$D/factory/data" | grep -q "^OK" || fail "log verify after the rotation"
 echo "ok: log rotate-key: a logKeyRotated event signed by the old key; the new key signs from then on"
 
+# HQ's log key also signs every factory's delivery log: its rotation is refused (not yet supported).
+"$BIN" log rotate-key --data "$D/hq/data" > "$T/hq-rotate.out" 2>&1 && fail "HQ's log key was rotated"
+grep -q "delivery log" "$T/hq-rotate.out" || fail "HQ's refusal does not say why: $(cat "$T/hq-rotate.out")"
+"$BIN" log keys --data "$D/hq/data" | python3 -c 'import json,sys; assert len(json.load(sys.stdin)["keys"]) == 1' \
+  || fail "the refused HQ rotation left a trace"
+
 # --- The unlucky operator restores the old key: refused by name.
 cp "$D/factory/data/log_key.pem" "$T/new_log_key.pem"
 cp "$T/old_log_key.pem" "$D/factory/data/log_key.pem"
