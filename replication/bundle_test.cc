@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "log/checkpoint.h"
 #include "log/log_verification.h"
 #include "replication/test_sync.h"
 
@@ -71,6 +72,30 @@ TEST(BundleTest, ExportImportIdempotent) {
   // Now the tail bundle is harmless.
   EXPECT_TRUE(ImportBundle(*s.hq.peer_copy, s.Path("tail.bundle")).ok());
   EXPECT_EQ(s.hq.peer_copy->Size(), 877u);
+}
+
+// A bundle carried by hand across a key rotation: the copy follows the
+// chain of keys, and the bundle's checkpoint (signed by the new key, which
+// the copy learns only from the rotation inside the bundle) is stored.
+TEST(BundleTest, ABundleAcrossAKeyRotation) {
+  Sites s;
+  s.factory.Append(300);
+  log::LogSigner next = NewSigner(s.f_signer.name());
+  ASSERT_TRUE(s.factory.log->RotateKey(next, "rotation at the factory").ok());
+  s.factory.Append(200, "after");
+  SendOptions so;
+  so.package_events = 100;
+  ASSERT_TRUE(ExportBundle(*s.factory.log, 0, s.f_signer.name(), 1, s.Path("r.bundle"), so).ok());
+  auto imported = ImportBundle(*s.hq.peer_copy, s.Path("r.bundle"));
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(s.hq.peer_copy->Size(), 501u);
+  EXPECT_EQ(s.hq.peer_copy->keys()->current().VerifierKey(), next.verifier().VerifierKey());
+  auto report = log::VerifyLog(*s.hq.peer_copy);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->Summary(s.f_signer.name());
+  EXPECT_EQ(report->key_rotations, 1u);
+  std::string cp = *s.hq.peer_copy->LatestCheckpoint();
+  EXPECT_TRUE(log::OpenCheckpoint(cp, next.verifier()).ok());
 }
 
 TEST(BundleTest, ReverseDirection) {
