@@ -217,6 +217,14 @@ Result<std::shared_ptr<TokenSession>> TokenSession::Open(Env* env, const KeyRef&
     }
   }
   if (!slot) return Status::NotFound("no PKCS#11 token labelled " + ref.token + " in " + module);
+  std::string pin;  // read before a session exists, so a missing PIN leaves nothing open
+  struct Wipe {
+    std::string& s;
+    ~Wipe() { OPENSSL_cleanse(s.data(), s.size()); }
+  } wipe{pin};  // on every path out
+  if (!ref.pin_source.empty()) {
+    ASSIGN_OR_RETURN(pin, ReadPin(env, ref));
+  }
   auto impl = std::make_unique<Impl>();
   impl->f = f;
   impl->token = ref;
@@ -228,10 +236,11 @@ Result<std::shared_ptr<TokenSession>> TokenSession::Open(Env* env, const KeyRef&
   if (rv != CKR_OK) return P11Error("open a session with token " + ref.token, rv);
   std::shared_ptr<TokenSession> session(new TokenSession(std::move(impl)));
   if (!ref.pin_source.empty()) {
-    ASSIGN_OR_RETURN(std::string pin, ReadPin(env, ref));
     rv = f->C_Login(session->impl_->session, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(pin.data()), pin.size());
     OPENSSL_cleanse(pin.data(), pin.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+      f->C_CloseSession(session->impl_->session);  // not kept: nothing else closes it
+      session->impl_->session = CK_INVALID_HANDLE;
       return P11Error("log in to token " + ref.token, rv, StatusCode::kPermissionDenied);
     }
   }

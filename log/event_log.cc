@@ -622,8 +622,13 @@ Result<std::string> EventLog::RotateKey(LogSigner next, const std::string& reaso
   std::vector<EventDraft> drafts;
   drafts.push_back(std::move(draft));
   Result<AppendResult> appended = AppendImpl(std::move(drafts), &next);
+  // Swap the key while no one holds the committer role (a concurrent
+  // SignCheckpoint reads signer_ there); no append signs while rotating_.
   std::unique_lock lock(mu_);
-  if (appended.ok()) signer_ = std::move(next);  // no one else signs while rotating_
+  ++checkpoint_waiters_;
+  cv_.wait(lock, [&] { return !committing_; });
+  --checkpoint_waiters_;
+  if (appended.ok()) signer_ = std::move(next);
   rotating_ = false;
   lock.unlock();
   RETURN_IF_ERROR(appended.status());

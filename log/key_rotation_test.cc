@@ -11,6 +11,7 @@
 #include "log/event_codec.h"
 #include "log/event_log.h"
 #include "log/key_history.h"
+#include "log/local_log.h"
 #include "log/log_verification.h"
 #include "log/test_util.h"
 
@@ -182,6 +183,40 @@ TEST(KeyRotationTest, AForgedStoredKeyHistoryFailsVerification) {
   Result<VerifyReport> report = VerifyLog(**reopened);
   ASSERT_TRUE(report.ok());
   EXPECT_FALSE(report->ok);
+}
+
+// A crash after the rotation became durable but before the new key took the
+// old one's place: the next open finishes the swap.
+TEST(KeyRotationTest, AnInterruptedRotationIsFinishedAtTheNextOpen) {
+  TempDir dir;
+  Env* env = Env::Default();
+  const std::string data = dir.path() + "/node";
+  {
+    Result<LocalLog> local = InitLocalLog(env, data, "crash.example/log");
+    ASSERT_TRUE(local.ok()) << local.status();
+    ASSERT_TRUE(local->log->Append(TestDrafts(5)).ok());
+    // What rotate-key does up to the swap: the new key waits beside the old one.
+    Result<LogSigner> next = LogSigner::Create(env, {}, LogKeyPath(data) + ".next", "crash.example/log");
+    ASSERT_TRUE(next.ok());
+    ASSERT_TRUE(local->log->RotateKey(*next, "crash test").ok());
+  }  // "crash": log_key.pem is still the rotated-out key
+  Result<LocalLog> reopened = OpenLocalLog(env, data, /*with_key=*/true);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_FALSE(env->FileExists(LogKeyPath(data) + ".next"));
+  Result<LogSigner> now = LogSigner::Open(env, LogKeyPath(data), "crash.example/log");
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->verifier().VerifierKey(), reopened->log->keys()->current().VerifierKey());
+  ASSERT_TRUE(reopened->log->Append(TestDrafts(2)).ok());
+  EXPECT_TRUE(VerifyLog(*reopened->log)->ok);
+  // rotate-key itself: a second rotation, through the whole command path.
+  reopened = Status::Internal("closed");
+  Result<KeyRotation> r = RotateLocalLogKey(env, data, "second");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rotation_seq, 8u);
+  Result<LocalLog> again = OpenLocalLog(env, data, true);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->log->keys()->epochs().size(), 3u);
+  EXPECT_EQ(again->log->keys()->current().VerifierKey(), r->new_key);
 }
 
 TEST(KeyHistoryTest, KeyAtAndSerialization) {
