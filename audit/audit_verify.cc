@@ -1,5 +1,7 @@
 #include "audit/audit_verify.h"
 
+#include "engine/cosigner.h"
+
 #include <rocksdb/db.h>
 
 #include <atomic>
@@ -46,17 +48,25 @@ struct RecordedCosignature {
   std::string note;
 };
 
-// CheckCosignatures verifies each recorded cosignature with the key of the
-// log that records it (in log and seq order, so the first bad one is named)
-// and returns the notes per covered log, to be checked against its events.
+// CheckCosignatures verifies each recorded cosignature with the cosigner
+// key in force where the log records it — the last cosignerKeySet before it
+// in that log, or the log's own key when it set none (engine/cosigner.h) —
+// in log and seq order, so the first bad one is named, and returns the notes
+// per covered log, to be checked against its events.
 std::optional<Failure> CheckCosignatures(std::vector<RecordedCosignature> recorded,
+                                         std::map<std::string, std::vector<engine::CosignerEpoch>> cosigners,
                                          const std::map<std::string, std::unique_ptr<log::EventLog>>& logs,
                                          std::map<std::string, std::vector<std::string>>* notes) {
   std::sort(recorded.begin(), recorded.end(), [](const auto& a, const auto& b) {
     return std::tie(a.recorder, a.seq) < std::tie(b.recorder, b.seq);
   });
+  for (auto& [origin, epochs] : cosigners) {
+    std::sort(epochs.begin(), epochs.end(), [](const auto& a, const auto& b) { return a.from_hq_seq < b.from_hq_seq; });
+  }
   for (const RecordedCosignature& r : recorded) {
-    Result<uint64_t> when = log::VerifyCosignature(r.note, logs.at(r.recorder)->verifier());
+    const log::LogVerifier& key =
+        engine::CosignerAt(cosigners[r.recorder], r.seq, logs.at(r.recorder)->verifier());
+    Result<uint64_t> when = log::VerifyCosignature(r.note, key);
     if (!when.ok()) {
       return Failure{r.recorder, r.seq,
                      "the cosignature of " + r.target + " at size " + std::to_string(r.tree_size) +
@@ -248,6 +258,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   auto t = Clock::now();
   std::mutex recorded_mu;
   std::vector<RecordedCosignature> recorded;
+  std::map<std::string, std::vector<engine::CosignerEpoch>> cosigners;  // cosignerKeySet, per log
   // The certificates to find: SHA-256 of the DER -> where it was found.
   std::map<crypto::Hash, std::optional<std::pair<std::string, uint64_t>>> wanted;
   for (const std::string& der : o.certificates) wanted[crypto::Sha256(AsBytes(der))] = std::nullopt;
@@ -259,8 +270,16 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
     r.origin = origin;
     log::VerifyOptions vo;
     vo.threads = o.threads;
-    vo.visit = [&recorded_mu, &recorded, &outside_authority, &authority, &wanted, origin = origin](
+    vo.visit = [&recorded_mu, &recorded, &cosigners, &outside_authority, &authority, &wanted, origin = origin](
                    uint64_t seq, const log::ParsedEvent& e) {
+      if (e.event().getKind().isCosignerKeySet()) {
+        // (A malformed key is caught by CosignerAt's caller: it never verifies.)
+        Result<log::LogVerifier> key = log::LogVerifier::Parse(e.event().getKind().getCosignerKeySet().getKey().cStr());
+        if (key.ok() && key->name() == engine::CosignerName(origin)) {
+          std::lock_guard lock(recorded_mu);
+          cosigners[origin].push_back({seq, std::move(*key)});
+        }
+      }
       if (!wanted.empty() && e.event().getKind().isCertificateIssued()) {
         auto der = e.event().getKind().getCertificateIssued().getCertificate();
         auto it = wanted.find(crypto::Sha256(ByteSpan(der.begin(), der.size())));
@@ -304,7 +323,7 @@ Result<AuditVerdict> AuditVerify(const std::string& data_dir, const AuditOptions
   if (!outside_authority.empty()) return fail(outside_authority.begin()->second);
   t = Clock::now();
   std::map<std::string, std::vector<std::string>> cosigned;
-  if (std::optional<Failure> bad = CheckCosignatures(std::move(recorded), logs, &cosigned)) return fail(*bad);
+  if (std::optional<Failure> bad = CheckCosignatures(std::move(recorded), std::move(cosigners), logs, &cosigned)) return fail(*bad);
   v.phase_seconds["cosignatures"] = seconds_since(t);
   t = Clock::now();
   for (AuditLogResult& r : results) {

@@ -104,7 +104,7 @@ nlohmann::json Phase(const std::string& label, size_t factories, size_t events) 
   o.authority = &authority;
   o.delivery_store = delivery_store->get();
   o.alert = [](const std::string& line) { std::cerr << line << "\n"; };
-  auto sync = HqSync::Open(hq.log.get(), hq_signer, o);
+  auto sync = HqSync::Open(hq.log.get(), hq_signer, hq_signer, o);
   if (!sync.ok()) {
     std::cerr << sync.status() << "\n";
     std::exit(2);

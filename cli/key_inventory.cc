@@ -9,6 +9,7 @@
 #include "cli/config.h"
 #include "crypto/ed25519_signer.h"
 #include "crypto/key_store.h"
+#include "engine/cosigner.h"
 #include "log/local_log.h"
 
 namespace mirrorca::cli {
@@ -64,6 +65,9 @@ Result<std::vector<KeyUse>> KeysOf(Env* env, const std::string& path) {
   } else if (has("hq")) {
     ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(path));
     keys.push_back({"hq log", log::LogKeyPath(c.data_dir), true});
+    if (env->FileExists(engine::CosignerKeyPath(c.data_dir))) {
+      keys.push_back({"hq cosigner", engine::CosignerKeyPath(c.data_dir), true});
+    }
     keys.push_back({"root CA", c.root_dir + "/ca.key"});
     if (c.sync) keys.push_back({"sync TLS", c.sync->tls.key});
     if (c.admin) keys.push_back({"admin API TLS", c.admin->tls.key});

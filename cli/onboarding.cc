@@ -19,6 +19,7 @@
 #include "cli/config.h"
 #include "cli/hq_node.h"
 #include "cli/sync_support.h"
+#include "engine/cosigner.h"
 #include "engine/log_authority.h"
 #include "log/local_log.h"
 #include "log/log_key.h"
@@ -173,6 +174,8 @@ Status InitRoot(const InitRootOptions& o) {
   ASSIGN_OR_RETURN(ca::KeyAndCertificate root,
                    CreateSelfSigned(env, keys, dir + "/root", {o.organization, "", o.vendor_id}));
   ASSIGN_OR_RETURN(log::LocalLog hq, log::InitLocalLog(env, dir + "/data", o.hq_origin, {}, log_keys));
+  // HQ's cosigner: a key of its own, set in HQ's log (engine/cosigner.h).
+  RETURN_IF_ERROR(engine::SetCosigner(env, dir + "/data", *hq.log, "initial cosigner key", log_keys).status());
 
   ASSIGN_OR_RETURN(ca::KeyAndCertificate tls_ca, CreateTlsCa(env, keys, dir + "/tls", o.organization + " HQ TLS"));
   const std::string tls = dir + "/tls";

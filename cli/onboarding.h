@@ -1,7 +1,8 @@
 // Onboarding: the key ceremony as commands (docs/onboarding.md).
 //
-//   HQ        InitRoot        the OEM root, HQ's log, HQ's TLS CA and its
-//                             sync/admin identities, hq.toml (no factory yet)
+//   HQ        InitRoot        the OEM root, HQ's log and cosigner key, HQ's
+//                             TLS CA and its sync/admin identities, hq.toml
+//                             (no factory yet)
 //   factory   FactoryInit     the factory's log key, its LAN TLS CA and
 //                             enrollment identity, a sync TLS key and a
 //                             transport key — the private halves stay; the

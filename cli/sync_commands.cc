@@ -9,6 +9,8 @@
 
 #include "base/periodic_task.h"
 #include "base/status_macros.h"
+#include "crypto/key_store.h"
+#include "engine/cosigner.h"
 #include "cli/config.h"
 #include "cli/admin_api.h"
 #include "cli/hq_node.h"
@@ -361,6 +363,49 @@ void AddSyncCommands(CLI::App& app, int* exit_code) {
       *exit_code = 2;
     }
   });
+
+  // HQ's cosigner key (engine/cosigner.h): show it, or rotate it.
+  struct CosignerArgs {
+    std::string config, key_store, reason;
+  };
+  auto ca = std::make_shared<CosignerArgs>();
+  auto cosigner_command = [exit_code, ca](bool rotate) {
+    Result<HqConfig> c = LoadHqConfig(ca->config);
+    Result<log::LocalLog> hq = c.ok() ? log::OpenLocalLog(Env::Default(), c->data_dir, /*with_key=*/rotate)
+                                      : Result<log::LocalLog>(c.status());
+    Result<nlohmann::json> out = [&]() -> Result<nlohmann::json> {
+      RETURN_IF_ERROR(hq.status().WithContext("open HQ's store (stop hq serve to rotate)"));
+      if (rotate) {
+        std::optional<crypto::KeyStore> keys;
+        if (!ca->key_store.empty()) {
+          ASSIGN_OR_RETURN(keys, crypto::ParseKeyStore(ca->key_store));
+        }
+        ASSIGN_OR_RETURN(log::LogVerifier next,
+                         engine::SetCosigner(Env::Default(), c->data_dir, *hq->log, ca->reason, keys));
+        return nlohmann::json{{"ok", true}, {"cosigner_key", next.VerifierKey()}};
+      }
+      ASSIGN_OR_RETURN(std::vector<engine::CosignerEpoch> epochs, engine::CosignersOfHq(*hq->log));
+      nlohmann::json all = nlohmann::json::array();
+      for (const engine::CosignerEpoch& e : epochs) all.push_back({{"hq_seq", e.from_hq_seq}, {"key", e.key.VerifierKey()}});
+      return nlohmann::json{{"cosigner_key", engine::CurrentCosigner(epochs, hq->log->verifier()).VerifierKey()},
+                            {"history", all}};
+    }();
+    if (!out.ok()) {
+      std::cerr << "error: " << out.status() << "\n";
+      *exit_code = 2;
+      return;
+    }
+    std::cout << out->dump() << std::endl;
+  };
+  CLI::App* cosigner = hq->add_subcommand("cosigner", "Print HQ's cosigner key in force and its history");
+  cosigner->add_option("--config", ca->config, "hq.toml")->required();
+  cosigner->callback([cosigner_command] { cosigner_command(false); });
+  CLI::App* rotate = hq->add_subcommand(
+      "rotate-cosigner", "Rotate HQ's cosigner key: a cosignerKeySet event in HQ's log, relayed to every factory");
+  rotate->add_option("--config", ca->config, "hq.toml")->required();
+  rotate->add_option("--key", ca->key_store, "Where the new key goes: files or pkcs11:token=… (default: where the old one is)");
+  rotate->add_option("--reason", ca->reason, "Why (recorded in the event)");
+  rotate->callback([cosigner_command] { cosigner_command(true); });
 
   struct SyncArgs {
     std::string config;

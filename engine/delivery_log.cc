@@ -67,12 +67,15 @@ std::string AddresseeOf(log::schema::Event::Reader event) {
     case Kind::BATCH_AUTHORIZED: return kind.getBatchAuthorized().getFactoryLogId();
     case Kind::CHECKPOINT_COSIGNED: return kind.getCheckpointCosigned().getLogId();
     case Kind::SYNC_SESSION: return kind.getSyncSession().getPeerLogId();
+    case Kind::COSIGNER_KEY_SET: return std::string(kEveryFactory);
     default: return "";
   }
 }
 
 bool AddressedTo(log::schema::Event::Reader event, const std::string& factory_origin) {
-  return !factory_origin.empty() && AddresseeOf(event) == factory_origin;
+  if (factory_origin.empty()) return false;
+  const std::string to = AddresseeOf(event);
+  return to == factory_origin || to == kEveryFactory;
 }
 
 Result<std::unique_ptr<log::Store>> OpenDeliveryStore(const std::string& hq_data_dir) {

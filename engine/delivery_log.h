@@ -40,6 +40,8 @@ Result<log::LogVerifier> DeliveryVerifier(const log::LogVerifier& hq, const std:
 // AddresseeOf: the factory log an HQ-log event concerns — factoryRegistered/
 // Removed of it, batchAuthorized for it, checkpointCosigned and syncSession
 // of it — or "" for any other event.
+// (kEveryFactory for what every factory receives: HQ's cosigner key.)
+inline constexpr std::string_view kEveryFactory = "*";
 std::string AddresseeOf(log::schema::Event::Reader event);
 // AddressedTo: HQ-log `event` is delivered to the factory whose log is
 // `factory_origin` (AddresseeOf names it).

@@ -9,6 +9,7 @@
 #include "ca/keys.h"
 #include "crypto/key_store.h"
 #include "engine/batch_authority.h"
+#include "engine/cosigner.h"
 #include "engine/delivery_log.h"
 
 namespace mirrorca::hq {
@@ -62,8 +63,10 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   s->options_ = std::move(options);
   const HqOptions& o = s->options_;
   ASSIGN_OR_RETURN(s->local_, log::OpenLocalLog(env, o.data_dir, /*with_key=*/true));
-  ASSIGN_OR_RETURN(log::LogSigner cosigner,
+  ASSIGN_OR_RETURN(log::LogSigner hq_signer,
                    log::LogSigner::Open(env, log::LogKeyPath(o.data_dir), s->local_.log->origin()));
+  // The cosigner: its own key (engine/cosigner.h), or HQ's log key for a store made before it.
+  ASSIGN_OR_RETURN(log::LogSigner cosigner, engine::OpenCosigner(env, o.data_dir, hq_signer));
   s->authority_ = std::make_unique<engine::LogAuthority>(s->local_.log->origin());
   std::vector<std::string> removed;
   RETURN_IF_ERROR(RegisterFactories(o.factories, *s->local_.log, *s->authority_, &removed)
@@ -76,7 +79,7 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   so.on_stored = [self] {
     if (self->va_) (void)self->va_->Refresh();  // OCSP reflects what HQ just cosigned
   };
-  ASSIGN_OR_RETURN(s->sync_, replication::HqSync::Open(s->local_.log.get(), std::move(cosigner), so));
+  ASSIGN_OR_RETURN(s->sync_, replication::HqSync::Open(s->local_.log.get(), std::move(hq_signer), std::move(cosigner), so));
   std::vector<log::EventLog*> logs;
   std::vector<validation::VaIssuer> issuers;
   for (const FactorySettings& f : o.factories) {

@@ -174,6 +174,7 @@ std::string_view KindName(schema::Event::Kind::Which k) {
     case Kind::FACTORY_REMOVED: return "factoryRemoved";
     case Kind::RELAYED: return "relayed";
     case Kind::LOG_KEY_ROTATED: return "logKeyRotated";
+    case Kind::COSIGNER_KEY_SET: return "cosignerKeySet";
   }
   return "an unknown kind";
 }

@@ -199,6 +199,15 @@ struct LogKeyRotated {
   reason @1 :Text;            # operator-facing, never secrets
 }
 
+# HQ's cosigner key: the key that cosigns factory checkpoints (C2SP
+# tlog-cosignature), separate from HQ's log key. In HQ's log only, signed by
+# HQ's log key; each one replaces the previous cosigner key from its seq on
+# (docs/replication_protocol.md §9: relayed to every factory).
+struct CosignerKeySet {
+  key @0 :Text;               # C2SP verifier key of the cosigner
+  reason @1 :Text;
+}
+
 struct TestEvent {
   payload @0 :Data;           # synthetic events for tests, demos and benchmarks
   note @1 :Text;
@@ -227,5 +236,6 @@ struct Event {
     factoryRemoved @17 :FactoryRemoved;
     relayed @18 :Relayed;
     logKeyRotated @19 :LogKeyRotated;
+    cosignerKeySet @20 :CosignerKeySet;
   }
 }

@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "engine/delivery_log.h"
+#include "log/signed_note.h"
+#include "log/checkpoint.h"
+#include "log/cosignature.h"
+#include "engine/cosigner.h"
 #include "log/event_codec.h"
 #include "log/event_draft.h"
 #include "replication/test_sync.h"
@@ -93,6 +97,44 @@ TEST(DeliverySyncTest, AFactoryExpectingHqsWholeLogIsRefusedAtHello) {
   EXPECT_EQ(refused->kind, RefusalKind::kIdentity) << refused->detail;
   EXPECT_NE(refused->detail.find("hq.example/log/to/a"), std::string::npos) << refused->detail;
   EXPECT_EQ(p.a->peer_copy->Size(), 0u);
+}
+
+// HQ's cosigner key, set in HQ's log, reaches every factory in its delivery
+// log; from then on the factory accepts only that key's cosignature — here
+// HQ's sync still cosigns with HQ's log key (as a stale or stolen key
+// would), and the factory refuses the round's cosignature.
+TEST(DeliverySyncTest, OnlyTheCosignerInForceIsAccepted) {
+  Pair p;
+  p.StopHq();
+  p.with_delivery = true;
+  p.StartHq();
+  const std::string a = p.a_signer.name();
+  const log::LogVerifier delivery = *engine::DeliveryVerifier(p.hq_signer.verifier(), "a");
+  p.a->Reopen(&delivery);
+  p.a->Append(10);
+  FactorySyncOptions o;
+  o.hq_cosigner = p.hq_signer.verifier();
+  o.hq_event_check = engine::DeliveredEventCheck(p.hq_signer.verifier());
+  ASSERT_TRUE(p.Round(*p.a, "factory-a", 0, nullptr, o).ok());  // no cosigner set: HQ's log key cosigns
+
+  log::testing::TempDir keys;
+  Result<log::LogVerifier> cosigner = engine::SetCosigner(Env::Default(), keys.path(), *p.hq->log, "test");
+  ASSERT_TRUE(cosigner.ok()) << cosigner.status();
+  p.a->Append(5);
+  auto r = p.Round(*p.a, "factory-a", 0, nullptr, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("HQ's cosignature"), std::string::npos) << r.status();
+  // Every factory received the key (what every factory receives: "*").
+  bool seen = false;
+  for (const auto& [kind, about] : Received(*p.a->peer_copy, p.hq_signer.verifier())) {
+    if (kind == "cosignerKeySet") seen = about == std::string(engine::kEveryFactory);
+  }
+  EXPECT_TRUE(seen);
+  // The factory did not store the refused cosignature.
+  Result<std::string> latest = p.a->log->LatestCheckpoint();
+  ASSERT_TRUE(latest.ok());
+  EXPECT_FALSE(log::VerifyCosignature(*latest, p.hq_signer.verifier()).ok() &&
+               log::Checkpoint::ParseText(log::SignedNote::Parse(*latest)->text)->tree_size == 15);
 }
 
 }  // namespace

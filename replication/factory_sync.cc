@@ -1,5 +1,7 @@
 #include "replication/factory_sync.h"
 
+#include "engine/cosigner.h"
+
 #include <capnp/message.h>
 
 #include "base/status_macros.h"
@@ -90,18 +92,12 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   }
   // HQ's cosignature must be on our checkpoint (an empty log has nothing to vouch for).
   ASSIGN_OR_RETURN(log::Checkpoint cosigned, log::OpenCheckpoint(out.cosigned_note, *own_->keys()));
-  if (offered.tree_size > 0) {
-    RETURN_IF_ERROR(log::VerifyCosignature(out.cosigned_note, options_.hq_cosigner ? *options_.hq_cosigner
-                                                                                   : hq_copy_->verifier())
-                        .status()
-                        .WithContext("HQ's cosignature"));
-  }
   if (cosigned.tree_size != offered.tree_size || cosigned.root_hash != offered.root_hash) {
     return Status::Corruption("HQ cosigned size " + std::to_string(cosigned.tree_size) +
                               " instead of the offered " + std::to_string(offered.tree_size));
   }
-  out.cosigned_size = cosigned.tree_size;
-  if (cosigned.tree_size > 0) RETURN_IF_ERROR(own_->StoreCheckpoint(out.cosigned_note));
+  // The cosignature is checked once HQ's events of this round are in: a new
+  // cosigner key arrives among them (cosignerKeySet).
 
   // HQ's log.
   LogReceiver rx(hq_copy_, LogReceiver::Mode::kSession, options_.receive_progress, options_.hq_event_check);
@@ -115,11 +111,30 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   }
   out.events_received = rx.stats().events;
   out.hq_size = hq_copy_->Size();
+  if (offered.tree_size > 0) {
+    ASSIGN_OR_RETURN(log::LogVerifier cosigner, HqCosigner());
+    RETURN_IF_ERROR(log::VerifyCosignature(out.cosigned_note, cosigner)
+                        .status()
+                        .WithContext("HQ's cosignature (by its cosigner key " + cosigner.VerifierKey() + ")"));
+    RETURN_IF_ERROR(own_->StoreCheckpoint(out.cosigned_note));
+  }
+  out.cosigned_size = cosigned.tree_size;
   if (out.events_received > 0 && options_.on_hq_events) options_.on_hq_events();
   capnp::MallocMessageBuilder m;
   m.initRoot<wire::Message>().initAck().setCopySize(hq_copy_->Size());
   RETURN_IF_ERROR(channel.Send(m));
   return out;
+}
+
+Result<log::LogVerifier> FactorySync::HqCosigner() {
+  const log::LogVerifier hq = options_.hq_cosigner ? *options_.hq_cosigner : hq_copy_->verifier();
+  std::vector<engine::CosignerEpoch> epochs;
+  if (hq_copy_->origin() == hq.name()) {  // HQ's whole log
+    ASSIGN_OR_RETURN(epochs, engine::CosignersOfHq(*hq_copy_));
+  } else {  // the factory's delivery log
+    ASSIGN_OR_RETURN(epochs, engine::CosignersOfDelivery(*hq_copy_, hq));
+  }
+  return engine::CurrentCosigner(epochs, hq);
 }
 
 Status FactorySync::Bye(FrameChannel& channel) {

@@ -38,8 +38,10 @@ struct FactorySyncOptions {
   // Called after new HQ events are stored (the factory CA refreshes its
   // batch ledger from its copy of HQ's log).
   std::function<void()> on_hq_events;
-  // HQ's own log key, which cosigns (default: the key of `hq_copy`; set it
-  // when the copy is the factory's delivery log, signed under another name).
+  // HQ's own log key (default: the key of `hq_copy`; set it when the copy is
+  // the factory's delivery log, signed under another name). The cosignature
+  // must be by HQ's cosigner key in force, which HQ's delivered events set
+  // (engine/cosigner.h), or by this key when they set none.
   std::optional<log::LogVerifier> hq_cosigner;
   // What HQ's log may carry here (a delivery log: relayed HQ events only).
   EventCheck hq_event_check;
@@ -58,6 +60,8 @@ class FactorySync {
 
  private:
   Status Refuse(FrameChannel& channel, const Refused& r);
+  // HqCosigner: HQ's cosigner key in force, from what HQ delivered.
+  Result<log::LogVerifier> HqCosigner();
 
   log::EventLog* const own_;
   log::EventLog* const hq_copy_;

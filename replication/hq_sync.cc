@@ -23,16 +23,17 @@ struct HqSync::Factory {
 
 HqSync::~HqSync() = default;
 
-Result<std::unique_ptr<HqSync>> HqSync::Open(log::EventLog* hq_log, log::LogSigner cosigner,
-                                             HqSyncOptions options) {
-  if (cosigner.verifier().public_key() != hq_log->verifier().public_key()) {
-    return Status::InvalidArgument("the cosigner key is not HQ's log key");
+Result<std::unique_ptr<HqSync>> HqSync::Open(log::EventLog* hq_log, log::LogSigner hq_signer,
+                                             log::LogSigner cosigner, HqSyncOptions options) {
+  if (hq_signer.verifier().public_key() != hq_log->verifier().public_key()) {
+    return Status::InvalidArgument("the signer of the delivery logs is not HQ's log key");
   }
   if (options.authority == nullptr || options.authority->hq_origin() != hq_log->origin()) {
     return Status::InvalidArgument("HQ sync needs the log authority of '" + hq_log->origin() + "'");
   }
   std::unique_ptr<HqSync> h(new HqSync());
   h->hq_log_ = hq_log;
+  h->hq_signer_ = std::move(hq_signer);
   h->cosigner_ = std::move(cosigner);
   h->env_ = options.env != nullptr ? options.env : Env::Default();
   h->options_ = std::move(options);
@@ -54,7 +55,7 @@ Status HqSync::Refresh() {
     auto f = std::make_unique<Factory>();
     ASSIGN_OR_RETURN(f->copy, log::EventLog::OpenCopy(hq_log_->store(), v));
     if (options_.delivery_store != nullptr) {
-      ASSIGN_OR_RETURN(f->delivery, engine::OpenDelivery(options_.delivery_store, *cosigner_, scope.name));
+      ASSIGN_OR_RETURN(f->delivery, engine::OpenDelivery(options_.delivery_store, *hq_signer_, scope.name));
     }
     added.push_back(std::move(f));
   }

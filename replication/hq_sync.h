@@ -78,10 +78,12 @@ class HqSync {
  public:
   // Open binds every factory registered in HQ's log (the authority learns
   // them) to its copy in `hq_log`'s store (created on first use) and its
-  // sync TLS keys. `hq_log` is HQ's own log, open with its signer, which is
-  // also `cosigner`; it must outlive this object.
-  static Result<std::unique_ptr<HqSync>> Open(log::EventLog* hq_log, log::LogSigner cosigner,
-                                              HqSyncOptions options = {});
+  // sync TLS keys. `hq_log` is HQ's own log, open with its signer
+  // `hq_signer` (which also signs the delivery logs); it must outlive this
+  // object. `cosigner` cosigns factory checkpoints: HQ's cosigner key
+  // (engine/cosigner.h), or `hq_signer` for an HQ log that set none.
+  static Result<std::unique_ptr<HqSync>> Open(log::EventLog* hq_log, log::LogSigner hq_signer,
+                                              log::LogSigner cosigner, HqSyncOptions options = {});
   // Refresh binds the factories registered since (a running HQ onboards
   // one without a restart); sessions and imports call it when they meet a
   // key or log they do not know. Re-registered keys replace the old ones.
@@ -136,6 +138,7 @@ class HqSync {
   Factory* BoundTo(const std::string& spki);
 
   log::EventLog* hq_log_ = nullptr;
+  std::optional<log::LogSigner> hq_signer_;  // HQ's log key: the delivery logs
   std::optional<log::LogSigner> cosigner_;
   HqSyncOptions options_;
   Env* env_ = nullptr;

@@ -105,7 +105,7 @@ struct Pair {
     o.authority = authority.get();
     if (with_delivery && !delivery) delivery = std::move(*engine::OpenDeliveryStore(hq->dir.path()));
     o.delivery_store = delivery.get();
-    auto s = HqSync::Open(hq->log.get(), hq_signer, o);
+    auto s = HqSync::Open(hq->log.get(), hq_signer, hq_signer, o);
     ASSERT_TRUE(s.ok()) << s.status();
     sync = std::move(*s);
     HqSync* bound = sync.get();

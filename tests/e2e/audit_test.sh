@@ -76,7 +76,8 @@ echo "ok: audit index, and the indexed replay answers as the linear one"
 # An offline proof that DEMO-0007 was issued: written from HQ's store (the
 # factory copy, cosigned by HQ), checked with nothing but keys and the file.
 FKEY="$(sed -n 's/^log_key = "\(factory[^"]*\)".*/\1/p' "$D/hq.toml")"
-HKEY="$(sed -n 's/^log_key = "\(hq[^"]*\)".*/\1/p' "$D/factory.toml")"
+# HQ's cosigner key (its own key, set in HQ's log at init-root).
+HKEY="$("$BIN" hq cosigner --config "$D/hq.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cosigner_key"])')"
 [[ -n "$FKEY" && -n "$HKEY" ]] || fail "log keys not found in the configs"
 S7="$(openssl x509 -in "$D/certs/DEMO-0007.pem" -noout -serial | cut -d= -f2)"
 openssl x509 -in "$D/certs/DEMO-0007.pem" -outform DER -out "$T/dev7.der"

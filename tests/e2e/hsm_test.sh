@@ -80,12 +80,12 @@ refs=0
 while IFS= read -r f; do
   head -c 7 "$f" | grep -q '^pkcs11:' || fail "$f is not a key reference"
   refs=$((refs + 1))
-done < <(find "$T/demo" -name '*.key' -o -name 'log_key.pem')
-# HQ: root, TLS CA, 3 TLS, log, 2 CA copies, 2 responders (10); per factory:
-# log, CA, TLS CA, 2 TLS (5); per RA: 1.
-(( refs == 22 )) || fail "$refs key references (expected 22)"
+done < <(find "$T/demo" -name '*.key' -o -name 'log_key.pem' -o -name 'cosigner_key.pem')
+# HQ: root, TLS CA, 3 TLS, log, cosigner, 2 CA copies, 2 responders (11);
+# per factory: log, CA, TLS CA, 2 TLS (5); per RA: 1.
+(( refs == 23 )) || fail "$refs key references (expected 23)"
 objects=$(pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label mirrorca-log --login --pin "$LOG_PIN" -O 2>/dev/null | grep -c "Private Key Object")
-[[ "$objects" == 3 ]] || fail "the log token holds $objects private keys, not 3 (HQ and two factories)"
+[[ "$objects" == 4 ]] || fail "the log token holds $objects private keys, not 4 (HQ's log and cosigner, two factories)"
 echo "ok: no private key file on disk; $refs key paths hold pkcs11: references"
 
 # --- The PIN is nowhere: argv, configs, logs, the key dump.
@@ -97,6 +97,7 @@ for cfg in hq.toml factory.toml factory-f2.toml ra.toml ra-f2.toml; do
   grep -q -e "$CA_PIN" -e "$LOG_PIN" "$T/keys-$cfg.json" && fail "pki keys printed a PIN"
 done
 grep -q '"token":"mirrorca-log"' "$T/keys-hq.toml.json" || fail "HQ's log key is not in the log token"
+grep -q '"role":"hq cosigner"' "$T/keys-hq.toml.json" || fail "pki keys does not list HQ's cosigner key"
 echo "ok: no PIN in argv, configs, logs or the key dump; pki keys --check opens every key of every node"
 
 # --- A wrong PIN: a clear error without it; hq serve does not start.

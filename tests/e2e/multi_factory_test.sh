@@ -225,9 +225,10 @@ assert events, "nothing delivered"
 kinds = set()
 for e in events:
     assert e["kind"] == "relayed", e
-    assert e["about"] == own, (e["about"], own)
+    # Its own events, and what every factory receives: HQ's cosigner key.
+    assert e["about"] == own or (e["about"] == "*" and e["relayed_kind"] == "cosignerKeySet"), (e["about"], own)
     kinds.add(e["relayed_kind"])
-assert {"factoryRegistered", "batchAuthorized", "checkpointCosigned"} <= kinds, kinds
+assert {"factoryRegistered", "batchAuthorized", "checkpointCosigned", "cosignerKeySet"} <= kinds, kinds
 PY
 done
 # F2's copy names no other factory at all (in any byte of what it holds).

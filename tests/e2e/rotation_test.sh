@@ -3,6 +3,8 @@
 #   - the demo's factory issues and syncs; then `mirrorca log rotate-key`
 #     rotates the factory's log key between two syncs (a logKeyRotated event
 #     signed by the old key names the new one);
+#   - HQ's cosigner key rotates too (`hq rotate-cosigner`): the factory learns
+#     the new key from its delivery log and accepts only its cosignature;
 #   - the factory issues again (events signed by the new key) and syncs: HQ
 #     follows the chain of keys from the key it pinned at registration;
 #   - `audit verify` of HQ's and the factory's stores, `audit check-proof` of
@@ -30,7 +32,8 @@ wait_for() {  # file pattern
 "$BIN" demo --dir "$T/d" --devices 4 > "$T/demo.txt" 2>&1 || fail "demo: $(tail -5 "$T/demo.txt")"
 D="$T/d"
 FKEY="$(sed -n 's/^log_key = "\(factory[^"]*\)".*/\1/p' "$D/hq.toml")"
-HKEY="$(sed -n 's/^log_key = "\(hq[^"]*\)".*/\1/p' "$D/factory.toml")"
+# HQ's cosigner key (its own key, set in HQ's log at init-root).
+HKEY="$("$BIN" hq cosigner --config "$D/hq.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cosigner_key"])')"
 [[ -n "$FKEY" && -n "$HKEY" ]] || fail "log keys not found in the configs"
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 
@@ -52,6 +55,18 @@ assert len(k) == 2 and k[0]["from_seq"] == 0 and k[1]["key"] == sys.argv[1], k' 
 cmp -s "$T/old_log_key.pem" "$D/factory/data/log_key.pem" && fail "the old key file is still in place"
 "$BIN" log verify --data "$D/factory/data" | grep -q "^OK" || fail "log verify after the rotation"
 echo "ok: log rotate-key: a logKeyRotated event signed by the old key; the new key signs from then on"
+
+# --- HQ's cosigner key rotates too (HQ is stopped): a cosignerKeySet event in
+# HQ's log, signed by HQ's log key, relayed to every factory at its next sync.
+"$BIN" hq rotate-cosigner --config "$D/hq.toml" --reason "annual rotation" > "$T/cosigner.json" \
+  || fail "rotate-cosigner: $(cat "$T/cosigner.json")"
+NEWHKEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cosigner_key"])' "$T/cosigner.json")"
+[[ "$NEWHKEY" != "$HKEY" && "$NEWHKEY" == hq.mirrorca.example/log/cosigner+* ]] || fail "new cosigner key: $NEWHKEY"
+"$BIN" hq cosigner --config "$D/hq.toml" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+assert c["cosigner_key"] == sys.argv[1] and len(c["history"]) == 2, c' "$NEWHKEY" || fail "hq cosigner"
+echo "ok: hq rotate-cosigner: the new cosigner key is set in HQ's log"
 
 # HQ's log key also signs every factory's delivery log: its rotation is refused (not yet supported).
 "$BIN" log rotate-key --data "$D/hq/data" > "$T/hq-rotate.out" 2>&1 && fail "HQ's log key was rotated"
@@ -89,7 +104,8 @@ for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 PIDS=()
 "$BIN" log keys --data "$D/hq/data" --log factory-f1.mirrorca.example/log | grep -q "$NEWKEY" \
   || fail "HQ's copy does not know the new key"
-echo "ok: issuance signed by the new key; the sync after the rotation is accepted and cosigned"
+grep -q '"ok":true' "$T/sync.json" || fail "the factory did not accept the new cosigner's cosignature"
+echo "ok: issuance signed by the new key; the sync after both rotations is accepted and cosigned by the new cosigner"
 
 # --- audit verify, both stores.
 for data in "$D/hq/data" "$D/factory/data"; do
@@ -101,13 +117,18 @@ echo "ok: audit verify accepts HQ's and the factory's stores across the rotation
 # --- Proofs: before (unchanged file), and after (old and new certificates), with the rotation beside them.
 "$BIN" audit check-proof "$T/before.proof" --log-key "$FKEY" --cosigner-key "$HKEY" --cert "$D/certs/DEMO-0001.pem" \
   > "$T/c0.json" || fail "check-proof of the proof made before the rotation: $(cat "$T/c0.json")"
+"$BIN" audit check-proof "$T/before.proof" --log-key "$FKEY" --cosigner-key "$NEWHKEY" --cert "$D/certs/DEMO-0001.pem" \
+  > /dev/null && fail "a cosignature by the old cosigner verified with the new key"
 NEWCERT="$(ls "$T/certs"/ROT-0001*.pem | head -1)"
 for cert in "$D/certs/DEMO-0002.pem" "$NEWCERT"; do
   "$BIN" audit prove --data "$D/hq/data" --serial "$(serial_of "$cert")" --out "$T/after.proof" > "$T/p1.json" \
     || fail "audit prove after: $(cat "$T/p1.json")"
   grep -q '"key_rotations":1' "$T/p1.json" || fail "the proof does not carry the rotation: $(cat "$T/p1.json")"
-  "$BIN" audit check-proof "$T/after.proof" --log-key "$FKEY" --cosigner-key "$HKEY" --cert "$cert" > "$T/c1.json" \
+  "$BIN" audit check-proof "$T/after.proof" --log-key "$FKEY" --cosigner-key "$NEWHKEY" --cert "$cert" > "$T/c1.json" \
     || fail "check-proof after the rotation ($cert): $(cat "$T/c1.json")"
+  grep -q '"cosigned":true' "$T/c1.json" || fail "not cosigned by the new cosigner: $(cat "$T/c1.json")"
+  "$BIN" audit check-proof "$T/after.proof" --log-key "$FKEY" --cosigner-key "$HKEY" --cert "$cert" > /dev/null \
+    && fail "a proof cosigned after the rotation verified with the old cosigner key"
   grep -q '"key_rotations":1' "$T/c1.json" || fail "check-proof did not follow the rotation: $(cat "$T/c1.json")"
 done
 mv "$T/after.proof.keys" "$T/elsewhere.keys"
