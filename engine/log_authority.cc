@@ -30,6 +30,7 @@ std::string_view RuleName(AuthorityRule rule) {
     case AuthorityRule::kForeignBatch: return "foreign-batch";
     case AuthorityRule::kUnknownFactory: return "unknown-factory";
     case AuthorityRule::kConflictingFactory: return "conflicting-factory";
+    case AuthorityRule::kBadKey: return "bad-key";
   }
   return "unknown-rule";
 }
@@ -180,6 +181,16 @@ std::optional<AuthorityViolation> LogAuthority::CheckLocked(const std::string& o
         return Violate(AuthorityRule::kKindNotOwned, "relayed belongs to a factory's delivery log, not HQ's");
       case Kind::FACTORY_REGISTERED:
         return CheckRegistration(kind.getFactoryRegistered());
+      case Kind::COSIGNER_KEY_SET: {
+        // The one key factories and auditors check HQ's cosignatures with.
+        Result<log::LogVerifier> key = log::LogVerifier::Parse(kind.getCosignerKeySet().getKey().cStr());
+        if (!key.ok()) return Violate(AuthorityRule::kBadKey, "cosignerKeySet: " + key.status().message());
+        if (key->name() != hq_origin_ + "/cosigner") {
+          return Violate(AuthorityRule::kBadKey, "cosignerKeySet names '" + key->name() + "', not '" + hq_origin_ +
+                                                     "/cosigner'");
+        }
+        return std::nullopt;
+      }
       case Kind::FACTORY_REMOVED:
         if (factories_.count(kind.getFactoryRemoved().getLogOrigin()) == 0) {
           return Violate(AuthorityRule::kUnknownFactory,

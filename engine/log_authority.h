@@ -56,6 +56,7 @@ enum class AuthorityRule {
   kForeignBatch,       // "foreign-batch": a batch HQ did not authorize for this factory
   kUnknownFactory,     // "unknown-factory": an HQ event for a factory never registered
   kConflictingFactory, // "conflicting-factory": a registration reusing another factory's name, origin or CA
+  kBadKey,             // "bad-key": a cosignerKeySet whose key does not parse or is not named as HQ's cosigner
 };
 std::string_view RuleName(AuthorityRule rule);
 

@@ -176,6 +176,36 @@ TEST(LogAuthorityTest, HqsKindsInAFactoryLogAreRefused) {
   EXPECT_EQ(v->rule, AuthorityRule::kUnknownLog);
 }
 
+TEST(LogAuthorityTest, HqsCosignerKeyMustBeAWellFormedCosignerKey) {
+  Fleet w;
+  auto check = [&](const std::string& key) {
+    log::EventDraft d;
+    d.event().getKind().initCosignerKeySet().setKey(key);
+    std::vector<log::EventDraft> v;
+    v.push_back(std::move(d));
+    EXPECT_TRUE(w.hq.log->Append(std::move(v)).ok());
+    return w.authority.Check("hq.example/log", w.Event(*w.hq.log, w.hq.log->Size() - 1).event());
+  };
+  log::LogSigner good = *log::LogSigner::Generate("hq.example/log/cosigner");
+  EXPECT_FALSE(check(good.verifier().VerifierKey()).has_value());
+  auto garbage = check("not a key");
+  ASSERT_TRUE(garbage.has_value());
+  EXPECT_EQ(garbage->rule, AuthorityRule::kBadKey);
+  log::LogSigner other = *log::LogSigner::Generate("f1.example/log");
+  auto misnamed = check(other.verifier().VerifierKey());
+  ASSERT_TRUE(misnamed.has_value());
+  EXPECT_EQ(misnamed->rule, AuthorityRule::kBadKey);
+  // In a factory's log, HQ's cosigner key is HQ's to say.
+  log::EventDraft d;
+  d.event().getKind().initCosignerKeySet().setKey(good.verifier().VerifierKey());
+  std::vector<log::EventDraft> v;
+  v.push_back(std::move(d));
+  ASSERT_TRUE(w.f1->Append(std::move(v)).ok());
+  auto in_factory = w.authority.Check("f1.example/log", w.Event(*w.f1, w.f1->Size() - 1).event());
+  ASSERT_TRUE(in_factory.has_value());
+  EXPECT_EQ(in_factory->rule, AuthorityRule::kKindNotOwned);
+}
+
 TEST(LogAuthorityTest, RegistrationsMayNotReuseAnotherFactorysNameOriginOrCa) {
   Fleet w;
   log::LogSigner f3 = *log::LogSigner::Generate("f3.example/log");
