@@ -3,22 +3,13 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#include <ctime>
 
 #include "base/status_macros.h"
 #include "ca/certificate.h"
+#include "validation/crl_http.h"
 
 namespace mirrorca::validation {
 namespace {
-
-std::string HttpDate(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 net::HttpResponse Text(int status, std::string body) {
   net::HttpResponse r;
@@ -73,34 +64,20 @@ Result<PublishedCrlFiles::Cached> PublishedCrlFiles::Read(const Folder& f, bool 
 std::optional<net::HttpResponse> PublishedCrlFiles::Handle(const net::HttpRequest& q) {
   if (q.path.rfind("/crl/", 0) != 0) return std::nullopt;
   if (q.method != "GET") return Text(405, "GET only\n");
-  std::string name = q.path.substr(5);
-  const bool delta = name.size() > 10 && name.ends_with("-delta.crl");
-  if (delta) {
-    name.resize(name.size() - 10);
-  } else if (name.ends_with(".crl")) {
-    name.resize(name.size() - 4);
-  } else {
-    return Text(404, "not found\n");
-  }
-  auto it = folders_.find(name);
-  if (it == folders_.end()) return Text(404, "no CA named " + name + "\n");
-  Result<Cached> c = Read(it->second, delta);
+  std::optional<CrlRoute> route = ParseCrlPath(q.path);
+  if (!route) return Text(404, "not found\n");
+  auto it = folders_.find(route->name);
+  if (it == folders_.end()) return Text(404, "no CA named " + route->name + "\n");
+  Result<Cached> c = Read(it->second, route->delta);
   const int64_t now = env_->NowMicros() / 1000000;
   if (!c.ok() || c->next_update <= now) {
     // Nothing valid published yet (or the file is being replaced): HQ
     // publishes on schedule; this process never signs.
-    net::HttpResponse r = Text(503, "no valid published CRL of " + name + " yet\n");
+    net::HttpResponse r = Text(503, "no valid published CRL of " + route->name + " yet\n");
     r.headers = {{"Retry-After", "5"}};
     return r;
   }
-  net::HttpResponse r;
-  r.content_type = "application/pkix-crl";
-  r.body = c->der;
-  r.headers = {{"Cache-Control", "max-age=" + std::to_string(std::max<int64_t>(0, c->next_update - now)) +
-                                     ", public, no-transform"},
-               {"Last-Modified", HttpDate(c->this_update)},
-               {"Expires", HttpDate(c->next_update)}};
-  return r;
+  return CrlResponse(c->der, c->this_update, c->next_update, now);
 }
 
 }  // namespace mirrorca::validation

@@ -11,12 +11,13 @@
 #include "ca/certificate.h"
 #include "ca/issuing_ca.h"
 #include "ca/keys.h"
-#include "crypto/key_store.h"
 #include "ca/profile.h"
 #include "ca/serial.h"
+#include "crypto/key_store.h"
 #include "log/event_draft.h"
 #include "crypto/sha256.h"
 #include "validation/crl_builder.h"
+#include "validation/crl_http.h"
 #include "validation/ocsp_http.h"
 
 namespace mirrorca::validation {
@@ -440,32 +441,17 @@ net::HttpResponse ValidationAuthority::Handle(const net::HttpRequest& q) {
   };
   if (auto ocsp = HandleOcspHttp(*ocsp_, q, env_->NowMicros() / kMicros)) return std::move(*ocsp);
   if (q.path.rfind("/crl/", 0) == 0 && q.method == "GET") {
-    std::string name = q.path.substr(5);
-    const bool delta = name.size() > 10 && name.ends_with("-delta.crl");
-    if (delta) {
-      name.resize(name.size() - 10);
-    } else if (name.ends_with(".crl")) {
-      name.resize(name.size() - 4);
-    } else {
-      return text(404, "not found\n");
-    }
+    std::optional<CrlRoute> route = ParseCrlPath(q.path);
+    if (!route) return text(404, "not found\n");
     // Only what the node published: an anonymous request never makes a CA
     // key sign or the log grow.
-    Result<CrlInfo> crl = PublishedCrl(name, delta);
+    Result<CrlInfo> crl = PublishedCrl(route->name, route->delta);
     if (!crl.ok()) {
       net::HttpResponse r = text(crl.status().code() == StatusCode::kNotFound ? 404 : 503, crl.status().message() + "\n");
       if (r.status == 503) r.headers = {{"Retry-After", "5"}};
       return r;
     }
-    net::HttpResponse r;
-    r.content_type = "application/pkix-crl";
-    r.body = crl->der;
-    const int64_t now = env_->NowMicros() / kMicros;
-    r.headers = {{"Cache-Control", "max-age=" + std::to_string(std::max<int64_t>(0, crl->next_update - now)) +
-                                       ", public, no-transform"},
-                 {"Last-Modified", HttpDate(crl->this_update)},
-                 {"Expires", HttpDate(crl->next_update)}};
-    return r;
+    return CrlResponse(crl->der, crl->this_update, crl->next_update, env_->NowMicros() / kMicros);
   }
   return text(404, "not found\n");
 }
