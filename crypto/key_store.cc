@@ -120,6 +120,22 @@ Status StoreKey(Env* env, const KeyStore& store, const std::string& path, EVP_PK
   return Status::Ok();
 }
 
+Status PromoteKey(Env* env, const std::string& next_path, const std::string& path) {
+  std::optional<KeyRef> old;
+  if (env->FileExists(path)) {
+    ASSIGN_OR_RETURN(old, KeyRefAt(env, path));
+  }
+  std::error_code ec;
+  std::filesystem::rename(next_path, path, ec);
+  if (ec) return Status::IOError("move the new key " + next_path + " into place: " + ec.message());
+  if (old && old->is_pkcs11()) {
+    // Best effort: the old key is out of service either way.
+    Result<std::shared_ptr<TokenSession>> session = TokenSession::Open(env, *old);
+    if (session.ok()) (void)(*session)->Destroy(*old);
+  }
+  return Status::Ok();
+}
+
 Status RemoveKey(Env* env, const std::string& path) {
   if (!env->FileExists(path)) return Status::Ok();
   ASSIGN_OR_RETURN(KeyRef ref, KeyRefAt(env, path));

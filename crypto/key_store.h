@@ -55,6 +55,10 @@ Result<EvpPkeyPtr> CreateKey(Env* env, const KeyStore& store, const std::string&
 // StoreKey keeps an existing key (a factory's CA key, made at HQ and shared
 // with the factory) under `path`: imported into the token, or saved as PEM.
 Status StoreKey(Env* env, const KeyStore& store, const std::string& path, EVP_PKEY* key);
+// PromoteKey puts the key known by `next_path` in the place of the one
+// known by `path` (a rotation that became durable) and retires the old
+// one: its token objects are destroyed, a file is simply replaced.
+Status PromoteKey(Env* env, const std::string& next_path, const std::string& path);
 // RemoveKey deletes the key known by `path` (and its token objects).
 Status RemoveKey(Env* env, const std::string& path);
 

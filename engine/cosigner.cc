@@ -1,7 +1,5 @@
 #include "engine/cosigner.h"
 
-#include <filesystem>
-
 #include "base/status_macros.h"
 #include "engine/delivery_log.h"
 #include "log/event_codec.h"
@@ -81,10 +79,8 @@ Result<log::LogVerifier> SetCosigner(Env* env, const std::string& hq_data_dir, l
   if (!keys) {
     ASSIGN_OR_RETURN(keys, crypto::StoreOfKeyAt(env, env->FileExists(path) ? path : log::LogKeyPath(hq_data_dir)));
   }
-  std::optional<crypto::KeyRef> old;
-  if (env->FileExists(path)) {
-    ASSIGN_OR_RETURN(old, crypto::KeyRefAt(env, path));
-  }
+  // The key being replaced must be readable before anything changes.
+  if (env->FileExists(path)) RETURN_IF_ERROR(crypto::KeyRefAt(env, path).status());
   RETURN_IF_ERROR(crypto::RemoveKey(env, next_path));  // a change interrupted before (its event, if any, is superseded)
   ASSIGN_OR_RETURN(log::LogSigner next, log::LogSigner::Create(env, *keys, next_path, CosignerName(hq_log.origin())));
   log::EventDraft d;
@@ -100,13 +96,7 @@ Result<log::LogVerifier> SetCosigner(Env* env, const std::string& hq_data_dir, l
   // Durable: the new key takes the old one's place, which is retired. (A
   // crash before this rename leaves `.next`, and OpenCosigner refuses to
   // start until the change is run again.)
-  std::error_code ec;
-  std::filesystem::rename(next_path, path, ec);
-  if (ec) return Status::IOError("move the new cosigner key into place: " + ec.message());
-  if (old && old->is_pkcs11()) {
-    Result<std::shared_ptr<crypto::TokenSession>> session = crypto::TokenSession::Open(env, *old);
-    if (session.ok()) (void)(*session)->Destroy(*old);
-  }
+  RETURN_IF_ERROR(crypto::PromoteKey(env, next_path, path));
   return next.verifier();
 }
 

@@ -1,9 +1,6 @@
 #include "log/local_log.h"
 
-#include <filesystem>
-
 #include "base/status_macros.h"
-#include "crypto/token_session.h"
 
 namespace mirrorca::log {
 namespace {
@@ -18,23 +15,6 @@ std::string LogKeyPath(const std::string& dir) { return dir + "/log_key.pem"; }
 namespace {
 
 std::string NextKeyPath(const std::string& dir) { return LogKeyPath(dir) + ".next"; }
-
-// FinishKeySwap puts the rotated-in key at LogKeyPath and retires the old
-// one (`old`: its token object is destroyed; a file is simply replaced).
-Status FinishKeySwap(Env* env, const std::string& dir, std::optional<crypto::KeyRef> old = std::nullopt) {
-  if (!old) {
-    Result<crypto::KeyRef> current = crypto::KeyRefAt(env, LogKeyPath(dir));
-    if (current.ok()) old = *current;
-  }
-  std::error_code ec;
-  std::filesystem::rename(NextKeyPath(dir), LogKeyPath(dir), ec);
-  if (ec) return Status::IOError("move the new log key into place: " + ec.message());
-  if (old && old->is_pkcs11()) {
-    Result<std::shared_ptr<crypto::TokenSession>> session = crypto::TokenSession::Open(env, *old);
-    if (session.ok()) (void)(*session)->Destroy(*old);
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -77,7 +57,7 @@ Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
     // A rotation that became durable before its new key took the old one's place.
     ASSIGN_OR_RETURN(LogSigner next, LogSigner::Open(env, NextKeyPath(dir), *origin));
     log = EventLog::Open(local.store.get(), *origin, next, options);
-    if (log.ok()) RETURN_IF_ERROR(FinishKeySwap(env, dir));
+    if (log.ok()) RETURN_IF_ERROR(crypto::PromoteKey(env, NextKeyPath(dir), LogKeyPath(dir)));
   }
   if (!log.ok()) return log.status();
   local.log = std::move(*log);
@@ -95,7 +75,7 @@ Result<KeyRotation> RotateLocalLogKey(Env* env, const std::string& dir, const st
   if (!keys) {
     ASSIGN_OR_RETURN(keys, crypto::StoreOfKeyAt(env, LogKeyPath(dir)));
   }
-  ASSIGN_OR_RETURN(crypto::KeyRef old_ref, crypto::KeyRefAt(env, LogKeyPath(dir)));
+  RETURN_IF_ERROR(crypto::KeyRefAt(env, LogKeyPath(dir)).status());  // readable before anything changes
   RETURN_IF_ERROR(crypto::RemoveKey(env, NextKeyPath(dir)));  // a rotation that never became durable
   ASSIGN_OR_RETURN(LogSigner next, LogSigner::Create(env, *keys, NextKeyPath(dir), local.log->origin()));
   KeyRotation out;
@@ -108,7 +88,7 @@ Result<KeyRotation> RotateLocalLogKey(Env* env, const std::string& dir, const st
     return checkpoint.status();
   }
   out.checkpoint = *checkpoint;
-  RETURN_IF_ERROR(FinishKeySwap(env, dir, old_ref));
+  RETURN_IF_ERROR(crypto::PromoteKey(env, NextKeyPath(dir), LogKeyPath(dir)));
   return out;
 }
 

@@ -67,9 +67,6 @@ class LogSigner {
   // readable by group or others, PermissionDenied) or a token reference
   // file; InvalidArgument for anything that is not Ed25519.
   static Result<LogSigner> Open(Env* env, const std::string& path, std::string name);
-  static Result<LogSigner> LoadPem(Env* env, const std::string& path, std::string name) {
-    return Open(env, path, std::move(name));
-  }
   // Create makes a new key known by `path` in `keys` (a token or a PEM file).
   static Result<LogSigner> Create(Env* env, const crypto::KeyStore& keys, const std::string& path,
                                   std::string name);
