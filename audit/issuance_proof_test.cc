@@ -93,5 +93,34 @@ TEST(IssuanceProofTest, ProvedOfflineAndEveryChangedByteIsRefused) {
   EXPECT_FALSE(TlogProof::Parse("c2sp.org/tlog-proof@v1\nindex 1\n\nx\n").ok());
 }
 
+// The key rotations file beside a proof (docs/proof_format.md §2a): what
+// EncodeKeyRotations writes parses back; anything malformed is refused.
+TEST(IssuanceProofTest, KeyRotationsFileRoundTripsAndRefusesGarbage) {
+  KeyRotationProof r;
+  r.event = Bytes{1, 2, 3};
+  r.index = 41;
+  r.hashes.push_back(crypto::Hash{});
+  r.hashes.back().fill(7);
+  std::vector<KeyRotationProof> two{r, r};
+  two[1].index = 90;
+  two[1].hashes.clear();
+  Result<std::vector<KeyRotationProof>> back = ParseKeyRotations(EncodeKeyRotations(two));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].event, r.event);
+  EXPECT_EQ((*back)[0].index, 41u);
+  EXPECT_EQ((*back)[0].hashes, r.hashes);
+  EXPECT_EQ((*back)[1].index, 90u);
+  EXPECT_TRUE((*back)[1].hashes.empty());
+  EXPECT_TRUE(ParseKeyRotations("mirrorca.key-rotations/v1\n")->empty());
+  for (const char* bad : {"", "wrong header\n", "mirrorca.key-rotations/v1\nextra AQID\nindex 4\n",  // no end
+                          "mirrorca.key-rotations/v1\nindex 4\n\n",                          // no extra
+                          "mirrorca.key-rotations/v1\nextra !!\nindex 4\n\n",               // bad base64
+                          "mirrorca.key-rotations/v1\nextra AQID\nindex 04\n\n",            // leading zero
+                          "mirrorca.key-rotations/v1\nextra AQID\nindex 4\nAQID\n\n"}) {  // short hash
+    EXPECT_FALSE(ParseKeyRotations(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace mirrorca::audit
