@@ -163,7 +163,21 @@ class Doc {
 };
 
 
+// PlainCaName: a CA's URL name (/crl/<name>.crl).
+bool PlainCaName(const std::string& v) {
+  return !v.empty() && v.size() <= 64 && v != "root" && std::all_of(v.begin(), v.end(), [](char ch) {
+    return std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) ||
+           ch == '-' || ch == '_' || ch == '.';
+  });
+}
+
 }  // namespace
+
+std::vector<CaMirror> FactoryRef::AllCas() const {
+  std::vector<CaMirror> all = previous_cas;
+  all.push_back({ca_name, ca_mirror_dir});
+  return all;
+}
 
 Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const std::string& key,
                                                   const std::string& path) {
@@ -185,7 +199,7 @@ Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const st
 
 Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
-  RETURN_IF_ERROR(d.Known(d.root(), "", {"factory", "ca", "hq", "enroll", "ra", "profiles", "sync"}));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"factory", "ca", "issuing_ca", "hq", "enroll", "ra", "profiles", "sync"}));
   FactoryConfig c;
   c.path = path;
   ASSIGN_OR_RETURN(const toml::table* f, d.Section("factory", true));
@@ -204,6 +218,23 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   ASSIGN_OR_RETURN(c.ca_dir, d.PathOf(*ca, "ca", "dir", true));
   ASSIGN_OR_RETURN(c.crl_url, d.Str(*ca, "ca", "crl_url", false));
   ASSIGN_OR_RETURN(c.ocsp_url, d.Str(*ca, "ca", "ocsp_url", false));
+  // [[issuing_ca]]: a CA that replaced the one before it (pki ca-join).
+  ASSIGN_OR_RETURN(std::vector<const toml::table*> next_cas, d.Array("issuing_ca"));
+  for (const toml::table* n : next_cas) {
+    RETURN_IF_ERROR(d.Known(*n, "issuing_ca", {"dir", "crl_url", "ocsp_url"}));
+    IssuingCaFiles next;
+    ASSIGN_OR_RETURN(next.dir, d.PathOf(*n, "issuing_ca", "dir", true));
+    ASSIGN_OR_RETURN(next.crl_url, d.Str(*n, "issuing_ca", "crl_url", false));
+    ASSIGN_OR_RETURN(next.ocsp_url, d.Str(*n, "issuing_ca", "ocsp_url", false));
+    if (next.dir == c.ca_dir || std::any_of(c.previous_cas.begin(), c.previous_cas.end(),
+                                            [&](const IssuingCaFiles& p) { return p.dir == next.dir; })) {
+      return d.Error("issuing_ca.dir", "'" + next.dir + "' is already an issuing CA of this factory");
+    }
+    c.previous_cas.push_back({c.ca_dir, c.crl_url, c.ocsp_url});
+    c.ca_dir = next.dir;
+    c.crl_url = next.crl_url;
+    c.ocsp_url = next.ocsp_url;
+  }
 
   ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
   RETURN_IF_ERROR(d.Known(*hq, "hq", {"log_origin", "log_key"}));
@@ -269,7 +300,7 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
 
 Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
-  RETURN_IF_ERROR(d.Known(d.root(), "", {"hq", "root", "factory", "sync", "validation", "admin"}));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"hq", "root", "factory", "factory_ca", "sync", "validation", "admin"}));
   HqConfig c;
   c.path = path;
   ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
@@ -303,7 +334,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     if (!plain(r.name, true)) {
       return d.Error("factory.name", "'" + r.name + "': 1 to 64 letters, digits, '-', '_' or '.' (it names batches: NAME/BATCH)");
     }
-    if (!plain(r.ca_name, false) || r.ca_name == "root") {
+    if (!PlainCaName(r.ca_name)) {
       return d.Error("factory.ca_name", "'" + r.ca_name + "': 1 to 64 lower-case letters, digits, '-', '_' or '.', not \"root\" (it is a URL path)");
     }
     for (const FactoryRef& other : c.factories) {
@@ -327,6 +358,31 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
       }
     }
     c.factories.push_back(std::move(r));
+  }
+  // [[factory_ca]]: a factory's next issuing CA (pki certify-ca); the one
+  // before it stays served.
+  ASSIGN_OR_RETURN(std::vector<const toml::table*> next_cas, d.Array("factory_ca"));
+  for (const toml::table* n : next_cas) {
+    RETURN_IF_ERROR(d.Known(*n, "factory_ca", {"factory", "ca_name", "ca_mirror_dir"}));
+    ASSIGN_OR_RETURN(std::string factory, d.Str(*n, "factory_ca", "factory", true));
+    CaMirror next;
+    ASSIGN_OR_RETURN(next.ca_name, d.Str(*n, "factory_ca", "ca_name", true));
+    ASSIGN_OR_RETURN(next.ca_mirror_dir, d.PathOf(*n, "factory_ca", "ca_mirror_dir", true));
+    if (!PlainCaName(next.ca_name)) {
+      return d.Error("factory_ca.ca_name", "'" + next.ca_name + "': 1 to 64 lower-case letters, digits, '-', '_' or '.', not \"root\" (it is a URL path)");
+    }
+    FactoryRef* owner = nullptr;
+    for (FactoryRef& f : c.factories) {
+      if (f.name == factory) owner = &f;
+      for (const CaMirror& m : f.AllCas()) {
+        if (m.ca_name == next.ca_name) return d.Error("factory_ca.ca_name", "the CA name '" + next.ca_name + "' is taken (factory '" + f.name + "')");
+        if (m.ca_mirror_dir == next.ca_mirror_dir) return d.Error("factory_ca.ca_mirror_dir", "'" + next.ca_mirror_dir + "' already holds a CA of factory '" + f.name + "'");
+      }
+    }
+    if (owner == nullptr) return d.Error("factory_ca.factory", "no [[factory]] is named '" + factory + "'");
+    owner->previous_cas.push_back({owner->ca_name, owner->ca_mirror_dir});
+    owner->ca_name = next.ca_name;
+    owner->ca_mirror_dir = next.ca_mirror_dir;
   }
   ASSIGN_OR_RETURN(const toml::table* sync, d.Section("sync", false));
   if (!sync->empty()) {

@@ -40,15 +40,27 @@ struct SyncClientConfig {
   int io_timeout_seconds = 30;
 };
 
+// One issuing CA of the factory: its folder and the URLs its certificates name.
+struct IssuingCaFiles {
+  std::string dir;  // ca.pem, ca.key (0600 or a key reference), chain.pem
+  std::string crl_url;
+  std::string ocsp_url;
+};
+
 struct FactoryConfig {
   std::string path;
   std::string name;
   std::string organization;
   std::string production_line;
   std::string data_dir;
+  // The issuing CA new batches are authorized under: [ca], or the last
+  // [[issuing_ca]] that `pki ca-join` appended.
   std::string ca_dir;
   std::string crl_url;
   std::string ocsp_url;
+  // The CAs it replaced, oldest first: batches HQ authorized under them
+  // still issue under them while the factory holds their keys.
+  std::vector<IssuingCaFiles> previous_cas;
   std::string hq_log_origin;
   std::string hq_log_key;
   std::string listen_address = "127.0.0.1";
@@ -60,8 +72,17 @@ struct FactoryConfig {
   std::optional<SyncClientConfig> sync;
 };
 
+// One issuing CA of a factory as HQ holds it.
+struct CaMirror {
+  std::string ca_name;        // URL name (/crl/<ca_name>.crl); unique at HQ, not "root"
+  std::string ca_mirror_dir;  // HQ's copy: ca.pem, ca.key (CRL and responder signing only)
+};
+
 struct FactoryRef {
   std::string name;           // unique at this HQ: batches are NAME/BATCH
+  // Its current issuing CA (new batches are authorized under it): the
+  // [[factory]] entry's, or that of the last [[factory_ca]] for it that
+  // `pki certify-ca` appended.
   std::string ca_name;        // URL name of its issuing CA (/crl/<ca_name>.crl); unique, not "root"
   // What OCSP answers for a serial of this factory's CA that HQ has not seen
   // issued (docs/validation.md): "revoked" (RFC 6960 §2.2; a device issued
@@ -72,6 +93,11 @@ struct FactoryRef {
   std::string ca_mirror_dir;  // HQ's copy of the factory issuing CA (CRL signing only)
   std::string data_dir;       // for local delivery (batch authorize --deliver)
   std::set<std::string> sync_spki_sha256;  // TLS keys bound to this factory's log
+  // The CAs the current one replaced, oldest first: still registered, their
+  // CRLs and OCSP still served for what they issued.
+  std::vector<CaMirror> previous_cas;
+  // AllCas: previous_cas, then the current one.
+  std::vector<CaMirror> AllCas() const;
 };
 
 // HQ's replication port ([sync] in hq.toml).

@@ -33,6 +33,7 @@ Status Serve(const std::string& config_path) {
   o.data_dir = c.data_dir;
   o.ca_dir = c.ca_dir;
   o.urls = {c.crl_url, c.ocsp_url};
+  for (const IssuingCaFiles& p : c.previous_cas) o.previous_cas.push_back({p.dir, {p.crl_url, p.ocsp_url}});
   o.organization = c.organization;
   o.factory_name = c.name;
   o.production_line = c.production_line;

@@ -18,8 +18,10 @@ std::string Fail(const Status& s) { return nlohmann::json{{"ok", false}, {"error
 std::vector<hq::FactorySettings> SettingsOf(const HqConfig& c) {
   std::vector<hq::FactorySettings> out;
   for (const FactoryRef& f : c.factories) {
-    out.push_back({f.name, f.ca_name, f.unseen_serials == "unknown", f.log_origin, f.log_key, f.ca_mirror_dir,
-                   f.sync_spki_sha256});
+    hq::FactorySettings s{f.name, f.ca_name, f.unseen_serials == "unknown", f.log_origin, f.log_key, f.ca_mirror_dir,
+                          f.sync_spki_sha256, {}};
+    for (const CaMirror& p : f.previous_cas) s.previous_cas.push_back({p.ca_name, p.ca_mirror_dir});
+    out.push_back(std::move(s));
   }
   return out;
 }

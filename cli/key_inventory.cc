@@ -60,6 +60,9 @@ Result<std::vector<KeyUse>> KeysOf(Env* env, const std::string& path) {
     ASSIGN_OR_RETURN(FactoryConfig c, LoadFactoryConfig(path));
     keys.push_back({"factory log", log::LogKeyPath(c.data_dir), true});
     keys.push_back({"issuing CA", c.ca_dir + "/ca.key"});
+    for (const IssuingCaFiles& p : c.previous_cas) {  // kept for batches authorized under it, until removed
+      if (env->FileExists(p.dir + "/ca.key")) keys.push_back({"previous issuing CA", p.dir + "/ca.key"});
+    }
     keys.push_back({"enrollment TLS", c.tls.key});
     if (c.sync) keys.push_back({"sync TLS", c.sync->tls.key});
   } else if (has("hq")) {
@@ -72,9 +75,12 @@ Result<std::vector<KeyUse>> KeysOf(Env* env, const std::string& path) {
     if (c.sync) keys.push_back({"sync TLS", c.sync->tls.key});
     if (c.admin) keys.push_back({"admin API TLS", c.admin->tls.key});
     for (const FactoryRef& f : c.factories) {
-      keys.push_back({"issuing CA of " + f.name + " (HQ's copy)", f.ca_mirror_dir + "/ca.key"});
-      if (env->FileExists(f.ca_mirror_dir + "/ocsp-responder.key")) {
-        keys.push_back({"OCSP responder of " + f.name, f.ca_mirror_dir + "/ocsp-responder.key"});
+      for (const CaMirror& ca : f.AllCas()) {
+        const std::string which = ca.ca_name == f.ca_name ? f.name : f.name + " (" + ca.ca_name + ", previous)";
+        keys.push_back({"issuing CA of " + which + " (HQ's copy)", ca.ca_mirror_dir + "/ca.key"});
+        if (env->FileExists(ca.ca_mirror_dir + "/ocsp-responder.key")) {
+          keys.push_back({"OCSP responder of " + which, ca.ca_mirror_dir + "/ocsp-responder.key"});
+        }
       }
     }
   } else if (has("ra")) {

@@ -57,7 +57,9 @@ Status OcspServe(const OcspServeArgs& a) {
     remove_secondary = true;
   }
   std::vector<validation::ReplicaIssuer> issuers;
-  for (const FactoryRef& f : c.factories) issuers.push_back({f.ca_name, f.ca_mirror_dir, f.unseen_serials == "unknown"});
+  for (const FactoryRef& f : c.factories) {
+    for (const CaMirror& ca : f.AllCas()) issuers.push_back({ca.ca_name, ca.ca_mirror_dir, f.unseen_serials == "unknown"});
+  }
   validation::OcspOptions oo;
   if (c.validation) {
     oo.validity_seconds = c.validation->ocsp_validity_seconds;
@@ -74,7 +76,9 @@ Status OcspServe(const OcspServeArgs& a) {
   // The CRLs hq serve published (files in each CA folder; this process has
   // no CA key and never signs one).
   std::vector<validation::CrlFolder> folders{{"root", c.root_dir}};
-  for (const FactoryRef& f : c.factories) folders.push_back({f.ca_name, f.ca_mirror_dir});
+  for (const FactoryRef& f : c.factories) {
+    for (const CaMirror& ca : f.AllCas()) folders.push_back({ca.ca_name, ca.ca_mirror_dir});
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<validation::PublishedCrlFiles> crls, validation::PublishedCrlFiles::Open(folders));
   net::HttpServerOptions ho;
   ho.address = hp.first;

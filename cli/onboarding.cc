@@ -16,6 +16,7 @@
 #include "ca/key_transport.h"
 #include "ca/keys.h"
 #include "crypto/key_store.h"
+#include "cli/ceremony_files.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
 #include "cli/sync_support.h"
@@ -33,43 +34,9 @@ using nlohmann::json;
 
 constexpr const char* kRequestFormat = "mirrorca-factory-request/1";
 constexpr const char* kGrantFormat = "mirrorca-factory-grant/1";
-constexpr size_t kMaxFile = 1 << 20;
+constexpr size_t kMaxFile = kMaxCeremonyFile;
 
-int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
-
-// Quote writes `s` as a TOML basic string.
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-std::string Absolute(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
-std::string FolderOf(const std::string& file) { return fs::path(file).parent_path().string(); }
-// Rel names `path` relative to the folder of the config file `config`.
-std::string Rel(const std::string& path, const std::string& config) {
-  return fs::relative(path, FolderOf(config)).string();
-}
-
-bool PlainName(const std::string& v) {
-  return !v.empty() && v.size() <= 64 && std::isalnum(static_cast<unsigned char>(v[0])) &&
-         std::all_of(v.begin(), v.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-         });
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-Status WritePem(Env* env, const std::string& path, X509* cert) {
-  ASSIGN_OR_RETURN(std::string pem, ca::CertificatePem(cert));
-  return env->WriteFileAtomic(path, pem, 0644);
-}
+int64_t NowSeconds() { return CeremonyNow(); }
 
 // WriteTlsIdentity makes DIR/NAME.key in `keys`, issues `name` for it under
 // the TLS CA and writes DIR/NAME.pem; returns the SPKI SHA-256 (hex).
@@ -115,45 +82,6 @@ Result<std::pair<crypto::KeyStore, crypto::KeyStore>> NodeKeyStores(const std::s
                                    "CA keys of its token from the PKCS#11 engine: docs/key_custody.md)");
   }
   return std::make_pair(std::move(k), std::move(l));
-}
-
-Result<json> ReadJson(Env* env, const std::string& path, const char* format) {
-  ASSIGN_OR_RETURN(std::string text, env->ReadFile(path, kMaxFile));
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != format) {
-    return Status::InvalidArgument(path + " is not a " + format + " file");
-  }
-  return j;
-}
-
-// Field reads a required string of a request or grant.
-Result<std::string> Field(const json& j, const std::string& path, std::initializer_list<const char*> keys) {
-  const json* at = &j;
-  std::string name;
-  for (const char* k : keys) {
-    name += name.empty() ? k : std::string(".") + k;
-    if (!at->is_object() || !at->contains(k)) return Status::InvalidArgument(path + ": missing " + name);
-    at = &(*at)[k];
-  }
-  if (!at->is_string()) return Status::InvalidArgument(path + ": " + name + " must be a string");
-  return at->get<std::string>();
-}
-
-// KeyPathOfCa: a TLS CA's key lives beside its certificate (ca.pem → ca.key).
-std::string KeyPathOfCa(const std::string& ca_pem) { return FolderOf(ca_pem) + "/ca.key"; }
-
-// AppendChecked appends `block` to the config `path` and checks that the
-// result still loads with `load`; on failure the file is restored.
-template <typename Load>
-Status AppendChecked(Env* env, const std::string& path, const std::string& block, Load load) {
-  ASSIGN_OR_RETURN(std::string before, env->ReadFile(path, kMaxFile));
-  RETURN_IF_ERROR(env->WriteFileAtomic(path, before + block, 0644));
-  Status loaded = load(path).status();
-  if (!loaded.ok()) {
-    (void)env->WriteFileAtomic(path, before, 0644);
-    return loaded;
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -259,6 +187,43 @@ Result<std::string> FactoryInit(const FactoryInitOptions& o) {
   return request;
 }
 
+Result<HqRegistration> RegisterAtHq(const std::string& config_path, const std::string& data_dir,
+                                    const std::string& origin) {
+  Env* env = Env::Default();
+  HqRegistration out;
+  Result<std::string> reloaded = Delegate(data_dir, json{{"cmd", "reload"}});
+  if (reloaded.ok()) {
+    json r = json::parse(*reloaded, nullptr, false);
+    if (r.is_discarded() || !r.value("ok", false)) {
+      return Status::FailedPrecondition("the running hq serve refused the change: " + *reloaded);
+    }
+    const json active = r.value("active", json::array());
+    if (std::find(active.begin(), active.end(), json(origin)) == active.end()) {
+      return Status::FailedPrecondition("the running hq serve did not take factory '" + origin +
+                                        "' (removed at HQ?): " + *reloaded);
+    }
+    out.hq_origin = r.value("hq_log", "");
+    out.hq_log_key = r.value("hq_log_key", "");
+    out.by_running_hq = true;
+    return out;
+  }
+  if (reloaded.status().code() != StatusCode::kNotFound) {
+    return reloaded.status().WithContext("ask the running hq serve");
+  }
+  ASSIGN_OR_RETURN(HqConfig now, LoadHqConfig(config_path));
+  Result<log::LocalLog> opened = log::OpenLocalLog(env, data_dir, /*with_key=*/true);
+  if (!opened.ok()) return opened.status().WithContext("open HQ's store");
+  log::LocalLog& hq = *opened;
+  engine::LogAuthority authority(hq.log->origin());
+  RETURN_IF_ERROR(RegisterFactories(now, *hq.log, authority));
+  if (!authority.Active(origin)) {
+    return Status::FailedPrecondition("HQ's log says factory '" + origin + "' was removed");
+  }
+  out.hq_origin = hq.log->origin();
+  out.hq_log_key = hq.log->verifier().VerifierKey();
+  return out;
+}
+
 Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
   Env* env = Env::Default();
   const std::string config_path = Absolute(o.hq_config);
@@ -296,14 +261,11 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
   ASSIGN_OR_RETURN(ca::X509Ptr root_cert, ca::LoadCertificate(env, c.root_dir + "/ca.pem"));
   ASSIGN_OR_RETURN(ca::EvpPkeyPtr root_key, crypto::OpenKeyAt(env, c.root_dir + "/ca.key"));
   const std::string public_url = c.validation ? c.validation->public_url : "http://127.0.0.1";
-  ASSIGN_OR_RETURN(ca::Profile ca_profile, ca::BuiltinProfile(ca_profile_name));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr ca_key, ca::GenerateKey(ca::KeyType::kP256));
-  const ca::CaSubject subject{c.organization, name, vid};
-  ASSIGN_OR_RETURN(ca::X509ReqPtr csr, ca::CreateCaRequest(ca_key.get(), ca_profile, subject));
-  ASSIGN_OR_RETURN(std::string csr_pem, ca::RequestPem(csr.get()));
-  ASSIGN_OR_RETURN(ca::X509Ptr ca_cert,
-                   ca::SignCaRequest(csr_pem, ca_profile, subject, root_cert.get(), root_key.get(),
-                                     {public_url + "/crl/root.crl", public_url + "/ocsp"}, NowSeconds()));
+  ASSIGN_OR_RETURN(ca::KeyAndCertificate issuing,
+                   CertifyFactoryCa({c.organization, name, ca_profile_name, vid, public_url}, root_cert.get(),
+                                    root_key.get()));
+  ca::EvpPkeyPtr& ca_key = issuing.key;
+  ca::X509Ptr& ca_cert = issuing.cert;
   const std::string mirror = FolderOf(c.root_dir) + "/factories/" + name + "/ca";
   if (env->FileExists(mirror + "/ca.key")) return Status::AlreadyExists(mirror + " already holds a CA key");
   // HQ's copy goes where HQ's root key is (its token, or a PEM file).
@@ -352,43 +314,16 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
     (void)env->WriteFileAtomic(config_path, before, 0644);
     return forget_key(s);
   };
-  std::string hq_origin, hq_key;
-  Result<std::string> reloaded = Delegate(c.data_dir, json{{"cmd", "reload"}});
-  if (reloaded.ok()) {
-    json r = json::parse(*reloaded, nullptr, false);
-    if (r.is_discarded() || !r.value("ok", false)) {
-      return restore(Status::FailedPrecondition("the running hq serve refused the factory: " + *reloaded));
-    }
-    const json active = r.value("active", json::array());
-    if (std::find(active.begin(), active.end(), json(origin)) == active.end()) {
-      return restore(Status::FailedPrecondition("the running hq serve did not take factory '" + origin +
-                                                "' (removed at HQ?): " + *reloaded));
-    }
-    hq_origin = r.value("hq_log", "");
-    hq_key = r.value("hq_log_key", "");
-    out.registered_by_running_hq = true;
-  } else if (reloaded.status().code() == StatusCode::kNotFound) {
-    ASSIGN_OR_RETURN(HqConfig now, LoadHqConfig(config_path));
-    Result<log::LocalLog> hq = log::OpenLocalLog(env, c.data_dir, /*with_key=*/true);
-    if (!hq.ok()) return restore(hq.status().WithContext("open HQ's store"));
-    engine::LogAuthority authority(hq->log->origin());
-    Status registered = RegisterFactories(now, *hq->log, authority);
-    if (!registered.ok()) return restore(registered);
-    if (!authority.Active(origin)) {
-      return restore(Status::FailedPrecondition("HQ's log says factory '" + origin + "' was removed"));
-    }
-    hq_origin = hq->log->origin();
-    hq_key = hq->log->verifier().VerifierKey();
-  } else {
-    return restore(reloaded.status().WithContext("ask the running hq serve"));
-  }
+  Result<HqRegistration> registered = RegisterAtHq(config_path, c.data_dir, origin);
+  if (!registered.ok()) return restore(registered.status());
+  const std::string& hq_origin = registered->hq_origin;
+  const std::string& hq_key = registered->hq_log_key;
+  out.registered_by_running_hq = registered->by_running_hq;
 
   // The grant: everything the factory needs, the CA key sealed to it.
-  ASSIGN_OR_RETURN(Bytes fingerprint, ca::KeyFingerprint(ca_key.get()));
-  out.ca_key_fingerprint = HexEncode(fingerprint);
-  ASSIGN_OR_RETURN(std::string sealed, ca::SealPrivateKey(ca_key.get(), transport.get()));
-  ASSIGN_OR_RETURN(std::string ca_pem, ca::CertificatePem(ca_cert.get()));
-  ASSIGN_OR_RETURN(std::string root_pem, ca::CertificatePem(root_cert.get()));
+  ASSIGN_OR_RETURN(json ca_grant, IssuingCaGrant(issuing, root_cert.get(), transport.get(), out.ca_name,
+                                                 ca_profile_name, public_url));
+  out.ca_key_fingerprint = ca_grant["key_fingerprint"].get<std::string>();
   ASSIGN_OR_RETURN(std::string sync_pem, ca::CertificatePem(sync_cert.get()));
   ASSIGN_OR_RETURN(std::string tls_ca_pem, ca::CertificatePem(tls_ca.get()));
   const json grant = {
@@ -403,15 +338,7 @@ Result<CertifyResult> CertifyFactory(const CertifyOptions& o) {
                                                 : o.sync_address},
         {"sync_spki_sha256", hq_sync_spki},
         {"tls_ca_pem", tls_ca_pem}}},
-      {"ca",
-       {{"name", out.ca_name},
-        {"profile", ca_profile_name},
-        {"certificate_pem", ca_pem},
-        {"root_pem", root_pem},
-        {"sealed_key_pem", sealed},
-        {"key_fingerprint", out.ca_key_fingerprint},
-        {"crl_url", public_url + "/crl/" + out.ca_name + ".crl"},
-        {"ocsp_url", public_url + "/ocsp"}}},
+      {"ca", ca_grant},
       {"sync_tls_certificate_pem", sync_pem}};
   const std::string text = grant.dump(2) + "\n";
   RETURN_IF_ERROR(env->WriteFileAtomic(o.grant, text, 0600));
@@ -442,28 +369,15 @@ Status FactoryJoin(const JoinOptions& o) {
   ASSIGN_OR_RETURN(std::string sync_address, Field(g, o.grant, {"hq", "sync_address"}));
   ASSIGN_OR_RETURN(std::string hq_spki, Field(g, o.grant, {"hq", "sync_spki_sha256"}));
   ASSIGN_OR_RETURN(std::string hq_tls_ca_pem, Field(g, o.grant, {"hq", "tls_ca_pem"}));
-  ASSIGN_OR_RETURN(std::string ca_pem, Field(g, o.grant, {"ca", "certificate_pem"}));
-  ASSIGN_OR_RETURN(std::string root_pem, Field(g, o.grant, {"ca", "root_pem"}));
-  ASSIGN_OR_RETURN(std::string sealed, Field(g, o.grant, {"ca", "sealed_key_pem"}));
-  ASSIGN_OR_RETURN(std::string fingerprint, Field(g, o.grant, {"ca", "key_fingerprint"}));
-  ASSIGN_OR_RETURN(std::string crl_url, Field(g, o.grant, {"ca", "crl_url"}));
-  ASSIGN_OR_RETURN(std::string ocsp_url, Field(g, o.grant, {"ca", "ocsp_url"}));
   ASSIGN_OR_RETURN(std::string sync_pem, Field(g, o.grant, {"sync_tls_certificate_pem"}));
   RETURN_IF_ERROR(HostPort(sync_address, "hq.sync_address", o.grant).status());
 
-  // The issuing CA: the key opens with our transport key, is the one the
-  // certificate certifies, and the certificate chains to the root.
-  ASSIGN_OR_RETURN(ca::X509Ptr transport, ca::LoadCertificate(env, dir + "/transport.pem"));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr transport_key, crypto::OpenKeyAt(env, dir + "/transport.key"));
-  ASSIGN_OR_RETURN(ca::EvpPkeyPtr ca_key, ca::OpenSealedKey(sealed, transport.get(), transport_key.get()));
-  ASSIGN_OR_RETURN(ca::X509Ptr ca_cert, ca::ParseCertificate(ca_pem));
-  ASSIGN_OR_RETURN(ca::X509Ptr root, ca::ParseCertificate(root_pem));
-  if (!ca::KeyMatchesCertificate(ca_key.get(), ca_cert.get())) {
-    return Status::InvalidArgument(o.grant + ": the sealed key is not the key of the CA certificate");
-  }
-  ASSIGN_OR_RETURN(Bytes fp, ca::KeyFingerprint(ca_key.get()));
-  if (HexEncode(fp) != fingerprint) return Status::InvalidArgument(o.grant + ": the CA key fingerprint does not match");
-  RETURN_IF_ERROR(ca::VerifyChain(ca_cert.get(), {}, root.get()).WithContext("the issuing CA certificate"));
+  ASSIGN_OR_RETURN(OpenedCaGrant issuing, OpenCaGrant(env, g, o.grant, dir));
+  ca::EvpPkeyPtr& ca_key = issuing.key;
+  ca::X509Ptr& ca_cert = issuing.cert;
+  ca::X509Ptr& root = issuing.root;
+  const std::string& crl_url = issuing.crl_url;
+  const std::string& ocsp_url = issuing.ocsp_url;
   // The sync certificate: for our sync key, under HQ's TLS CA.
   ASSIGN_OR_RETURN(ca::X509Ptr sync_cert, ca::ParseCertificate(sync_pem));
   ASSIGN_OR_RETURN(ca::X509Ptr hq_tls_ca, ca::ParseCertificate(hq_tls_ca_pem));

@@ -86,6 +86,17 @@ struct CertifyResult {
 };
 Result<CertifyResult> CertifyFactory(const CertifyOptions& options);
 
+// RegisterAtHq makes HQ take what hq.toml (`config_path`) now says: the
+// running hq serve reloads it (control socket), or, when none runs, the
+// registrations are appended to HQ's store (`data_dir`) here. The factory
+// of log `origin` must then be active. Returns HQ's log origin and key.
+struct HqRegistration {
+  std::string hq_origin, hq_log_key;
+  bool by_running_hq = false;
+};
+Result<HqRegistration> RegisterAtHq(const std::string& config_path, const std::string& data_dir,
+                                    const std::string& origin);
+
 struct JoinOptions {
   std::string dir;     // the folder FactoryInit made
   std::string grant;

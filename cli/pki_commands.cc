@@ -13,6 +13,7 @@
 #include "cli/config.h"
 #include "cli/hq_node.h"
 #include "cli/key_inventory.h"
+#include "cli/ca_change.h"
 #include "cli/onboarding.h"
 #include "cli/sync_support.h"
 #include "engine/batch_authority.h"
@@ -249,6 +250,57 @@ void AddCeremonyCommands(CLI::App& pki, int* exit_code) {
       RETURN_IF_ERROR(FactoryJoin(*jo));
       return nlohmann::json{{"ok", true},
                             {"config", jo->config.empty() ? jo->dir + "/factory.toml" : jo->config}};
+    });
+  });
+
+  // A new issuing CA for a factory (cli/ca_change.h).
+  auto cr = std::make_shared<CaRequestOptions>();
+  CLI::App* ca_request = pki.add_subcommand(
+      "ca-request", "Factory: ask HQ for a new issuing CA — a fresh transport key and a request file "
+                    "naming the current CA");
+  ca_request->add_option("--config", cr->factory_config, "factory.toml")->required();
+  ca_request->add_option("--out", cr->request, "Request file to write (default <config folder>/<name>-ca.req)");
+  ca_request->callback([cr, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(std::string request, CaRequest(*cr));
+      return nlohmann::json{{"ok", true}, {"request", request}};
+    });
+  });
+
+  auto cc = std::make_shared<CertifyCaOptions>();
+  CLI::App* certify_ca = pki.add_subcommand(
+      "certify-ca", "HQ: certify a new issuing CA for a factory under the root (same profile as its "
+                    "current one), add [[factory_ca]] to hq.toml, register it in HQ's log (a running "
+                    "hq serve serves it at once) and write the grant (CA key sealed to the factory)");
+  certify_ca->add_option("--config", cc->hq_config, "hq.toml")->required();
+  certify_ca->add_option("--request", cc->request, "The factory's ca-request file")->required();
+  certify_ca->add_option("--out", cc->grant, "Grant file to write")->required();
+  certify_ca->add_option("--ca-name", cc->ca_name, "URL name of the new CA (default <current>-g<N>)");
+  certify_ca->callback([cc, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(CertifyCaResult r, CertifyCa(*cc));
+      return nlohmann::json{{"ok", true},
+                            {"factory", r.factory},
+                            {"ca_name", r.ca_name},
+                            {"previous_ca_name", r.previous_ca_name},
+                            {"ca_id", r.ca_id},
+                            {"ca_key_fingerprint", r.ca_key_fingerprint},
+                            {"grant", cc->grant},
+                            {"grant_sha256", r.grant_sha256},
+                            {"registered_by_running_hq", r.registered_by_running_hq}};
+    });
+  });
+
+  auto cj = std::make_shared<CaJoinOptions>();
+  CLI::App* ca_join = pki.add_subcommand(
+      "ca-join", "Factory: open HQ's new-CA grant, install the CA beside the current one and make it "
+                 "the CA of new batches ([[issuing_ca]] in factory.toml; restart factory serve)");
+  ca_join->add_option("--config", cj->factory_config, "factory.toml")->required();
+  ca_join->add_option("grant", cj->grant, "The grant file")->required();
+  ca_join->callback([cj, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(std::string dir, CaJoin(*cj));
+      return nlohmann::json{{"ok", true}, {"ca_dir", dir}, {"config", cj->factory_config}};
     });
   });
 

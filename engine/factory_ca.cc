@@ -103,6 +103,7 @@ struct FactoryCa::Work {
   EnrollResult result;
   std::shared_ptr<const BatchTerms> terms;
   const ca::Profile* profile = nullptr;
+  const ca::IssuingCa* issuer = nullptr;  // the CA the batch is authorized under
   EvpPkeyPtr public_key;  // the device's key (or the generated key)
   ca::X509ReqPtr csr;     // the parsed CSR (its SubjectPublicKeyInfo is copied)
   std::optional<Reservation> reservation;
@@ -137,10 +138,25 @@ Result<std::unique_ptr<FactoryCa>> FactoryCa::Open(FactoryCaOptions options) {
   }
   ASSIGN_OR_RETURN(ca::IssuingCa issuing, ca::IssuingCa::Load(f->env_, options.ca_dir, options.urls));
   f->issuing_ = std::make_unique<ca::IssuingCa>(std::move(issuing));
+  for (const IssuingCaSource& p : options.previous_cas) {
+    ASSIGN_OR_RETURN(ca::IssuingCa previous, ca::IssuingCa::Load(f->env_, p.dir, p.urls));
+    if (f->IssuingCaFor(previous.ca_id()) != nullptr) {
+      return Status::InvalidArgument(p.dir + " holds an issuing CA this factory already has");
+    }
+    f->previous_.push_back(std::make_unique<ca::IssuingCa>(std::move(previous)));
+  }
   f->ledger_ = std::make_unique<BatchLedger>(f->local_.log->origin());
   f->options_ = std::move(options);
   RETURN_IF_ERROR(f->Replay());
   return f;
+}
+
+const ca::IssuingCa* FactoryCa::IssuingCaFor(const Bytes& ca_id) const {
+  if (ca_id.empty() || ca_id == issuing_->ca_id()) return issuing_.get();
+  for (const auto& p : previous_) {
+    if (p->ca_id() == ca_id) return p.get();
+  }
+  return nullptr;
 }
 
 Status FactoryCa::Replay() {
@@ -234,9 +250,11 @@ void FactoryCa::Vet(Work& w) {
                   "batch '" + req.batch_id + "' is not authorized by HQ for this factory");
   }
   w.terms = std::move(batch->terms);
-  if (!w.terms->ca_id.empty() && w.terms->ca_id != issuing_->ca_id()) {
+  w.issuer = IssuingCaFor(w.terms->ca_id);
+  if (w.issuer == nullptr) {
     return Refuse(w, RejectionReason::INTERNAL_ERROR,
-                  "batch '" + req.batch_id + "' is authorized for another issuing CA");
+                  "batch '" + req.batch_id + "' is authorized for issuing CA " + HexEncode(w.terms->ca_id).substr(0, 16) +
+                      "…, which this factory does not hold (install it with `mirrorca pki ca-join`)");
   }
   Result<const ca::Profile*> profile = ProfileFor(w.terms->profile);
   if (!profile.ok()) {
@@ -291,7 +309,7 @@ void FactoryCa::Sign(Work& w) {
     values["pid"] = Hex4(w.terms->product_id);
   }
   Result<ca::X509Ptr> cert =
-      issuing_->Issue(*w.profile, values, w.public_key.get(), w.reservation->serial,
+      w.issuer->Issue(*w.profile, values, w.public_key.get(), w.reservation->serial,
                       w.now / 1000000, w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr);
   if (!cert.ok()) return release("certificate could not be built: " + cert.status().message());
   Result<std::string> der = ca::CertificateDer(cert->get());
@@ -299,7 +317,7 @@ void FactoryCa::Sign(Work& w) {
   if (!der.ok() || !pem.ok()) return release("certificate could not be encoded");
 
   auto c = w.draft.event().getKind().initCertificateIssued();
-  c.setCaId(Data(issuing_->ca_id()));
+  c.setCaId(Data(w.issuer->ca_id()));
   c.setSerial(Data(w.reservation->serial));
   c.setDeviceSerial(w.request->device_serial);
   c.setBatchId(w.request->batch_id);
@@ -318,7 +336,7 @@ void FactoryCa::Sign(Work& w) {
   w.has_draft = true;
   w.result.serial_hex = HexEncode(w.reservation->serial);
   w.result.certificate_pem = *pem;
-  w.result.chain_pem = *pem + issuing_->chain_pem();
+  w.result.chain_pem = *pem + w.issuer->chain_pem();
 }
 
 void FactoryCa::Record(std::vector<Work*>& works) {

@@ -6,6 +6,8 @@
 //
 // Data: the node's LocalLog (its own log) holds, in the same store, the
 // verified mirror copy of HQ's log, from which batch authorizations come.
+// Each batch issues under the CA HQ named when it authorized the batch
+// (the current one, or one it replaced whose key the factory still holds).
 //
 // Thread-safety: Enroll, EnrollBulk, Keygen and the readers are safe for
 // concurrent use from any number of threads.
@@ -30,11 +32,21 @@
 
 namespace mirrorca::engine {
 
+// IssuingCaSource: where one issuing CA is, and the URLs its certificates name.
+struct IssuingCaSource {
+  std::string dir;  // ca.pem, ca.key, chain.pem
+  ca::IssuingCaUrls urls;
+};
+
 struct FactoryCaOptions {
   Env* env = nullptr;                 // null = Env::Default()
   std::string data_dir;               // the factory LocalLog directory
-  std::string ca_dir;                 // issuing CA directory (ca.pem, ca.key, chain.pem)
+  std::string ca_dir;                 // the current issuing CA (ca.pem, ca.key, chain.pem)
   ca::IssuingCaUrls urls;
+  // The CAs the current one replaced: each batch issues under the CA HQ
+  // authorized it for (batchAuthorized.caId), so batches authorized before
+  // the change finish under the CA they began with.
+  std::vector<IssuingCaSource> previous_cas;
   std::string organization;
   std::string factory_name;
   std::string production_line;        // recorded in events
@@ -122,7 +134,10 @@ class FactoryCa {
     return ledger_->Batch(batch_id);
   }
   std::vector<BatchCounts> Batches() const { return ledger_->Batches(); }
+  // issuing_ca: the current one (new batches); IssuingCaFor: the one with
+  // SPKI hash `ca_id` (an empty id: the current one), null if not held.
   const ca::IssuingCa& issuing_ca() const { return *issuing_; }
+  const ca::IssuingCa* IssuingCaFor(const Bytes& ca_id) const;
   log::EventLog& log() { return *local_.log; }
   log::EventLog& hq_log() { return *hq_log_; }
   const FactoryMetrics& metrics() const { return metrics_; }
@@ -154,6 +169,7 @@ class FactoryCa {
   std::mutex hq_applied_mu_;
   uint64_t hq_applied_ = 0;  // guarded by hq_applied_mu_: HQ events applied to the ledger
   std::unique_ptr<ca::IssuingCa> issuing_;
+  std::vector<std::unique_ptr<ca::IssuingCa>> previous_;  // the CAs it replaced
   std::unique_ptr<BatchLedger> ledger_;
   std::mutex profiles_mu_;
   std::map<std::string, std::unique_ptr<ca::Profile>, std::less<>> profiles_;

@@ -22,19 +22,23 @@ Status RegisterFactories(const std::vector<FactorySettings>& factories, log::Eve
     reg.name = f.name;
     reg.log_key = f.log_key;
     reg.sync_spki = f.sync_spki;
-    ASSIGN_OR_RETURN(std::string pem, env->ReadFile(f.ca_mirror_dir + "/ca.pem", 1 << 20));
-    ASSIGN_OR_RETURN(ca::X509Ptr cert, ca::ParseCertificate(pem));
-    ASSIGN_OR_RETURN(std::string der, ca::CertificateDer(cert.get()));
-    reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
-    // HQ's copy of the CA key: it must be the certificate's, and its
-    // fingerprint goes into the log (every holder of a CA key is on record).
-    if (env->FileExists(f.ca_mirror_dir + "/ca.key")) {
-      ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, crypto::OpenKeyAt(env, f.ca_mirror_dir + "/ca.key"));
-      if (!ca::KeyMatchesCertificate(key.get(), cert.get())) {
-        return Status::InvalidArgument(f.ca_mirror_dir + "/ca.key is not the key of " + f.ca_mirror_dir +
-                                       "/ca.pem (factory '" + f.name + "')");
+    for (const CaSettings& c : f.AllCas()) {
+      ASSIGN_OR_RETURN(std::string pem, env->ReadFile(c.ca_mirror_dir + "/ca.pem", 1 << 20));
+      ASSIGN_OR_RETURN(ca::X509Ptr cert, ca::ParseCertificate(pem));
+      ASSIGN_OR_RETURN(std::string der, ca::CertificateDer(cert.get()));
+      reg.ca_certificates.push_back(Bytes(der.begin(), der.end()));
+      // HQ's copy of the CA key: it must be the certificate's, and the
+      // current one's fingerprint goes into the log (every holder of a CA
+      // key is on record; an earlier CA's was recorded when it was current).
+      reg.ca_key_fingerprint.clear();
+      if (env->FileExists(c.ca_mirror_dir + "/ca.key")) {
+        ASSIGN_OR_RETURN(ca::EvpPkeyPtr key, crypto::OpenKeyAt(env, c.ca_mirror_dir + "/ca.key"));
+        if (!ca::KeyMatchesCertificate(key.get(), cert.get())) {
+          return Status::InvalidArgument(c.ca_mirror_dir + "/ca.key is not the key of " + c.ca_mirror_dir +
+                                         "/ca.pem (factory '" + f.name + "')");
+        }
+        ASSIGN_OR_RETURN(reg.ca_key_fingerprint, ca::KeyFingerprint(key.get()));
       }
-      ASSIGN_OR_RETURN(reg.ca_key_fingerprint, ca::KeyFingerprint(key.get()));
     }
     Status registered = engine::RegisterFactory(hq_log, authority, reg).status();
     if (registered.code() == StatusCode::kFailedPrecondition) {  // removed: stays removed, its sync is refused
@@ -52,8 +56,14 @@ HqService::~HqService() {
   delivery_store_.reset();
 }
 
-validation::VaIssuer HqService::IssuerOf(const FactorySettings& f) const {
-  return {f.ca_name, f.ca_mirror_dir, options_.public_url + "/crl/" + f.ca_name + ".crl",
+std::vector<CaSettings> FactorySettings::AllCas() const {
+  std::vector<CaSettings> all = previous_cas;
+  all.push_back({ca_name, ca_mirror_dir});
+  return all;
+}
+
+validation::VaIssuer HqService::IssuerOf(const FactorySettings& f, const CaSettings& ca) const {
+  return {ca.ca_name, ca.ca_mirror_dir, options_.public_url + "/crl/" + ca.ca_name + ".crl",
           /*crl_only=*/false, f.unseen_unknown};
 }
 
@@ -84,8 +94,10 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   std::vector<validation::VaIssuer> issuers;
   for (const FactorySettings& f : o.factories) {
     if (log::EventLog* copy = s->sync_->Copy(f.log_origin)) logs.push_back(copy);
-    issuers.push_back(s->IssuerOf(f));
-    s->served_.insert(f.log_origin);
+    for (const CaSettings& ca : f.AllCas()) {
+      issuers.push_back(s->IssuerOf(f, ca));
+      s->served_.insert(ca.ca_name);
+    }
   }
   // The root's CRL (the issuing CAs' CRL distribution point), when HQ holds
   // the root key; an offline root publishes it at its ceremony instead. It
@@ -216,11 +228,16 @@ Result<ReloadOutcome> HqService::Reload(const std::vector<FactorySettings>& fact
   RETURN_IF_ERROR(RegisterFactories(factories, *local_.log, *authority_, &out.removed));
   RETURN_IF_ERROR(sync_->Refresh());
   for (const FactorySettings& f : factories) {
-    if (served_.count(f.log_origin) != 0 || !authority_->Active(f.log_origin)) continue;
-    RETURN_IF_ERROR(va_->AddIssuer(IssuerOf(f), sync_->Copy(f.log_origin))
-                        .WithContext("serve the CA of factory '" + f.name + "'"));
-    served_.insert(f.log_origin);
-    out.added.push_back(f.name);
+    if (!authority_->Active(f.log_origin)) continue;
+    bool added = false;
+    for (const CaSettings& ca : f.AllCas()) {
+      if (served_.count(ca.ca_name) != 0) continue;
+      RETURN_IF_ERROR(va_->AddIssuer(IssuerOf(f, ca), sync_->Copy(f.log_origin))
+                          .WithContext("serve the CA '" + ca.ca_name + "' of factory '" + f.name + "'"));
+      served_.insert(ca.ca_name);
+      added = true;
+    }
+    if (added) out.added.push_back(f.name);
   }
   for (const engine::FactoryScope& f : authority_->Factories()) {
     if (!f.removed) out.active.push_back(f.log_origin);

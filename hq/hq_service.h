@@ -32,15 +32,25 @@
 
 namespace mirrorca::hq {
 
+// CaSettings: one issuing CA of a factory, as HQ holds it.
+struct CaSettings {
+  std::string ca_name;           // /crl/<ca_name>.crl
+  std::string ca_mirror_dir;     // HQ's copy of it (ca.pem, ca.key)
+};
+
 // FactorySettings: what HQ's configuration says about one factory.
 struct FactorySettings {
   std::string name;
-  std::string ca_name;           // /crl/<ca_name>.crl
+  std::string ca_name;           // its current issuing CA: /crl/<ca_name>.crl
   bool unseen_unknown = false;   // OCSP "unknown" for serials HQ has not seen issued
   std::string log_origin;
   std::string log_key;
-  std::string ca_mirror_dir;     // HQ's copy of its issuing CA (ca.pem, ca.key)
+  std::string ca_mirror_dir;     // HQ's copy of the current issuing CA (ca.pem, ca.key)
   std::set<std::string> sync_spki;
+  // The CAs the current one replaced, oldest first: registered and served
+  // (CRLs, OCSP) for what they issued.
+  std::vector<CaSettings> previous_cas;
+  std::vector<CaSettings> AllCas() const;  // previous_cas, then the current one
 };
 
 struct HqOptions {
@@ -56,7 +66,9 @@ struct HqOptions {
 };
 
 // RegisterFactories records each factory in HQ's log (engine::RegisterFactory:
-// once, and again when its CA, HQ's key copy or its sync keys change; a
+// once, and again when it gains a CA or sync keys change; every CA
+// certificate it has had is listed, the current one last, whose key
+// fingerprint the event records; a
 // removed factory stays removed and is reported in `removed`) and catches
 // `authority` up.
 Status RegisterFactories(const std::vector<FactorySettings>& factories, log::EventLog& hq_log,
@@ -126,7 +138,7 @@ class HqService {
 
  private:
   HqService() = default;
-  validation::VaIssuer IssuerOf(const FactorySettings& f) const;
+  validation::VaIssuer IssuerOf(const FactorySettings& f, const CaSettings& ca) const;
 
   HqOptions options_;
   log::LocalLog local_;
@@ -135,7 +147,7 @@ class HqService {
   std::unique_ptr<replication::HqSync> sync_;
   std::unique_ptr<validation::ValidationAuthority> va_;
   std::mutex reload_mu_;
-  std::set<std::string> served_;  // origins whose CA the VA serves; guarded by reload_mu_
+  std::set<std::string> served_;  // names of the CAs the VA serves; guarded by reload_mu_
 };
 
 }  // namespace mirrorca::hq

@@ -170,9 +170,9 @@ struct FactoryRegistered {
   name @0 :Text;              # the factory's name at this HQ: batch namespace (name/batch), CRL and OCSP names
   logOrigin @1 :Text;         # the factory log's origin
   logKey @2 :Text;            # C2SP verifier key of the factory log
-  caCertificates @3 :List(Data);  # its issuing CA certificates, DER; caId = SHA-256 of each SPKI
+  caCertificates @3 :List(Data);  # every issuing CA it has had, DER, the current one last; caId = SHA-256 of each SPKI
   syncSpki @4 :List(Text);    # SHA-256 (hex) of the TLS keys bound to the log
-  caKeyFingerprint @5 :Data;  # SHA-256 of the issuing CA key HQ holds a copy of (empty: none)
+  caKeyFingerprint @5 :Data;  # SHA-256 of the current CA's key, of which HQ holds a copy (empty: none)
 }
 
 # HQ stops trusting a factory's log for new events: its sync and bundles are
