@@ -300,7 +300,7 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
 
 Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
-  RETURN_IF_ERROR(d.Known(d.root(), "", {"hq", "root", "factory", "factory_ca", "sync", "validation", "admin"}));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"hq", "root", "factory", "factory_ca", "va", "sync", "validation", "admin"}));
   HqConfig c;
   c.path = path;
   ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
@@ -384,6 +384,26 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     owner->ca_name = next.ca_name;
     owner->ca_mirror_dir = next.ca_mirror_dir;
   }
+  ASSIGN_OR_RETURN(std::vector<const toml::table*> vas, d.Array("va"));
+  for (const toml::table* v : vas) {
+    RETURN_IF_ERROR(d.Known(*v, "va", {"name", "sync_spki_sha256", "responder_csr"}));
+    VaRef r;
+    ASSIGN_OR_RETURN(r.name, d.Str(*v, "va", "name", true));
+    if (!PlainCaName(r.name)) return d.Error("va.name", "'" + r.name + "': 1 to 64 lower-case letters, digits, '-', '_' or '.'");
+    ASSIGN_OR_RETURN(r.sync_spki_sha256, d.Str(*v, "va", "sync_spki_sha256", true));
+    if (r.sync_spki_sha256.size() != 64) return d.Error("va.sync_spki_sha256", "must be 64 hex digits");
+    ASSIGN_OR_RETURN(r.responder_csr, d.PathOf(*v, "va", "responder_csr", true));
+    for (const VaRef& other : c.vas) {
+      if (other.name == r.name) return d.Error("va.name", "two VAs are named '" + r.name + "'");
+      if (other.sync_spki_sha256 == r.sync_spki_sha256) return d.Error("va.sync_spki_sha256", "two VAs share a key");
+    }
+    for (const FactoryRef& f : c.factories) {
+      if (f.sync_spki_sha256.count(r.sync_spki_sha256) != 0) {
+        return d.Error("va.sync_spki_sha256", "the TLS key " + r.sync_spki_sha256 + " is factory '" + f.name + "''s");
+      }
+    }
+    c.vas.push_back(std::move(r));
+  }
   ASSIGN_OR_RETURN(const toml::table* sync, d.Section("sync", false));
   if (!sync->empty()) {
     RETURN_IF_ERROR(d.Known(*sync, "sync", {"listen", "tls_cert", "tls_key", "tls_ca",
@@ -460,6 +480,50 @@ Result<RaConfig> LoadRaConfig(const std::string& path) {
   ASSIGN_OR_RETURN(int64_t bulk, d.Int(*ra, "ra", "bulk_size", 250, 1, 1000));
   c.connections = static_cast<unsigned>(conns);
   c.bulk_size = static_cast<unsigned>(bulk);
+  return c;
+}
+
+Result<VaConfig> LoadVaConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"va", "hq", "validation"}));
+  VaConfig c;
+  c.path = path;
+  ASSIGN_OR_RETURN(const toml::table* va, d.Section("va", true));
+  RETURN_IF_ERROR(d.Known(*va, "va", {"name", "data_dir", "responder_key", "unseen_serials", "follow_seconds"}));
+  ASSIGN_OR_RETURN(c.name, d.Str(*va, "va", "name", true));
+  ASSIGN_OR_RETURN(c.data_dir, d.PathOf(*va, "va", "data_dir", true));
+  ASSIGN_OR_RETURN(c.responder_key, d.KeyOf(*va, "va", "responder_key"));
+  ASSIGN_OR_RETURN(std::string unseen, d.Str(*va, "va", "unseen_serials", false));
+  if (!unseen.empty() && unseen != "revoked" && unseen != "unknown") {
+    return d.Error("va.unseen_serials", "must be \"revoked\" or \"unknown\"");
+  }
+  c.unseen_unknown = unseen == "unknown";
+  ASSIGN_OR_RETURN(int64_t follow, d.Int(*va, "va", "follow_seconds", 2, 1, 3600));
+  c.follow_seconds = static_cast<int>(follow);
+  ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
+  RETURN_IF_ERROR(d.Known(*hq, "hq", {"log_origin", "log_key", "sync_address", "tls_cert", "tls_key", "tls_ca",
+                                      "hq_spki_sha256", "io_timeout_seconds"}));
+  ASSIGN_OR_RETURN(c.hq_log_origin, d.Str(*hq, "hq", "log_origin", true));
+  ASSIGN_OR_RETURN(c.hq_log_key, d.Str(*hq, "hq", "log_key", true));
+  ASSIGN_OR_RETURN(std::string addr, d.Str(*hq, "hq", "sync_address", true));
+  ASSIGN_OR_RETURN(auto hp, HostPort(addr, "hq.sync_address", path));
+  c.hq_host = hp.first;
+  c.hq_port = hp.second;
+  ASSIGN_OR_RETURN(c.tls, d.Tls(*hq, "hq"));
+  ASSIGN_OR_RETURN(c.hq_spki_sha256, d.Str(*hq, "hq", "hq_spki_sha256", true));
+  if (c.hq_spki_sha256.size() != 64) return d.Error("hq.hq_spki_sha256", "must be 64 hex digits");
+  ASSIGN_OR_RETURN(int64_t t, d.Int(*hq, "hq", "io_timeout_seconds", 30, 1, 3600));
+  c.io_timeout_seconds = static_cast<int>(t);
+  ASSIGN_OR_RETURN(const toml::table* v, d.Section("validation", true));
+  RETURN_IF_ERROR(d.Known(*v, "validation", {"listen", "ocsp_validity_minutes", "ocsp_max_age_seconds", "io_threads"}));
+  ASSIGN_OR_RETURN(auto listen, d.Listen(*v, "validation"));
+  c.listen_address = listen.first;
+  c.listen_port = listen.second;
+  ASSIGN_OR_RETURN(int64_t ocsp_m, d.Int(*v, "validation", "ocsp_validity_minutes", 240, 1, 60 * 24 * 30));
+  c.ocsp_validity_seconds = ocsp_m * 60;
+  ASSIGN_OR_RETURN(c.ocsp_max_age_seconds, d.Int(*v, "validation", "ocsp_max_age_seconds", 60, 0, 7 * 86400));
+  ASSIGN_OR_RETURN(int64_t io, d.Int(*v, "validation", "io_threads", 2, 1, 64));
+  c.io_threads = static_cast<unsigned>(io);
   return c;
 }
 

@@ -100,6 +100,14 @@ struct FactoryRef {
   std::vector<CaMirror> AllCas() const;
 };
 
+// A validation authority on another machine that follows HQ ([[va]] in
+// hq.toml, appended by `pki certify-va`).
+struct VaRef {
+  std::string name;
+  std::string sync_spki_sha256;  // its sync TLS key: may follow HQ, nothing else
+  std::string responder_csr;     // its OCSP responder key's CSR (HQ certifies the key under every CA)
+};
+
 // HQ's replication port ([sync] in hq.toml).
 struct SyncServerConfig {
   std::string listen_address = "127.0.0.1";
@@ -141,9 +149,33 @@ struct HqConfig {
   std::string data_dir;
   std::string root_dir;
   std::vector<FactoryRef> factories;
+  std::vector<VaRef> vas;
   std::optional<SyncServerConfig> sync;
   std::optional<ValidationConfig> validation;
   std::optional<AdminConfig> admin;  // set when [admin] has a listen address
+};
+
+// va.toml: a validation authority on another machine (`mirrorca ocsp serve
+// --config va.toml`), written by `pki va-join`.
+struct VaConfig {
+  std::string path;
+  std::string name;
+  std::string data_dir;         // its store: the mirrored logs and the projection
+  std::string responder_key;    // its OCSP responder key (0600 PEM or a key reference)
+  bool unseen_unknown = false;  // unseen_serials = "unknown" (default "revoked")
+  int follow_seconds = 2;       // how often it asks HQ for what is new
+  std::string hq_log_origin;
+  std::string hq_log_key;       // pinned
+  std::string hq_host;
+  uint16_t hq_port = 0;
+  TlsFiles tls;                 // its sync identity; tls.ca: HQ's TLS CA
+  std::string hq_spki_sha256;   // pinned HQ sync key
+  int io_timeout_seconds = 30;
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 0;
+  int64_t ocsp_validity_seconds = 4 * 3600;
+  int64_t ocsp_max_age_seconds = 60;
+  unsigned io_threads = 2;
 };
 
 struct RaConfig {
@@ -158,6 +190,7 @@ struct RaConfig {
 Result<FactoryConfig> LoadFactoryConfig(const std::string& path);
 Result<HqConfig> LoadHqConfig(const std::string& path);
 Result<RaConfig> LoadRaConfig(const std::string& path);
+Result<VaConfig> LoadVaConfig(const std::string& path);
 
 // HostPort splits "host:port" (`key` and `path` name it in errors).
 Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const std::string& key,

@@ -39,6 +39,7 @@ hq::HqOptions OptionsOf(const HqConfig& c) {
     o.ocsp_max_age_seconds = c.validation->ocsp_max_age_seconds;
   }
   o.factories = SettingsOf(c);
+  for (const VaRef& v : c.vas) o.vas.push_back({v.name, v.sync_spki_sha256, v.responder_csr});
   return o;
 }
 
@@ -61,7 +62,11 @@ Result<HqNode> OpenHqNode(const HqConfig& c) {
 Result<nlohmann::json> ReloadFactories(HqNode& n) {
   ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(n.config.path));
   ASSIGN_OR_RETURN(hq::ReloadOutcome r, n.service->Reload(SettingsOf(c)));
+  RETURN_IF_ERROR(n.service->SetVas(OptionsOf(c).vas));
+  std::vector<std::string> vas;
+  for (const VaRef& v : c.vas) vas.push_back(v.name);
   return nlohmann::json{{"ok", true},
+                        {"vas", vas},
                         {"added", r.added},
                         {"removed", r.removed},
                         {"active", r.active},

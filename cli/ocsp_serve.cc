@@ -22,6 +22,10 @@
 #include "log/local_log.h"
 #include "validation/ocsp_replica.h"
 #include "validation/published_crl_files.h"
+#include "va/va_node.h"
+#include "net/tls.h"
+#include "replication/tls_channel.h"
+#include <toml++/toml.h>
 
 namespace mirrorca::cli {
 namespace {
@@ -31,7 +35,89 @@ struct OcspServeArgs {
   unsigned io_threads = 2;
 };
 
+// IsVaConfig: the file is a va.toml (a [va] table), not an hq.toml.
+bool IsVaConfig(const std::string& path) {
+  Result<std::string> text = Env::Default()->ReadFile(path, 1 << 20);
+  if (!text.ok()) return false;
+  try {
+    toml::table t = toml::parse(*text, path);
+    return t.get("va") != nullptr && t.get("va")->is_table();
+  } catch (const toml::parse_error&) {
+    return false;
+  }
+}
+
+// RemoteVaServe: a VA on another machine (va/va_node.h): it follows HQ over
+// the sync channel every follow_seconds and answers OCSP from its own copy.
+Status RemoteVaServe(const OcspServeArgs& a) {
+  ASSIGN_OR_RETURN(VaConfig c, LoadVaConfig(a.config));
+  std::string listen = a.listen.empty() ? c.listen_address + ":" + std::to_string(c.listen_port) : a.listen;
+  ASSIGN_OR_RETURN(auto hp, HostPort(listen, "--listen", "the command line"));
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  va::VaNodeOptions o;
+  o.name = c.name;
+  o.data_dir = c.data_dir;
+  o.hq_log_key = c.hq_log_key;
+  o.responder_key = c.responder_key;
+  o.unseen_unknown = c.unseen_unknown;
+  o.ocsp.validity_seconds = c.ocsp_validity_seconds;
+  o.ocsp.refresh_seconds = std::max<int64_t>(60, c.ocsp_validity_seconds / 4);
+  o.ocsp.http_max_age_seconds = c.ocsp_max_age_seconds;
+  ASSIGN_OR_RETURN(std::unique_ptr<va::VaNode> node, va::VaNode::Open(o));
+  ASSIGN_OR_RETURN(auto tls, net::ClientContext({c.tls.cert, c.tls.key, c.tls.ca}, {c.hq_spki_sha256}));
+  // One session with HQ: what is new of every log, verified, then projected.
+  auto follow = [&]() -> Result<va::FollowResult> {
+    ASSIGN_OR_RETURN(std::unique_ptr<replication::TlsChannel> ch,
+                     replication::TlsChannel::Connect(c.hq_host, c.hq_port, tls,
+                                                      std::chrono::seconds(c.io_timeout_seconds)));
+    Result<va::FollowResult> r = node->Follow(*ch);
+    ch->Close();
+    return r;
+  };
+  Result<va::FollowResult> first = follow();
+  if (!first.ok()) {
+    std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", first.status().ToString()}}.dump() << std::endl;
+  }
+  net::HttpServerOptions ho;
+  ho.address = hp.first;
+  ho.port = hp.second;
+  ho.max_body_bytes = 64 * 1024;
+  ho.inline_handlers = true;
+  ho.io_threads = std::max(a.io_threads, c.io_threads);
+  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) { return node->Handle(r); }, ho);
+  RETURN_IF_ERROR(server.Start());
+  std::cout << nlohmann::json{{"serving_ocsp", hp.first + ":" + std::to_string(server.port())},
+                              {"mode", "follow-hq"},
+                              {"va", c.name},
+                              {"hq", c.hq_host + ":" + std::to_string(c.hq_port)},
+                              {"issuers", node->issuers()}}
+                   .dump()
+            << std::endl;
+  PeriodicTask follower(std::chrono::seconds(c.follow_seconds), [&] {
+    Result<va::FollowResult> r = follow();
+    if (!r.ok()) {
+      std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", r.status().ToString()}}.dump() << std::endl;
+    } else if (r->events_received > 0) {
+      std::cout << nlohmann::json{{"followed", true}, {"events_received", r->events_received},
+                                  {"applied", r->applied}, {"issuers", r->issuers}}
+                       .dump()
+                << std::endl;
+    }
+  });
+  int sig = 0;
+  sigwait(&stop, &sig);
+  follower.Stop();
+  server.Stop();
+  std::cout << nlohmann::json{{"stopped", true}, {"signal", sig}}.dump() << std::endl;
+  return Status::Ok();
+}
+
 Status OcspServe(const OcspServeArgs& a) {
+  if (IsVaConfig(a.config)) return RemoteVaServe(a);
   ASSIGN_OR_RETURN(HqConfig c, LoadHqConfig(a.config));
   std::string listen = a.listen;
   if (listen.empty()) {
@@ -122,7 +208,7 @@ void AddOcspCommands(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<OcspServeArgs>();
   CLI::App* serve = ocsp->add_subcommand(
       "serve", "Answer OCSP and serve published CRLs beside `hq serve` (responder keys only, no CA key)");
-  serve->add_option("--config", a->config, "hq.toml")->required();
+  serve->add_option("--config", a->config, "hq.toml (beside hq serve), or va.toml (a VA on another machine, pki va-join)")->required();
   serve->add_option("--listen", a->listen,
                     "HOST:PORT to answer on (port 0: any); default [validation] listen when served_by = \"ocsp-serve\"");
   serve->add_option("--secondary-dir", a->secondary_dir,

@@ -15,6 +15,7 @@
 #include "cli/key_inventory.h"
 #include "cli/ca_change.h"
 #include "cli/onboarding.h"
+#include "cli/va_onboarding.h"
 #include "cli/sync_support.h"
 #include "engine/batch_authority.h"
 #include "engine/delivery_log.h"
@@ -301,6 +302,57 @@ void AddCeremonyCommands(CLI::App& pki, int* exit_code) {
     Run(exit_code, [&]() -> Result<nlohmann::json> {
       ASSIGN_OR_RETURN(std::string dir, CaJoin(*cj));
       return nlohmann::json{{"ok", true}, {"ca_dir", dir}, {"config", cj->factory_config}};
+    });
+  });
+
+  // A validation authority on another machine (cli/va_onboarding.h).
+  auto vi = std::make_shared<VaInitOptions>();
+  CLI::App* va_init = pki.add_subcommand(
+      "va-init", "VA: make a validation authority's OCSP responder key and sync key (they stay here) "
+                 "and the request for HQ");
+  va_init->add_option("--dir", vi->dir, "The VA's folder")->required();
+  va_init->add_option("--name", vi->name, "Its name at HQ (lower case)")->required();
+  va_init->add_option("--listen", vi->listen, "HOST:PORT it answers OCSP on (default 127.0.0.1:8090)");
+  va_init->add_option("--out", vi->request, "Request file to write (default DIR/NAME.req)");
+  va_init->add_option("--key", vi->keys, "Key store for its keys: pkcs11:token=…?pin-source=… (default: PEM files)");
+  va_init->callback([vi, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(std::string request, VaInit(*vi));
+      return nlohmann::json{{"ok", true}, {"va", vi->name}, {"request", request}};
+    });
+  });
+
+  auto cv = std::make_shared<CertifyVaOptions>();
+  CLI::App* certify_va = pki.add_subcommand(
+      "certify-va", "HQ: admit a validation authority — certify its sync key (it may follow HQ, read "
+                    "only), keep its responder CSR (HQ certifies the key under every CA, each "
+                    "certificate an event in HQ's log), add [[va]] to hq.toml, write the grant");
+  certify_va->add_option("--config", cv->hq_config, "hq.toml")->required();
+  certify_va->add_option("--request", cv->request, "The VA's request file")->required();
+  certify_va->add_option("--out", cv->grant, "Grant file to write")->required();
+  certify_va->add_option("--sync-address", cv->sync_address, "HQ's sync address as the VA dials it");
+  certify_va->callback([cv, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(CertifyVaResult r, CertifyVa(*cv));
+      return nlohmann::json{{"ok", true},
+                            {"va", r.name},
+                            {"sync_spki_sha256", r.sync_spki},
+                            {"responder_spki_sha256", r.responder_spki},
+                            {"grant", cv->grant},
+                            {"taken_by_running_hq", r.taken_by_running_hq}};
+    });
+  });
+
+  auto vj = std::make_shared<VaJoinOptions>();
+  CLI::App* va_join = pki.add_subcommand(
+      "va-join", "VA: check HQ's grant against this VA's keys and write va.toml");
+  va_join->add_option("--dir", vj->dir, "The folder pki va-init made")->required();
+  va_join->add_option("grant", vj->grant, "The grant file")->required();
+  va_join->add_option("--config", vj->config, "va.toml to write (default DIR/va.toml)");
+  va_join->callback([vj, exit_code] {
+    Run(exit_code, [&]() -> Result<nlohmann::json> {
+      ASSIGN_OR_RETURN(std::string config, VaJoin(*vj));
+      return nlohmann::json{{"ok", true}, {"config", config}};
     });
   });
 

@@ -1,5 +1,8 @@
 #include "hq/hq_service.h"
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -117,7 +120,33 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   vo.ocsp.http_max_age_seconds = o.ocsp_max_age_seconds;
   ASSIGN_OR_RETURN(s->va_, validation::ValidationAuthority::Open(s->local_.log.get(), std::move(logs),
                                                                  std::move(issuers), vo));
+  RETURN_IF_ERROR(s->SetVas(o.vas));
   return s;
+}
+
+Status HqService::SetVas(const std::vector<VaSettings>& vas) {
+  Env* env = Env::Default();
+  std::set<std::string> pins;
+  std::vector<validation::RemoteResponder> responders;
+  const std::set<std::string> factory_pins = sync_->PinnedSpkis();
+  for (const VaSettings& v : vas) {
+    if (factory_pins.count(v.sync_spki) != 0) {
+      return Status::InvalidArgument("VA '" + v.name + "': its sync key is a factory's");
+    }
+    ASSIGN_OR_RETURN(std::string pem, env->ReadFile(v.responder_csr, 64 << 10));
+    ASSIGN_OR_RETURN(ca::X509ReqPtr csr, ca::ParseRequest(pem));
+    EVP_PKEY* key = X509_REQ_get0_pubkey(csr.get());
+    if (key == nullptr || X509_REQ_verify(csr.get(), key) != 1) {
+      ERR_clear_error();
+      return Status::InvalidArgument("VA '" + v.name + "': " + v.responder_csr + " does not verify (proof of possession)");
+    }
+    ASSIGN_OR_RETURN(Bytes spki, ca::SpkiDer(key));
+    pins.insert(v.sync_spki);
+    responders.push_back({v.name, std::move(spki)});
+  }
+  sync_->SetMirrors(std::move(pins));
+  va_->SetRemoteResponders(std::move(responders));
+  return Status::Ok();
 }
 
 Result<engine::RevocationResult> HqService::Revoke(const RevokeCommand& c) {

@@ -53,6 +53,16 @@ struct FactorySettings {
   std::vector<CaSettings> AllCas() const;  // previous_cas, then the current one
 };
 
+// VaSettings: a validation authority on another machine that follows HQ
+// (va/va_node.h): its sync TLS key (pinned as a mirror's: it may only read)
+// and its OCSP responder key, from the CSR it sent (proof of possession
+// checked), which HQ certifies under every CA it serves.
+struct VaSettings {
+  std::string name;
+  std::string sync_spki;      // hex SHA-256 of its TLS key
+  std::string responder_csr;  // path of its responder key's CSR (PEM)
+};
+
 struct HqOptions {
   std::string data_dir;
   std::string root_dir;          // the root's CRL is served when ca.key is there
@@ -63,6 +73,7 @@ struct HqOptions {
   int64_t ocsp_validity_seconds = 4 * 3600;
   int64_t ocsp_max_age_seconds = 60;
   std::vector<FactorySettings> factories;
+  std::vector<VaSettings> vas;
 };
 
 // RegisterFactories records each factory in HQ's log (engine::RegisterFactory:
@@ -128,6 +139,11 @@ class HqService {
   // Reload registers new or changed factories and serves the new ones at
   // once (sync pins and bindings, OCSP and CRLs for their CAs).
   Result<ReloadOutcome> Reload(const std::vector<FactorySettings>& factories);
+  // SetVas replaces the remote validation authorities: their sync keys may
+  // follow HQ (and only that), and their responder keys are certified
+  // under every CA at the next maintenance. InvalidArgument for a CSR that
+  // does not verify or a sync key that is a factory's.
+  Status SetVas(const std::vector<VaSettings>& vas);
   // RemoveFactory records factoryRemoved: its syncs are refused from then on.
   Result<engine::FactoryScope> RemoveFactory(const std::string& name, const std::string& reason);
 

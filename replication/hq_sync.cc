@@ -10,6 +10,7 @@
 #include "engine/delivery_log.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
+#include "log/signed_note.h"
 #include "replication/bundle.h"
 #include "replication/sync_records.h"
 
@@ -121,7 +122,17 @@ std::vector<log::EventLog*> HqSync::Copies() {
 }
 
 bool HqSync::Pinned(const std::string& spki) {
-  return BoundTo(spki) != nullptr;
+  return IsMirror(spki) || BoundTo(spki) != nullptr;
+}
+
+void HqSync::SetMirrors(std::set<std::string> spkis) {
+  std::unique_lock lock(maps_mu_);
+  mirrors_ = std::move(spkis);
+}
+
+bool HqSync::IsMirror(const std::string& spki) const {
+  std::shared_lock lock(maps_mu_);
+  return mirrors_.count(spki) != 0;
 }
 
 std::set<std::string> HqSync::PinnedSpkis() const {
@@ -258,6 +269,16 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
         (void)SendRefusal(channel, RefusalKind::kVersion, d + " is not supported");
         return Status::InvalidArgument(d);
       }
+      if (hello.getRole() == wire::Role::MIRROR || IsMirror(peer_spki)) {
+        if (hello.getRole() != wire::Role::MIRROR || !IsMirror(peer_spki)) {
+          const std::string d = IsMirror(peer_spki) ? "this TLS identity is a mirror's: it may only read"
+                                                    : "this TLS identity is not a mirror's";
+          Alert(f, RefusalKind::kIdentity, d);
+          (void)SendRefusal(channel, RefusalKind::kIdentity, d);
+          return Status::PermissionDenied(d);
+        }
+        return MirrorRound(channel, hello);
+      }
       const std::string claimed = hello.getOwnLog().cStr();
       if (f == nullptr || hello.getRole() != wire::Role::FACTORY ||
           claimed != f->copy->origin()) {
@@ -359,6 +380,63 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
                             m.getRefusal().getCode().cStr() + ": " +
                             m.getRefusal().getDetail().cStr();
       Alert(&f, RefusalFromCode(m.getRefusal().getCode().cStr()), d);
+      return Status::FailedPrecondition(d);
+    }
+    return Status::InvalidArgument("expected Ack");
+  });
+}
+
+Status HqSync::MirrorRound(FrameChannel& channel, wire::Hello::Reader hello) {
+  const std::string wanted = hello.getPeerLog().cStr();
+  log::EventLog* log = nullptr;
+  std::string note;
+  if (wanted == hq_log_->origin()) {
+    log = hq_log_;
+    ASSIGN_OR_RETURN(note, hq_log_->SignCheckpoint());
+  } else {
+    RETURN_IF_ERROR(Refresh());
+    log = Copy(wanted);
+    if (log == nullptr) {
+      const std::string d = "'" + wanted + "' is neither HQ's log nor a registered factory's";
+      (void)SendRefusal(channel, RefusalKind::kIdentity, d);
+      return Status::PermissionDenied(d);
+    }
+    // Up to the factory's checkpoint HQ stored (verified, cosigned): no
+    // further, so the mirror verifies exactly what HQ verified.
+    Result<std::string> latest = log->LatestCheckpoint();
+    if (latest.ok()) {
+      note = std::move(*latest);
+    } else if (latest.status().code() != StatusCode::kNotFound) {
+      return latest.status();
+    }
+  }
+  uint64_t size = 0;
+  if (!note.empty()) {
+    ASSIGN_OR_RETURN(log::SignedNote parsed, log::SignedNote::Parse(note));
+    ASSIGN_OR_RETURN(log::Checkpoint cp, log::Checkpoint::ParseText(parsed.text));
+    size = cp.tree_size;
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto h = m.initRoot<wire::Message>().initHello();
+    h.setProtocolVersion(kProtocolVersion);
+    h.setRole(wire::Role::HQ);
+    h.setOwnLog(wanted);
+    h.setOwnSize(size);
+    h.setPeerLog(hello.getOwnLog());
+    RETURN_IF_ERROR(channel.Send(m));
+  }
+  if (size == 0) return Status::Ok();  // nothing checkpointed yet: no transfer
+  ASSIGN_OR_RETURN(TransferStats sent, SendLog(channel, *log, hello.getPeerCopySize(), note, options_.send));
+  metrics_.events_sent += sent.events;
+  ASSIGN_OR_RETURN(std::unique_ptr<Frame> answer, channel.Receive());
+  return ReadGuarded([&]() -> Status {
+    wire::Message::Reader m = answer->message();
+    if (m.isAck()) return Status::Ok();
+    if (m.isRefusal()) {
+      const std::string d = std::string("a mirror refused '") + wanted + "': " + m.getRefusal().getCode().cStr() +
+                            ": " + m.getRefusal().getDetail().cStr();
+      Alert(nullptr, RefusalFromCode(m.getRefusal().getCode().cStr()), d);
       return Status::FailedPrecondition(d);
     }
     return Status::InvalidArgument("expected Ack");

@@ -17,6 +17,12 @@
 // logAnomaly event in HQ's log with both checkpoints as evidence, counted in
 // the metrics and reported on stderr; the factory gets a Refusal.
 //
+// A mirror — a validation authority on another machine (docs/replication_
+// protocol.md §10) — authenticates with a TLS key pinned as a mirror's, never
+// a factory's. It only reads: each of its rounds names HQ's log or a
+// registered factory's log, and HQ sends it that log (HQ's with a fresh
+// checkpoint, a factory's copy up to the factory checkpoint HQ stored).
+//
 // Thread-safety: Serve and ImportBundle may run concurrently for different
 // factories; a second session for a factory already syncing is refused
 // ("busy").
@@ -114,6 +120,10 @@ class HqSync {
   // Pinned: `spki` is a sync key bound to a registered factory (refreshing
   // first when it is not known yet): the TLS pin check of the sync port.
   bool Pinned(const std::string& spki);
+  // SetMirrors replaces the TLS keys (SPKI SHA-256, hex) of the mirrors
+  // allowed to follow HQ; a key may not also be a factory's.
+  void SetMirrors(std::set<std::string> spkis);
+  bool IsMirror(const std::string& spki) const;
   std::set<std::string> PinnedSpkis() const;
   const SyncMetrics& metrics() const { return metrics_; }
   std::string PrometheusText() const;
@@ -123,6 +133,8 @@ class HqSync {
   HqSync() = default;
   // `check` is what Admit returned for f's log.
   Status Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello, const EventCheck& check);
+  // MirrorRound sends a mirror the log its Hello names.
+  Status MirrorRound(FrameChannel& channel, wire::Hello::Reader hello);
   // Accept cosigns the checkpoint `note` just stored in f's copy (unless it
   // is already cosigned) and records it in HQ's log; returns the cosigned note.
   Result<std::string> Accept(Factory& f, const std::string& note, const TransferStats& received,
@@ -148,6 +160,7 @@ class HqSync {
   std::vector<std::unique_ptr<Factory>> factories_;  // guarded by maps_mu_ (appended only)
   std::map<std::string, Factory*> by_spki_;          // guarded by maps_mu_
   std::map<std::string, Factory*> by_origin_;        // guarded by maps_mu_
+  std::set<std::string> mirrors_;                    // guarded by maps_mu_
   SyncMetrics metrics_;
   mutable std::mutex refusals_mu_;
   std::map<std::string, uint64_t> refusals_by_code_;  // guarded by refusals_mu_

@@ -17,6 +17,7 @@ $Cxx.namespace("mirrorca::replication::wire");
 enum Role {
   factory @0;   # the node that writes a factory log (the connecting side)
   hq @1;        # the HQ mirror
+  mirror @2;    # a validation authority following HQ: it only reads (docs/replication_protocol.md §10)
 }
 
 # Hello opens each round. The sender names its own log and how much of the

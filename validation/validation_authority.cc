@@ -62,6 +62,41 @@ Result<std::pair<ca::X509Ptr, ca::EvpPkeyPtr>> ResponderFor(Env* env, const ca::
   return std::make_pair(std::move(cert), std::move(key));
 }
 
+// RemoteResponderFor loads <ca_dir>/ocsp-responder-<name>.pem when it
+// certifies `spki_der` under `issuing` with more than a third of its life
+// left, else issues a new one for that key and writes it there.
+Result<ca::X509Ptr> RemoteResponderFor(Env* env, const ca::IssuingCa& issuing, const VaIssuer& is,
+                                       const RemoteResponder& remote, const std::string& organization,
+                                       int64_t now, bool* issued) {
+  *issued = false;
+  const std::string cert_path = is.ca_dir + "/ocsp-responder-" + remote.name + ".pem";
+  const unsigned char* p = remote.spki_der.data();
+  ca::EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(remote.spki_der.size())));
+  if (!key) return Status::InvalidArgument("the responder key of VA '" + remote.name + "' does not parse");
+  if (Result<std::string> pem = env->ReadFile(cert_path, 1 << 20); pem.ok()) {
+    Result<ca::X509Ptr> cert = ca::ParseCertificate(*pem);
+    if (cert.ok() && X509_check_issued(issuing.certificate(), cert->get()) == X509_V_OK &&
+        EVP_PKEY_eq(X509_get0_pubkey(cert->get()), key.get()) == 1) {
+      std::tm b{}, a{};
+      if (ASN1_TIME_to_tm(X509_get0_notBefore(cert->get()), &b) == 1 &&
+          ASN1_TIME_to_tm(X509_get0_notAfter(cert->get()), &a) == 1) {
+        const int64_t start = timegm(&b), end = timegm(&a);
+        if (now < end - (end - start) / 3) return std::move(*cert);
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(ca::Profile profile, ca::BuiltinProfile("ocsp-responder"));
+  ASSIGN_OR_RETURN(Bytes serial, ca::RandomSerial());
+  ASSIGN_OR_RETURN(ca::X509Ptr cert,
+                   issuing.Issue(profile, {{"organization", organization},
+                                           {"device_serial", "ocsp-" + remote.name + "-" + is.name}},
+                                 key.get(), serial, now));
+  ASSIGN_OR_RETURN(std::string pem, ca::CertificatePem(cert.get()));
+  RETURN_IF_ERROR(env->WriteFileAtomic(cert_path, pem, 0644));
+  *issued = true;
+  return cert;
+}
+
 // RenewAt returns when a third of `cert`'s validity remains (seconds).
 int64_t RenewAt(X509* cert) {
   std::tm b{}, a{};
@@ -120,6 +155,7 @@ struct ValidationAuthority::Ca {
   VaIssuer config;
   std::unique_ptr<ca::IssuingCa> issuing;
   int64_t responder_renew_at = 0;  // seconds; when a third of its life remains
+  std::map<std::string, int64_t> remote_renew_at;  // by remote VA name; guarded by mu_
   int64_t changed_since = 0;       // seconds; when Maintain first saw a revocation without CRL
   std::optional<CrlInfo> full, delta;  // latest published; guarded by mu_
 };
@@ -165,7 +201,7 @@ Status ValidationAuthority::AddIssuerLocked(VaIssuer is) {
     const int64_t now = env_->NowMicros() / kMicros;
     ASSIGN_OR_RETURN(auto responder, ResponderFor(env_, *c->issuing, is, options_.organization, now));
     c->config = is;
-    RETURN_IF_ERROR(LogResponder(*c, responder.first.get()));
+    RETURN_IF_ERROR(LogResponder(*c, responder.first.get(), "ocsp-" + is.name));
     c->responder_renew_at = RenewAt(responder.first.get());
     RETURN_IF_ERROR(ocsp_->AddIssuer({is.name, ca::UpRef(c->issuing->certificate()), std::move(responder.first),
                                       std::move(responder.second), is.unseen_unknown}));
@@ -214,7 +250,29 @@ Result<uint64_t> ValidationAuthority::Refresh() {
   return applied;
 }
 
-Status ValidationAuthority::LogResponder(const Ca& c, X509* cert) {
+void ValidationAuthority::SetRemoteResponders(std::vector<RemoteResponder> responders) {
+  std::lock_guard lock(mu_);
+  options_.remote_responders = std::move(responders);
+  for (const auto& c : cas_) c->remote_renew_at.clear();  // looked at again by the next Maintain
+}
+
+Status ValidationAuthority::MaintainRemote(Ca& c, int64_t now) {
+  std::lock_guard lock(mu_);
+  for (const RemoteResponder& remote : options_.remote_responders) {
+    auto due = c.remote_renew_at.find(remote.name);
+    if (due != c.remote_renew_at.end() && now < due->second) continue;
+    bool issued = false;
+    ASSIGN_OR_RETURN(ca::X509Ptr cert, RemoteResponderFor(env_, *c.issuing, c.config, remote, options_.organization,
+                                                          now, &issued));
+    // Recorded in HQ's log (unless the projection has it): the remote VA
+    // takes its certificates from there.
+    RETURN_IF_ERROR(LogResponder(c, cert.get(), "ocsp-" + remote.name + "-" + c.config.name));
+    c.remote_renew_at[remote.name] = RenewAt(cert.get());
+  }
+  return Status::Ok();
+}
+
+Status ValidationAuthority::LogResponder(const Ca& c, X509* cert, const std::string& device_serial) {
   const Bytes serial = ca::SerialBytes(cert);
   ASSIGN_OR_RETURN(std::optional<engine::CertRecord> held, status_->Get(c.issuing->ca_id(), serial));
   if (held && held->issued) return Status::Ok();
@@ -228,7 +286,7 @@ Status ValidationAuthority::LogResponder(const Ca& c, X509* cert) {
   const Bytes& ca_id = c.issuing->ca_id();
   e.setCaId(capnp::Data::Reader(ca_id.data(), ca_id.size()));
   e.setSerial(capnp::Data::Reader(serial.data(), serial.size()));
-  e.setDeviceSerial("ocsp-" + c.config.name);
+  e.setDeviceSerial(device_serial);
   e.setProfile("ocsp-responder");
   e.setCertificate(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(der.data()), der.size()));
   e.setNotBefore(static_cast<int64_t>(timegm(&b)) * kMicros);
@@ -393,12 +451,13 @@ Status ValidationAuthority::Maintain() {
                                                     options_.organization, now));
       {
         std::lock_guard lock(mu_);
-        RETURN_IF_ERROR(LogResponder(*c, responder.first.get()));
+        RETURN_IF_ERROR(LogResponder(*c, responder.first.get(), "ocsp-" + c->config.name));
       }
       c->responder_renew_at = RenewAt(responder.first.get());
       RETURN_IF_ERROR(ocsp_->ReplaceResponder(c->config.name, std::move(responder.first),
                                               std::move(responder.second)));
     }
+    if (!c->config.crl_only) RETURN_IF_ERROR(MaintainRemote(*c, now));
     // Revocations reach the CRLs debounced: once the first one without a
     // CRL is crl_debounce_seconds old, one delta (the first full CRL when
     // the CA has none) carries all of them. Otherwise a CA that has CRLs

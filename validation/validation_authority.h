@@ -45,6 +45,15 @@ struct VaIssuer {
   bool unseen_unknown = false;  // OCSP "unknown" (not "revoked") for serials no log issued
 };
 
+// RemoteResponder: the OCSP responder key of a validation authority on
+// another machine (va/va_node.h). HQ certifies it under every CA it serves
+// (renewed like its own responders), and records each certificate in its
+// log, where that VA finds it.
+struct RemoteResponder {
+  std::string name;  // the VA's name: <ca_dir>/ocsp-responder-<name>.pem
+  Bytes spki_der;    // its public key (DER SubjectPublicKeyInfo)
+};
+
 struct VaOptions {
   Env* env = nullptr;
   // The trust table (required; outlives the VA): only what each log may
@@ -54,6 +63,7 @@ struct VaOptions {
   int64_t crl_validity_seconds = 24 * 3600;  // nextUpdate - thisUpdate
   int64_t crl_debounce_seconds = 2;          // revocations gathered into one delta CRL
   OcspOptions ocsp;
+  std::vector<RemoteResponder> remote_responders;
 };
 
 struct CrlInfo {
@@ -106,6 +116,9 @@ class ValidationAuthority {
   OcspResponder& ocsp() { return *ocsp_; }
   engine::CertStatus& status() { return *status_; }
   std::vector<std::string> IssuerNames();
+  // SetRemoteResponders replaces the remote VAs' keys; the next Maintain
+  // certifies each under every CA that has no current certificate for it.
+  void SetRemoteResponders(std::vector<RemoteResponder> responders);
   // AddIssuer starts serving one more CA (a factory onboarded while HQ
   // runs) and projects `log` (its factory's copy; null for none) from now on.
   Status AddIssuer(VaIssuer issuer, log::EventLog* log);
@@ -125,7 +138,9 @@ class ValidationAuthority {
   // CA key of `c`, as a certificateIssued event in HQ's log — unless the
   // projection already has it — so every certificate a CA key signs is in
   // a log. Called before the certificate is used.
-  Status LogResponder(const Ca& c, X509* cert);
+  Status LogResponder(const Ca& c, X509* cert, const std::string& device_serial);
+  // MaintainRemote certifies (or renews) each remote responder key under `c`.
+  Status MaintainRemote(Ca& c, int64_t now);
 
   Env* env_ = nullptr;
   VaOptions options_;
