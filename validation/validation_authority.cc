@@ -445,6 +445,7 @@ Result<CrlInfo> ValidationAuthority::LatestCrl(const std::string& issuer, bool d
 
 Status ValidationAuthority::Maintain() {
   const int64_t now = env_->NowMicros() / kMicros;
+  Status remote_failure;
   for (Ca* c : CasSnapshot()) {
     if (now >= c->responder_renew_at) {
       ASSIGN_OR_RETURN(auto responder, ResponderFor(env_, *c->issuing, c->config,
@@ -457,7 +458,10 @@ Status ValidationAuthority::Maintain() {
       RETURN_IF_ERROR(ocsp_->ReplaceResponder(c->config.name, std::move(responder.first),
                                               std::move(responder.second)));
     }
-    if (!c->config.crl_only) RETURN_IF_ERROR(MaintainRemote(*c, now));
+    // A remote VA's certificate that cannot be made does not hold up the CRLs.
+    if (!c->config.crl_only) {
+      if (Status r = MaintainRemote(*c, now); !r.ok() && remote_failure.ok()) remote_failure = r;
+    }
     // Revocations reach the CRLs debounced: once the first one without a
     // CRL is crl_debounce_seconds old, one delta (the first full CRL when
     // the CA has none) carries all of them. Otherwise a CA that has CRLs
@@ -488,7 +492,7 @@ Status ValidationAuthority::Maintain() {
       }
     }
   }
-  return Status::Ok();
+  return remote_failure;
 }
 
 net::HttpResponse ValidationAuthority::Handle(const net::HttpRequest& q) {

@@ -25,6 +25,8 @@
 
 #include "engine/log_authority.h"
 #include "log/event_codec.h"
+#include "crypto/spki.h"
+#include <map>
 
 namespace mirrorca::validation {
 namespace {
@@ -602,6 +604,68 @@ TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->number, served);
   EXPECT_EQ(w.hq.log->Size(), hq_size);
+}
+
+// RemoteResponderCertificates: the responder keys of the certificates HQ's
+// log records for `device_serial`, by serial (hex).
+std::map<std::string, std::string> LoggedResponders(World& w, const std::string& device_serial) {
+  std::map<std::string, std::string> out;
+  EXPECT_TRUE(w.hq.log->ForEach(0, w.hq.log->Size(), [&](uint64_t, std::string_view b) -> Status {
+                  auto e = log::ParsedEvent::Parse(AsBytes(b));
+                  if (!e.ok()) return e.status();
+                  auto k = e->event().getKind();
+                  if (!k.isCertificateIssued() ||
+                      std::string(k.getCertificateIssued().getDeviceSerial().cStr()) != device_serial) {
+                    return Status::Ok();
+                  }
+                  auto der = k.getCertificateIssued().getCertificate();
+                  auto cert = ca::ParseCertificate(std::string_view(reinterpret_cast<const char*>(der.begin()), der.size()));
+                  if (!cert.ok()) return cert.status();
+                  EXPECT_EQ(X509_check_issued(w.issuing.certificate(), cert->get()), X509_V_OK);
+                  out[HexEncode(ca::SerialBytes(cert->get()))] = *ca::SpkiSha256Hex(cert->get());
+                  return Status::Ok();
+                }).ok());
+  return out;
+}
+
+// A VA on another machine sends HQ only its responder key's public half:
+// HQ certifies it under each CA, records the certificate in its log before
+// the VA can have it, keeps it across restarts, renews it, and certifies a
+// replaced key at once.
+TEST(ValidationTest, RemoteResponderKeysAreCertifiedUnderEveryCaAndLogged) {
+  World w;
+  auto key = ca::GenerateKey(ca::KeyType::kP256);
+  ASSERT_TRUE(key.ok());
+  const std::string spki_hex = HexEncode(*crypto::KeySpkiSha256(key->get()));
+  w.va->SetRemoteResponders({{"va1", *ca::SpkiDer(key->get())}});
+  ASSERT_TRUE(w.va->Maintain().ok());
+  auto logged = LoggedResponders(w, "ocsp-va1-f1");
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged.begin()->second, spki_hex);
+  EXPECT_TRUE(Env::Default()->FileExists(w.dir.path() + "/f1/ocsp-responder-va1.pem"));
+  // Nothing due: nothing issued; a restart re-reads it and logs nothing.
+  const uint64_t size = w.hq.log->Size();
+  ASSERT_TRUE(w.va->Maintain().ok());
+  w.Open();
+  w.va->SetRemoteResponders({{"va1", *ca::SpkiDer(key->get())}});
+  ASSERT_TRUE(w.va->Maintain().ok());
+  EXPECT_EQ(w.hq.log->Size(), size);
+  // 25 days on, two thirds of its 30 days are gone: renewed, and logged.
+  w.clock.shift = int64_t{25} * 86400 * 1000000;
+  ASSERT_TRUE(w.va->Maintain().ok());
+  EXPECT_EQ(LoggedResponders(w, "ocsp-va1-f1").size(), 2u);
+  // The VA's key replaced: the new key is certified at the next maintenance.
+  auto next = ca::GenerateKey(ca::KeyType::kP256);
+  w.va->SetRemoteResponders({{"va1", *ca::SpkiDer(next->get())}});
+  ASSERT_TRUE(w.va->Maintain().ok());
+  logged = LoggedResponders(w, "ocsp-va1-f1");
+  ASSERT_EQ(logged.size(), 3u);
+  int for_next = 0;
+  for (const auto& [serial, spki] : logged) for_next += spki == HexEncode(*crypto::KeySpkiSha256(next->get()));
+  EXPECT_EQ(for_next, 1);
+  // A key that does not parse is an error, not a silent skip.
+  w.va->SetRemoteResponders({{"va2", Bytes{0x30, 0x03, 0x02, 0x01, 0x00}}});
+  EXPECT_FALSE(w.va->Maintain().ok());
 }
 
 }  // namespace
