@@ -181,20 +181,28 @@ std::vector<CaMirror> FactoryRef::AllCas() const {
 
 Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const std::string& key,
                                                   const std::string& path) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::InvalidArgument(path + ": " + key + ": expected HOST:PORT");
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument(path + ": " + key + ": '" + s + "': " + why);
+  };
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return bad("expected HOST:PORT");
+  std::string host = s.substr(0, colon);
+  const std::string port_text = s.substr(colon + 1);
+  // The whole port, digits only: "80abc", "+4082", " 4081" and "" are refused
+  // (std::stoi would have read a prefix and bound another port).
+  if (port_text.empty() || port_text.size() > 5 ||
+      !std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad("the port must be a number from 0 to 65535");
   }
-  int port = 0;
-  try {
-    port = std::stoi(s.substr(colon + 1));
-  } catch (...) {
-    port = -1;
+  const unsigned long port = std::stoul(port_text);
+  if (port > 65535) return bad("the port must be a number from 0 to 65535");
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);  // [::1]
+  if (host.empty() || std::any_of(host.begin(), host.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c));
+      })) {
+    return bad("the host must be a name or an address, without spaces");
   }
-  if (port < 0 || port > 65535) {
-    return Status::InvalidArgument(path + ": " + key + ": bad port");
-  }
-  return std::make_pair(s.substr(0, colon), static_cast<uint16_t>(port));
+  return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
 Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {

@@ -57,5 +57,30 @@ TEST(HqConfigTest, FactoriesAreNamespacedAndCollisionsRefused) {
   EXPECT_TRUE(named.ok()) << named.status();
 }
 
+// A listen address is HOST:PORT with the whole port a number: a prefix
+// parse would bind "80abc" to port 80.
+TEST(HostPortTest, TheWholePortIsANumberAndTheHostIsNotEmpty) {
+  for (const std::string bad : {"127.0.0.1:80abc", "127.0.0.1:+4082", "127.0.0.1: 4081", "127.0.0.1:",
+                                "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:0x50", ":8080", " :8080",
+                                "127.0.0.1", "127.0.0.1:123456", "host name:80"}) {
+    auto r = HostPort(bad, "enroll.listen", "factory.toml");
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("enroll.listen"), std::string::npos) << r.status();
+    }
+  }
+  auto ok = HostPort("127.0.0.1:4081", "k", "p");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->first, "127.0.0.1");
+  EXPECT_EQ(ok->second, 4081);
+  auto any = HostPort("0.0.0.0:0", "k", "p");
+  ASSERT_TRUE(any.ok());
+  EXPECT_EQ(any->second, 0);
+  auto v6 = HostPort("[::1]:443", "k", "p");
+  ASSERT_TRUE(v6.ok()) << v6.status();
+  EXPECT_EQ(v6->first, "::1");
+  EXPECT_EQ(v6->second, 443);
+}
+
 }  // namespace
 }  // namespace mirrorca::cli

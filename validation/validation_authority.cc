@@ -36,8 +36,11 @@ Result<std::pair<ca::X509Ptr, ca::EvpPkeyPtr>> ResponderFor(Env* env, const ca::
   if (env->FileExists(cert_path) && env->FileExists(key_path)) {
     Result<std::string> pem = env->ReadFile(cert_path, 1 << 20);
     Result<ca::X509Ptr> cert = pem.ok() ? ca::ParseCertificate(*pem) : pem.status();
+    // A key that is there but cannot be used (mode 0644, a token that does
+    // not answer) is the operator's to fix: replacing it would hide that.
     Result<ca::EvpPkeyPtr> key = crypto::OpenKeyAt(env, key_path);
-    if (cert.ok() && key.ok()) {
+    if (!key.ok()) return key.status().WithContext("the OCSP responder key of CA '" + is.name + "'");
+    if (cert.ok()) {
       const ASN1_TIME* nb = X509_get0_notBefore(cert->get());
       const ASN1_TIME* na = X509_get0_notAfter(cert->get());
       std::tm b{}, a{};

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <random>
+#include <sys/stat.h>
 
 #include "base/encoding.h"
 #include "ca/certificate.h"
@@ -604,6 +605,29 @@ TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->number, served);
   EXPECT_EQ(w.hq.log->Size(), hq_size);
+}
+
+// A responder key file anyone can read is refused by name, as every other
+// key file is — never silently replaced by a new responder.
+TEST(ValidationTest, AWorldReadableResponderKeyIsRefusedNotReplaced) {
+  World w;
+  const std::string key = w.dir.path() + "/f1/ocsp-responder.key";
+  auto before = Env::Default()->ReadFile(key, 1 << 20);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(chmod(key.c_str(), 0644), 0);
+  w.va.reset();
+  VaOptions o;
+  o.env = &w.clock;
+  o.authority = &w.authority;
+  auto v = ValidationAuthority::Open(w.hq.log.get(), {w.factory.log.get(), w.hq.log.get()},
+                                     {{"f1", w.dir.path() + "/f1", "http://va.example/crl/f1.crl"}}, o);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("ocsp-responder.key"), std::string::npos) << v.status();
+  EXPECT_NE(v.status().message().find("chmod 600"), std::string::npos) << v.status();
+  EXPECT_EQ(*Env::Default()->ReadFile(key, 1 << 20), *before);  // untouched
+  ASSERT_EQ(chmod(key.c_str(), 0600), 0);
+  w.Open();
+  EXPECT_EQ(*Env::Default()->ReadFile(key, 1 << 20), *before);  // the same responder again
 }
 
 // RemoteResponderCertificates: the responder keys of the certificates HQ's
