@@ -1,5 +1,8 @@
 #include "ca/cert_builder.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include <openssl/evp.h>
 
 #include "base/status_macros.h"
@@ -46,8 +49,17 @@ Status SetSubject(X509* cert, const Profile& profile, const TemplateValues& valu
   return Status::Ok();
 }
 
-Status SetValidity(X509* cert, const Profile& profile, int64_t now) {
+// SetValidity: notBefore is `now` less the profile's backdate, but never
+// before the issuer's own notBefore (a relying party that validates the
+// chain at the leaf's notBefore — Matter commissioners do — would otherwise
+// find the issuer not yet valid); notAfter from the profile.
+Status SetValidity(X509* cert, const Profile& profile, int64_t now, X509* issuer) {
   time_t not_before = static_cast<time_t>(now - profile.backdate_seconds);
+  if (issuer != nullptr) {
+    std::tm t{};
+    if (ASN1_TIME_to_tm(X509_get0_notBefore(issuer), &t) != 1) return OpenSslError("read the issuer's notBefore");
+    not_before = std::max(not_before, timegm(&t));
+  }
   if (X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &not_before) == nullptr) {
     return OpenSslError("set notBefore");
   }
@@ -150,7 +162,7 @@ Result<X509Ptr> BuildCertificate(const CertificateSpec& spec) {
   X509_NAME* issuer_name =
       self_signed ? X509_get_subject_name(cert.get()) : X509_get_subject_name(spec.issuer_cert);
   if (X509_set_issuer_name(cert.get(), issuer_name) != 1) return OpenSslError("set issuer");
-  RETURN_IF_ERROR(SetValidity(cert.get(), p, spec.now));
+  RETURN_IF_ERROR(SetValidity(cert.get(), p, spec.now, spec.issuer_cert));
   if (spec.subject_spki != nullptr) {
     ASN1_OBJECT* alg = nullptr;
     const unsigned char* key = nullptr;

@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstring>
+#include <ctime>
 
 #include "ca/cert_builder.h"
 #include "ca/request_vetting.h"
@@ -131,6 +132,41 @@ TEST(IssuanceTest, Iec62443AndRsaAndP384Issuers) {
   }
 }
 
+int64_t NotBeforeOf(X509* cert) {
+  std::tm t{};
+  EXPECT_EQ(ASN1_TIME_to_tm(X509_get0_notBefore(cert), &t), 1);
+  return static_cast<int64_t>(timegm(&t));
+}
+
+// No certificate starts before its issuer: a leaf issued seconds after its
+// CA was made (a line that starts at once) would otherwise be backdated to
+// before the CA, and fail for a relying party that checks the chain at the
+// leaf's notBefore (a Matter commissioner: openssl verify -attime).
+TEST(IssuanceTest, NoCertificateStartsBeforeItsIssuer) {
+  for (const auto& [ca_profile, leaf] : std::vector<std::pair<std::string, std::string>>{
+           {"matter-pai", "matter-dac"}, {"issuing-ca", "idevid"}, {"issuing-ca", "iec62443"},
+           {"issuing-ca", "ocsp-responder"}, {"issuing-ca", "tls-client"}}) {
+    IssuingCa ca = MakeTestCa(ca_profile);
+    const int64_t ca_start = NotBeforeOf(ca.certificate());
+    Result<Profile> profile = BuiltinProfile(leaf);
+    ASSERT_TRUE(profile.ok());
+    ASSERT_GT(profile->backdate_seconds, 0) << leaf;  // the case that mattered
+    Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+    TemplateValues v{{"device_serial", "SN-0001"}, {"product", "Widget"}, {"organization", "Example OEM"},
+                     {"vid", "FFF1"}, {"pid", "8000"}, {"batch", "B1"}};
+    Result<X509Ptr> cert = ca.Issue(*profile, v, key->get(), *RandomSerial(), ca_start + 1);
+    ASSERT_TRUE(cert.ok()) << leaf << ": " << cert.status();
+    EXPECT_GE(NotBeforeOf(cert->get()), ca_start) << leaf;
+    std::vector<X509*> mid{ca.certificate()};
+    EXPECT_TRUE(VerifyChain(cert->get(), mid, ca.chain().back().get(), NotBeforeOf(cert->get())).ok())
+        << leaf << " does not verify at its own notBefore";
+    // Later, the usual backdate applies.
+    Result<X509Ptr> later = ca.Issue(*profile, v, key->get(), *RandomSerial(), ca_start + 3600);
+    ASSERT_TRUE(later.ok());
+    EXPECT_EQ(NotBeforeOf(later->get()), ca_start + 3600 - profile->backdate_seconds) << leaf;
+  }
+}
+
 TEST(IssuanceTest, SerialsArePositiveRandomAndSixteenOctets) {
   std::set<Bytes> seen;
   for (int i = 0; i < 1000; ++i) {
@@ -203,6 +239,39 @@ TEST(VettingTest, DeviceSerialMustMatchTheProfile) {
     EXPECT_EQ(VetDeviceSerial(bad, *p).failure, VetFailure::kSubjectNotAllowed) << bad;
   }
   EXPECT_FALSE(VetDeviceSerial(std::string(65, 'a'), *p).ok());
+}
+
+// Every device serial vetting accepts can be issued: the subject's
+// serialNumber is a PrintableString, so "A_B" (which the idevid pattern
+// admits) is a vetting refusal naming the encoding, never an internal error
+// when the certificate is built. Exhaustive over the pattern's alphabet.
+TEST(VettingTest, EveryAcceptedDeviceSerialCanBeIssued) {
+  IssuingCa ca = MakeTestCa();
+  for (const char* name : {"idevid", "iec62443", "matter-dac"}) {
+    Result<Profile> p = BuiltinProfile(name);
+    ASSERT_TRUE(p.ok());
+    Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+    for (int c = 0x21; c < 0x7f; ++c) {
+      const std::string serial = std::string("A") + static_cast<char>(c) + "B";
+      VetOutcome v = VetDeviceSerial(serial, *p);
+      if (!v.ok()) {
+        EXPECT_EQ(v.failure, VetFailure::kSubjectNotAllowed) << name << " " << serial;
+        continue;
+      }
+      TemplateValues values{{"device_serial", serial}, {"product", "Widget"}, {"organization", "Example OEM"},
+                            {"vid", "FFF1"}, {"pid", "8000"}, {"batch", "B1"}};
+      Result<X509Ptr> cert = ca.Issue(*p, values, key->get(), *RandomSerial(), NowSeconds());
+      EXPECT_TRUE(cert.ok()) << name << " accepted '" << serial << "' but could not issue it: " << cert.status();
+    }
+  }
+  Result<Profile> idevid = BuiltinProfile("idevid");
+  EXPECT_EQ(VetDeviceSerial("A_B", *idevid).failure, VetFailure::kSubjectNotAllowed);
+  // A site profile whose pattern admits '_': still a vetting refusal, by name.
+  Profile loose = *idevid;
+  loose.device_serial_pattern = "^[A-Za-z0-9_]{1,64}$";
+  VetOutcome underscore = VetDeviceSerial("A_B", loose);
+  EXPECT_EQ(underscore.failure, VetFailure::kSubjectNotAllowed);
+  EXPECT_NE(underscore.detail.find("PrintableString"), std::string::npos) << underscore.detail;
 }
 
 TEST(IssuingCaTest, RefusesMismatchedKeyAndNonCa) {

@@ -40,6 +40,7 @@ inline void FreeBio(BIO* b) { BIO_free_all(b); }
 using X509Ptr = OpenSslPtr<X509, X509_free>;
 using X509ReqPtr = OpenSslPtr<X509_REQ, X509_REQ_free>;
 using X509NamePtr = OpenSslPtr<X509_NAME, X509_NAME_free>;
+using X509NameEntryPtr = OpenSslPtr<X509_NAME_ENTRY, X509_NAME_ENTRY_free>;
 using X509ExtensionPtr = OpenSslPtr<X509_EXTENSION, X509_EXTENSION_free>;
 using BioPtr = OpenSslPtr<BIO, FreeBio>;
 using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;

@@ -1,5 +1,8 @@
 #include "ca/request_vetting.h"
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include <regex>
 
 #include "ca/certificate.h"
@@ -13,6 +16,19 @@ VetOutcome Fail(VetFailure f, std::string detail) {
   o.failure = f;
   o.detail = std::move(detail);
   return o;
+}
+
+// EncodableAs: `value` can be the value of subject attribute `type` as the
+// certificate builder encodes it (OpenSSL's string table: serialNumber,
+// countryName, … are PrintableString only, which has no '_', '@', '*', …).
+bool EncodableAs(std::string_view value, const std::string& type) {
+  Asn1ObjectPtr obj(OBJ_txt2obj(type.c_str(), 0));
+  if (!obj) return false;
+  X509NameEntryPtr entry(X509_NAME_ENTRY_create_by_OBJ(nullptr, obj.get(), MBSTRING_UTF8,
+                                                      reinterpret_cast<const unsigned char*>(value.data()),
+                                                      static_cast<int>(value.size())));
+  if (!entry) ERR_clear_error();
+  return entry != nullptr;
 }
 
 }  // namespace
@@ -67,6 +83,16 @@ VetOutcome VetDeviceSerial(std::string_view device_serial, const Profile& profil
     return Fail(VetFailure::kSubjectNotAllowed, "device_serial does not match profile " +
                                                     profile.name + " pattern " +
                                                     profile.device_serial_pattern);
+  }
+  // What the pattern admits must also be encodable where the profile puts
+  // it: a refusal here, not an internal error when the certificate is built.
+  for (const SubjectAttribute& attr : profile.subject) {
+    if (attr.value.find("{device_serial}") == std::string::npos) continue;
+    if (!EncodableAs(device_serial, attr.type)) {
+      return Fail(VetFailure::kSubjectNotAllowed,
+                  "device_serial '" + std::string(device_serial) + "' cannot be encoded in the subject's " + attr.type +
+                      " (a PrintableString: letters, digits, space and ' ( ) + , - . / : = ? only)");
+    }
   }
   return {};
 }
