@@ -25,7 +25,7 @@ const std::set<std::string, std::less<>> kExtendedKeyUsages = {"clientAuth", "se
                                                                "codeSigning", "OCSPSigning"};
 const std::set<std::string, std::less<>> kTopKeys = {
     "name", "kind", "description", "keys", "digest", "device_serial_pattern",
-    "requires_vendor_id", "validity", "subject", "extensions", "san"};
+    "requires_vendor_id", "allow_shared_keys", "validity", "subject", "extensions", "san"};
 
 class Reader {
  public:
@@ -140,6 +140,7 @@ Result<Profile> ParseProfile(std::string_view text, std::string_view source) {
   }
   ASSIGN_OR_RETURN(p.requires_vendor_id,
                    r.Bool(t["requires_vendor_id"], "requires_vendor_id", false));
+  ASSIGN_OR_RETURN(p.allow_shared_keys, r.Bool(t["allow_shared_keys"], "allow_shared_keys", false));
 
   ASSIGN_OR_RETURN(p.not_after, r.String(t["validity"]["not_after"], "validity.not_after", false));
   ASSIGN_OR_RETURN(p.validity_days, r.Int(t["validity"]["days"], "validity.days", 0));

@@ -44,6 +44,9 @@ struct Profile {
   std::string digest;  // "sha256" | "sha384"; empty = by issuer key (sha384 for P-384)
   std::string device_serial_pattern;
   bool requires_vendor_id = false;
+  // allow_shared_keys: one public key may be certified for several devices
+  // (refused by default: a broken key generator would ship clones).
+  bool allow_shared_keys = false;
 
   // Validity: a fixed notAfter (GeneralizedTime text) or a number of days.
   std::string not_after;

@@ -2,7 +2,9 @@
 
 #include "base/status_macros.h"
 #include <algorithm>
+#include "ca/certificate.h"
 #include "ca/serial.h"
+#include "crypto/spki.h"
 
 namespace mirrorca::engine {
 namespace {
@@ -11,6 +13,18 @@ std::string Key(const Bytes& b) { return std::string(b.begin(), b.end()); }
 Bytes ToBytes(capnp::Data::Reader d) { return Bytes(d.begin(), d.end()); }
 
 Refusal Refuse(RejectionReason r, std::string detail) { return Refusal{r, std::move(detail)}; }
+
+// KeyHashOf: the device key an issuance certified — its publicKeyHash, or
+// for an event written before that field, from the certificate itself.
+std::string KeyHashOf(log::schema::CertificateIssued::Reader c) {
+  if (c.getPublicKeyHash().size() == 32) return Key(ToBytes(c.getPublicKeyHash()));
+  auto der = c.getCertificate();
+  if (der.size() == 0) return "";
+  Result<ca::X509Ptr> cert = ca::ParseCertificate(std::string_view(reinterpret_cast<const char*>(der.begin()), der.size()));
+  if (!cert.ok()) return "";
+  Result<Bytes> spki = crypto::SpkiSha256(cert->get());
+  return spki.ok() ? Key(*spki) : "";
+}
 
 }  // namespace
 
@@ -53,6 +67,7 @@ void BatchLedger::ApplyFactoryEvent(log::schema::Event::Reader e) {
       batches_[c.getBatchId()].issued++;
       devices_[c.getDeviceSerial()] = serial;
       serials_.insert(Key(serial));
+      if (std::string key = KeyHashOf(c); !key.empty()) keys_.emplace(std::move(key), c.getDeviceSerial());
       if (c.getReissueOf().size() > 0) reissued_.emplace(c.getBatchId(), c.getDeviceSerial());
       ++issued_total_;
       break;
@@ -70,7 +85,8 @@ void BatchLedger::ApplyFactoryEvent(log::schema::Event::Reader e) {
 
 std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch_id,
                                                         const std::string& device_serial,
-                                                        const std::string& ra_id, int64_t now) {
+                                                        const std::string& ra_id, int64_t now,
+                                                        const std::string& key_hash, bool allow_shared_key) {
   std::lock_guard lock(mu_);
   auto it = batches_.find(batch_id);
   if (it == batches_.end() || !it->second.terms) {
@@ -100,6 +116,19 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
     return Refuse(RejectionReason::DUPLICATE_DEVICE,
                   "device '" + device_serial + "' has a request in flight");
   }
+  if (!key_hash.empty() && !allow_shared_key) {
+    auto owner = keys_.find(key_hash);
+    if (owner != keys_.end() && owner->second != device_serial) {
+      return Refuse(RejectionReason::DUPLICATE_KEY,
+                    "this public key is already certified for device '" + owner->second +
+                        "' (a broken key generator ships clones; a profile may set allow_shared_keys)");
+    }
+    auto flying = keys_in_flight_.find(key_hash);
+    if (flying != keys_in_flight_.end() && flying->second != device_serial) {
+      return Refuse(RejectionReason::DUPLICATE_KEY,
+                    "this public key is in a request in flight for device '" + flying->second + "'");
+    }
+  }
   Reservation r;
   r.batch_id = batch_id;
   r.device_serial = device_serial;
@@ -119,6 +148,10 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
   r.serial = std::move(*serial);
   serials_.insert(Key(r.serial));
   devices_in_flight_.insert(device_serial);
+  if (!key_hash.empty()) {
+    r.key_hash = key_hash;
+    keys_in_flight_.emplace(key_hash, device_serial);
+  }
   b.reserved++;
   return r;
 }
@@ -139,6 +172,10 @@ bool BatchLedger::Commit(const Reservation& r) {
   ++issued_total_;
   devices_in_flight_.erase(r.device_serial);
   devices_[r.device_serial] = r.serial;
+  if (!r.key_hash.empty()) {
+    keys_in_flight_.erase(r.key_hash);
+    keys_.emplace(r.key_hash, r.device_serial);
+  }
   if (r.reissue_of) reissued_.emplace(r.batch_id, r.device_serial);
   return b.terms && b.issued == b.terms->quota;
 }
@@ -148,6 +185,7 @@ void BatchLedger::Release(const Reservation& r) {
   BatchCounts& b = batches_[r.batch_id];
   b.reserved--;
   devices_in_flight_.erase(r.device_serial);
+  if (!r.key_hash.empty()) keys_in_flight_.erase(r.key_hash);
   // The serial stays burnt: it may have been signed into a certificate.
 }
 

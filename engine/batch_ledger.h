@@ -70,6 +70,7 @@ struct Reservation {
   std::string device_serial;
   Bytes serial;
   std::optional<Bytes> reissue_of;
+  std::string key_hash;  // SHA-256 of the device key's SPKI (raw); empty: not checked
 };
 
 struct Refusal {
@@ -88,10 +89,15 @@ class BatchLedger {
 
   // Reserve holds a slot for `device_serial` in `batch_id` for `ra_id` at
   // `now` (µs) with a fresh random certificate serial unique in this CA.
-  // Returns the refusal when a rule is broken.
+  // `key_hash` (SHA-256 of the device key's SPKI; empty: a key made here)
+  // must not be certified, or in flight, for another device unless
+  // `allow_shared_key` (the profile's switch): a line whose key generation
+  // is broken would otherwise ship clones. Returns the refusal when a rule
+  // is broken.
   std::variant<Reservation, Refusal> Reserve(const std::string& batch_id,
                                              const std::string& device_serial,
-                                             const std::string& ra_id, int64_t now);
+                                             const std::string& ra_id, int64_t now,
+                                             const std::string& key_hash = {}, bool allow_shared_key = false);
   // Commit records a durable issuance; returns true when it used the last
   // slot of the batch's quota (the caller then records batchClosed).
   bool Commit(const Reservation& r);
@@ -113,6 +119,9 @@ class BatchLedger {
   std::unordered_map<std::string, Bytes> devices_;
   std::unordered_set<std::string> devices_in_flight_;
   std::unordered_set<std::string> serials_;  // certificate serials (as bytes) ever used
+  // device key (SPKI SHA-256) -> the device it was first certified for
+  std::unordered_map<std::string, std::string> keys_;
+  std::unordered_map<std::string, std::string> keys_in_flight_;
   // (batch, device) pairs that already used their re-issue authorization
   std::set<std::pair<std::string, std::string>> reissued_;
   uint64_t issued_total_ = 0;

@@ -13,6 +13,7 @@
 #include "ca/request_vetting.h"
 #include "log/event_codec.h"
 #include "crypto/sha256.h"
+#include "crypto/spki.h"
 
 namespace mirrorca::engine {
 namespace {
@@ -53,6 +54,7 @@ EnrollError ErrorFor(RejectionReason r) {
     case RejectionReason::UNKNOWN_BATCH:
       return EnrollError::kNotFound;
     case RejectionReason::DUPLICATE_DEVICE:
+    case RejectionReason::DUPLICATE_KEY:
     case RejectionReason::BATCH_CLOSED:
     case RejectionReason::BATCH_NOT_YET_VALID:
     case RejectionReason::BATCH_EXPIRED:
@@ -92,6 +94,7 @@ std::string_view RejectionCode(RejectionReason r) {
     case RejectionReason::QUOTA_EXHAUSTED: return "quota-exhausted";
     case RejectionReason::RA_NOT_AUTHORIZED: return "ra-not-authorized";
     case RejectionReason::INTERNAL_ERROR: return "internal-error";
+    case RejectionReason::DUPLICATE_KEY: return "duplicate-key";
   }
   return "unspecified";
 }
@@ -108,6 +111,7 @@ struct FactoryCa::Work {
   ca::X509ReqPtr csr;     // the parsed CSR (its SubjectPublicKeyInfo is copied)
   std::optional<Reservation> reservation;
   crypto::Hash request_hash{};
+  std::string key_hash;  // SHA-256 of the device key's SPKI
   int64_t now = 0;
   log::EventDraft draft;
   bool has_draft = false;
@@ -273,11 +277,19 @@ void FactoryCa::Vet(Work& w) {
   if (!vet.ok()) return Refuse(w, ReasonFor(vet.failure), vet.detail);
   w.public_key = std::move(vet.public_key);
   w.csr = std::move(vet.request);
+  // The key as the CSR encodes it (already DER): one key, one device.
+  unsigned char* spki = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(w.csr.get()), &spki);
+  if (n <= 0) return Refuse(w, RejectionReason::BAD_CSR, "the CSR's public key does not encode");
+  const crypto::Hash h = crypto::Sha256(ByteSpan(spki, static_cast<size_t>(n)));
+  OPENSSL_free(spki);
+  w.key_hash.assign(reinterpret_cast<const char*>(h.data()), h.size());
 }
 
 void FactoryCa::Reserve(Work& w) {
   if (w.refused) return;
-  auto r = ledger_->Reserve(w.request->batch_id, w.request->device_serial, w.request->ra_id, w.now);
+  auto r = ledger_->Reserve(w.request->batch_id, w.request->device_serial, w.request->ra_id, w.now, w.key_hash,
+                            w.profile->allow_shared_keys);
   if (auto* refusal = std::get_if<Refusal>(&r)) {
     return Refuse(w, refusal->reason, refusal->detail);
   }
@@ -333,6 +345,11 @@ void FactoryCa::Sign(Work& w) {
   c.setServerGeneratedKey(w.keygen);
   c.setProductionLine(options_.production_line);
   if (w.reservation->reissue_of) c.setReissueOf(Data(*w.reservation->reissue_of));
+  if (Result<Bytes> key = crypto::KeySpkiSha256(w.public_key.get()); w.key_hash.empty() && key.ok()) {
+    c.setPublicKeyHash(Data(*key));  // a key made here (keygen)
+  } else {
+    c.setPublicKeyHash(Data(w.key_hash));
+  }
   w.has_draft = true;
   w.result.serial_hex = HexEncode(w.reservation->serial);
   w.result.certificate_pem = *pem;

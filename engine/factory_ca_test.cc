@@ -173,6 +173,45 @@ TEST(FactoryCaTest, ReissueNeedsHqAuthorization) {
   EXPECT_EQ(f.ca->Enroll({"B1", "SN-7", P256Csr(), "ra-1"}).reason, RejectionReason::DUPLICATE_DEVICE);
 }
 
+// One public key, one device: a second device presenting a key already
+// certified (a line whose key generator is broken) is refused, in a bulk
+// request too and after a restart; the same device re-issued with its own
+// key is not a clone; a profile may allow shared keys.
+TEST(FactoryCaTest, OneKeyIsCertifiedForOneDevice) {
+  TestFactory f;
+  f.Authorize(f.Terms("B1", 20));
+  Result<ca::EvpPkeyPtr> key = ca::GenerateKey(ca::KeyType::kP256);
+  const std::string csr1 = ca::testing::MakeCsr(key->get(), "first"), csr2 = ca::testing::MakeCsr(key->get(), "second");
+  ASSERT_TRUE(f.ca->Enroll({"B1", "D1", csr1, "ra-1"}).ok());
+  EnrollResult clone = f.ca->Enroll({"B1", "D2", csr2, "ra-1"});
+  EXPECT_EQ(clone.reason, RejectionReason::DUPLICATE_KEY);
+  EXPECT_EQ(clone.error, EnrollError::kConflict);
+  EXPECT_NE(clone.detail.find("'D1'"), std::string::npos) << clone.detail;
+  EXPECT_EQ(RejectionCode(clone.reason), "duplicate-key");
+  // Two devices with one key inside one bulk request.
+  Result<ca::EvpPkeyPtr> shared = ca::GenerateKey(ca::KeyType::kP256);
+  std::vector<EnrollResult> bulk = f.ca->EnrollBulk({{"B1", "D3", ca::testing::MakeCsr(shared->get()), "ra-1"},
+                                                     {"B1", "D4", ca::testing::MakeCsr(shared->get()), "ra-1"}});
+  EXPECT_TRUE(bulk[0].ok()) << bulk[0].detail;
+  EXPECT_EQ(bulk[1].reason, RejectionReason::DUPLICATE_KEY);
+  // A restart remembers (certificateIssued.publicKeyHash).
+  f.Open();
+  EXPECT_EQ(f.ca->Enroll({"B1", "D5", csr1, "ra-1"}).reason, RejectionReason::DUPLICATE_KEY);
+  // The device's own re-issue, with HQ's authorization, keeps its key.
+  BatchTerms t = f.Terms("B1", 20);
+  t.allow_reissue = {"D1"};
+  f.Authorize(t);
+  EXPECT_TRUE(f.ca->Enroll({"B1", "D1", csr2, "ra-1"}).ok());
+  // A profile that allows shared keys (a site profile overriding idevid).
+  std::string text(*ca::BuiltinProfileText("idevid"));
+  text.insert(text.find("\n[validity]"), "\nallow_shared_keys = true");
+  const std::string path = f.dir.path() + "/idevid-shared.toml";
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(path, text, 0644).ok());
+  f.options.profile_files["idevid"] = path;
+  f.Open();
+  EXPECT_TRUE(f.ca->Enroll({"B1", "D6", csr1, "ra-1"}).ok());
+}
+
 TEST(FactoryCaTest, BulkKeepsOrderAndUsesOneAppend) {
   TestFactory f;
   f.Authorize(f.Terms("B1", 100));

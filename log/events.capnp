@@ -36,6 +36,7 @@ enum RejectionReason {
   quotaExhausted @10;
   raNotAuthorized @11;
   internalError @12;
+  duplicateKey @13;         # the public key is already certified for another device of this factory
 }
 
 # RFC 5280 §5.3.1 CRLReason values (numbering follows the RFC: 7 is unused).
@@ -75,6 +76,7 @@ struct CertificateIssued {
   serverGeneratedKey @10 :Bool;
   productionLine @11 :Text;
   reissueOf @12 :Data;        # serial of the certificate this one re-issues, if any
+  publicKeyHash @13 :Data;    # SHA-256 of the subject's SubjectPublicKeyInfo (one key, one device)
 }
 
 struct IssuanceRejected {
