@@ -221,12 +221,17 @@ void HandleHqControl(HqNode& n, const std::string& request, const net::ControlSe
   if (cmd == "batch-ledger") return (void)reply(LedgerJson(n, req));
   if (cmd == "batch-authorize") return (void)reply(AuthorizeJson(n, req));
   if (cmd == "bundle-export") {
+    const std::string out = req.value("out", "");
+    if (out.empty() || out.front() != '/') {
+      return error("bundle-export needs an absolute path (the node's working directory is not the caller's): '" +
+                   out + "'");
+    }
     // What a factory would receive by sync: its delivery log.
     Result<replication::BundleInfo> r =
         n.service->ExportDelivery(req.value("factory", ""), req.value("from", uint64_t{0}), req.value("out", ""));
     if (!r.ok()) return error(r.status().ToString());
     return (void)reply(nlohmann::json{{"ok", true}, {"log", r->log}, {"from", r->from},
-                                      {"tree_size", r->tree_size}, {"bytes", r->bytes}}
+                                      {"tree_size", r->tree_size}, {"bytes", r->bytes}, {"file", out}}
                            .dump());
   }
   error("unknown command '" + cmd + "'");

@@ -239,11 +239,14 @@ int BundleExport(const std::string& config_path, const std::string& out, uint64_
     std::cerr << "error: " << c.status() << "\n";
     return 2;
   }
+  // A running node has a working directory of its own (/ under systemd):
+  // it is given, and reports, the absolute path.
+  const std::string abs_out = std::filesystem::absolute(out).lexically_normal().string();
   Result<std::string> delegated =
-      Delegate(c->data_dir, {{"cmd", "bundle-export"}, {"out", out}, {"from", from}, {"factory", factory}}, false);
+      Delegate(c->data_dir, {{"cmd", "bundle-export"}, {"out", abs_out}, {"from", from}, {"factory", factory}}, false);
   if (delegated.ok()) {
     std::cout << *delegated << std::endl;
-    return ExitCodeOfSummary(*delegated) == 0 ? 0 : 1;
+    return ExitCodeOfSummary(*delegated) == 0 ? 0 : 2;
   }
   Result<log::LocalLog> local = log::OpenLocalLog(Env::Default(), c->data_dir, /*with_key=*/true);
   if (!local.ok()) {
@@ -275,13 +278,13 @@ int BundleExport(const std::string& config_path, const std::string& out, uint64_
   replication::SendOptions so;
   so.progress = [&](uint64_t d, uint64_t t) { progress.Update(d, t); };
   Result<replication::BundleInfo> r = replication::ExportBundle(
-      *exported, from, exported->origin(), Env::Default()->NowMicros(), out, so);
+      *exported, from, exported->origin(), Env::Default()->NowMicros(), abs_out, so);
   if (!r.ok()) {
     std::cerr << "error: " << r.status() << "\n";
-    return 1;
+    return 2;
   }
   std::cout << nlohmann::json{{"ok", true}, {"log", r->log}, {"from", r->from},
-                              {"tree_size", r->tree_size}, {"bytes", r->bytes}, {"file", out}}
+                              {"tree_size", r->tree_size}, {"bytes", r->bytes}, {"file", abs_out}}
                    .dump()
             << std::endl;
   return 0;
@@ -293,7 +296,14 @@ int BundleImport(const std::string& config_path, const std::string& file) {
     std::cerr << "error: " << c.status() << "\n";
     return 2;
   }
-  const std::string abs = std::filesystem::absolute(file).string();
+  const std::string abs = std::filesystem::absolute(file).lexically_normal().string();
+  // A file that is not there is the operator's mistake (2), not a malformed bundle (3).
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(abs, ec)) {
+    std::cerr << "error: " << abs << ": " << (std::filesystem::exists(abs, ec) ? "not a regular file" : "no such file")
+              << "\n";
+    return 2;
+  }
   Result<std::string> delegated =
       Delegate(c->data_dir, {{"cmd", "bundle-import"}, {"file", abs}}, false);
   if (delegated.ok()) {

@@ -104,6 +104,10 @@ void HandleFactoryControl(const FactoryConfig& c, log::EventLog* own, log::Event
   }
   if (cmd == "bundle-export") {
     const std::string path = req.value("out", "");
+    if (path.empty() || path.front() != '/') {
+      return error("bundle-export needs an absolute path (the node's working directory is not the caller's): '" +
+                   path + "'");
+    }
     const uint64_t from = req.value("from", uint64_t{0});
     Result<replication::BundleInfo> r = replication::ExportBundle(
         *own, from, own->origin(),

@@ -133,8 +133,20 @@ done
 kill "$CONT_PID"; wait "$CONT_PID" 2>/dev/null || true
 
 # --- 4. Bundles: both directions, idempotent, damaged copy refused. ---
-"$BIN" bundle export --config "$D/factory.toml" --out "$T/f.bundle" > "$T/exp.json" \
+# A relative --out names the caller's folder, not the running node's (/ under systemd).
+mkdir -p "$T/here"
+(cd "$T/here" && "$BIN" bundle export --config "$D/factory.toml" --out f.bundle > "$T/exp.json") \
   || fail "export: $(cat "$T/exp.json")"
+[[ -s "$T/here/f.bundle" ]] || fail "a relative --out did not land in the caller's folder: $(cat "$T/exp.json")"
+grep -q "\"file\":\"$T/here/f.bundle\"" "$T/exp.json" || fail "the summary does not name the absolute file: $(cat "$T/exp.json")"
+mv "$T/here/f.bundle" "$T/f.bundle"
+set +e
+"$BIN" bundle export --config "$D/factory.toml" --out "$T/no/such/dir/f.bundle" > "$T/exp-bad.json" 2>&1; rc=$?
+"$BIN" bundle import --config "$D/hq.toml" "$T/missing.bundle" > "$T/imp-missing.json" 2>&1; rc2=$?
+set -e
+[[ $rc -eq 2 ]] || fail "export to a folder that does not exist: exit $rc, not 2: $(cat "$T/exp-bad.json")"
+[[ $rc2 -eq 2 ]] || fail "import of a missing file: exit $rc2, not 2: $(cat "$T/imp-missing.json")"
+grep -q "no such file" "$T/imp-missing.json" || fail "missing file: $(cat "$T/imp-missing.json")"
 "$BIN" bundle import --config "$D/hq.toml" "$T/f.bundle" > "$T/imp1.json" || fail "import: $(cat "$T/imp1.json")"
 "$BIN" bundle import --config "$D/hq.toml" "$T/f.bundle" > "$T/imp2.json" || fail "re-import"
 grep -q '"events_imported":0' "$T/imp2.json" || fail "second import changed something: $(cat "$T/imp2.json")"
