@@ -134,9 +134,23 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       if (!self) return;
       self->timer_waiting_ = false;
       if (ec || self->closed_) return;  // cancelled: closing
-      if (std::chrono::steady_clock::now() >= self->deadline_) return self->Close();
+      if (std::chrono::steady_clock::now() >= self->deadline_) return self->OnDeadline();
       self->WaitForDeadline();
     }));
+  }
+
+  // OnDeadline: a request begun and not finished in time (a Content-Length
+  // longer than the body, a client gone quiet mid-headers) is answered 408
+  // before the connection closes, so the client learns why; an idle
+  // connection, or one whose 408 is itself stuck, just closes.
+  void OnDeadline() {
+    if (request_started_ && !complete_ && !timed_out_) {
+      timed_out_ = true;
+      Arm(std::chrono::seconds(2));  // for the answer itself
+      return Reply(ProblemResponse(408, "request-timeout", "the request was not received in time"),
+                   /*keep_alive=*/false);
+    }
+    Close();
   }
 
   int OnBegin() {
@@ -324,6 +338,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point deadline_;
   bool timer_waiting_ = false;
+  bool timed_out_ = false;  // a 408 was sent
   http_parser parser_{};
   http_parser_settings settings_{};
   std::array<char, 16384> buffer_{};

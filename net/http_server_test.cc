@@ -151,5 +151,28 @@ TEST(HttpServerTest, SilentClientsDoNotStallOthersAndAreDropped) {
   }
 }
 
+// A request whose body never fully arrives (Content-Length longer than what
+// is sent) is answered 408 at the request deadline, then closed — not
+// dropped silently; so is one whose headers stop half way.
+TEST(HttpServerTest, AnUnfinishedRequestGets408AtItsDeadline) {
+  HttpServerOptions o;
+  o.request_timeout = std::chrono::milliseconds(500);
+  Fixture f(o);
+  for (const std::string& partial : {std::string("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly 20 bytes here.."),
+                                    std::string("GET /x HTTP/1.1\r\nHost: x\r\nX-Half: ")}) {
+    auto client = f.Connect();
+    ASSERT_TRUE(client.ok());
+    ASSERT_TRUE((*client)->Send(partial).ok());
+    const auto start = std::chrono::steady_clock::now();
+    auto r = (*client)->ReadResponse();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 408);
+    EXPECT_EQ(r->headers["content-type"], "application/problem+json");
+    EXPECT_EQ(r->headers["connection"], "close");
+    EXPECT_NE(r->body.find("request-timeout"), std::string::npos) << r->body;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  }
+}
+
 }  // namespace
 }  // namespace mirrorca::net
