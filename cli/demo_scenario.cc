@@ -65,9 +65,14 @@ std::pair<int, std::string> Run(const std::vector<std::string>& args, const std:
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, ReadAll(log)};
 }
 
-bool WaitFor(const std::string& log, const std::string& what) {
-  for (int i = 0; i < 200; ++i) {
+// WaitFor waits until `log` says `what`, while process `pid` lives, for at
+// most a minute (a node opening keys in a token on a loaded machine, or
+// under a sanitizer, takes seconds; one that dies is given up at once).
+bool WaitFor(const std::string& log, const std::string& what, pid_t pid) {
+  for (int i = 0; i < 60 * 40; ++i) {
     if (ReadAll(log).find(what) != std::string::npos) return true;
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return ReadAll(log).find(what) != std::string::npos;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return false;
@@ -239,7 +244,7 @@ class Demo {
   bool Serve(std::vector<std::string> args, const std::string& log, const std::string& ready) {
     args.insert(args.begin(), self_);
     pid_t pid = Spawn(args, dir_ + "/" + log);
-    if (pid < 0 || !WaitFor(dir_ + "/" + log, ready)) {
+    if (pid < 0 || !WaitFor(dir_ + "/" + log, ready, pid)) {
       Fail(args[1] + " did not start: " + ReadAll(dir_ + "/" + log));
       return false;
     }
