@@ -45,6 +45,7 @@ Status PeerRefusal(wire::Refusal::Reader r, std::optional<Refused>* out) {
 
 Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   refused_.reset();
+  last_sent_ = 0;
   RoundResult out;
   {
     capnp::MallocMessageBuilder m;
@@ -77,7 +78,14 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   // Our log, from what HQ holds.
   ASSIGN_OR_RETURN(std::string note, own_->SignCheckpoint());
   ASSIGN_OR_RETURN(log::Checkpoint offered, log::OpenCheckpoint(note, *own_->keys()));
-  ASSIGN_OR_RETURN(TransferStats sent, SendLog(channel, *own_, hq_holds, note, options_.send));
+  last_hq_held_ = hq_holds;
+  last_sent_ = 0;
+  SendOptions send = options_.send;
+  send.progress = [this, outer = options_.send.progress](uint64_t done, uint64_t total) {
+    last_sent_ = done;
+    if (outer) outer(done, total);
+  };
+  ASSIGN_OR_RETURN(TransferStats sent, SendLog(channel, *own_, hq_holds, note, send));
   out.events_sent = sent.events;
   out.factory_size = offered.tree_size;
   {

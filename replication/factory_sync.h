@@ -57,6 +57,10 @@ class FactorySync {
   Status Bye(FrameChannel& channel);
   // refused() is set when the last round failed on a refusal (by either side).
   const std::optional<Refused>& refused() const { return refused_; }
+  // Progress of the last round, kept when it fails: how many events of ours
+  // HQ held when it began, and how many were sent before it ended.
+  uint64_t last_hq_held() const { return last_hq_held_; }
+  uint64_t last_sent() const { return last_sent_; }
 
  private:
   Status Refuse(FrameChannel& channel, const Refused& r);
@@ -67,6 +71,8 @@ class FactorySync {
   log::EventLog* const hq_copy_;
   FactorySyncOptions options_;
   std::optional<Refused> refused_;
+  uint64_t last_hq_held_ = 0;
+  uint64_t last_sent_ = 0;
 };
 
 }  // namespace mirrorca::replication

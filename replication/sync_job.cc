@@ -32,7 +32,7 @@ std::string SyncSummary::ToJson() const {
     << ",\"events_received\":" << events_received << ",\"bytes_sent\":" << bytes_sent
     << ",\"bytes_received\":" << bytes_received << ",\"duration_ms\":"
     << static_cast<uint64_t>(seconds * 1000 + 0.5) << ",\"factory_size\":" << factory_size
-    << ",\"cosigned_size\":" << cosigned_size << ",\"hq_size\":" << hq_size
+    << ",\"cosigned_size\":" << cosigned_size << ",\"hq_held\":" << hq_held << ",\"hq_size\":" << hq_size
     << ",\"attempts\":" << attempts << ",\"rounds\":" << rounds;
   if (!refused.empty()) o << ",\"refused\":\"" << JsonEscape(refused) << "\"";
   if (!error.empty()) o << ",\"error\":\"" << JsonEscape(error) << "\"";
@@ -64,8 +64,11 @@ SyncSummary RunSyncJob(log::EventLog* own, log::EventLog* hq_copy, const SyncJob
         Result<RoundResult> r = sync.Round(**ch);
         if (!r.ok()) {
           failure = r.status();
+          total.events_sent += sync.last_sent();
+          total.hq_held = sync.last_hq_held();
           break;
         }
+        total.hq_held = sync.last_hq_held();
         total.rounds++;
         total.events_sent += r->events_sent;
         total.events_received += r->events_received;
@@ -109,6 +112,10 @@ SyncSummary RunSyncJob(log::EventLog* own, log::EventLog* hq_copy, const SyncJob
     }
     total.ok = false;
     total.error = failure.message();
+    // What the failed attempt got through: the log it had to send, what HQ
+    // held when the round began and what was streamed before the cut (HQ
+    // may have stored it; the next round resumes from what HQ holds).
+    total.factory_size = own->Size();
     if (sync.refused()) {
       total.refused = std::string(RefusalCode(sync.refused()->kind));
       if (sync.refused()->kind != RefusalKind::kBusy) {

@@ -33,6 +33,7 @@ struct SyncSummary {
   double seconds = 0;
   uint64_t factory_size = 0;
   uint64_t cosigned_size = 0;
+  uint64_t hq_held = 0;    // events of ours HQ held when the last round began
   uint64_t hq_size = 0;
   unsigned attempts = 0;
   unsigned rounds = 0;

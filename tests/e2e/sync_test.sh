@@ -58,6 +58,10 @@ kill -9 "$HQ_PID"; wait "$HQ_PID" 2>/dev/null || true; HQ_PID=""
 wait "$SYNC_PID" && fail "sync succeeded although HQ was killed: $(cat "$T/sync1.json")"
 partial="$(events "$D/hq/data" --log "$FORIGIN")"
 [[ "$partial" -gt 0 && "$partial" -lt 200000 ]] || fail "HQ was not killed mid-import (copy $partial)"
+# The failed sync says how far it got: the log it had to send, what it streamed.
+s1="$(grep '^{' "$T/sync1.json" | tail -1)"
+[[ "$(field "$s1" factory_size)" -eq 200000 ]] || fail "the failed sync does not report the factory's size: $s1"
+[[ "$(field "$s1" events_sent)" -ge "$partial" ]] || fail "the failed sync reports fewer events sent than HQ stored ($partial): $s1"
 echo "HQ killed with $partial of 200000 events imported; its copy verifies"
 start_hq
 "$BIN" sync --config "$D/factory.toml" > "$T/sync2.json" || fail "resume: $(cat "$T/sync2.json")"
