@@ -1,6 +1,8 @@
 // Certificate issuance against each shipped profile, checked field by field
 // with OpenSSL's parser, and CSR vetting failures.
 #include <gtest/gtest.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include <cstring>
@@ -230,6 +232,18 @@ TEST(VettingTest, RefusesGarbageForgedAndDisallowedRequests) {
   EXPECT_NE(o.detail.find("p384"), std::string::npos);
   Result<EvpPkeyPtr> ed = GenerateKey(KeyType::kEd25519);
   EXPECT_EQ(VetRequest(MakeCsr(ed->get()), *idevid).failure, VetFailure::kKeyNotAllowed);
+  // A key no profile lists is named for what it is, not "other".
+  EVP_PKEY* rsa1024 = EVP_RSA_gen(1024);
+  ASSERT_NE(rsa1024, nullptr);
+  EvpPkeyPtr weak(rsa1024);
+  VetOutcome w = VetRequest(MakeCsr(weak.get()), *idevid);
+  EXPECT_EQ(w.failure, VetFailure::kKeyNotAllowed);
+  EXPECT_NE(w.detail.find("RSA 1024-bit"), std::string::npos) << w.detail;
+  EXPECT_EQ(w.detail.find("other"), std::string::npos) << w.detail;
+  EvpPkeyPtr k1(EVP_EC_gen("secp256k1"));
+  ASSERT_TRUE(k1);
+  VetOutcome c = VetRequest(MakeCsr(k1.get()), *idevid);
+  EXPECT_NE(c.detail.find("EC secp256k1"), std::string::npos) << c.detail;
 }
 
 TEST(VettingTest, DeviceSerialMustMatchTheProfile) {

@@ -67,6 +67,30 @@ KeyType ClassifyKey(EVP_PKEY* key) {
   }
 }
 
+std::string DescribeKey(EVP_PKEY* key) {
+  const KeyType t = ClassifyKey(key);
+  if (t != KeyType::kOther) return std::string(KeyTypeName(t));
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      return "RSA " + std::to_string(EVP_PKEY_get_bits(key)) + "-bit";
+    case EVP_PKEY_EC: {
+      char group[64] = {};
+      size_t len = 0;
+      if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &len) != 1) {
+        ERR_clear_error();
+        return "EC (explicit or unnamed curve)";
+      }
+      return "EC " + std::string(group, len);
+    }
+    case EVP_PKEY_ED448: return "Ed448";
+    case EVP_PKEY_DSA: return "DSA " + std::to_string(EVP_PKEY_get_bits(key)) + "-bit";
+    default: {
+      const char* name = EVP_PKEY_get0_type_name(key);
+      return name != nullptr ? std::string(name) : "an unknown key type";
+    }
+  }
+}
+
 Result<EvpPkeyPtr> GenerateKey(KeyType type) {
   EVP_PKEY* raw = nullptr;
   switch (type) {

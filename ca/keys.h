@@ -28,6 +28,9 @@ std::string_view KeyTypeName(KeyType t);
 Result<KeyType> ParseKeyType(std::string_view name);
 // ClassifyKey names the algorithm and size of a (public or private) key.
 KeyType ClassifyKey(EVP_PKEY* key);
+// DescribeKey names any key for an operator: "p256", …, or "RSA 1024-bit",
+// "EC secp256k1", "Ed448" for those no profile lists.
+std::string DescribeKey(EVP_PKEY* key);
 
 Result<EvpPkeyPtr> GenerateKey(KeyType type);
 

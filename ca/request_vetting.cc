@@ -52,7 +52,7 @@ VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
   if (!profile.AllowsKey(type)) {
     std::string allowed;
     for (KeyType k : profile.keys) allowed += (allowed.empty() ? "" : ", ") + std::string(KeyTypeName(k));
-    return Fail(VetFailure::kKeyNotAllowed, "key " + std::string(KeyTypeName(type)) +
+    return Fail(VetFailure::kKeyNotAllowed, "key " + DescribeKey(key) +
                                                 " is not allowed by profile " + profile.name +
                                                 " (allowed: " + allowed + ")");
   }
