@@ -1,5 +1,7 @@
 #include "engine/enrollment_api.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
@@ -19,7 +21,8 @@ ApiResponse Json(int status, const json& j) {
   return r;
 }
 
-// QueryParam returns the (percent-decoded) value of `name` in `query`.
+// QueryParam returns the (percent-decoded, '+' as space) value of `name` in
+// `query`; nullopt when absent or badly escaped.
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -27,21 +30,11 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
     query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
     size_t eq = pair.find('=');
     if (pair.substr(0, eq) != name) continue;
-    std::string_view raw = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    std::string out;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '%' && i + 2 < raw.size()) {
-        Result<Bytes> b = HexDecode(raw.substr(i + 1, 2));
-        if (!b.ok() || b->size() != 1) return std::nullopt;
-        out.push_back(static_cast<char>((*b)[0]));
-        i += 2;
-      } else if (raw[i] == '+') {
-        out.push_back(' ');
-      } else {
-        out.push_back(raw[i]);
-      }
-    }
-    return out;
+    std::string raw(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    std::replace(raw.begin(), raw.end(), '+', ' ');
+    Result<std::string> out = PercentDecode(raw);
+    if (!out.ok()) return std::nullopt;
+    return std::move(*out);
   }
   return std::nullopt;
 }
@@ -127,7 +120,12 @@ ApiResponse EnrollmentApi::Handle(const ApiRequest& r) {
   if (path.starts_with(kBatches)) {
     std::string_view rest = path.substr(kBatches.size());
     size_t slash = rest.find('/');
-    std::string batch(rest.substr(0, slash));
+    // The batch id is percent-decoded as the query string is (B%31 is B1).
+    Result<std::string> batch_id = PercentDecode(rest.substr(0, slash));
+    if (!batch_id.ok()) {
+      return Problem(400, "bad-request", "the batch id in the path is badly escaped", std::string(path));
+    }
+    std::string batch = std::move(*batch_id);
     std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
     if (batch.empty()) return Problem(404, "not-found", "no such resource", std::string(path));
     if (action.empty() && r.method == "GET") return BatchStatus(batch);

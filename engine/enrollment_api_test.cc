@@ -36,6 +36,24 @@ TEST(EnrollmentApiTest, EnrollWithPemBodyAndQuerySerial) {
   EXPECT_EQ(s["rejected"], 0);
 }
 
+// The batch id in the path is percent-decoded like the query string; a bad
+// escape is a 400, and a decoded '/' or '..' is no batch (never a path).
+TEST(EnrollmentApiTest, ThePathsBatchIdIsPercentDecoded) {
+  TestFactory f;
+  f.Authorize(f.Terms("B1", 10));
+  EnrollmentApi api(f.ca.get());
+  ApiResponse r = api.Handle(Post("/v1/batches/B%31/enroll", P256Csr(), "device_serial=SN-9"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(f.ca->Batch("B1")->issued, 1u);
+  EXPECT_EQ(api.Handle(Post("/v1/batches/B%3/enroll", P256Csr(), "device_serial=SN-8")).status, 400);
+  EXPECT_EQ(api.Handle(Post("/v1/batches/B%zz/enroll", P256Csr(), "device_serial=SN-8")).status, 400);
+  ApiResponse slash = api.Handle(Post("/v1/batches/B1%2F..%2Fx/enroll", P256Csr(), "device_serial=SN-8"));
+  EXPECT_EQ(slash.status, 404) << slash.body;
+  EXPECT_NE(slash.body.find("unknown-batch"), std::string::npos) << slash.body;
+  // A truncated escape in the query is not read as a literal '%'.
+  EXPECT_EQ(api.Handle(Post("/v1/batches/B1/enroll", P256Csr(), "device_serial=SN%4")).status, 400);
+}
+
 TEST(EnrollmentApiTest, ErrorsAreProblemJsonWithStableCodes) {
   TestFactory f;
   f.Authorize(f.Terms("B1", 1));
