@@ -21,7 +21,20 @@ ninja -C "$build" cli/mirrorca >/dev/null
 BIN="$PWD/$build/cli/mirrorca"
 T="$(mktemp -d)"
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+# Every server started here stops with the script, whatever way it ends:
+# its children first (a wrapper's), then itself; SIGKILL what outlives 2 s.
+cleanup() {
+  for p in "${PIDS[@]}"; do pkill -TERM -P "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+  for _ in $(seq 20); do
+    alive=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    (( alive )) || break
+    sleep 0.1
+  done
+  for p in "${PIDS[@]}"; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
 D="$T/d"
 
 echo "== $certs certificates (mirrorca demo), 10 % revoked =="
