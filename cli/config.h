@@ -136,6 +136,7 @@ struct ValidationConfig {
   int64_t ocsp_validity_seconds = 4 * 3600;
   unsigned io_threads = 2;  // threads answering OCSP and CRL requests
   int64_t ocsp_max_age_seconds = 60;  // Cache-Control max-age of OCSP answers
+  size_t ocsp_cache_bytes = 256u << 20;  // pre-signed answers kept in memory (ocsp_cache_mb)
   // served_by = "hq" (default): `hq serve` opens the public port itself.
   // "ocsp-serve": it does not; `mirrorca ocsp serve` (holding responder keys
   // only, never a CA key) answers OCSP and serves the CRLs hq serve publishes.
@@ -175,6 +176,7 @@ struct VaConfig {
   uint16_t listen_port = 0;
   int64_t ocsp_validity_seconds = 4 * 3600;
   int64_t ocsp_max_age_seconds = 60;
+  size_t ocsp_cache_bytes = 256u << 20;
   unsigned io_threads = 2;
 };
 

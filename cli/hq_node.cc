@@ -37,6 +37,7 @@ hq::HqOptions OptionsOf(const HqConfig& c) {
     o.crl_debounce_seconds = c.validation->crl_debounce_seconds;
     o.ocsp_validity_seconds = c.validation->ocsp_validity_seconds;
     o.ocsp_max_age_seconds = c.validation->ocsp_max_age_seconds;
+    o.ocsp_cache_bytes = c.validation->ocsp_cache_bytes;
   }
   o.factories = SettingsOf(c);
   for (const VaRef& v : c.vas) o.vas.push_back({v.name, v.sync_spki_sha256, v.responder_csr});

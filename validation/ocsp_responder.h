@@ -29,6 +29,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -62,7 +63,13 @@ struct OcspOptions {
   int64_t http_max_age_seconds = 60;
   size_t max_request_bytes = 64 * 1024;
   size_t max_cert_ids = 64;
-  size_t max_cached = 1 << 20;
+  // The pre-signed answers kept in memory, keyed by request bytes: at most
+  // this many bytes (keys, answers and bookkeeping), whatever the traffic.
+  // Only ordinary requests are kept (one CertID, no nonce, at most
+  // kMaxCachedRequestBytes): a padded or unusual request is answered but
+  // never stored. The oldest half is dropped when the newer half is full
+  // (two generations: a hot answer survives by being asked for).
+  size_t max_cache_bytes = 256u << 20;
   std::function<int64_t()> now;         // seconds; default: the system clock
 };
 
@@ -96,6 +103,10 @@ class OcspResponder {
   const OcspOptions& options() const { return options_; }
   uint64_t signed_count() const { return signed_.load(); }
   uint64_t cache_hits() const { return hits_.load(); }
+  size_t cache_bytes() const;    // what the cache holds now (both generations)
+  size_t cache_entries() const;
+
+  static constexpr size_t kMaxCachedRequestBytes = 512;  // a one-CertID SHA-512 request is ~150
 
  private:
   struct Issuer;
@@ -119,8 +130,17 @@ class OcspResponder {
   std::atomic<uint64_t> signed_{0};
   std::atomic<uint64_t> hits_{0};
   std::mutex signer_mu_;  // guards each Issuer's signer pointer (swapped on renewal)
-  std::shared_mutex cache_mu_;
-  std::unordered_map<std::string, Cached> cache_;  // request DER -> answer; guarded by cache_mu_
+  // Lookup finds a fresh answer in either generation (promoting it to the
+  // newer one); Store adds one, flipping generations when the newer half of
+  // the budget is used.
+  std::optional<OcspAnswer> Lookup(std::string_view request, int64_t now);
+  void Store(std::string_view request, const OcspAnswer& answer, uint64_t generation);
+  static size_t EntryBytes(std::string_view request, const OcspAnswer& answer);
+
+  mutable std::shared_mutex cache_mu_;
+  // request DER -> answer, newer and older generation; guarded by cache_mu_
+  std::unordered_map<std::string, Cached> cache_, older_;
+  size_t cache_bytes_ = 0, older_bytes_ = 0;  // guarded by cache_mu_
 };
 
 // MalformedResponse is the DER OCSPResponse with status malformedRequest.

@@ -66,6 +66,7 @@ struct World {
   std::set<std::string> authorized;  // batches authorized for the factory in HQ's log
   std::unique_ptr<ValidationAuthority> va;
   std::vector<ca::X509Ptr> certs;  // issued and recorded in the factory log
+  OcspOptions ocsp_options;
 
   World() {
     engine::FactoryRegistration reg;
@@ -96,6 +97,7 @@ struct World {
     o.env = &clock;
     o.authority = &authority;
     o.organization = "Example OEM";
+    o.ocsp = ocsp_options;
     auto v = ValidationAuthority::Open(hq.log.get(), {factory.log.get(), hq.log.get()}, std::move(issuers), o);
     ASSERT_TRUE(v.ok()) << v.status();
     va = std::move(*v);
@@ -605,6 +607,65 @@ TEST(ValidationTest, MaintainRenewsResponderAndCrl) {
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->number, served);
   EXPECT_EQ(w.hq.log->Size(), hq_size);
+}
+
+// RequestDer: an OCSP request for `serial` of `issuer` (SHA-1 CertID), with
+// `pad` bytes of an unknown request extension.
+std::string RequestDer(X509* issuer, uint64_t serial, size_t pad = 0) {
+  ca::Asn1IntegerPtr sn(ASN1_INTEGER_new());
+  ASN1_INTEGER_set_uint64(sn.get(), serial);
+  OCSP_CERTID* id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+                                     X509_get0_pubkey_bitstr(issuer), sn.get());
+  OcspRequestPtr req(OCSP_REQUEST_new());
+  OCSP_request_add0_id(req.get(), id);
+  if (pad > 0) {
+    ca::Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
+    ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(std::string(pad, 'p').data()),
+                          static_cast<int>(pad));
+    ca::Asn1ObjectPtr oid(OBJ_txt2obj("1.3.6.1.4.1.99999.1", 1));
+    X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, oid.get(), 0, value.get());
+    OCSP_REQUEST_add_ext(req.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_OCSP_REQUEST(req.get(), &der);
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+// The pre-signed answers stay within their byte budget whatever is asked:
+// thousands of distinct serials, padded requests (never stored), and a hot
+// set that keeps being answered from memory while one-off requests pass.
+TEST(ValidationTest, OcspCacheStaysWithinItsBudget) {
+  World w;
+  w.ocsp_options.max_cache_bytes = 256 << 10;
+  w.Open();
+  OcspResponder& r = w.va->ocsp();
+  X509* issuer = w.issuing.certificate();
+  for (uint64_t i = 1; i <= 3000; ++i) {
+    OcspAnswer a = r.Respond(AsBytes(RequestDer(issuer, 1000000 + i)));
+    ASSERT_TRUE(a.successful);
+    ASSERT_LE(r.cache_bytes(), size_t{256} << 10) << "after " << i << " requests";
+  }
+  EXPECT_GT(r.cache_entries(), 100u);  // it does cache
+  const size_t entries = r.cache_entries(), bytes = r.cache_bytes();
+  for (uint64_t i = 1; i <= 20; ++i) {  // 60 KB of extension each: answered, not stored
+    EXPECT_TRUE(r.Respond(AsBytes(RequestDer(issuer, 5000000 + i, 60000))).successful);
+  }
+  EXPECT_EQ(r.cache_entries(), entries);
+  EXPECT_EQ(r.cache_bytes(), bytes);
+  // A realistic mix: 20 hot serials asked 50 times each, among 1,000 one-off serials.
+  const uint64_t hits_before = r.cache_hits(), signed_before = r.signed_count();
+  uint64_t one_off = 9000000;
+  for (int round = 0; round < 50; ++round) {
+    for (uint64_t h = 1; h <= 20; ++h) ASSERT_TRUE(r.Respond(AsBytes(RequestDer(issuer, 7000000 + h))).successful);
+    for (int k = 0; k < 20; ++k) ASSERT_TRUE(r.Respond(AsBytes(RequestDer(issuer, ++one_off))).successful);
+  }
+  const uint64_t hot_hits = r.cache_hits() - hits_before;
+  EXPECT_GE(hot_hits, 20u * 49u * 9 / 10) << "the hot set is signed again and again";
+  EXPECT_LE(r.signed_count() - signed_before, 1000u + 20u * 5);
+  EXPECT_LE(r.cache_bytes(), size_t{256} << 10);
 }
 
 // A responder key file anyone can read is refused by name, as every other
