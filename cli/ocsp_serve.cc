@@ -18,6 +18,7 @@
 #include "base/status_macros.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
+#include "cli/sync_support.h"
 #include "cli/va_commands.h"
 #include "log/local_log.h"
 #include "validation/ocsp_replica.h"
@@ -87,6 +88,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   ho.address = hp.first;
   ho.port = hp.second;
   ho.max_body_bytes = 64 * 1024;
+  ho.max_connections_per_source = kPublicConnectionsPerSource;
   ho.inline_handlers = true;
   ho.io_threads = std::max(a.io_threads, c.io_threads);
   net::HttpServer server(nullptr, [&](const net::HttpRequest& r) { return node->Handle(r); }, ho);
@@ -172,6 +174,7 @@ Status OcspServe(const OcspServeArgs& a) {
   ho.address = hp.first;
   ho.port = hp.second;
   ho.max_body_bytes = 64 * 1024;
+  ho.max_connections_per_source = kPublicConnectionsPerSource;
   ho.inline_handlers = true;
   ho.io_threads = a.io_threads;
   net::HttpServer server(nullptr, [&](const net::HttpRequest& r) {

@@ -84,6 +84,8 @@ Status HqServe(const std::string& config_path) {
     ho.address = c.validation->listen_address;
     ho.port = c.validation->listen_port;
     ho.max_body_bytes = 64 * 1024;
+    ho.max_connections_per_source = kPublicConnectionsPerSource;
+  ho.max_connections_per_source = kPublicConnectionsPerSource;
     ho.inline_handlers = true;  // OCSP answers are cached or signed in ~100 µs
     ho.io_threads = c.validation->io_threads;
     va_server = std::make_unique<net::HttpServer>(

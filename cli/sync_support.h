@@ -22,6 +22,10 @@ namespace mirrorca::cli {
 // ControlPath is where a node listens for its operator's CLI.
 std::string ControlPath(const std::string& data_dir);
 
+// The public OCSP/CRL port admits more connections per source address than
+// the mTLS ports: a caching proxy or a carrier NAT is one address.
+inline constexpr size_t kPublicConnectionsPerSource = 512;
+
 // Delegate asks the node running on `data_dir` to do `request` and returns
 // its last answer line (each line printed as it comes if `print_each`);
 // NotFound if no node runs there.

@@ -58,8 +58,8 @@ HttpResponse ProblemResponse(int status, const std::string& code, const std::str
 
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(HttpServer* server, asio::ip::tcp::socket socket)
-      : server_(server), ex_(socket.get_executor()), timer_(ex_) {
+  Connection(HttpServer* server, asio::ip::tcp::socket socket, SourceLimiter::Slot slot)
+      : server_(server), slot_(std::move(slot)), ex_(socket.get_executor()), timer_(ex_) {
     http_parser_init(&parser_, HTTP_REQUEST);
     parser_.data = this;
     http_parser_settings_init(&settings_);
@@ -332,6 +332,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   HttpServer* server_;
+  SourceLimiter::Slot slot_;  // its place in its source's quota
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;  // or
   std::unique_ptr<asio::ip::tcp::socket> plain_;
   asio::any_io_executor ex_;  // the connection's io_context: one thread
@@ -373,7 +374,9 @@ HttpServer::HttpServer(std::shared_ptr<asio::ssl::context> tls, HttpHandler hand
       handler_(std::move(handler)),
       options_(std::move(options)),
       ios_(IoContexts(options_.io_threads)),
-      acceptor_(*ios_[0]) {}
+      acceptor_(*ios_[0]) {
+  per_source_ = SourceLimiter::Create(options_.max_connections_per_source);
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -398,12 +401,15 @@ void HttpServer::Accept() {
     if (!ec) {
       asio::error_code ignored;
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-      if (open_connections_.load() >= options_.max_connections) {
-        socket.close(ignored);
+      const asio::ip::address source = socket.remote_endpoint(ignored).address();
+      std::optional<SourceLimiter::Slot> slot;
+      if (!ignored && open_connections_.load() < options_.max_connections) slot = per_source_->Acquire(source);
+      if (!slot) {
+        socket.close(ignored);  // the server, or this source, holds all it may
       } else {
         open_connections_++;
         accepted_++;
-        std::make_shared<Connection>(this, std::move(socket))->Start();
+        std::make_shared<Connection>(this, std::move(socket), std::move(*slot))->Start();
       }
     }
     Accept();

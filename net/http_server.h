@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "net/source_limiter.h"
 
 namespace mirrorca::net {
 
@@ -51,10 +52,13 @@ struct HttpServerOptions {
   unsigned worker_threads = 32;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 8 * 1024 * 1024;
-  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds handshake_timeout{5000};  // TCP accept to TLS established (pre-authentication)
   std::chrono::milliseconds request_timeout{30000};  // from first byte to full request
   std::chrono::milliseconds idle_timeout{60000};     // between keep-alive requests
   size_t max_connections = 1024;
+  // One source address may hold at most this many connections (0: no
+  // limit), so a flood from one address cannot take every slot.
+  size_t max_connections_per_source = 64;
   // inline_handlers: call the handler on the I/O thread (for handlers that
   // never block for long); otherwise on the worker pool.
   bool inline_handlers = false;
@@ -80,6 +84,7 @@ class HttpServer {
   std::atomic<uint64_t> accepted_{0};
   std::atomic<size_t> open_connections_{0};
   std::atomic<bool> stopped_{false};
+  std::shared_ptr<SourceLimiter> per_source_;
   std::shared_ptr<asio::ssl::context> tls_;
   HttpHandler handler_;
   HttpServerOptions options_;

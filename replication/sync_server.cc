@@ -11,7 +11,11 @@ namespace mirrorca::replication {
 
 SyncServer::SyncServer(std::shared_ptr<asio::ssl::context> tls, HqSync* hq,
                        SyncServerOptions options)
-    : tls_(std::move(tls)), hq_(hq), options_(std::move(options)), acceptor_(io_) {}
+    : tls_(std::move(tls)),
+      hq_(hq),
+      options_(std::move(options)),
+      acceptor_(io_),
+      per_source_(net::SourceLimiter::Create(options_.max_sessions_per_source)) {}
 
 SyncServer::~SyncServer() { Stop(); }
 
@@ -31,9 +35,12 @@ void SyncServer::Accept() {
       return;
     }
     if (stopping_) return;
-    if (active_.load() >= options_.max_sessions) {
-      asio::error_code ignored;
-      socket.close(ignored);  // over the limit: the factory retries later
+    asio::error_code ignored;
+    const asio::ip::address source = socket.remote_endpoint(ignored).address();
+    std::optional<net::SourceLimiter::Slot> slot;
+    if (!ignored && active_.load() < options_.max_sessions) slot = per_source_->Acquire(source);
+    if (!slot) {
+      socket.close(ignored);  // over the limit (the server's, or this source's): the factory retries later
     } else {
       active_++;
       std::lock_guard lock(mu_);
@@ -48,8 +55,8 @@ void SyncServer::Accept() {
       }
       open_fds_.insert(socket.native_handle());
       auto done = std::make_shared<std::atomic<bool>>(false);
-      std::thread t([this, done, s = std::move(socket)]() mutable {
-        RunSession(std::move(s), done.get());
+      std::thread t([this, done, s = std::move(socket), slot = std::move(*slot)]() mutable {
+        RunSession(std::move(s), std::move(slot), done.get());
       });
       sessions_.push_back({std::move(t), std::move(done)});
     }
@@ -57,15 +64,19 @@ void SyncServer::Accept() {
   });
 }
 
-void SyncServer::RunSession(asio::ip::tcp::socket socket, std::atomic<bool>* done) {
+// `slot` (its source's place) is held until the session ends.
+void SyncServer::RunSession(asio::ip::tcp::socket socket, [[maybe_unused]] net::SourceLimiter::Slot slot,
+                            std::atomic<bool>* done) {
   const int fd = socket.native_handle();
   Status result;
   {
+    // Unauthenticated, it has the handshake deadline; authenticated, the I/O one.
     Result<std::unique_ptr<TlsChannel>> ch =
-        TlsChannel::Accept(std::move(socket), tls_, options_.io_timeout);
+        TlsChannel::Accept(std::move(socket), tls_, std::min(options_.handshake_timeout, options_.io_timeout));
     if (!ch.ok()) {
       result = ch.status();
     } else {
+      (*ch)->set_timeout(options_.io_timeout);
       result = hq_->Serve(**ch, (*ch)->PeerSpkiHex());
       if (!result.ok()) {
         // A lingering close: after a refusal the peer may still be sending

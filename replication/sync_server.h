@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "base/result.h"
+#include "net/source_limiter.h"
 #include "replication/hq_sync.h"
 
 namespace mirrorca::replication {
@@ -29,7 +30,13 @@ struct SyncServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   std::chrono::milliseconds io_timeout{30000};
+  // From TCP accept to an authenticated TLS session: a connection that has
+  // not shown a pinned key by then gives its slot back.
+  std::chrono::milliseconds handshake_timeout{5000};
   size_t max_sessions = 64;
+  // One source address may hold at most this many sessions (0: no limit):
+  // a factory or a VA needs one.
+  size_t max_sessions_per_source = 4;
   // Called after each session with its outcome (e.g. to write metrics).
   std::function<void(const Status&)> on_session_end;
 };
@@ -46,7 +53,7 @@ class SyncServer {
 
  private:
   void Accept();
-  void RunSession(asio::ip::tcp::socket socket, std::atomic<bool>* done);
+  void RunSession(asio::ip::tcp::socket socket, net::SourceLimiter::Slot slot, std::atomic<bool>* done);
 
   std::shared_ptr<asio::ssl::context> tls_;
   HqSync* const hq_;
@@ -64,6 +71,7 @@ class SyncServer {
   std::list<Session> sessions_;          // guarded by mu_
   std::set<int> open_fds_;               // guarded by mu_
   std::atomic<size_t> active_{0};
+  std::shared_ptr<net::SourceLimiter> per_source_;
 };
 
 }  // namespace mirrorca::replication
