@@ -69,6 +69,7 @@ struct FactoryConfig {
   std::vector<RaEntry> ras;
   std::map<std::string, std::string> profile_files;
   uint64_t checkpoint_interval = 1000;
+  uint64_t min_free_bytes = 64u << 20;  // [factory] min_free_mb: below it the log refuses appends (503)
   std::optional<SyncClientConfig> sync;
 };
 

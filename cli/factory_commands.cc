@@ -42,6 +42,7 @@ Status Serve(const std::string& config_path) {
   o.hq_delivery = true;  // HQ sends this factory its delivery log
   o.profile_files = c.profile_files;
   o.log_options.checkpoint_interval = c.checkpoint_interval;
+  o.log_options.min_free_bytes = c.min_free_bytes;
   std::map<std::string, std::string> ra_by_spki;
   std::set<std::string> pins;
   for (const RaEntry& ra : c.ras) {

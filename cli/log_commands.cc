@@ -140,8 +140,12 @@ int AppendTest(const LogArgs& a) {
 
 // OpenSelected opens the store read-only with the log --log names (a copy
 // it holds), or the node's own.
+// OpenSelected opens the store read-only (it writes nothing: a full disk
+// does not stop a verification) and the log `--log` names.
 Result<LocalLog> OpenSelected(const LogArgs& a) {
-  ASSIGN_OR_RETURN(LocalLog l, Open(a, false));
+  ASSIGN_OR_RETURN(LocalLog l, log::OpenLocalLog(Env::Default(), a.data, /*with_key=*/false,
+                                                 log::EventLogOptions{.checkpoint_interval = a.interval,
+                                                                      .read_only_store = true}));
   if (!a.log_origin.empty()) {
     l.log.reset();
     ASSIGN_OR_RETURN(l.log, log::EventLog::Open(l.store.get(), a.log_origin, std::nullopt));

@@ -52,6 +52,7 @@ std::string CheckpointKey(std::string_view prefix, uint64_t tree_size) {
 
 struct EventLog::PendingAppend {
   uint64_t first_seq = 0;
+  Hash prev_before{};  // the chain's tail hash before these events (a rollback restores it)
   std::vector<std::string> bodies;
   std::vector<std::string> signed_events;
   std::vector<Hash> leaf_hashes;
@@ -332,6 +333,7 @@ Result<AppendResult> EventLog::AppendImpl(std::vector<EventDraft> drafts, const 
     }
     uint64_t seq = next_seq_;
     Hash prev = last_body_hash_;
+    p.prev_before = prev;
     const int64_t time = std::max(env_->NowMicros(), last_time_);
     p.bodies.reserve(drafts.size());
     for (size_t i = 0; i < drafts.size(); ++i) {
@@ -389,8 +391,22 @@ void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>
         pending_.pop_front();
         if (q != &p) q->cv.notify_one();
       }
-      if (!s.ok()) {
-        // Every later append was chained onto events that are not durable.
+      if (!s.ok() && s.code() == StatusCode::kUnavailable) {
+        // The store wrote nothing (a full disk): the chain goes back to its
+        // durable tail and every later append — chained onto the refused
+        // events — is refused too; appends resume when the store accepts
+        // writes again, with no restart.
+        next_seq_ = group.front()->first_seq;
+        last_body_hash_ = group.front()->prev_before;
+        for (PendingAppend* q : pending_) {
+          q->done = true;
+          q->result = s;
+          q->cv.notify_one();
+        }
+        pending_.clear();
+      } else if (!s.ok()) {
+        // Every later append was chained onto events that may or may not be
+        // durable: only a restart (which reads what the store holds) is safe.
         append_error_ = s.WithContext("log '" + origin() + "' stopped accepting appends");
         for (PendingAppend* q : pending_) {
           q->done = true;
@@ -509,6 +525,14 @@ size_t EventLog::TEST_PendingAppends() {
 
 Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   if (options_.TEST_before_commit) options_.TEST_before_commit();
+  // The frontier as durable, restored when the group is not written.
+  MerkleFrontier durable_frontier = frontier_;
+  Status s = CommitGroupOnto(group);
+  if (!s.ok()) frontier_ = std::move(durable_frontier);
+  return s;
+}
+
+Status EventLog::CommitGroupOnto(const std::vector<PendingAppend*>& group) {
   rocksdb::WriteBatch batch;
   const uint64_t old_size = frontier_.size();
   std::shared_ptr<const KeyHistory> keys_after;

@@ -46,6 +46,13 @@ namespace mirrorca::log {
 struct EventLogOptions {
   Env* env = nullptr;                   // clock; null means Env::Default()
   uint64_t checkpoint_interval = 1000;  // sign a checkpoint at least every N events
+  // A node's own log refuses appends (Unavailable, nothing written; they
+  // resume by themselves) while its disk has less than this free
+  // (log/store.h StoreOptions::min_free_bytes). Used by OpenLocalLog.
+  uint64_t min_free_bytes = 64u << 20;
+  // OpenLocalLog opens the store read-only: it writes nothing at all (a
+  // verification on a full disk, or beside a node that owns the store).
+  bool read_only_store = false;
   size_t max_group_events = 16384;      // upper bound on events in one WriteBatch
   unsigned signing_threads = 0;         // threads for one large Append; 0 = all CPUs
   // TEST_before_commit, if set, runs in the committer before each group is
@@ -210,6 +217,7 @@ class EventLog {
   // CommitGroup writes `group` (contiguous, signed) in one durable batch.
   // Called only by the thread holding the committer role.
   Status CommitGroup(const std::vector<PendingAppend*>& group);
+  Status CommitGroupOnto(const std::vector<PendingAppend*>& group);  // CommitGroup's work
   Result<std::string> MakeCheckpoint(uint64_t size, const Hash& root);
   Result<AppendResult> AppendImpl(std::vector<EventDraft> drafts, const LogSigner* rotate_to);
   Status CheckConsistentWithLatestCheckpoint(uint64_t size);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -141,6 +142,46 @@ TEST(EventLogTest, ReopenContinuesTheSameTree) {
   EXPECT_TRUE(report.ok) << report.reason;
   EXPECT_EQ(report.events, 13u);
   EXPECT_EQ(report.checkpoints, 2u);  // sizes 7 and 13
+}
+
+// A store that refuses a write before writing anything (a full disk) costs
+// only the refused appends — and the ones chained onto them: the chain,
+// seq and tree go back to the durable tail, nothing is sticky, and appends
+// resume by themselves once the store accepts writes; the log verifies.
+TEST(EventLogTest, AppendsRefusedByAFullDiskResumeWithoutARestart) {
+  LogFixture f({.checkpoint_interval = 4});
+  ASSERT_TRUE(f.log->Append(TestDrafts(5)).ok());
+  const Hash root5 = *f.log->RootAt(5);
+  f.store->set_min_free_bytes(uint64_t{1} << 62);  // no disk has that much free
+  for (int i = 0; i < 3; ++i) {
+    Result<AppendResult> r = f.log->Append(TestDrafts(2));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(r.status().message().find("disk full"), std::string::npos) << r.status();
+  }
+  // Concurrent appenders all refused, none left waiting.
+  std::vector<std::thread> threads;
+  std::atomic<int> refused{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      if (!f.log->Append(TestDrafts(1)).ok()) refused++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(refused.load(), 4);
+  EXPECT_EQ(f.log->Size(), 5u);
+  EXPECT_EQ(*f.log->RootAt(5), root5);
+  f.store->set_min_free_bytes(0);  // space is back
+  Result<AppendResult> r = f.log->Append(TestDrafts(3));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->first_seq, 5u);
+  EXPECT_EQ(f.log->Size(), 8u);
+  EXPECT_EQ(*f.log->RootAt(8), ReferenceRoot(AllLeafHashes(*f.log)));
+  VerifyReport report = *VerifyLog(*f.log);
+  EXPECT_TRUE(report.ok) << report.reason;
+  f.ReopenStore();  // and what is on disk is exactly that
+  EXPECT_EQ(f.log->Size(), 8u);
+  EXPECT_TRUE(VerifyLog(*f.log)->ok);
 }
 
 TEST(EventLogTest, ConcurrentAppendersAreGroupCommitted) {

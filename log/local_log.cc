@@ -30,7 +30,8 @@ Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::strin
   RETURN_IF_ERROR(env->CreateDirs(dir));
   ASSIGN_OR_RETURN(LogSigner signer, LogSigner::Create(env, keys, LogKeyPath(dir), origin));
   LocalLog local;
-  ASSIGN_OR_RETURN(local.store, Store::Open(StorePath(dir), StoreOptions{.create_if_missing = true}));
+  ASSIGN_OR_RETURN(local.store, Store::Open(StorePath(dir), StoreOptions{.create_if_missing = true,
+                                                                         .min_free_bytes = options.min_free_bytes}));
   RETURN_IF_ERROR(EventLog::Create(local.store.get(), signer.verifier()));
   rocksdb::WriteBatch batch;
   batch.Put(local.store->meta(), std::string(kSelfKey), origin);
@@ -42,7 +43,8 @@ Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::strin
 Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
                               EventLogOptions options) {
   LocalLog local;
-  ASSIGN_OR_RETURN(local.store, Store::Open(StorePath(dir), StoreOptions{}));
+  ASSIGN_OR_RETURN(local.store, Store::Open(StorePath(dir), StoreOptions{.read_only = options.read_only_store,
+                                                                         .min_free_bytes = options.min_free_bytes}));
   Result<std::string> origin = local.store->Get(local.store->meta(), std::string(kSelfKey));
   if (!origin.ok()) {
     return Status::NotFound("the store in " + dir + " has no local log (run `mirrorca log init`)");

@@ -1,5 +1,7 @@
 #include "log/store.h"
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
@@ -103,6 +105,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   store->db_.reset(raw);
   store->read_only_ = options.read_only || store->secondary_;
   store->durable_ = options.durable;
+  store->path_ = path;
+  store->min_free_bytes_.store(options.min_free_bytes);
   return store;
 }
 
@@ -143,6 +147,17 @@ Result<std::optional<std::string>> Store::Find(rocksdb::ColumnFamilyHandle* cf, 
 
 Status Store::WriteDurably(rocksdb::WriteBatch* batch) {
   if (read_only_) return Status::FailedPrecondition("store is open read-only");
+  if (const uint64_t floor = min_free_bytes_.load(); floor > 0) {
+    struct statvfs fs {};
+    if (::statvfs(path_.c_str(), &fs) == 0) {
+      const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+      if (free_bytes < floor) {
+        return Status::Unavailable("disk full: " + std::to_string(free_bytes >> 20) + " MiB free where " + path_ +
+                                   " is, writes need " + std::to_string(floor >> 20) +
+                                   " MiB; nothing was written (writes resume once space is freed)");
+      }
+    }
+  }
   rocksdb::WriteOptions w;
   w.sync = durable_;
   w.disableWAL = !durable_;

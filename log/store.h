@@ -18,6 +18,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,11 @@ struct StoreOptions {
   // the fsync, and WriteDurably is then durable only as of a clean close.
   bool durable = true;
   std::vector<std::string> extra_column_families;  // for projections of later modules
+  // A durable write is refused (Unavailable, nothing written) while the
+  // store's filesystem has less than this free: RocksDB (7.8, Debian 12)
+  // aborts the process on the write after one that hit a full disk, so a
+  // full disk must be met here, before RocksDB writes. 0: no check.
+  uint64_t min_free_bytes = 0;
 };
 
 class Store {
@@ -67,7 +73,11 @@ class Store {
   // Find returns the value at `key`, or nullopt if absent (errors only for I/O).
   Result<std::optional<std::string>> Find(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   // WriteDurably applies `batch` atomically and returns after it is fsynced.
+  // Unavailable (nothing written) while the disk has less than
+  // min_free_bytes free.
   Status WriteDurably(rocksdb::WriteBatch* batch);
+  // set_min_free_bytes changes the free-space floor of later writes.
+  void set_min_free_bytes(uint64_t bytes) { min_free_bytes_.store(bytes); }
   bool read_only() const { return read_only_; }
 
   // Flush writes every memtable to SST files, so that a later read-only
@@ -86,6 +96,8 @@ class Store {
   bool read_only_ = false;
   bool secondary_ = false;
   bool durable_ = true;
+  std::string path_;
+  std::atomic<uint64_t> min_free_bytes_{0};
 };
 
 }  // namespace mirrorca::log
