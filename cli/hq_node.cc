@@ -6,6 +6,8 @@
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
+#include "cli/sync_support.h"
+#include "log/node_backup.h"
 #include "replication/bundle.h"
 
 namespace mirrorca::cli {
@@ -221,6 +223,15 @@ void HandleHqControl(HqNode& n, const std::string& request, const net::ControlSe
   if (cmd == "crl-generate") return (void)reply(CrlJson(n, req));
   if (cmd == "batch-ledger") return (void)reply(LedgerJson(n, req));
   if (cmd == "batch-authorize") return (void)reply(AuthorizeJson(n, req));
+  if (cmd == "backup") {
+    const std::string out = req.value("out", "");
+    if (out.empty() || out.front() != '/') return error("backup needs an absolute path: '" + out + "'");
+    Result<log::BackupInfo> b = log::BackupNode(
+        Env::Default(), n.config.data_dir,
+        {{"store", n.service->log().store()}, {"delivery", n.service->delivery_store()}}, n.service->log(), out);
+    if (!b.ok()) return error(b.status().ToString());
+    return (void)reply(BackupJson(*b).dump());
+  }
   if (cmd == "bundle-export") {
     const std::string out = req.value("out", "");
     if (out.empty() || out.front() != '/') {

@@ -292,6 +292,53 @@ int BundleExport(const std::string& config_path, const std::string& out, uint64_
   return 0;
 }
 
+// Backup: through the running node (it owns the stores), else on the stopped one.
+int Backup(const std::string& config_path, const std::string& out) {
+  Result<AnyConfig> c = LoadAnyConfig(config_path);
+  if (!c.ok()) {
+    std::cerr << "error: " << c.status() << "\n";
+    return 2;
+  }
+  const std::string abs_out = std::filesystem::absolute(out).lexically_normal().string();
+  Result<std::string> delegated = Delegate(c->data_dir, {{"cmd", "backup"}, {"out", abs_out}}, false);
+  if (delegated.ok()) {
+    std::cout << *delegated << std::endl;
+    return ExitCodeOfSummary(*delegated) == 0 ? 0 : 2;
+  }
+  Result<log::BackupInfo> b = [&]() -> Result<log::BackupInfo> {
+    ASSIGN_OR_RETURN(log::LocalLog local, log::OpenLocalLog(Env::Default(), c->data_dir, /*with_key=*/true));
+    std::vector<log::BackupStore> stores = {{"store", local.store.get()}};
+    std::unique_ptr<log::Store> delivery;
+    if (c->hq) {
+      ASSIGN_OR_RETURN(delivery, engine::OpenDeliveryStore(c->data_dir));
+      stores.push_back({"delivery", delivery.get()});
+    }
+    return log::BackupNode(Env::Default(), c->data_dir, stores, *local.log, abs_out);
+  }();
+  if (!b.ok()) {
+    std::cerr << "error: " << b.status() << "\n";
+    return 2;
+  }
+  std::cout << BackupJson(*b).dump() << std::endl;
+  return 0;
+}
+
+// Restore: into the node's data folder, which must be empty (the node stopped).
+int Restore(const std::string& config_path, const std::string& from) {
+  Result<AnyConfig> c = LoadAnyConfig(config_path);
+  if (!c.ok()) {
+    std::cerr << "error: " << c.status() << "\n";
+    return 2;
+  }
+  Result<log::BackupInfo> r = log::RestoreNode(Env::Default(), from, c->data_dir);
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status() << "\n";
+    return r.status().code() == StatusCode::kCorruption ? 1 : 2;
+  }
+  std::cout << BackupJson(*r).dump() << std::endl;
+  return 0;
+}
+
 int BundleImport(const std::string& config_path, const std::string& file) {
   Result<AnyConfig> c = LoadAnyConfig(config_path);
   if (!c.ok()) {
@@ -453,6 +500,19 @@ void AddSyncCommands(CLI::App& app, int* exit_code) {
   imp->add_option("--config", ba->config, "factory.toml or hq.toml")->required();
   imp->add_option("file", ba->file, "bundle file")->required();
   imp->callback([ba, exit_code] { *exit_code = BundleImport(ba->config, ba->file); });
+
+  auto bk = std::make_shared<BundleArgs>();
+  CLI::App* backup = app.add_subcommand(
+      "backup", "A consistent copy of this node's data (stores as RocksDB checkpoints, key files or "
+                "references — never a token's key) into a new folder, while the node runs");
+  backup->add_option("--config", bk->config, "factory.toml or hq.toml")->required();
+  backup->add_option("--out", bk->out, "the backup folder to create")->required();
+  backup->callback([bk, exit_code] { *exit_code = Backup(bk->config, bk->out); });
+  CLI::App* restore = app.add_subcommand(
+      "restore", "Restore a backup into this node's (empty) data folder and check that its log verifies");
+  restore->add_option("--config", bk->config, "factory.toml or hq.toml")->required();
+  restore->add_option("--from", bk->file, "the backup folder")->required();
+  restore->callback([bk, exit_code] { *exit_code = Restore(bk->config, bk->file); });
 }
 
 }  // namespace mirrorca::cli

@@ -58,6 +58,11 @@ int ExitCodeOfSummary(const std::string& line) {
   return j.contains("refused") ? 3 : 1;
 }
 
+nlohmann::json BackupJson(const log::BackupInfo& b) {
+  return nlohmann::json{{"ok", true}, {"dir", b.out}, {"log", b.origin}, {"log_size", b.log_size},
+                        {"stores", b.stores}, {"key_files", b.files}};
+}
+
 void HandleFactoryControl(const FactoryConfig& c, log::EventLog* own, log::EventLog* hq_copy,
                           const std::function<void()>& on_hq_events, const std::string& request,
                           const net::ControlServer::Reply& reply) {
@@ -100,6 +105,14 @@ void HandleFactoryControl(const FactoryConfig& c, log::EventLog* own, log::Event
     reply(nlohmann::json{{"ok", true}, {"log", r->info.log}, {"events_imported", r->stats.events},
                          {"events_skipped", r->stats.skipped}, {"copy_size", hq_copy->Size()}}
               .dump());
+    return;
+  }
+  if (cmd == "backup") {
+    const std::string out = req.value("out", "");
+    if (out.empty() || out.front() != '/') return error("backup needs an absolute path: '" + out + "'");
+    Result<log::BackupInfo> b = log::BackupNode(Env::Default(), c.data_dir, {{"store", own->store()}}, *own, out);
+    if (!b.ok()) return error(b.status().ToString());
+    reply(BackupJson(*b).dump());
     return;
   }
   if (cmd == "bundle-export") {

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "log/node_backup.h"
+
 #include "base/result.h"
 #include "cli/config.h"
 #include "log/event_log.h"
@@ -25,6 +27,9 @@ std::string ControlPath(const std::string& data_dir);
 // The public OCSP/CRL port admits more connections per source address than
 // the mTLS ports: a caching proxy or a carrier NAT is one address.
 inline constexpr size_t kPublicConnectionsPerSource = 512;
+
+// BackupJson: the one-line answer of `mirrorca backup` and `restore`.
+nlohmann::json BackupJson(const log::BackupInfo& b);
 
 // Delegate asks the node running on `data_dir` to do `request` and returns
 // its last answer line (each line printed as it comes if `print_each`);

@@ -152,6 +152,7 @@ class HqService {
   engine::LogAuthority& authority() { return *authority_; }
   replication::HqSync& sync() { return *sync_; }
   validation::ValidationAuthority& va() { return *va_; }
+  log::Store* delivery_store() { return delivery_store_.get(); }
 
  private:
   HqService() = default;

@@ -34,6 +34,8 @@ if [[ -n "${MIRRORCA_SANITIZE:-}" ]]; then
   export CXX="${ccache_prefix}${cxx}" CC="${ccache_prefix}${cc}"
   opts+=(-Db_sanitize="${MIRRORCA_SANITIZE}" -Db_lundef=false -Dbuildtype=debugoptimized
          -Doptimization=1 -Dbenchmarks=false)
+  # With clang, the libFuzzer targets too: each runs 20 s as a test (suite fuzz).
+  [[ "$cxx" == *clang++* ]] && opts+=(-Dfuzz=true)
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 else
