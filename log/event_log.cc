@@ -523,6 +523,13 @@ size_t EventLog::TEST_PendingAppends() {
   return pending_.size();
 }
 
+size_t EventLog::TEST_ReadyAppends() {
+  std::lock_guard lock(mu_);
+  size_t ready = 0;
+  for (const PendingAppend* p : pending_) ready += p->ready ? 1 : 0;
+  return ready;
+}
+
 Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   if (options_.TEST_before_commit) options_.TEST_before_commit();
   // The frontier as durable, restored when the group is not written.

@@ -164,6 +164,8 @@ class EventLog {
   uint64_t CommittedGroups() const { return groups_.load(std::memory_order_relaxed); }
   // TEST_PendingAppends returns the number of appends not yet committed.
   size_t TEST_PendingAppends();
+  // TEST_ReadyAppends: those of them already signed (ready to commit).
+  size_t TEST_ReadyAppends();
 
   // ReadSignedEvent returns the exact stored bytes of event `seq`.
   Result<std::string> ReadSignedEvent(uint64_t seq);

@@ -216,7 +216,8 @@ TEST(EventLogTest, OneFsyncServesManyAppenders) {
   LogFixture f({.TEST_before_commit = [&] {
     if (commits.fetch_add(1) == 0) {
       first_committing = true;
-      while (log_ptr->TEST_PendingAppends() < 8) std::this_thread::yield();
+      // Queued and signed: a queued append still signing would make a third group.
+      while (log_ptr->TEST_ReadyAppends() < 8) std::this_thread::yield();
     }
   }});
   log_ptr = f.log.get();
