@@ -187,28 +187,34 @@ Result<std::string> FactoryInit(const FactoryInitOptions& o) {
   return request;
 }
 
+Result<std::optional<json>> ReloadRunningHq(const std::string& data_dir) {
+  Result<std::string> reloaded = Delegate(data_dir, json{{"cmd", "reload"}});
+  if (!reloaded.ok()) {
+    if (reloaded.status().code() == StatusCode::kNotFound) return std::optional<json>();  // none runs
+    return reloaded.status().WithContext("ask the running hq serve");
+  }
+  json r = json::parse(*reloaded, nullptr, false);
+  if (r.is_discarded() || !r.is_object() || !r.value("ok", false)) {
+    return Status::FailedPrecondition("the running hq serve refused the change: " + *reloaded);
+  }
+  return std::optional<json>(std::move(r));
+}
+
 Result<HqRegistration> RegisterAtHq(const std::string& config_path, const std::string& data_dir,
                                     const std::string& origin) {
   Env* env = Env::Default();
   HqRegistration out;
-  Result<std::string> reloaded = Delegate(data_dir, json{{"cmd", "reload"}});
-  if (reloaded.ok()) {
-    json r = json::parse(*reloaded, nullptr, false);
-    if (r.is_discarded() || !r.value("ok", false)) {
-      return Status::FailedPrecondition("the running hq serve refused the change: " + *reloaded);
-    }
-    const json active = r.value("active", json::array());
+  ASSIGN_OR_RETURN(std::optional<json> reloaded, ReloadRunningHq(data_dir));
+  if (reloaded) {
+    const json active = reloaded->value("active", json::array());
     if (std::find(active.begin(), active.end(), json(origin)) == active.end()) {
       return Status::FailedPrecondition("the running hq serve did not take factory '" + origin +
-                                        "' (removed at HQ?): " + *reloaded);
+                                        "' (removed at HQ?): " + reloaded->dump());
     }
-    out.hq_origin = r.value("hq_log", "");
-    out.hq_log_key = r.value("hq_log_key", "");
+    out.hq_origin = reloaded->value("hq_log", "");
+    out.hq_log_key = reloaded->value("hq_log_key", "");
     out.by_running_hq = true;
     return out;
-  }
-  if (reloaded.status().code() != StatusCode::kNotFound) {
-    return reloaded.status().WithContext("ask the running hq serve");
   }
   ASSIGN_OR_RETURN(HqConfig now, LoadHqConfig(config_path));
   Result<log::LocalLog> opened = log::OpenLocalLog(env, data_dir, /*with_key=*/true);

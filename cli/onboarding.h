@@ -29,8 +29,11 @@
 #define MIRRORCA_CLI_ONBOARDING_H_
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "base/result.h"
 
@@ -96,6 +99,11 @@ struct HqRegistration {
 };
 Result<HqRegistration> RegisterAtHq(const std::string& config_path, const std::string& data_dir,
                                     const std::string& origin);
+
+// ReloadRunningHq asks the hq serve running on `data_dir` to read hq.toml
+// again: its answer (ok, with "hq_log", "hq_log_key", "active", "vas"), or
+// nullopt when no hq serve runs; FailedPrecondition when it refused.
+Result<std::optional<nlohmann::json>> ReloadRunningHq(const std::string& data_dir);
 
 struct JoinOptions {
   std::string dir;     // the folder FactoryInit made

@@ -17,7 +17,7 @@
 #include "base/encoding.h"
 #include "cli/ceremony_files.h"
 #include "cli/config.h"
-#include "cli/sync_support.h"
+#include "cli/onboarding.h"
 #include "crypto/key_store.h"
 #include "log/local_log.h"
 
@@ -120,18 +120,22 @@ Result<CertifyVaResult> CertifyVa(const CertifyVaOptions& o) {
                                 "   # certified under every CA, each certificate logged\n",
                                 LoadHqConfig));
   std::string hq_origin, hq_key;
-  Result<std::string> reloaded = Delegate(c.data_dir, json{{"cmd", "reload"}});
-  if (reloaded.ok()) {
-    json r = json::parse(*reloaded, nullptr, false);
-    const json vas = r.is_discarded() ? json::array() : r.value("vas", json::array());
-    if (r.is_discarded() || !r.value("ok", false) || std::find(vas.begin(), vas.end(), json(name)) == vas.end()) {
+  Result<std::optional<json>> reloaded = ReloadRunningHq(c.data_dir);
+  if (!reloaded.ok()) {
+    (void)env->WriteFileAtomic(config_path, before, 0644);
+    return reloaded.status();
+  }
+  if (*reloaded) {
+    const json& r = **reloaded;
+    const json vas = r.value("vas", json::array());
+    if (std::find(vas.begin(), vas.end(), json(name)) == vas.end()) {
       (void)env->WriteFileAtomic(config_path, before, 0644);
-      return Status::FailedPrecondition("the running hq serve refused the VA: " + *reloaded);
+      return Status::FailedPrecondition("the running hq serve refused the VA: " + r.dump());
     }
     hq_origin = r.value("hq_log", "");
     hq_key = r.value("hq_log_key", "");
     out.taken_by_running_hq = true;
-  } else if (reloaded.status().code() == StatusCode::kNotFound) {  // no hq serve: it takes it at its start
+  } else {  // no hq serve: it takes the VA at its start
     Result<log::LocalLog> hq = log::OpenLocalLog(env, c.data_dir, /*with_key=*/false);
     if (!hq.ok()) {
       (void)env->WriteFileAtomic(config_path, before, 0644);
@@ -139,9 +143,6 @@ Result<CertifyVaResult> CertifyVa(const CertifyVaOptions& o) {
     }
     hq_origin = hq->log->origin();
     hq_key = hq->log->verifier().VerifierKey();
-  } else {
-    (void)env->WriteFileAtomic(config_path, before, 0644);
-    return reloaded.status().WithContext("ask the running hq serve");
   }
   ASSIGN_OR_RETURN(std::string sync_pem, ca::CertificatePem(sync_cert.get()));
   ASSIGN_OR_RETURN(std::string tls_ca_pem, ca::CertificatePem(tls_ca.get()));
