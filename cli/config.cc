@@ -157,6 +157,27 @@ class Doc {
 
   const toml::table& root() const { return table_; }
 
+  // Operator reads [operator] (absent: no listener). `sync_age`: whether
+  // max_sync_age_hours applies (HQ only).
+  Result<std::optional<OperatorConfig>> Operator(bool sync_age) const {
+    ASSIGN_OR_RETURN(const toml::table* t, Section("operator", false));
+    if (t->empty()) return std::optional<OperatorConfig>();
+    if (sync_age) {
+      RETURN_IF_ERROR(Known(*t, "operator", {"listen", "max_sync_age_hours"}));
+    } else {
+      RETURN_IF_ERROR(Known(*t, "operator", {"listen"}));
+    }
+    OperatorConfig o;
+    ASSIGN_OR_RETURN(auto hp, Listen(*t, "operator"));
+    o.listen_address = hp.first;
+    o.listen_port = hp.second;
+    if (sync_age) {
+      ASSIGN_OR_RETURN(int64_t hours, Int(*t, "operator", "max_sync_age_hours", 48, 0, 24 * 366));
+      o.max_sync_age_seconds = hours * 3600;
+    }
+    return std::optional<OperatorConfig>(o);
+  }
+
  private:
   std::string path_, dir_;
   toml::table table_;
@@ -207,7 +228,7 @@ Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s, const st
 
 Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
-  RETURN_IF_ERROR(d.Known(d.root(), "", {"factory", "ca", "issuing_ca", "hq", "enroll", "ra", "profiles", "sync"}));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"factory", "ca", "issuing_ca", "hq", "enroll", "ra", "profiles", "sync", "operator"}));
   FactoryConfig c;
   c.path = path;
   ASSIGN_OR_RETURN(const toml::table* f, d.Section("factory", true));
@@ -305,12 +326,13 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
     ASSIGN_OR_RETURN(std::string resolved, d.PathOf(*profiles, "profiles", std::string(k.str()).c_str(), true));
     c.profile_files[std::string(k.str())] = resolved;
   }
+  ASSIGN_OR_RETURN(c.operator_listener, d.Operator(false));
   return c;
 }
 
 Result<HqConfig> LoadHqConfig(const std::string& path) {
   ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
-  RETURN_IF_ERROR(d.Known(d.root(), "", {"hq", "root", "factory", "factory_ca", "va", "sync", "validation", "admin"}));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"hq", "root", "factory", "factory_ca", "va", "sync", "validation", "admin", "operator"}));
   HqConfig c;
   c.path = path;
   ASSIGN_OR_RETURN(const toml::table* hq, d.Section("hq", true));
@@ -474,6 +496,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
     v.served_by_hq = served_by != "ocsp-serve";
     c.validation = std::move(v);
   }
+  ASSIGN_OR_RETURN(c.operator_listener, d.Operator(true));
   return c;
 }
 
@@ -497,7 +520,7 @@ Result<RaConfig> LoadRaConfig(const std::string& path) {
 
 Result<VaConfig> LoadVaConfig(const std::string& path) {
   ASSIGN_OR_RETURN(Doc d, Doc::Load(path));
-  RETURN_IF_ERROR(d.Known(d.root(), "", {"va", "hq", "validation"}));
+  RETURN_IF_ERROR(d.Known(d.root(), "", {"va", "hq", "validation", "operator"}));
   VaConfig c;
   c.path = path;
   ASSIGN_OR_RETURN(const toml::table* va, d.Section("va", true));
@@ -539,6 +562,7 @@ Result<VaConfig> LoadVaConfig(const std::string& path) {
   c.ocsp_cache_bytes = static_cast<size_t>(cache_mb) << 20;
   ASSIGN_OR_RETURN(int64_t io, d.Int(*v, "validation", "io_threads", 2, 1, 64));
   c.io_threads = static_cast<unsigned>(io);
+  ASSIGN_OR_RETURN(c.operator_listener, d.Operator(false));
   return c;
 }
 

@@ -24,6 +24,17 @@ struct TlsFiles {
   std::string ca;    // trust anchor for the peer
 };
 
+// The operator listener ([operator] in factory.toml, hq.toml and va.toml):
+// plain HTTP /healthz, /readyz and /metrics, reachable without an RA, sync
+// or admin key — bind it to a management address (net/operator_endpoint.h).
+struct OperatorConfig {
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 0;
+  // HQ: /readyz fails while an active factory that has synced before has
+  // not synced for longer than this (0: not checked).
+  int64_t max_sync_age_seconds = 48 * 3600;
+};
+
 struct RaEntry {
   std::string id;
   std::string spki_sha256;
@@ -71,6 +82,7 @@ struct FactoryConfig {
   uint64_t checkpoint_interval = 1000;
   uint64_t min_free_bytes = 64u << 20;  // [factory] min_free_mb: below it the log refuses appends (503)
   std::optional<SyncClientConfig> sync;
+  std::optional<OperatorConfig> operator_listener;
 };
 
 // One issuing CA of a factory as HQ holds it.
@@ -155,6 +167,7 @@ struct HqConfig {
   std::optional<SyncServerConfig> sync;
   std::optional<ValidationConfig> validation;
   std::optional<AdminConfig> admin;  // set when [admin] has a listen address
+  std::optional<OperatorConfig> operator_listener;
 };
 
 // va.toml: a validation authority on another machine (`mirrorca ocsp serve
@@ -179,6 +192,7 @@ struct VaConfig {
   int64_t ocsp_max_age_seconds = 60;
   size_t ocsp_cache_bytes = 256u << 20;
   unsigned io_threads = 2;
+  std::optional<OperatorConfig> operator_listener;
 };
 
 struct RaConfig {

@@ -15,6 +15,7 @@
 #include "engine/factory_ca.h"
 #include "net/control_socket.h"
 #include "net/http_server.h"
+#include "cli/operator_hooks.h"
 #include "net/tls.h"
 
 namespace mirrorca::cli {
@@ -55,6 +56,7 @@ Status Serve(const std::string& config_path) {
   }
   ASSIGN_OR_RETURN(std::unique_ptr<engine::FactoryCa> ca, engine::FactoryCa::Open(o));
   engine::EnrollmentApi api(ca.get());
+  const net::OperatorHooks hooks = FactoryOperatorHooks(ca.get());
   ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.tls.cert, c.tls.key, c.tls.ca}, pins));
   net::HttpServerOptions so;
   so.address = c.listen_address;
@@ -62,6 +64,7 @@ Status Serve(const std::string& config_path) {
   net::HttpServer server(
       tls,
       [&](const net::HttpRequest& r) {
+        if (net::IsHealthPath(r.path)) return net::HandleOperator(HealthOnly(hooks), r);
         engine::ApiRequest req;
         req.method = r.method;
         req.path = r.path;
@@ -81,6 +84,8 @@ Status Serve(const std::string& config_path) {
       },
       so);
   RETURN_IF_ERROR(server.Start());
+  ASSIGN_OR_RETURN(std::unique_ptr<net::OperatorEndpoint> operator_endpoint,
+                   StartOperator(c.operator_listener, hooks));
 
   // Replication: continuous sync when configured, and the control socket
   // through which `mirrorca sync` / `bundle` reach this process's store.
@@ -135,6 +140,7 @@ Status Serve(const std::string& config_path) {
   int sig = 0;
   sigwait(&stop, &sig);
   control->Stop();
+  operator_endpoint.reset();
   stop_sync = true;
   if (continuous.joinable()) continuous.join();
   server.Stop();

@@ -18,6 +18,7 @@
 #include "base/status_macros.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
+#include "cli/operator_hooks.h"
 #include "cli/sync_support.h"
 #include "cli/va_commands.h"
 #include "log/local_log.h"
@@ -80,10 +81,25 @@ Status RemoteVaServe(const OcspServeArgs& a) {
     ch->Close();
     return r;
   };
+  FollowState state;
+  state.interval_seconds = c.follow_seconds;
+  auto record = [&state](const Status& s) {
+    const int64_t now = Env::Default()->NowMicros() / 1000000;
+    if (s.ok()) {
+      state.last_ok = now;
+    } else {
+      state.last_failure = now;
+      state.failures++;
+    }
+  };
   Result<va::FollowResult> first = follow();
+  record(first.status());
   if (!first.ok()) {
     std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", first.status().ToString()}}.dump() << std::endl;
   }
+  const net::OperatorHooks hooks =
+      VaOperatorHooks(&node->responder(), &state, [&node] { return node->issuers(); });
+  const net::OperatorHooks public_hooks = HealthOnly(hooks);
   net::HttpServerOptions ho;
   ho.address = hp.first;
   ho.port = hp.second;
@@ -91,8 +107,13 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   ho.max_connections_per_source = kPublicConnectionsPerSource;
   ho.inline_handlers = true;
   ho.io_threads = std::max(a.io_threads, c.io_threads);
-  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) { return node->Handle(r); }, ho);
+  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) {
+    if (net::IsHealthPath(r.path)) return net::HandleOperator(public_hooks, r);
+    return node->Handle(r);
+  }, ho);
   RETURN_IF_ERROR(server.Start());
+  ASSIGN_OR_RETURN(std::unique_ptr<net::OperatorEndpoint> operator_endpoint,
+                   StartOperator(c.operator_listener, hooks));
   std::cout << nlohmann::json{{"serving_ocsp", hp.first + ":" + std::to_string(server.port())},
                               {"mode", "follow-hq"},
                               {"va", c.name},
@@ -102,6 +123,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
             << std::endl;
   PeriodicTask follower(std::chrono::seconds(c.follow_seconds), [&] {
     Result<va::FollowResult> r = follow();
+    record(r.status());
     if (!r.ok()) {
       std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", r.status().ToString()}}.dump() << std::endl;
     } else if (r->events_received > 0) {
@@ -114,6 +136,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   int sig = 0;
   sigwait(&stop, &sig);
   follower.Stop();
+  operator_endpoint.reset();
   server.Stop();
   std::cout << nlohmann::json{{"stopped", true}, {"signal", sig}}.dump() << std::endl;
   return Status::Ok();
@@ -177,7 +200,13 @@ Status OcspServe(const OcspServeArgs& a) {
   ho.max_connections_per_source = kPublicConnectionsPerSource;
   ho.inline_handlers = true;
   ho.io_threads = a.io_threads;
+  FollowState state;
+  state.last_ok = Env::Default()->NowMicros() / 1000000;  // opened: caught up with the primary
+  const size_t served = folders.size() - 1;
+  const net::OperatorHooks public_hooks =
+      HealthOnly(VaOperatorHooks(&replica->responder(), &state, [served] { return served; }));
   net::HttpServer server(nullptr, [&](const net::HttpRequest& r) {
+    if (net::IsHealthPath(r.path)) return net::HandleOperator(public_hooks, r);
     if (std::optional<net::HttpResponse> crl = crls->Handle(r)) return std::move(*crl);
     return replica->Handle(r);
   }, ho);
@@ -190,6 +219,13 @@ Status OcspServe(const OcspServeArgs& a) {
             << std::endl;
   PeriodicTask follower(std::chrono::seconds(1), [&] {
     Result<bool> moved = replica->Follow();
+    const int64_t now = Env::Default()->NowMicros() / 1000000;
+    if (moved.ok()) {
+      state.last_ok = now;
+    } else {
+      state.last_failure = now;
+      state.failures++;
+    }
     if (!moved.ok()) {
       std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", moved.status().ToString()}}.dump()
                 << std::endl;

@@ -14,6 +14,7 @@
 #include "cli/config.h"
 #include "cli/admin_api.h"
 #include "cli/hq_node.h"
+#include "cli/operator_hooks.h"
 #include "cli/sync_support.h"
 #include "engine/delivery_log.h"
 #include "log/local_log.h"
@@ -50,7 +51,9 @@ Status HqServe(const std::string& config_path) {
   std::string last_metrics;  // guarded by metrics_mu: skip rewriting an unchanged file
   auto write_metrics = [&] {
     std::lock_guard lock(metrics_mu);
-    std::string text = n.service->sync().PrometheusText();
+    PrometheusText m;
+    n.service->sync().WriteMetrics(m);
+    std::string text = m.Render();
     if (text == last_metrics) return;
     if (Env::Default()->WriteFileAtomic(metrics_path, text, 0644).ok()) last_metrics = std::move(text);
   };
@@ -77,6 +80,8 @@ Status HqServe(const std::string& config_path) {
   };
   replication::SyncServer server(tls, &n.service->sync(), so);
   RETURN_IF_ERROR(server.Start());
+  const net::OperatorHooks hooks = HqOperatorHooks(&n, c.operator_listener.value_or(OperatorConfig{}));
+  const net::OperatorHooks public_hooks = HealthOnly(hooks);
   std::unique_ptr<net::HttpServer> va_server;
   // served_by = "ocsp-serve": the public side is a process without CA keys.
   if (c.validation && c.validation->served_by_hq) {
@@ -85,11 +90,15 @@ Status HqServe(const std::string& config_path) {
     ho.port = c.validation->listen_port;
     ho.max_body_bytes = 64 * 1024;
     ho.max_connections_per_source = kPublicConnectionsPerSource;
-  ho.max_connections_per_source = kPublicConnectionsPerSource;
     ho.inline_handlers = true;  // OCSP answers are cached or signed in ~100 µs
     ho.io_threads = c.validation->io_threads;
     va_server = std::make_unique<net::HttpServer>(
-        nullptr, [&](const net::HttpRequest& r) { return n.service->va().Handle(r); }, ho);
+        nullptr,
+        [&](const net::HttpRequest& r) {
+          if (net::IsHealthPath(r.path)) return net::HandleOperator(public_hooks, r);
+          return n.service->va().Handle(r);
+        },
+        ho);
     RETURN_IF_ERROR(va_server->Start());
   }
   // The admin API: mutual TLS with its own pinned keys (least privilege:
@@ -108,6 +117,8 @@ Status HqServe(const std::string& config_path) {
         admin_tls, [&](const net::HttpRequest& r) { return HandleAdmin(n, r); }, ao);
     RETURN_IF_ERROR(admin_server->Start());
   }
+  ASSIGN_OR_RETURN(std::unique_ptr<net::OperatorEndpoint> operator_endpoint,
+                   StartOperator(c.operator_listener, hooks));
   ASSIGN_OR_RETURN(auto control,
                    net::ControlServer::Start(ControlPath(c.data_dir),
                                              [&](const std::string& req, const auto& reply) {
@@ -142,6 +153,7 @@ Status HqServe(const std::string& config_path) {
   sigwait(&stop, &sig);
   ticker.Stop();
   control->Stop();
+  operator_endpoint.reset();
   if (admin_server) admin_server->Stop();
   if (va_server) va_server->Stop();
   server.Stop();

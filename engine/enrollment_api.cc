@@ -107,7 +107,9 @@ ApiResponse EnrollmentApi::Handle(const ApiRequest& r) {
   if (path == "/metrics" && r.method == "GET") {
     ApiResponse out;
     out.content_type = "text/plain; version=0.0.4";
-    out.body = ca_->PrometheusText();
+    PrometheusText m;
+    ca_->WriteMetrics(m);
+    out.body = m.Render();
     return out;
   }
   if (path == "/v1/ca" && r.method == "GET") {

@@ -460,43 +460,38 @@ EnrollResult FactoryCa::Keygen(const KeygenRequest& request) {
   return Process(w);
 }
 
-std::string FactoryCa::PrometheusText() const {
-  std::string out;
-  auto line = [&](const std::string& s) { out += s + "\n"; };
-  line("# HELP mirrorca_certificates_issued_total Certificates issued since start.");
-  line("# TYPE mirrorca_certificates_issued_total counter");
-  line("mirrorca_certificates_issued_total " + std::to_string(metrics_.issued.load()));
-  line("# HELP mirrorca_keygen_total Certificates issued with a server-generated key.");
-  line("# TYPE mirrorca_keygen_total counter");
-  line("mirrorca_keygen_total " + std::to_string(metrics_.keygen.load()));
-  line("# HELP mirrorca_issuance_rejected_total Requests refused, by reason.");
-  line("# TYPE mirrorca_issuance_rejected_total counter");
-  for (int r = 0; r <= static_cast<int>(RejectionReason::INTERNAL_ERROR); ++r) {
-    line("mirrorca_issuance_rejected_total{reason=\"" +
-         std::string(RejectionCode(static_cast<RejectionReason>(r))) + "\"} " +
-         std::to_string(metrics_.rejected_by_reason[r].load()));
+void FactoryCa::WriteMetrics(mirrorca::PrometheusText& m) const {
+  auto n = [](uint64_t v) { return static_cast<double>(v); };
+  m.Counter("mirrorca_certificates_issued_total", "Certificates issued since start.", n(metrics_.issued));
+  m.Counter("mirrorca_keygen_total", "Certificates issued with a server-generated key.", n(metrics_.keygen));
+  for (int r = 0; r <= static_cast<int>(RejectionReason::DUPLICATE_KEY); ++r) {  // the last reason
+    m.Counter("mirrorca_issuance_rejected_total", "Requests refused since start, by reason.",
+              n(metrics_.rejected_by_reason[r]), {{"reason", std::string(RejectionCode(static_cast<RejectionReason>(r)))}});
   }
-  line("# HELP mirrorca_enroll_requests_total Enrollment items received.");
-  line("# TYPE mirrorca_enroll_requests_total counter");
-  line("mirrorca_enroll_requests_total " + std::to_string(metrics_.requests.load()));
-  line("# HELP mirrorca_log_append_failures_total Items refused because the log failed.");
-  line("# TYPE mirrorca_log_append_failures_total counter");
-  line("mirrorca_log_append_failures_total " + std::to_string(metrics_.append_failures.load()));
-  line("# HELP mirrorca_log_size Events in the factory log.");
-  line("# TYPE mirrorca_log_size gauge");
-  line("mirrorca_log_size " + std::to_string(local_.log->Size()));
-  const std::vector<BatchCounts> batches = ledger_->Batches();
-  line("# HELP mirrorca_batch_issued Certificates issued per batch.");
-  line("# TYPE mirrorca_batch_issued gauge");
-  for (const BatchCounts& b : batches) {
-    line("mirrorca_batch_issued{batch=\"" + b.terms->batch_id + "\"} " + std::to_string(b.issued));
+  m.Counter("mirrorca_enroll_requests_total", "Enrollment items received.", n(metrics_.requests));
+  m.Counter("mirrorca_log_append_failures_total", "Items refused because the log failed.", n(metrics_.append_failures));
+  log::EventLog& log = *local_.log;
+  m.Gauge("mirrorca_log_size", "Events in the log.", n(log.Size()), {{"log", log.origin()}});
+  m.Gauge("mirrorca_log_size", "Events in the log.", n(hq_log_->Size()), {{"log", hq_log_->origin()}});
+  m.Histogram("mirrorca_log_commit_group_events", "Events per durable commit (one fsync each).", log.GroupSizes());
+  if (Result<uint64_t> free_bytes = log.store()->FreeBytes(); free_bytes.ok()) {
+    m.Gauge("mirrorca_disk_free_bytes", "Space left where the factory store is.", n(*free_bytes));
   }
-  line("# HELP mirrorca_batch_quota Quota per batch.");
-  line("# TYPE mirrorca_batch_quota gauge");
-  for (const BatchCounts& b : batches) {
-    line("mirrorca_batch_quota{batch=\"" + b.terms->batch_id + "\"} " + std::to_string(b.terms->quota));
+  m.Gauge("mirrorca_disk_min_free_bytes", "Below this, appends are refused (min_free_mb).",
+          n(log.store()->min_free_bytes()));
+  // From the batch ledger (the logs), so they survive a restart.
+  for (const BatchCounts& b : ledger_->Batches()) {
+    const std::string id = b.terms ? b.terms->batch_id : std::string();
+    if (id.empty()) continue;
+    m.Gauge("mirrorca_batch_certificates", "Certificates per batch, by outcome (from the log).", n(b.issued),
+            {{"batch", id}, {"outcome", "issued"}});
+    m.Gauge("mirrorca_batch_certificates", "Certificates per batch, by outcome (from the log).", n(b.rejected),
+            {{"batch", id}, {"outcome", "rejected"}});
+    m.Gauge("mirrorca_batch_certificates", "Certificates per batch, by outcome (from the log).", n(b.reserved),
+            {{"batch", id}, {"outcome", "in-flight"}});
+    m.Gauge("mirrorca_batch_quota", "Quota per batch.", n(b.terms->quota), {{"batch", id}});
+    m.Gauge("mirrorca_batch_closed", "Whether the batch is closed.", b.closed ? 1 : 0, {{"batch", id}});
   }
-  return out;
 }
 
 }  // namespace mirrorca::engine

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/prometheus_text.h"
 #include "base/env.h"
 #include "base/result.h"
 #include "ca/issuing_ca.h"
@@ -141,8 +142,9 @@ class FactoryCa {
   log::EventLog& log() { return *local_.log; }
   log::EventLog& hq_log() { return *hq_log_; }
   const FactoryMetrics& metrics() const { return metrics_; }
-  // PrometheusText renders the metrics in the Prometheus text format.
-  std::string PrometheusText() const;
+  // WriteMetrics adds issuance by batch and outcome, refusals by reason,
+  // log size, fsync group sizes and the disk space left where the log is.
+  void WriteMetrics(mirrorca::PrometheusText& m) const;
 
  private:
   struct Work;

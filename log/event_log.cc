@@ -577,7 +577,29 @@ Status EventLog::CommitGroupOnto(const std::vector<PendingAppend*>& group) {
   if (keys_after) std::atomic_store(&keys_, keys_after);
   size_.store(new_size, std::memory_order_release);
   groups_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t events = new_size - old_size;
+  size_t bucket = 0;
+  while (bucket + 1 < kGroupBuckets && events > (uint64_t{1} << bucket)) ++bucket;
+  group_sizes_[bucket].fetch_add(1, std::memory_order_relaxed);
+  grouped_events_.fetch_add(events, std::memory_order_relaxed);
   return Status::Ok();
+}
+
+HistogramSnapshot EventLog::GroupSizes() const {
+  HistogramSnapshot h;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i + 1 < kGroupBuckets; ++i) {
+    cumulative += group_sizes_[i].load(std::memory_order_relaxed);
+    h.buckets.emplace_back(static_cast<double>(uint64_t{1} << i), cumulative);
+  }
+  h.count = cumulative + group_sizes_[kGroupBuckets - 1].load(std::memory_order_relaxed);
+  h.sum = static_cast<double>(grouped_events_.load(std::memory_order_relaxed));
+  return h;
+}
+
+Status EventLog::AppendError() {
+  std::lock_guard lock(mu_);
+  return append_error_;
 }
 
 Result<std::string> EventLog::MakeCheckpoint(uint64_t size, const Hash& root) {

@@ -21,6 +21,7 @@
 #ifndef MIRRORCA_LOG_EVENT_LOG_H_
 #define MIRRORCA_LOG_EVENT_LOG_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "base/prometheus_text.h"
 #include "base/result.h"
 #include "log/event_chain.h"
 #include "log/event_draft.h"
@@ -162,6 +164,12 @@ class EventLog {
   // CommittedGroups returns how many durable batches appends have written
   // (fewer than appends when group commit shares fsyncs).
   uint64_t CommittedGroups() const { return groups_.load(std::memory_order_relaxed); }
+  // GroupSizes: how many events each durable batch (one fsync) carried,
+  // as a histogram with bounds 1, 2, 4, … 1024.
+  HistogramSnapshot GroupSizes() const;
+  // AppendError: OK, or why appends are refused until the log is reopened
+  // (a failed commit whose outcome is unknown latches; a full disk does not).
+  Status AppendError();
   // TEST_PendingAppends returns the number of appends not yet committed.
   size_t TEST_PendingAppends();
   // TEST_ReadyAppends: those of them already signed (ready to commit).
@@ -240,6 +248,9 @@ class EventLog {
 
   std::atomic<uint64_t> size_{0};  // durable events
   std::atomic<uint64_t> groups_{0};
+  static constexpr size_t kGroupBuckets = 12;  // ≤ 1, 2, 4, … 1024, above
+  std::array<std::atomic<uint64_t>, kGroupBuckets> group_sizes_ = {};
+  std::atomic<uint64_t> grouped_events_{0};
 
   std::mutex mu_;
   std::condition_variable cv_;     // SignCheckpoint waits here for the committer role

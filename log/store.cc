@@ -145,6 +145,12 @@ Result<std::optional<std::string>> Store::Find(rocksdb::ColumnFamilyHandle* cf, 
   return v.status();
 }
 
+Result<uint64_t> Store::FreeBytes() const {
+  struct statvfs fs {};
+  if (::statvfs(path_.c_str(), &fs) != 0) return Status::IOError("statvfs " + path_ + " failed");
+  return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
 Status Store::WriteDurably(rocksdb::WriteBatch* batch) {
   if (read_only_) return Status::FailedPrecondition("store is open read-only");
   if (const uint64_t floor = min_free_bytes_.load(); floor > 0) {

@@ -79,6 +79,10 @@ class Store {
   // set_min_free_bytes changes the free-space floor of later writes.
   void set_min_free_bytes(uint64_t bytes) { min_free_bytes_.store(bytes); }
   bool read_only() const { return read_only_; }
+  uint64_t min_free_bytes() const { return min_free_bytes_.load(); }
+  // FreeBytes returns the space left to unprivileged writers where the
+  // store is (statvfs f_bavail); IOError if it cannot be read.
+  Result<uint64_t> FreeBytes() const;
 
   // Flush writes every memtable to SST files, so that a later read-only
   // open need not replay the write-ahead log (a no-op when read-only).

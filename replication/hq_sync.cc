@@ -477,34 +477,57 @@ Result<std::string> HqSync::ImportFactoryBundle(const std::string& path, const P
   return Accept(f, imported->note, imported->stats, "bundle-import");
 }
 
-std::string HqSync::PrometheusText() const {
-  std::ostringstream o;
+std::vector<HqSync::FactorySyncState> HqSync::SyncStates() {
+  std::vector<FactorySyncState> out;
+  std::shared_lock maps(maps_mu_);
+  for (const auto& f : factories_) {
+    FactorySyncState st;
+    st.origin = f->copy->origin();
+    st.active = options_.authority->Active(st.origin);
+    st.copy_size = f->copy->Size();
+    if (Result<std::string> latest = f->copy->LatestCheckpoint(); latest.ok()) {
+      Result<uint64_t> at = log::VerifyCosignature(*latest, cosigner_->verifier());
+      Result<log::Checkpoint> cp = log::OpenCheckpoint(*latest, *f->copy->keys());
+      if (at.ok() && cp.ok()) {
+        st.cosigned_at = static_cast<int64_t>(*at);
+        st.cosigned_size = cp->tree_size;
+      }
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+void HqSync::WriteMetrics(PrometheusText& m) {
   auto counter = [&](const char* name, const char* help, uint64_t v) {
-    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
-      << name << " " << v << "\n";
+    m.Counter(name, help, static_cast<double>(v));
   };
   counter("mirrorca_sync_sessions_total", "Sync sessions accepted.", metrics_.sessions);
   counter("mirrorca_sync_rounds_total", "Sync rounds completed.", metrics_.rounds_ok);
   counter("mirrorca_sync_failed_total", "Sessions cut by the transport.", metrics_.failed);
-  counter("mirrorca_sync_divergences_total", "Forks, rewinds, bad signatures, gaps, bad proofs.",
+  counter("mirrorca_sync_divergences_total", "Forks, rewinds, bad signatures, gaps, bad proofs (each a logAnomaly).",
           metrics_.divergences);
   counter("mirrorca_sync_events_received_total", "Factory events stored.", metrics_.events_received);
   counter("mirrorca_sync_events_sent_total", "HQ events sent.", metrics_.events_sent);
-  counter("mirrorca_sync_bytes_received_total", "Bytes read on sync sessions.",
-          metrics_.bytes_received);
+  counter("mirrorca_sync_bytes_received_total", "Bytes read on sync sessions.", metrics_.bytes_received);
   counter("mirrorca_sync_bytes_sent_total", "Bytes written on sync sessions.", metrics_.bytes_sent);
-  o << "# HELP mirrorca_sync_refused_total Sessions refused, by code.\n"
-    << "# TYPE mirrorca_sync_refused_total counter\n";
-  std::lock_guard lock(refusals_mu_);
-  for (const auto& [code, n] : refusals_by_code_) {
-    o << "mirrorca_sync_refused_total{code=\"" << code << "\"} " << n << "\n";
+  {
+    std::lock_guard lock(refusals_mu_);
+    for (const auto& [code, n] : refusals_by_code_) {
+      m.Counter("mirrorca_sync_refused_total", "Sessions refused, by code.", static_cast<double>(n), {{"code", code}});
+    }
   }
-  std::shared_lock maps(maps_mu_);
-  for (const auto& f : factories_) {
-    o << "mirrorca_sync_copy_size{factory=\"" << f->copy->origin() << "\"} " << f->copy->Size()
-      << "\n";
+  const int64_t now = env_->NowMicros() / 1000000;
+  for (const FactorySyncState& st : SyncStates()) {
+    const MetricLabels f = {{"factory", st.origin}};
+    m.Gauge("mirrorca_sync_copy_size", "Events of the factory log HQ holds.", static_cast<double>(st.copy_size), f);
+    m.Gauge("mirrorca_sync_cosigned_size", "Tree size of the factory checkpoint HQ last cosigned.",
+            static_cast<double>(st.cosigned_size), f);
+    if (st.cosigned_at > 0) {
+      m.Gauge("mirrorca_sync_lag_seconds", "Seconds since HQ last cosigned the factory's checkpoint.",
+              static_cast<double>(now - st.cosigned_at), f);
+    }
   }
-  return o.str();
 }
 
 }  // namespace mirrorca::replication

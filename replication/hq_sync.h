@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "base/prometheus_text.h"
 #include "engine/log_authority.h"
 #include "log/event_log.h"
 #include "replication/channel.h"
@@ -126,7 +127,19 @@ class HqSync {
   bool IsMirror(const std::string& spki) const;
   std::set<std::string> PinnedSpkis() const;
   const SyncMetrics& metrics() const { return metrics_; }
-  std::string PrometheusText() const;
+  // FactorySyncState: where HQ's copy of one factory log stands.
+  struct FactorySyncState {
+    std::string origin;
+    bool active = true;          // false once HQ removed the factory
+    uint64_t copy_size = 0;      // events HQ holds
+    uint64_t cosigned_size = 0;  // the latest checkpoint HQ cosigned
+    int64_t cosigned_at = 0;     // its cosignature's time (seconds; 0: never synced)
+  };
+  std::vector<FactorySyncState> SyncStates();
+  // WriteMetrics adds sessions, rounds, refusals by code, divergences,
+  // bytes and events, and per factory its copy size, last cosigned size
+  // and the age of that cosignature (sync lag).
+  void WriteMetrics(PrometheusText& m);
 
  private:
   struct Factory;

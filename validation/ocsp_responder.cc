@@ -127,8 +127,44 @@ int64_t OcspResponder::Now() const {
       .count();
 }
 
+const char* OcspOutcomeName(OcspOutcome o) {
+  switch (o) {
+    case OcspOutcome::kGood: return "good";
+    case OcspOutcome::kRevoked: return "revoked";
+    case OcspOutcome::kUnknown: return "unknown";
+    case OcspOutcome::kMalformedRequest: return "malformedRequest";
+    case OcspOutcome::kUnauthorized: return "unauthorized";
+    case OcspOutcome::kInternalError: return "internalError";
+  }
+  return "internalError";
+}
+
 OcspAnswer OcspResponder::Respond(ByteSpan request_der) {
-  const int64_t now = Now();
+  const auto start = std::chrono::steady_clock::now();
+  OcspAnswer a = Answer(request_der, Now());
+  by_outcome_[static_cast<size_t>(a.outcome)].fetch_add(1, std::memory_order_relaxed);
+  latency_.Observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+  return a;
+}
+
+void OcspResponder::WriteMetrics(PrometheusText& m) const {
+  for (size_t i = 0; i < kOcspOutcomes; ++i) {
+    m.Counter("mirrorca_ocsp_responses_total", "OCSP answers, by the first CertID's status or the response status.",
+              static_cast<double>(by_outcome_[i].load()), {{"status", OcspOutcomeName(static_cast<OcspOutcome>(i))}});
+  }
+  m.Histogram("mirrorca_ocsp_response_seconds", "Time to answer one OCSP request (lookup or signature).",
+              latency_.Snapshot());
+  m.Counter("mirrorca_ocsp_signatures_total", "OCSP responses signed.", static_cast<double>(signed_.load()));
+  m.Counter("mirrorca_ocsp_cache_hits_total", "OCSP requests answered from the pre-signed cache.",
+            static_cast<double>(hits_.load()));
+  m.Gauge("mirrorca_ocsp_cache_entries", "Pre-signed answers held in memory.", static_cast<double>(cache_entries()));
+  m.Gauge("mirrorca_ocsp_cache_bytes", "Bytes the pre-signed answers hold (budget: ocsp_cache_mb).",
+          static_cast<double>(cache_bytes()));
+  m.Gauge("mirrorca_ocsp_cache_budget_bytes", "The cache's byte budget.", static_cast<double>(options_.max_cache_bytes));
+}
+
+OcspAnswer OcspResponder::Answer(ByteSpan request_der, const int64_t now) {
   const std::string_view bytes = AsChars(request_der);
   // The pre-signed answer to these very bytes, while fresh.
   if (bytes.size() <= kMaxCachedRequestBytes) {
@@ -250,6 +286,7 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
   ca::Asn1TimePtr epoch(ASN1_TIME_set(nullptr, 0));
   auto internal_error = [] {
     OcspAnswer e;
+    e.outcome = OcspOutcome::kInternalError;
     OcspResponsePtr r(OCSP_response_create(OCSP_RESPONSE_STATUS_INTERNALERROR, nullptr));
     e.der = r ? ToDer(r.get()) : "";
     ERR_clear_error();
@@ -261,6 +298,7 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
   bool extended_revoke = false;
   auto unauthorized = [] {
     OcspAnswer e;
+    e.outcome = OcspOutcome::kUnauthorized;
     OcspResponsePtr r(OCSP_response_create(OCSP_RESPONSE_STATUS_UNAUTHORIZED, nullptr));
     e.der = r ? ToDer(r.get()) : "";
     return e;
@@ -315,6 +353,11 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
         revoked_at.reset(
             ASN1_TIME_set(nullptr, static_cast<time_t>((*rec)->revocation_time / 1000000)));
       }
+    }
+    if (i == 0) {
+      out.outcome = status == V_OCSP_CERTSTATUS_GOOD      ? OcspOutcome::kGood
+                    : status == V_OCSP_CERTSTATUS_REVOKED ? OcspOutcome::kRevoked
+                                                          : OcspOutcome::kUnknown;
     }
     if (OCSP_basic_add1_status(bs.get(), cid, status, reason, revoked_at.get(), this_update.get(),
                                next_update.get()) == nullptr) {

@@ -27,6 +27,7 @@
 #define MIRRORCA_VALIDATION_OCSP_RESPONDER_H_
 
 #include <atomic>
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,6 +40,7 @@
 #include <openssl/ocsp.h>
 
 #include "base/bytes.h"
+#include "base/prometheus_text.h"
 #include "base/result.h"
 #include "ca/openssl_types.h"
 #include "engine/cert_status.h"
@@ -73,6 +75,12 @@ struct OcspOptions {
   std::function<int64_t()> now;         // seconds; default: the system clock
 };
 
+// OcspOutcome: what an answer said — the first CertID's status for a
+// successful response, else the response status.
+enum class OcspOutcome : uint8_t { kGood, kRevoked, kUnknown, kMalformedRequest, kUnauthorized, kInternalError };
+inline constexpr size_t kOcspOutcomes = 6;
+const char* OcspOutcomeName(OcspOutcome o);
+
 struct OcspAnswer {
   std::string der;           // the OCSPResponse
   bool successful = false;   // responseStatus successful
@@ -80,6 +88,7 @@ struct OcspAnswer {
   int64_t next_update = 0;
   bool has_nonce = false;    // signed on demand for this request; not cacheable
   std::string etag;          // hex of the first 16 bytes of SHA-256(der); cacheable answers
+  OcspOutcome outcome = OcspOutcome::kMalformedRequest;  // for the metrics
 };
 
 class OcspResponder {
@@ -105,6 +114,9 @@ class OcspResponder {
   uint64_t cache_hits() const { return hits_.load(); }
   size_t cache_bytes() const;    // what the cache holds now (both generations)
   size_t cache_entries() const;
+  // WriteMetrics adds answers by outcome, their latency, signatures made
+  // and the cache's hits, entries and bytes.
+  void WriteMetrics(PrometheusText& m) const;
 
   static constexpr size_t kMaxCachedRequestBytes = 512;  // a one-CertID SHA-512 request is ~150
 
@@ -129,6 +141,9 @@ class OcspResponder {
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> signed_{0};
   std::atomic<uint64_t> hits_{0};
+  std::array<std::atomic<uint64_t>, kOcspOutcomes> by_outcome_ = {};
+  LatencyHistogram latency_;
+  OcspAnswer Answer(ByteSpan request_der, int64_t now);
   std::mutex signer_mu_;  // guards each Issuer's signer pointer (swapped on renewal)
   // Lookup finds a fresh answer in either generation (promoting it to the
   // newer one); Store adds one, flipping generations when the newer half of

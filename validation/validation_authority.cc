@@ -410,6 +410,27 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
   return info;
 }
 
+void ValidationAuthority::WriteMetrics(PrometheusText& m) {
+  ocsp_->WriteMetrics(m);
+  const int64_t now = env_->NowMicros() / kMicros;
+  std::lock_guard lock(mu_);
+  for (const auto& c : cas_) {
+    const MetricLabels ca = {{"ca", c->config.name}};
+    if (!c->full) {
+      m.Gauge("mirrorca_crl_published", "Whether the CA has a full CRL published.", 0, ca);
+      continue;
+    }
+    m.Gauge("mirrorca_crl_published", "Whether the CA has a full CRL published.", 1, ca);
+    m.Gauge("mirrorca_crl_age_seconds", "Seconds since the latest full CRL's thisUpdate.",
+            static_cast<double>(now - c->full->this_update), ca);
+    m.Gauge("mirrorca_crl_seconds_to_next_update", "Seconds until the latest full CRL's nextUpdate (negative: expired).",
+            static_cast<double>(c->full->next_update - now), ca);
+    m.Gauge("mirrorca_crl_number", "CRL number of the latest CRL (full or delta).",
+            static_cast<double>(std::max(c->full->number, c->delta ? c->delta->number : 0)), ca);
+    m.Gauge("mirrorca_crl_entries", "Revoked serials on the latest full CRL.", static_cast<double>(c->full->entries), ca);
+  }
+}
+
 Result<CrlInfo> ValidationAuthority::PublishedCrl(const std::string& issuer, bool delta) {
   std::lock_guard lock(mu_);
   for (const auto& c : cas_) {

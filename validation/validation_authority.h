@@ -112,6 +112,9 @@ class ValidationAuthority {
   Status Maintain();
 
   net::HttpResponse Handle(const net::HttpRequest& request);
+  // WriteMetrics adds the OCSP responder's metrics and, per CA, the age,
+  // number and time left of its latest full CRL and the projection's size.
+  void WriteMetrics(PrometheusText& m);
 
   OcspResponder& ocsp() { return *ocsp_; }
   engine::CertStatus& status() { return *status_; }

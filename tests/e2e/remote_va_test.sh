@@ -57,6 +57,8 @@ grep -rl "PRIVATE KEY" "$V" | grep -v -e "/responder.key$" -e "/tls/va-sync.key$
 echo "ok: va-init → certify-va → va-join; the responder key stays at the VA, HQ keeps its CSR"
 
 # --- The VA follows HQ and answers OCSP with its own key.
+VA_OP_PORT="$(python3 "$HERE/free_port.py")"
+printf '\n[operator]\nlisten = "127.0.0.1:%s"\n' "$VA_OP_PORT" >> "$V/va.toml"
 "$BIN" ocsp serve --config "$V/va.toml" > "$T/va.log" 2>&1 &
 VA_PID=$!
 PIDS+=("$VA_PID")
@@ -84,7 +86,13 @@ signer_spki="$(openssl x509 -in "$T/signer.pem" -noout -pubkey | openssl pkey -p
 [[ "$signer_spki" == "$RESP_SPKI" ]] || fail "the answer is not signed by the VA's key ($signer_spki)"
 openssl verify -CAfile "$ROOT" -untrusted "$ISSUER" -purpose ocsphelper "$T/signer.pem" > /dev/null 2>&1 \
   || openssl verify -CAfile "$ROOT" -untrusted "$ISSUER" "$T/signer.pem" > /dev/null || fail "the responder certificate does not chain"
-echo "ok: ocsp serve --config va.toml follows HQ and answers OCSP signed by its own key (openssl ocsp verifies)"
+curl -s -o "$T/va-ready.json" -w '%{http_code}' "http://127.0.0.1:$VA_OP_PORT/readyz" | grep -q 200 \
+  || fail "the VA is not ready: $(cat "$T/va-ready.json")"
+grep -q '"name":"following-hq","ok":true' "$T/va-ready.json" || fail "VA readiness: $(cat "$T/va-ready.json")"
+curl -s "http://127.0.0.1:$VA_OP_PORT/metrics" > "$T/va.prom"
+grep -q '^mirrorca_ocsp_responses_total{status="good"} [1-9]' "$T/va.prom" || fail "VA metrics: $(grep ocsp_responses "$T/va.prom")"
+grep -q '^mirrorca_va_follow_age_seconds ' "$T/va.prom" || fail "VA follow age missing"
+echo "ok: ocsp serve --config va.toml follows HQ and answers OCSP signed by its own key (openssl ocsp verifies); its /readyz and /metrics say so"
 
 # --- A revocation at HQ reaches the VA within seconds.
 ocsp_va "DEMO-0004.pem: good" "$D/certs/DEMO-0004.pem"
