@@ -16,6 +16,7 @@
 #include "net/control_socket.h"
 #include "net/http_server.h"
 #include "cli/operator_hooks.h"
+#include "cli/recover_command.h"
 #include "net/tls.h"
 
 namespace mirrorca::cli {
@@ -165,6 +166,7 @@ void AddFactoryCommands(CLI::App& app, int* exit_code) {
       *exit_code = 2;
     }
   });
+  AddRecoverCommand(*factory, exit_code);
 }
 
 }  // namespace mirrorca::cli

@@ -60,7 +60,7 @@ int ExitCodeOfSummary(const std::string& line) {
 
 nlohmann::json BackupJson(const log::BackupInfo& b) {
   return nlohmann::json{{"ok", true}, {"dir", b.out}, {"log", b.origin}, {"log_size", b.log_size},
-                        {"stores", b.stores}, {"key_files", b.files}};
+                        {"stores", b.stores}, {"key_files", b.files}, {"recovery_needed", b.recovery_needed}};
 }
 
 void HandleFactoryControl(const FactoryConfig& c, log::EventLog* own, log::EventLog* hq_copy,

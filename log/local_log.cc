@@ -5,6 +5,8 @@
 namespace mirrorca::log {
 namespace {
 constexpr std::string_view kSelfKey = "self";
+constexpr std::string_view kRecoveryKey = "recovery_needed";
+constexpr std::string_view kRestoredKey = "restored_at_ms";
 }  // namespace
 
 Result<std::string> SelfOrigin(Store* store) { return store->Get(store->meta(), std::string(kSelfKey)); }
@@ -51,6 +53,12 @@ Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
   }
   std::optional<LogSigner> signer;
   if (with_key) {
+    ASSIGN_OR_RETURN(std::optional<std::string> waiting, RecoveryNeeded(local.store.get()));
+    if (waiting) {
+      return Status::FailedPrecondition("the log in " + dir + " waits for a recovery (" + *waiting +
+                                        "): run `mirrorca factory recover --config <factory.toml>` so that it "
+                                        "continues from what HQ holds, never from an older size");
+    }
     ASSIGN_OR_RETURN(signer, LogSigner::Open(env, LogKeyPath(dir), *origin));
   }
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(local.store.get(), *origin, std::move(signer), options);
@@ -63,6 +71,76 @@ Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
   }
   if (!log.ok()) return log.status();
   local.log = std::move(*log);
+  return local;
+}
+
+Status SetRecoveryNeeded(Store* store, const std::string& reason) {
+  rocksdb::WriteBatch batch;
+  batch.Put(store->meta(), std::string(kRecoveryKey), reason);
+  return store->WriteDurably(&batch);
+}
+
+Status ClearRecoveryNeeded(Store* store) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(store->meta(), std::string(kRecoveryKey));
+  return store->WriteDurably(&batch);
+}
+
+Result<std::optional<std::string>> RecoveryNeeded(Store* store) {
+  return store->Find(store->meta(), std::string(kRecoveryKey));
+}
+
+Status MarkRestored(Store* store, uint64_t millis) {
+  rocksdb::WriteBatch batch;
+  batch.Put(store->meta(), std::string(kRestoredKey), std::to_string(millis));
+  return store->WriteDurably(&batch);
+}
+
+Result<uint64_t> RestoredAtMillis(Store* store) {
+  ASSIGN_OR_RETURN(std::optional<std::string> v, store->Find(store->meta(), std::string(kRestoredKey)));
+  if (!v) return uint64_t{0};
+  uint64_t out = 0;
+  for (char c : *v) {
+    if (c < '0' || c > '9' || out > (UINT64_MAX - 9) / 10) return Status::Corruption("bad restored_at_ms in the store");
+    out = out * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return out;
+}
+
+Result<LocalLog> OpenOwnLogForRecovery(Env* env, const std::string& dir, const std::optional<LogVerifier>& registered,
+                                       EventLogOptions options) {
+  const bool existed = env->FileExists(StorePath(dir));
+  if (!existed && !registered) {
+    return Status::InvalidArgument("there is no store in " + dir +
+                                   ": give the log's registered key (--log-key, the factory's log_key in hq.toml)");
+  }
+  RETURN_IF_ERROR(env->CreateDirs(dir));
+  LocalLog local;
+  ASSIGN_OR_RETURN(local.store, Store::Open(StorePath(dir), StoreOptions{.create_if_missing = !existed,
+                                                                         .min_free_bytes = options.min_free_bytes}));
+  Result<std::string> origin = SelfOrigin(local.store.get());
+  if (origin.ok()) {
+    if (registered && registered->name() != *origin) {
+      return Status::InvalidArgument("the store in " + dir + " holds the log '" + *origin + "', not '" +
+                                     registered->name() + "'");
+    }
+  } else if (origin.status().code() != StatusCode::kNotFound) {
+    return origin.status();
+  } else if (!registered) {
+    return Status::InvalidArgument("the store in " + dir + " has no local log: give its registered key (--log-key)");
+  }
+  const std::string own = origin.ok() ? *origin : registered->name();
+  RETURN_IF_ERROR(SetRecoveryNeeded(local.store.get(), "recovery from HQ under way"));
+  if (registered) {
+    ASSIGN_OR_RETURN(local.log, EventLog::OpenCopy(local.store.get(), *registered, options));
+  } else {
+    ASSIGN_OR_RETURN(local.log, EventLog::Open(local.store.get(), own, std::nullopt, options));
+  }
+  if (!origin.ok()) {
+    rocksdb::WriteBatch batch;
+    batch.Put(local.store->meta(), std::string(kSelfKey), own);
+    RETURN_IF_ERROR(local.store->WriteDurably(&batch));
+  }
   return local;
 }
 

@@ -50,9 +50,35 @@ Result<std::string> SelfOrigin(Store* store);
 
 // OpenLocalLog opens DIR's own log; with `with_key` it loads the private key
 // so the log accepts appends, otherwise it opens read-only (the key file may
-// then be absent, e.g. on an auditor's copy).
+// then be absent, e.g. on an auditor's copy). With `with_key`,
+// FailedPrecondition while the store waits for a recovery (below).
 Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
                               EventLogOptions options = {});
+
+// A store that may hold less than its log's owner already published — a
+// factory restored from a backup, or one whose recovery from HQ did not
+// finish — waits for a recovery: appending at an older size would fork the
+// log and re-issue to devices its batch ledger has forgotten. The marker (a
+// meta key with the reason) is set by a restore and cleared by
+// `mirrorca factory recover` once the log holds everything HQ holds.
+Status SetRecoveryNeeded(Store* store, const std::string& reason);
+Status ClearRecoveryNeeded(Store* store);
+// RecoveryNeeded returns the reason, or nullopt.
+Result<std::optional<std::string>> RecoveryNeeded(Store* store);
+
+// MarkRestored records when the store was restored from a backup
+// (milliseconds since the epoch); RestoredAtMillis returns it (0: never).
+// HQ's CRL numbers after a restore start above it, so a number published
+// after the backup is never reused.
+Status MarkRestored(Store* store, uint64_t millis);
+Result<uint64_t> RestoredAtMillis(Store* store);
+
+// OpenOwnLogForRecovery opens DIR's store (creating it when absent) and its
+// own log as a copy, without its key, for `factory recover`; it marks the
+// store as waiting for a recovery. `registered` (the log's registered key,
+// C2SP verifier) is needed only when the store is new.
+Result<LocalLog> OpenOwnLogForRecovery(Env* env, const std::string& dir, const std::optional<LogVerifier>& registered,
+                                       EventLogOptions options = {});
 
 struct KeyRotation {
   std::string old_key, new_key;  // C2SP verifier keys

@@ -104,6 +104,17 @@ Result<BackupInfo> RestoreNode(Env* env, const std::string& from, const std::str
     }
     ASSIGN_OR_RETURN(VerifyReport report, VerifyLog(*local.log, VerifyOptions{.trusted_checkpoints = {m.value("checkpoint", "")}}));
     if (!report.ok) return Status::Corruption("the restored log does not verify: " + report.reason);
+    // What the node published after the backup is not in it: HQ's next CRL
+    // numbers start above the restore time, and a factory waits for
+    // `factory recover` (its log may be older than what HQ holds).
+    RETURN_IF_ERROR(MarkRestored(local.store.get(), static_cast<uint64_t>(env->NowMicros() / 1000)));
+    bool is_hq = false;
+    for (const json& s : m.value("stores", json::array())) is_hq = is_hq || (s.is_string() && s.get<std::string>() == "delivery");
+    if (!is_hq) {
+      RETURN_IF_ERROR(SetRecoveryNeeded(local.store.get(), "restored from a backup of " + std::to_string(info.log_size) +
+                                                                " events; HQ may hold more"));
+    }
+    info.recovery_needed = !is_hq;
   }
   for (const json& s : m.value("stores", json::array())) info.stores.push_back(s.get<std::string>());
   for (const json& f : m.value("files", json::array())) info.files.push_back(f.value("name", ""));

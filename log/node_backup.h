@@ -35,6 +35,7 @@ struct BackupInfo {
   std::string origin;
   uint64_t log_size = 0;
   std::vector<std::string> stores, files;
+  bool recovery_needed = false;  // restore: a factory waits for `factory recover`
 };
 
 // BackupNode writes `out` (which must not exist) from the node whose data
@@ -45,7 +46,9 @@ Result<BackupInfo> BackupNode(Env* env, const std::string& data_dir, const std::
 
 // RestoreNode copies the backup `from` into `data_dir` (absent or empty:
 // nothing is overwritten) and checks that the restored log opens and
-// verifies, and is the one the manifest names.
+// verifies, and is the one the manifest names. It marks the store restored
+// (HQ's CRL numbers then start above the restore time) and a factory's as
+// waiting for a recovery from HQ (log/local_log.h).
 Result<BackupInfo> RestoreNode(Env* env, const std::string& from, const std::string& data_dir);
 
 }  // namespace mirrorca::log

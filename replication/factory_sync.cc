@@ -16,11 +16,7 @@ FactorySync::FactorySync(log::EventLog* own, log::EventLog* hq_copy, FactorySync
 
 Status FactorySync::Refuse(FrameChannel& channel, const Refused& r) {
   refused_ = r;
-  capnp::MallocMessageBuilder m;
-  auto out = m.initRoot<wire::Message>().initRefusal();
-  out.setCode(std::string(RefusalCode(r.kind)));
-  out.setDetail(r.detail);
-  (void)channel.Send(m);
+  (void)SendRefusal(channel, r);
   if (IsDivergence(r.kind)) {
     std::vector<log::EventDraft> drafts;
     drafts.push_back(AnomalyDraft(hq_copy_->origin(), r));
@@ -28,20 +24,6 @@ Status FactorySync::Refuse(FrameChannel& channel, const Refused& r) {
   }
   return Status::Corruption("HQ log refused: " + std::string(RefusalCode(r.kind)) + ": " + r.detail);
 }
-
-namespace {
-
-// PeerRefusal turns a Refusal frame into a failed Status and records it.
-Status PeerRefusal(wire::Refusal::Reader r, std::optional<Refused>* out) {
-  Refused refused;
-  refused.kind = RefusalFromCode(r.getCode().cStr());
-  refused.detail = r.getDetail().cStr();
-  *out = refused;
-  return Status::FailedPrecondition("HQ refused the session: " + std::string(r.getCode().cStr()) +
-                                    ": " + refused.detail);
-}
-
-}  // namespace
 
 Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
   refused_.reset();
@@ -63,7 +45,7 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
     ASSIGN_OR_RETURN(std::unique_ptr<Frame> f, channel.Receive());
     RETURN_IF_ERROR(ReadGuarded([&]() -> Status {
       wire::Message::Reader m = f->message();
-      if (m.isRefusal()) return PeerRefusal(m.getRefusal(), &refused_);
+      if (m.isRefusal()) return PeerRefused(m.getRefusal(), "HQ (the session)", &refused_);
       if (!m.isHello()) return Status::InvalidArgument("HQ did not answer with Hello");
       auto h = m.getHello();
       if (h.getProtocolVersion() != kProtocolVersion || h.getRole() != wire::Role::HQ ||
@@ -92,7 +74,7 @@ Result<RoundResult> FactorySync::Round(FrameChannel& channel) {
     ASSIGN_OR_RETURN(std::unique_ptr<Frame> f, channel.Receive());
     RETURN_IF_ERROR(ReadGuarded([&]() -> Status {
       wire::Message::Reader m = f->message();
-      if (m.isRefusal()) return PeerRefusal(m.getRefusal(), &refused_);
+      if (m.isRefusal()) return PeerRefused(m.getRefusal(), "HQ (the session)", &refused_);
       if (!m.isCosigned()) return Status::InvalidArgument("HQ did not answer with Cosigned");
       out.cosigned_note = m.getCosigned().getNote().cStr();
       return Status::Ok();

@@ -218,18 +218,6 @@ Result<std::string> HqSync::Accept(Factory& f, const std::string& note,
   return cosigned;
 }
 
-namespace {
-
-Status SendRefusal(FrameChannel& ch, RefusalKind kind, const std::string& detail) {
-  capnp::MallocMessageBuilder m;
-  auto r = m.initRoot<wire::Message>().initRefusal();
-  r.setCode(std::string(RefusalCode(kind)));
-  r.setDetail(detail);
-  return ch.Send(m);
-}
-
-}  // namespace
-
 Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
   metrics_.sessions++;
   Factory* f = BoundTo(peer_spki);
@@ -278,6 +266,28 @@ Status HqSync::Serve(FrameChannel& channel, const std::string& peer_spki) {
           return Status::PermissionDenied(d);
         }
         return MirrorRound(channel, hello);
+      }
+      if (hello.getRole() == wire::Role::RECOVERY) {
+        // A factory that lost its disk asks for HQ's copy of its own log
+        // (docs/replication_protocol.md §11): only its own, only while active.
+        if (f == nullptr || std::string(hello.getPeerLog().cStr()) != f->copy->origin() ||
+            std::string(hello.getOwnLog().cStr()) != f->copy->origin()) {
+          const std::string d = f == nullptr ? "this TLS identity is bound to no factory log"
+                                             : "a factory may recover only its own log, '" + f->copy->origin() + "'";
+          Alert(f, RefusalKind::kIdentity, d);
+          (void)SendRefusal(channel, RefusalKind::kIdentity, d);
+          return Status::PermissionDenied(d);
+        }
+        if (Result<EventCheck> admitted = Admit(f->copy->origin()); !admitted.ok()) {
+          (void)SendRefusal(channel, RefusalKind::kIdentity, admitted.status().message());
+          return admitted.status();
+        }
+        std::unique_lock lock(f->session_mu, std::try_to_lock);
+        if (!lock.owns_lock()) {
+          (void)SendRefusal(channel, RefusalKind::kBusy, "another session for this log is running");
+          return Status::Unavailable("busy");
+        }
+        return MirrorRound(channel, hello, /*recovery=*/true);
       }
       const std::string claimed = hello.getOwnLog().cStr();
       if (f == nullptr || hello.getRole() != wire::Role::FACTORY ||
@@ -386,7 +396,7 @@ Status HqSync::Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hell
   });
 }
 
-Status HqSync::MirrorRound(FrameChannel& channel, wire::Hello::Reader hello) {
+Status HqSync::MirrorRound(FrameChannel& channel, wire::Hello::Reader hello, bool recovery) {
   const std::string wanted = hello.getPeerLog().cStr();
   log::EventLog* log = nullptr;
   std::string note;
@@ -427,12 +437,25 @@ Status HqSync::MirrorRound(FrameChannel& channel, wire::Hello::Reader hello) {
     RETURN_IF_ERROR(channel.Send(m));
   }
   if (size == 0) return Status::Ok();  // nothing checkpointed yet: no transfer
+  if (recovery && hello.getPeerCopySize() >= size) return Status::Ok();  // it holds as much: no transfer
   ASSIGN_OR_RETURN(TransferStats sent, SendLog(channel, *log, hello.getPeerCopySize(), note, options_.send));
   metrics_.events_sent += sent.events;
   ASSIGN_OR_RETURN(std::unique_ptr<Frame> answer, channel.Receive());
   return ReadGuarded([&]() -> Status {
     wire::Message::Reader m = answer->message();
-    if (m.isAck()) return Status::Ok();
+    if (m.isAck()) {
+      if (!recovery) return Status::Ok();
+      // The recovery is in HQ's log: the auditor sees when a factory was
+      // brought back, from which size, and how much HQ sent it.
+      SessionRecord r;
+      r.peer_log = wanted;
+      r.direction = "recovery";
+      r.events_sent = sent.events;
+      r.peer_tree_size = size;
+      std::vector<log::EventDraft> drafts;
+      drafts.push_back(SyncSessionDraft(r));
+      return hq_log_->Append(std::move(drafts)).status();
+    }
     if (m.isRefusal()) {
       const std::string d = std::string("a mirror refused '") + wanted + "': " + m.getRefusal().getCode().cStr() +
                             ": " + m.getRefusal().getDetail().cStr();

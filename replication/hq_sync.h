@@ -146,8 +146,9 @@ class HqSync {
   HqSync() = default;
   // `check` is what Admit returned for f's log.
   Status Round(FrameChannel& channel, Factory& f, wire::Hello::Reader hello, const EventCheck& check);
-  // MirrorRound sends a mirror the log its Hello names.
-  Status MirrorRound(FrameChannel& channel, wire::Hello::Reader hello);
+  // MirrorRound sends a mirror the log its Hello names. `recovery`: a
+  // factory asks for its own log (nothing is sent when it holds as much).
+  Status MirrorRound(FrameChannel& channel, wire::Hello::Reader hello, bool recovery = false);
   // Accept cosigns the checkpoint `note` just stored in f's copy (unless it
   // is already cosigned) and records it in HQ's log; returns the cosigned note.
   Result<std::string> Accept(Factory& f, const std::string& note, const TransferStats& received,

@@ -407,4 +407,20 @@ Status LogReceiver::OnCommit(wire::Commit::Reader commit) {
   return Status::Ok();
 }
 
+Status SendRefusal(FrameChannel& channel, RefusalKind kind, const std::string& detail) {
+  capnp::MallocMessageBuilder m;
+  auto r = m.initRoot<wire::Message>().initRefusal();
+  r.setCode(std::string(RefusalCode(kind)));
+  r.setDetail(detail);
+  return channel.Send(m);
+}
+
+Status PeerRefused(wire::Refusal::Reader refusal, const std::string& peer, std::optional<Refused>* out) {
+  Refused r;
+  r.kind = RefusalFromCode(refusal.getCode().cStr());
+  r.detail = refusal.getDetail().cStr();
+  if (out != nullptr) *out = r;
+  return Status::FailedPrecondition(peer + " refused: " + std::string(RefusalCode(r.kind)) + ": " + r.detail);
+}
+
 }  // namespace mirrorca::replication

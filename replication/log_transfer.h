@@ -61,6 +61,14 @@ struct Refused {
   std::vector<std::string> evidence;  // checkpoint notes: the one held, the one offered
 };
 
+// SendRefusal tells the peer why this side stops: a Refusal frame with the
+// kind's code and the detail (the caller decides what else to record).
+Status SendRefusal(FrameChannel& channel, RefusalKind kind, const std::string& detail);
+inline Status SendRefusal(FrameChannel& channel, const Refused& r) { return SendRefusal(channel, r.kind, r.detail); }
+// PeerRefused turns a Refusal frame received from `peer` ("HQ", "the
+// factory") into a failed Status, and records it in `out` when given.
+Status PeerRefused(wire::Refusal::Reader refusal, const std::string& peer, std::optional<Refused>* out = nullptr);
+
 // EventCheck: what the receiver allows the log to carry (at HQ: the log
 // authority). It sees every event after its signature, chain and proof have
 // verified and before it is stored; a returned message refuses the whole

@@ -6,18 +6,6 @@
 #include "replication/framing.h"
 
 namespace mirrorca::replication {
-namespace {
-
-Status SendRefusal(FrameChannel& channel, const Refused& r) {
-  capnp::MallocMessageBuilder m;
-  auto out = m.initRoot<wire::Message>().initRefusal();
-  out.setCode(std::string(RefusalCode(r.kind)));
-  out.setDetail(r.detail);
-  return channel.Send(m);
-}
-
-}  // namespace
-
 Result<std::unique_ptr<MirrorClient>> MirrorClient::Open(log::Store* store, const log::LogVerifier& hq,
                                                          engine::LogAuthority* authority, std::string name) {
   if (authority == nullptr || authority->hq_origin() != hq.name()) {
@@ -92,14 +80,7 @@ Status MirrorClient::Round(FrameChannel& channel, log::EventLog& copy, const Eve
     ASSIGN_OR_RETURN(std::unique_ptr<Frame> f, channel.Receive());
     RETURN_IF_ERROR(ReadGuarded([&]() -> Status {
       wire::Message::Reader m = f->message();
-      if (m.isRefusal()) {
-        Refused r;
-        r.kind = RefusalFromCode(m.getRefusal().getCode().cStr());
-        r.detail = m.getRefusal().getDetail().cStr();
-        refused_ = r;
-        return Status::FailedPrecondition("HQ refused the mirror: " + std::string(RefusalCode(r.kind)) + ": " +
-                                          r.detail);
-      }
+      if (m.isRefusal()) return PeerRefused(m.getRefusal(), "HQ (to the mirror)", &refused_);
       if (!m.isHello()) return Status::InvalidArgument("HQ did not answer with Hello");
       auto h = m.getHello();
       if (h.getProtocolVersion() != kProtocolVersion || h.getRole() != wire::Role::HQ ||

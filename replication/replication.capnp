@@ -18,6 +18,7 @@ enum Role {
   factory @0;   # the node that writes a factory log (the connecting side)
   hq @1;        # the HQ mirror
   mirror @2;    # a validation authority following HQ: it only reads (docs/replication_protocol.md §10)
+  recovery @3;  # a factory fetching HQ's copy of its own log after losing its disk (§11)
 }
 
 # Hello opens each round. The sender names its own log and how much of the

@@ -21,7 +21,7 @@ log::EventDraft CheckpointCosignedDraft(const log::Checkpoint& cp, const std::st
 
 struct SessionRecord {
   std::string peer_log;
-  std::string direction;  // "push" | "pull" | "bundle-import" | "bundle-export"
+  std::string direction;  // "push" | "pull" | "bundle-import" | "bundle-export" | "recovery"
   uint64_t events_sent = 0;
   uint64_t events_received = 0;
   uint64_t peer_tree_size = 0;

@@ -1,5 +1,7 @@
 #include "validation/validation_authority.h"
 
+#include "log/local_log.h"
+
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -177,6 +179,7 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
   va->logs_ = std::move(logs);
   va->options_ = std::move(options);
   ASSIGN_OR_RETURN(va->status_, engine::CertStatus::Open(hq_log->store()));
+  ASSIGN_OR_RETURN(va->crl_number_floor_, log::RestoredAtMillis(hq_log->store()));
   RETURN_IF_ERROR(va->CatchUpLocked().status());  // LogResponder asks the projection
   ASSIGN_OR_RETURN(va->ocsp_, OcspResponder::Create({}, va->status_.get(), va->options_.ocsp));
   for (VaIssuer& is : issuers) RETURN_IF_ERROR(va->AddIssuerLocked(std::move(is)));
@@ -334,7 +337,7 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
   CrlInfo info;
   info.issuer = issuer;
   info.delta = delta;
-  info.number = st.last_number + 1;
+  info.number = std::max(st.last_number + 1, crl_number_floor_);
   info.base = st.last_full_number;
   info.this_update = env_->NowMicros() / kMicros;
   info.next_update = info.this_update + options_.crl_validity_seconds;

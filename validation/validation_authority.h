@@ -152,6 +152,10 @@ class ValidationAuthority {
   std::unique_ptr<engine::CertStatus> status_;
   std::unique_ptr<OcspResponder> ocsp_;
   std::vector<std::unique_ptr<Ca>> cas_;  // guarded by mu_ (appended only)
+  // After a restore from a backup, CRL numbers start at the restore time in
+  // milliseconds: above any number published before it, including those
+  // published after the backup and lost with it (log/local_log.h).
+  uint64_t crl_number_floor_ = 0;
   std::mutex mu_;  // serializes Refresh, Revoke, PublishCrl; guards cas_, logs_ and the latest CRLs
 };
 
