@@ -71,6 +71,10 @@ echo "ok: restored both from their backups (refusing a non-empty folder and an a
 
 # --- The restored nodes serve, issue and sync; the audit passes.
 start hq "$D/hq.toml" hq2.log serving_sync
+# A restored factory waits for `factory recover` (HQ may hold more than the backup).
+grep -q '"recovery_needed":true' "$T/rf.json" || fail "the factory restore does not ask for a recovery: $(cat "$T/rf.json")"
+"$BIN" factory recover --config "$D/factory.toml" > "$T/recover.json" || fail "recover: $(cat "$T/recover.json")"
+grep -q '"events_received":0' "$T/recover.json" || fail "the backup was current, yet HQ sent events: $(cat "$T/recover.json")"
 start factory "$D/factory.toml" factory2.log serving
 csrs "$T/c2" TWO 2
 "$BIN" ra enroll --config "$D/ra.toml" --batch B1 --csr-dir "$T/c2" --out "$T/certs" > "$T/e2.json" \
