@@ -28,6 +28,10 @@ class Env {
 
   // NowMicros returns wall-clock time as microseconds since the Unix epoch (UTC).
   virtual int64_t NowMicros() = 0;
+  // ElapsedMicros returns a clock that only moves forward at the rate of
+  // real time, whatever the wall clock does (CLOCK_BOOTTIME: it counts a
+  // suspend too); only differences between two readings mean something.
+  virtual int64_t ElapsedMicros() = 0;
 
   // ReadFile returns the whole content of `path`; NotFound if it does not
   // exist, IOError on any other failure. Files above `max_bytes` are refused

@@ -28,6 +28,7 @@ class FaultInjectionEnv final : public Env {
   void SetFlipReadByte(long offset) { flip_offset_.store(offset); }
 
   int64_t NowMicros() override { return base_->NowMicros(); }
+  int64_t ElapsedMicros() override { return base_->ElapsedMicros(); }
   Result<std::string> ReadFile(const std::string& path, size_t max_bytes) override;
   Status WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode) override;
   bool FileExists(const std::string& path) override { return base_->FileExists(path); }

@@ -10,6 +10,12 @@ void MemEnv::SetNowMicros(int64_t t) {
 void MemEnv::AdvanceMicros(int64_t delta) {
   std::lock_guard lock(mu_);
   now_micros_ += delta;
+  elapsed_micros_ += delta;
+}
+
+int64_t MemEnv::ElapsedMicros() {
+  std::lock_guard lock(mu_);
+  return elapsed_micros_;
 }
 
 int64_t MemEnv::NowMicros() {

@@ -10,6 +10,8 @@
 
 #include "base/env.h"
 
+#include <time.h>
+
 namespace mirrorca {
 namespace {
 
@@ -58,6 +60,12 @@ class PosixEnv final : public Env {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+  }
+
+  int64_t ElapsedMicros() override {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_BOOTTIME, &ts);
+    return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
   }
 
   Result<std::string> ReadFile(const std::string& path, size_t max_bytes) override {

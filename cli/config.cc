@@ -233,7 +233,7 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   c.path = path;
   ASSIGN_OR_RETURN(const toml::table* f, d.Section("factory", true));
   RETURN_IF_ERROR(d.Known(*f, "factory", {"name", "organization", "production_line", "data_dir",
-                                          "checkpoint_interval", "min_free_mb"}));
+                                          "checkpoint_interval", "min_free_mb", "max_clock_jump_minutes"}));
   ASSIGN_OR_RETURN(c.name, d.Str(*f, "factory", "name", true));
   ASSIGN_OR_RETURN(c.organization, d.Str(*f, "factory", "organization", true));
   ASSIGN_OR_RETURN(c.production_line, d.Str(*f, "factory", "production_line", false));
@@ -243,6 +243,8 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   c.checkpoint_interval = static_cast<uint64_t>(interval);
   ASSIGN_OR_RETURN(int64_t min_free_mb, d.Int(*f, "factory", "min_free_mb", 64, 0, 1 << 20));
   c.min_free_bytes = static_cast<uint64_t>(min_free_mb) << 20;
+  ASSIGN_OR_RETURN(int64_t jump_minutes, d.Int(*f, "factory", "max_clock_jump_minutes", 10, 0, 7 * 24 * 60));
+  c.max_clock_jump_seconds = jump_minutes * 60;
 
   ASSIGN_OR_RETURN(const toml::table* ca, d.Section("ca", true));
   RETURN_IF_ERROR(d.Known(*ca, "ca", {"dir", "crl_url", "ocsp_url"}));

@@ -81,6 +81,9 @@ struct FactoryConfig {
   std::map<std::string, std::string> profile_files;
   uint64_t checkpoint_interval = 1000;
   uint64_t min_free_bytes = 64u << 20;  // [factory] min_free_mb: below it the log refuses appends (503)
+  // [factory] max_clock_jump_minutes: a forward jump of the wall clock beyond
+  // it refuses appends (503) until fixed or restarted (0: not checked).
+  int64_t max_clock_jump_seconds = 600;
   std::optional<SyncClientConfig> sync;
   std::optional<OperatorConfig> operator_listener;
 };

@@ -45,6 +45,7 @@ Status Serve(const std::string& config_path) {
   o.profile_files = c.profile_files;
   o.log_options.checkpoint_interval = c.checkpoint_interval;
   o.log_options.min_free_bytes = c.min_free_bytes;
+  o.log_options.max_clock_jump_micros = c.max_clock_jump_seconds * 1000000;
   std::map<std::string, std::string> ra_by_spki;
   std::set<std::string> pins;
   for (const RaEntry& ra : c.ras) {

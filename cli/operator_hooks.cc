@@ -43,6 +43,11 @@ net::OperatorHooks FactoryOperatorHooks(engine::FactoryCa* ca) {
     std::vector<net::ReadinessCheck> checks;
     checks.push_back(LogWritable(ca->log()));
     checks.push_back({"keys-loaded", true, "the issuing CAs' keys and the log key opened at start"});
+    const int64_t behind = ca->log().LastEventTime() / 1000000 - NowSeconds();
+    checks.push_back({"clock", behind <= 60,
+                      behind <= 60 ? "not behind the log's last event"
+                                   : "the clock is " + std::to_string(behind) +
+                                         " s behind the log's last event: new events are pinned to its time"});
     const uint64_t hq = ca->hq_log().Size();
     checks.push_back({"hq-log-known", hq > 0,
                       hq > 0 ? std::to_string(hq) + " HQ events, " + std::to_string(ca->Batches().size()) + " batches"

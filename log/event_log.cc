@@ -205,6 +205,8 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(Store* store, const std::string
       new EventLog(store, std::move(verifier), std::move(signer), options));
   log->keys_ = std::move(keys);
   RETURN_IF_ERROR(log->Recover());
+  log->anchor_wall_ = log->env_->NowMicros();
+  log->anchor_elapsed_ = log->env_->ElapsedMicros();
   return log;
 }
 
@@ -334,7 +336,21 @@ Result<AppendResult> EventLog::AppendImpl(std::vector<EventDraft> drafts, const 
     uint64_t seq = next_seq_;
     Hash prev = last_body_hash_;
     p.prev_before = prev;
-    const int64_t time = std::max(env_->NowMicros(), last_time_);
+    const int64_t now = env_->NowMicros();
+    const int64_t elapsed = env_->ElapsedMicros();
+    if (options_.max_clock_jump_micros > 0) {
+      const int64_t since = elapsed - anchor_elapsed_;
+      const int64_t jump = now - (anchor_wall_ + since);
+      if (jump > options_.max_clock_jump_micros + since / 1000) {
+        return Status::Unavailable(
+            "the clock jumped forward by " + std::to_string(jump / 1000000) + " s since the last append (" +
+            std::to_string(since / 1000000) + " s have passed): nothing was written, so no event is stamped in the "
+            "future. Fix the clock; if the new time is right, restart the node to accept it");
+      }
+    }
+    anchor_wall_ = now;
+    anchor_elapsed_ = elapsed;
+    const int64_t time = std::max(now, last_time_);
     p.bodies.reserve(drafts.size());
     for (size_t i = 0; i < drafts.size(); ++i) {
       schema::Event::Builder e = drafts[i].event();
@@ -595,6 +611,11 @@ HistogramSnapshot EventLog::GroupSizes() const {
   h.count = cumulative + group_sizes_[kGroupBuckets - 1].load(std::memory_order_relaxed);
   h.sum = static_cast<double>(grouped_events_.load(std::memory_order_relaxed));
   return h;
+}
+
+int64_t EventLog::LastEventTime() {
+  std::lock_guard lock(mu_);
+  return last_time_;
 }
 
 Status EventLog::AppendError() {

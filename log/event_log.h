@@ -55,6 +55,12 @@ struct EventLogOptions {
   // OpenLocalLog opens the store read-only: it writes nothing at all (a
   // verification on a full disk, or beside a node that owns the store).
   bool read_only_store = false;
+  // A wall clock that jumps forward by more than this (against the elapsed
+  // clock since the last append, plus 0.1 % for drift) refuses the append
+  // (Unavailable, nothing written) instead of stamping events in the future,
+  // which the monotonic rule would then pin every later event to. A restart
+  // accepts the new time. 0: not checked.
+  int64_t max_clock_jump_micros = 0;
   size_t max_group_events = 16384;      // upper bound on events in one WriteBatch
   unsigned signing_threads = 0;         // threads for one large Append; 0 = all CPUs
   // TEST_before_commit, if set, runs in the committer before each group is
@@ -167,6 +173,9 @@ class EventLog {
   // GroupSizes: how many events each durable batch (one fsync) carried,
   // as a histogram with bounds 1, 2, 4, … 1024.
   HistogramSnapshot GroupSizes() const;
+  // LastEventTime: the time of the last event (microseconds; 0 when empty).
+  // A wall clock behind it means new events are pinned to it.
+  int64_t LastEventTime();
   // AppendError: OK, or why appends are refused until the log is reopened
   // (a failed commit whose outcome is unknown latches; a full disk does not).
   Status AppendError();
@@ -259,6 +268,10 @@ class EventLog {
   uint64_t next_seq_ = 0;          // guarded by mu_; next seq to assign
   Hash last_body_hash_{};          // guarded by mu_; prevHash of next_seq_
   int64_t last_time_ = 0;          // guarded by mu_
+  // The wall and elapsed clocks read together at open and at each append
+  // (guarded by mu_): a wall clock far ahead of the elapsed time since is a jump.
+  int64_t anchor_wall_ = 0;
+  int64_t anchor_elapsed_ = 0;
   std::deque<PendingAppend*> pending_;  // guarded by mu_; by first seq
   bool committing_ = false;        // guarded by mu_; a thread holds the committer role
   // Owned by the committer role:

@@ -67,6 +67,37 @@ TEST(EventLogTest, TimeNeverGoesBackwards) {
   EXPECT_EQ(p.event().getTime(), 9'000'000);
 }
 
+// A wall clock that jumps forward (a bad NTP step, an RTC set wrong) would
+// stamp events in the future, and the monotonic rule would then pin every
+// later event there: the append is refused instead, nothing written, until
+// the clock is fixed or a restart accepts the new time. Time that really
+// passes — even a long quiet week — is accepted.
+TEST(EventLogTest, AForwardClockJumpIsRefusedNotPinned) {
+  MemEnv clock(1'700'000'000'000'000);
+  LogFixture f({.env = &clock, .max_clock_jump_micros = 60'000'000});
+  ASSERT_TRUE(f.log->Append(TestDrafts(2)).ok());
+  clock.AdvanceMicros(7LL * 86400 * 1'000'000);  // a quiet week
+  ASSERT_TRUE(f.log->Append(TestDrafts(1)).ok());
+  clock.SetNowMicros(clock.NowMicros() + 365LL * 86400 * 1'000'000);  // a year ahead, in no time
+  for (int i = 0; i < 2; ++i) {
+    Result<AppendResult> r = f.log->Append(TestDrafts(1));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(r.status().message().find("clock jumped forward by 31536000 s"), std::string::npos) << r.status();
+    clock.AdvanceMicros(5'000'000);  // still refused as time passes
+  }
+  EXPECT_EQ(f.log->Size(), 3u);
+  clock.SetNowMicros(clock.NowMicros() - 365LL * 86400 * 1'000'000);  // the clock is fixed
+  ASSERT_TRUE(f.log->Append(TestDrafts(1)).ok());
+  clock.SetNowMicros(clock.NowMicros() + 3600LL * 1'000'000);  // the operator says the new time is right
+  f.Reopen();
+  Result<AppendResult> r = f.log->Append(TestDrafts(1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(f.log->Size(), 5u);
+  EXPECT_EQ(f.log->LastEventTime(), clock.NowMicros());
+  EXPECT_TRUE(VerifyLog(*f.log)->ok);
+}
+
 TEST(EventLogTest, RootsAndProofsMatchTheReferenceTree) {
   LogFixture f;
   for (int i = 0; i < 7; ++i) ASSERT_TRUE(f.log->Append(TestDrafts(13)).ok());

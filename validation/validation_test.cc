@@ -41,6 +41,7 @@ using CrlPtr = ca::OpenSslPtr<X509_CRL, X509_CRL_free>;
 class ShiftedClock final : public Env {
  public:
   int64_t NowMicros() override { return Env::Default()->NowMicros() + shift; }
+  int64_t ElapsedMicros() override { return Env::Default()->ElapsedMicros(); }
   Result<std::string> ReadFile(const std::string& path, size_t max_bytes) override {
     return Env::Default()->ReadFile(path, max_bytes);
   }

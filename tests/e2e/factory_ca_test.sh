@@ -102,19 +102,19 @@ curl_ra "$D" /v1/batches/B1 | grep -q '"issued":12' || fail "batch counts"
 echo "ok: quota 12 -> enrollment 13 refused ($(cut -d' ' -f1 "$T/over.code"))"
 
 # --- Garbage HTTP changes nothing; malformed CSRs add only rejection events. ---
-before=$(metric "$D" mirrorca_log_size)
+before=$(metric "$D" 'mirrorca_log_size{log="factory-[^"]*"}')
 printf 'GARBAGE \x00\x01\x02 NOT HTTP\r\n\r\n' | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$(port_of "$D")" \
   -cert "$D/ra/ra-line1.pem" -key "$D/ra/ra-line1.key" -CAfile "$D/ra/ca.pem" 2>/dev/null > "$T/garbage.out" || true
 grep -q "400 Bad Request" "$T/garbage.out" || fail "garbage HTTP: $(head -c 300 "$T/garbage.out")"
 head -c 70000 /dev/urandom > "$T/big.bin"
 code=$(curl_ra "$D" "/v1/batches/B1/enroll?device_serial=X" --data-binary @"$T/big.bin" -o /dev/null -w '%{http_code}')
 [[ $code == 413 ]] || fail "oversized CSR: $code"
-[[ "$(metric "$D" mirrorca_log_size)" == "$before" ]] || fail "garbage HTTP changed the log"
+[[ "$(metric "$D" 'mirrorca_log_size{log="factory-[^"]*"}')" == "$before" ]] || fail "garbage HTTP changed the log"
 # A batch with room, for malformed CSRs (each is a rejection event).
 stop_server
 "$BIN" batch authorize --config "$D/hq.toml" --batch B2 --quota 100 --deliver > /dev/null || fail "batch authorize"
 start_server "$D"
-before=$(metric "$D" mirrorca_log_size)
+before=$(metric "$D" 'mirrorca_log_size{log="factory-[^"]*"}')
 echo "not a csr" > "$T/bad1.csr"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj /CN=x -outform DER -out "$T/bad2.der" 2>/dev/null
 printf '\x00' | dd of="$T/bad2.der" bs=1 seek=$(( $(stat -c %s "$T/bad2.der") - 3 )) conv=notrunc 2>/dev/null  # break the signature
@@ -125,7 +125,7 @@ for f in "$T/bad1.csr" "$T/bad2.der" "$T/bad3.csr"; do
   code=$(curl_ra "$D" "/v1/batches/B2/enroll?device_serial=BAD-$i" --data-binary @"$f" -o "$T/bad.json" -w '%{http_code}')
   [[ $code == 400 || $code == 403 ]] || fail "malformed CSR $f: $code"
 done
-after=$(metric "$D" mirrorca_log_size)
+after=$(metric "$D" 'mirrorca_log_size{log="factory-[^"]*"}')
 [[ $((after - before)) == 3 ]] || fail "malformed CSRs: log grew by $((after - before)), want 3 rejection events"
 grep -q 'mirrorca_issuance_rejected_total{reason="proof-of-possession"} 1' <(curl_ra "$D" /metrics) || fail "PoP metric"
 echo "ok: garbage HTTP left the log unchanged; 3 malformed CSRs = 3 rejection events"

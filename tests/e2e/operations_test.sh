@@ -55,7 +55,7 @@ python3 - "$T/fready.json" <<'PY' || fail "factory /readyz: $(cat "$T/fready.jso
 import json, sys
 r = json.load(open(sys.argv[1]))
 names = {c["name"]: c for c in r["checks"]}
-assert r["ready"] and set(names) == {"log-writable", "keys-loaded", "hq-log-known"}, r
+assert r["ready"] and set(names) == {"log-writable", "keys-loaded", "clock", "hq-log-known"}, r
 assert "MiB free" in names["log-writable"]["detail"], r
 PY
 code=$(curl -s -o "$T/hready.json" -w '%{http_code}' "$HOP/readyz")
