@@ -8,11 +8,13 @@
 #include <mutex>
 #include <thread>
 
+#include "base/logging.h"
 #include "base/status_macros.h"
 #include "cli/config.h"
 #include "cli/sync_support.h"
 #include "engine/enrollment_api.h"
 #include "engine/factory_ca.h"
+#include "net/access_log.h"
 #include "net/control_socket.h"
 #include "net/http_server.h"
 #include "cli/operator_hooks.h"
@@ -65,7 +67,7 @@ Status Serve(const std::string& config_path) {
   so.port = c.listen_port;
   net::HttpServer server(
       tls,
-      [&](const net::HttpRequest& r) {
+      net::WithAccessLog("enroll", logging::Level::kInfo, [&](const net::HttpRequest& r) {
         if (net::IsHealthPath(r.path)) return net::HandleOperator(HealthOnly(hooks), r);
         engine::ApiRequest req;
         req.method = r.method;
@@ -83,7 +85,7 @@ Status Serve(const std::string& config_path) {
         out.headers = std::move(a.headers);
         out.body = std::move(a.body);
         return out;
-      },
+      }),
       so);
   RETURN_IF_ERROR(server.Start());
   ASSIGN_OR_RETURN(std::unique_ptr<net::OperatorEndpoint> operator_endpoint,
@@ -110,7 +112,10 @@ Status Serve(const std::string& config_path) {
     };
     continuous = std::thread([&, job] {
       replication::SyncSummary end = replication::RunSyncJob(&ca->log(), &ca->hq_log(), job);
-      if (end.exit_code == 3) std::cerr << "{\"alert\":\"sync-refused\",\"summary\":" << end.ToJson() << "}" << std::endl;
+      if (end.exit_code == 3) {
+        logging::Error("sync-refused", {{"alert", "sync-refused"},
+                                        {"summary", nlohmann::json::parse(end.ToJson(), nullptr, false)}});
+      }
     });
   }
   std::mutex sync_mu;  // one on-demand sync at a time

@@ -4,6 +4,7 @@
 #include <set>
 #include <vector>
 
+#include "base/logging.h"
 #include "base/encoding.h"
 #include "base/status_macros.h"
 #include "cli/sync_support.h"
@@ -50,7 +51,7 @@ Status RegisterFactories(const HqConfig& c, log::EventLog& hq_log, engine::LogAu
   std::vector<std::string> removed;
   RETURN_IF_ERROR(hq::RegisterFactories(SettingsOf(c), hq_log, authority, &removed).WithContext(c.path));
   for (const std::string& name : removed) {
-    std::cerr << "{\"warning\":\"factory '" << name << "' of " << c.path << " was removed at HQ\"}" << std::endl;
+    logging::Warn("factory-removed", {{"warning", "factory '" + name + "' of " + c.path + " was removed at HQ"}});
   }
   return Status::Ok();
 }

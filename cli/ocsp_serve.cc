@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/logging.h"
 #include "base/periodic_task.h"
 #include "base/status_macros.h"
 #include "cli/config.h"
@@ -25,6 +26,7 @@
 #include "validation/ocsp_replica.h"
 #include "validation/published_crl_files.h"
 #include "va/va_node.h"
+#include "net/access_log.h"
 #include "net/tls.h"
 #include "replication/tls_channel.h"
 #include <toml++/toml.h>
@@ -95,7 +97,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   Result<va::FollowResult> first = follow();
   record(first.status());
   if (!first.ok()) {
-    std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", first.status().ToString()}}.dump() << std::endl;
+    logging::Warn("follow-hq", {{"warning", "follow-hq"}, {"detail", first.status().ToString()}});
   }
   const net::OperatorHooks hooks =
       VaOperatorHooks(&node->responder(), &state, [&node] { return node->issuers(); });
@@ -107,10 +109,10 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   ho.max_connections_per_source = kPublicConnectionsPerSource;
   ho.inline_handlers = true;
   ho.io_threads = std::max(a.io_threads, c.io_threads);
-  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) {
+  net::HttpServer server(nullptr, net::WithAccessLog("validation", logging::Level::kDebug, [&](const net::HttpRequest& r) {
     if (net::IsHealthPath(r.path)) return net::HandleOperator(public_hooks, r);
     return node->Handle(r);
-  }, ho);
+  }), ho);
   RETURN_IF_ERROR(server.Start());
   ASSIGN_OR_RETURN(std::unique_ptr<net::OperatorEndpoint> operator_endpoint,
                    StartOperator(c.operator_listener, hooks));
@@ -125,12 +127,10 @@ Status RemoteVaServe(const OcspServeArgs& a) {
     Result<va::FollowResult> r = follow();
     record(r.status());
     if (!r.ok()) {
-      std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", r.status().ToString()}}.dump() << std::endl;
+      logging::Warn("follow-hq", {{"warning", "follow-hq"}, {"detail", r.status().ToString()}});
     } else if (r->events_received > 0) {
-      std::cout << nlohmann::json{{"followed", true}, {"events_received", r->events_received},
-                                  {"applied", r->applied}, {"issuers", r->issuers}}
-                       .dump()
-                << std::endl;
+      logging::Info("followed-hq", {{"events_received", r->events_received}, {"applied", r->applied},
+                                    {"issuers", r->issuers}});
     }
   });
   int sig = 0;
@@ -205,11 +205,11 @@ Status OcspServe(const OcspServeArgs& a) {
   const size_t served = folders.size() - 1;
   const net::OperatorHooks public_hooks =
       HealthOnly(VaOperatorHooks(&replica->responder(), &state, [served] { return served; }));
-  net::HttpServer server(nullptr, [&](const net::HttpRequest& r) {
+  net::HttpServer server(nullptr, net::WithAccessLog("validation", logging::Level::kDebug, [&](const net::HttpRequest& r) {
     if (net::IsHealthPath(r.path)) return net::HandleOperator(public_hooks, r);
     if (std::optional<net::HttpResponse> crl = crls->Handle(r)) return std::move(*crl);
     return replica->Handle(r);
-  }, ho);
+  }), ho);
   RETURN_IF_ERROR(server.Start());
   std::cout << nlohmann::json{{"serving_ocsp", hp.first + ":" + std::to_string(server.port())},
                               {"store", log::StorePath(c.data_dir)},
@@ -227,8 +227,7 @@ Status OcspServe(const OcspServeArgs& a) {
       state.failures++;
     }
     if (!moved.ok()) {
-      std::cerr << nlohmann::json{{"warning", "follow-hq"}, {"detail", moved.status().ToString()}}.dump()
-                << std::endl;
+      logging::Warn("follow-hq", {{"warning", "follow-hq"}, {"detail", moved.status().ToString()}});
     }
   });
   int sig = 0;

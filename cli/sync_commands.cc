@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/logging.h"
 #include "base/periodic_task.h"
 #include "base/status_macros.h"
 #include "crypto/key_store.h"
@@ -18,6 +19,7 @@
 #include "cli/sync_support.h"
 #include "engine/delivery_log.h"
 #include "log/local_log.h"
+#include "net/access_log.h"
 #include "net/control_socket.h"
 #include "net/tls.h"
 #include "replication/bundle.h"
@@ -44,7 +46,7 @@ Status HqServe(const std::string& config_path) {
   // What is due before the public port opens (a CRL for every CA that has
   // none): GET /crl/ serves only what the node published.
   if (Status m = n.service->va().Maintain(); !m.ok()) {
-    std::cerr << nlohmann::json{{"warning", "validation-maintenance"}, {"detail", m.ToString()}}.dump() << std::endl;
+    logging::Warn("validation-maintenance", {{"warning", "validation-maintenance"}, {"detail", m.ToString()}});
   }
   const std::string metrics_path = c.data_dir + "/sync_metrics.prom";
   std::mutex metrics_mu;
@@ -73,9 +75,9 @@ Status HqServe(const std::string& config_path) {
     // Refusals were already reported by HqSync; report transport-level ones
     // (failed handshakes: unknown keys, TLS 1.2, garbage) here.
     if (s.code() == StatusCode::kPermissionDenied && s.message().find("handshake") != std::string::npos) {
-      std::cerr << nlohmann::json{{"alert", "sync-handshake-failed"}, {"detail", s.message()}}.dump()
-                << std::endl;
+      logging::Warn("sync-handshake-failed", {{"alert", "sync-handshake-failed"}, {"detail", s.message()}});
     }
+    logging::Info("sync-session", {{"result", s.ok() ? std::string("ok") : s.ToString()}});
     write_metrics();
   };
   replication::SyncServer server(tls, &n.service->sync(), so);
@@ -94,10 +96,11 @@ Status HqServe(const std::string& config_path) {
     ho.io_threads = c.validation->io_threads;
     va_server = std::make_unique<net::HttpServer>(
         nullptr,
-        [&](const net::HttpRequest& r) {
-          if (net::IsHealthPath(r.path)) return net::HandleOperator(public_hooks, r);
-          return n.service->va().Handle(r);
-        },
+        net::WithAccessLog("validation", logging::Level::kDebug,
+                           [&](const net::HttpRequest& r) {
+                             if (net::IsHealthPath(r.path)) return net::HandleOperator(public_hooks, r);
+                             return n.service->va().Handle(r);
+                           }),
         ho);
     RETURN_IF_ERROR(va_server->Start());
   }
@@ -114,7 +117,8 @@ Status HqServe(const std::string& config_path) {
     ao.max_body_bytes = 64 * 1024;
     ao.worker_threads = 4;
     admin_server = std::make_unique<net::HttpServer>(
-        admin_tls, [&](const net::HttpRequest& r) { return HandleAdmin(n, r); }, ao);
+        admin_tls, net::WithAccessLog("admin", logging::Level::kInfo, [&](const net::HttpRequest& r) { return HandleAdmin(n, r); }),
+        ao);
     RETURN_IF_ERROR(admin_server->Start());
   }
   ASSIGN_OR_RETURN(std::unique_ptr<net::OperatorEndpoint> operator_endpoint,
@@ -144,8 +148,7 @@ Status HqServe(const std::string& config_path) {
   PeriodicTask ticker(std::chrono::seconds(1), [&] {
     (void)n.service->va().Refresh();  // a session still running (continuous) has stored events
     if (Status m = n.service->va().Maintain(); !m.ok()) {
-      std::cerr << nlohmann::json{{"warning", "validation-maintenance"}, {"detail", m.ToString()}}.dump()
-                << std::endl;
+      logging::Warn("validation-maintenance", {{"warning", "validation-maintenance"}, {"detail", m.ToString()}});
     }
     write_metrics();
   });

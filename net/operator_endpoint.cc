@@ -1,3 +1,4 @@
+#include "net/access_log.h"
 #include "net/operator_endpoint.h"
 
 #include <nlohmann/json.hpp>
@@ -62,7 +63,9 @@ Result<std::unique_ptr<OperatorEndpoint>> OperatorEndpoint::Start(const std::str
   o.request_timeout = std::chrono::milliseconds(5000);
   o.idle_timeout = std::chrono::milliseconds(30000);
   std::shared_ptr<OperatorHooks> h = e->hooks_;
-  e->server_ = std::make_unique<HttpServer>(nullptr, [h](const HttpRequest& r) { return HandleOperator(*h, r); }, o);
+  e->server_ = std::make_unique<HttpServer>(
+      nullptr, WithAccessLog("operator", logging::Level::kDebug, [h](const HttpRequest& r) { return HandleOperator(*h, r); }),
+      o);
   RETURN_IF_ERROR(e->server_->Start().WithContext("operator listener " + address + ":" + std::to_string(port)));
   return e;
 }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/encoding.h"
+#include "base/logging.h"
 #include "base/status_macros.h"
 #include "engine/delivery_log.h"
 #include "log/checkpoint.h"
@@ -149,18 +150,14 @@ void HqSync::Alert(const Factory* f, RefusalKind kind, const std::string& detail
   }
   metrics_.refused++;
   if (IsDivergence(kind)) metrics_.divergences++;
-  std::string d;
-  for (char c : detail) {
-    if (c == '"' || c == '\\') d.push_back('\\');
-    d.push_back(c == '\n' ? ' ' : c);
-  }
-  const std::string line = "{\"alert\":\"sync-refused\",\"factory\":\"" +
-                           (f ? f->copy->origin() : std::string("?")) + "\",\"code\":\"" +
-                           std::string(RefusalCode(kind)) + "\",\"detail\":\"" + d + "\"}";
+  const nlohmann::json fields{{"alert", "sync-refused"},
+                               {"factory", f ? f->copy->origin() : std::string("?")},
+                               {"code", std::string(RefusalCode(kind))},
+                               {"detail", detail}};
   if (options_.alert) {
-    options_.alert(line);
+    options_.alert(fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    std::cerr << line << std::endl;
+    logging::Warn("sync-refused", fields);
   }
 }
 

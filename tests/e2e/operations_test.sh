@@ -115,13 +115,38 @@ echo "ok: the factory's and HQ's metrics count what was done (issuance by batch/
 [[ "$(curl -s -o /dev/null -w '%{http_code}' "$HOP/v1/revoke")" == 404 ]] || fail "an admin path on the operator port"
 echo "ok: the public port answers /healthz and /readyz only; the operator port refuses anything but GET"
 
+# --- Structured logs: one JSON line per request outcome, never a secret.
+python3 - "$T/factory.log" "$T/hq.log" <<'PY' || fail "structured logs: $(tail -3 "$T/factory.log")"
+import json, sys
+def lines(path):
+    out = []
+    for l in open(path, errors="replace"):
+        l = l.strip()
+        if l.startswith("{") and '"event"' in l:
+            out.append(json.loads(l))
+    return out
+f, h = lines(sys.argv[1]), lines(sys.argv[2])
+enroll = [l for l in f if l["event"] == "http" and l.get("server") == "enroll"]
+assert len(enroll) >= 2 and all(l["level"] == "info" and "status" in l and "ms" in l and "client_key" in l for l in enroll), enroll[:3]
+assert any(l["event"] == "sync-session" for l in h), "no sync-session line at HQ"
+assert not any(l.get("server") == "validation" for l in h), "OCSP requests logged at info"
+for path in sys.argv[1:]:
+    text = open(path, errors="replace").read()
+    assert "PRIVATE KEY" not in text and "BEGIN CERTIFICATE" not in text and "CERTIFICATE REQUEST" not in text, path
+PY
+echo "ok: one JSON line per enrollment request (info), sync sessions logged, OCSP only at debug, no key or certificate in any log"
+
 # --- A factory whose disk is below its floor: alive, not ready.
 kill -TERM "$F_PID"; wait "$F_PID" 2>/dev/null || true
 sed -i 's/^\[factory\]$/[factory]\nmin_free_mb = 1048576/' "$D/factory.toml"
-start factory "$D/factory.toml" factory2.log serving_operator
+"$BIN" factory serve --config "$D/factory.toml" --log-level warn > "$T/factory2.log" 2>&1 &
+PIDS+=($!)
+wait_for "$T/factory2.log" serving_operator
 [[ "$(curl -s "$FOP/healthz")" == ok ]] || fail "/healthz of the full factory"
 code=$(curl -s -o "$T/full.json" -w '%{http_code}' "$FOP/readyz")
 [[ $code == 503 ]] || fail "a factory below min_free_mb is ready ($code): $(cat "$T/full.json")"
 grep -q '"name":"log-writable","ok":false' "$T/full.json" || fail "the failing check: $(cat "$T/full.json")"
+curl -s "$FOP/healthz" > /dev/null
+grep -q '"level":"info"' "$T/factory2.log" && fail "--log-level warn still logs info: $(grep -m1 '"level":"info"' "$T/factory2.log")"
 echo "ok: below min_free_mb the factory is alive (/healthz) and not ready (/readyz 503, log-writable)"
 echo "PASS"
