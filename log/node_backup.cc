@@ -72,16 +72,39 @@ Result<BackupInfo> BackupNode(Env* env, const std::string& data_dir, const std::
 Result<BackupInfo> RestoreNode(Env* env, const std::string& from, const std::string& data_dir) {
   ASSIGN_OR_RETURN(std::string text, env->ReadFile(from + "/MANIFEST.json", 1 << 20));
   json m = json::parse(text, nullptr, false);
-  if (m.is_discarded() || !m.is_object() || m.value("format", "") != kFormat) {
+  if (m.is_discarded() || !m.is_object() || !m.contains("format") || m["format"] != kFormat) {
     return Status::InvalidArgument(from + " is not a mirrorca backup (no " + kFormat + " MANIFEST.json)");
+  }
+  // Every field has its type before anything reads it.
+  auto typed = [&](const char* key, bool (json::*is)() const noexcept) {
+    return m.contains(key) && (m[key].*is)();
+  };
+  if (!typed("origin", &json::is_string) || !typed("log_size", &json::is_number_unsigned) ||
+      !typed("checkpoint", &json::is_string) || !typed("stores", &json::is_array) || !typed("files", &json::is_array)) {
+    return Status::InvalidArgument(from + "/MANIFEST.json: origin, log_size, checkpoint, stores and files are required, "
+                                          "with their types");
+  }
+  for (const json& st : m["stores"]) {
+    if (!st.is_string()) return Status::InvalidArgument(from + "/MANIFEST.json: stores must be names");
   }
   std::error_code ec;
   if (fs::exists(data_dir, ec) && !fs::is_empty(data_dir, ec)) {
     return Status::AlreadyExists(data_dir + " is not empty: restore into an empty folder (move the old one away)");
   }
   // Every key file must be the one the manifest lists.
-  for (const json& f : m.value("files", json::array())) {
-    const std::string name = f.value("name", "");
+  const json files = m.value("files", json::array());
+  if (!files.is_array()) return Status::InvalidArgument(from + "/MANIFEST.json: \"files\" is not a list");
+  for (const json& f : files) {
+    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("sha256") ||
+        !f["sha256"].is_string()) {
+      return Status::InvalidArgument(from + "/MANIFEST.json: each file needs a \"name\" and a \"sha256\"");
+    }
+    const std::string name = f["name"].get<std::string>();
+    // A file name inside the backup's data folder: never a path out of it.
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+        name.find('\0') != std::string::npos) {
+      return Status::InvalidArgument(from + "/MANIFEST.json: '" + name + "' is not a file name");
+    }
     ASSIGN_OR_RETURN(std::string bytes, env->ReadFile(from + "/data/" + name, 1 << 20));
     if (HexEncode(crypto::Sha256(AsBytes(bytes))) != f.value("sha256", "")) {
       return Status::Corruption(from + "/data/" + name + " is not the file the backup recorded");

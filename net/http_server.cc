@@ -1,11 +1,11 @@
 #include "net/http_server.h"
 
-#include <http_parser.h>
 
 #include <algorithm>
 #include <cctype>
 #include <climits>
 
+#include "net/http_request_parser.h"
 #include "net/listen.h"
 #include "net/tls.h"
 
@@ -59,30 +59,11 @@ HttpResponse ProblemResponse(int status, const std::string& code, const std::str
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(HttpServer* server, asio::ip::tcp::socket socket, SourceLimiter::Slot slot)
-      : server_(server), slot_(std::move(slot)), ex_(socket.get_executor()), timer_(ex_) {
-    http_parser_init(&parser_, HTTP_REQUEST);
-    parser_.data = this;
-    http_parser_settings_init(&settings_);
-    settings_.on_message_begin = [](http_parser* p) { return Self(p)->OnBegin(); };
-    settings_.on_url = [](http_parser* p, const char* at, size_t n) {
-      return Self(p)->OnHeaderBytes(Self(p)->url_, at, n);
-    };
-    settings_.on_header_field = [](http_parser* p, const char* at, size_t n) {
-      return Self(p)->OnField(at, n);
-    };
-    settings_.on_header_value = [](http_parser* p, const char* at, size_t n) {
-      Self(p)->last_was_value_ = true;
-      return Self(p)->OnHeaderBytes(Self(p)->value_, at, n);
-    };
-    settings_.on_headers_complete = [](http_parser* p) { return Self(p)->OnHeadersComplete(); };
-    settings_.on_body = [](http_parser* p, const char* at, size_t n) {
-      return Self(p)->OnBody(at, n);
-    };
-    settings_.on_message_complete = [](http_parser* p) {
-      Self(p)->complete_ = true;
-      http_parser_pause(p, 1);
-      return 0;
-    };
+      : server_(server),
+        slot_(std::move(slot)),
+        ex_(socket.get_executor()),
+        timer_(ex_),
+        parser_(HttpLimits{server->options_.max_header_bytes, server->options_.max_body_bytes}) {
     if (server->tls_) {
       tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket),
                                                                        *server->tls_);
@@ -113,8 +94,6 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  static Connection* Self(http_parser* p) { return static_cast<Connection*>(p->data); }
-
   // Arm sets the connection's deadline. One timer per connection ticks at
   // most a second apart and closes the connection once the deadline has
   // passed, so a keep-alive request costs a clock read, not a timer
@@ -144,87 +123,13 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   // before the connection closes, so the client learns why; an idle
   // connection, or one whose 408 is itself stuck, just closes.
   void OnDeadline() {
-    if (request_started_ && !complete_ && !timed_out_) {
+    if (parser_.state() == HttpRequestParser::State::kStarted && !timed_out_) {
       timed_out_ = true;
       Arm(std::chrono::seconds(2));  // for the answer itself
       return Reply(ProblemResponse(408, "request-timeout", "the request was not received in time"),
                    /*keep_alive=*/false);
     }
     Close();
-  }
-
-  int OnBegin() {
-    request_ = HttpRequest{};
-    url_.clear();
-    field_.clear();
-    value_.clear();
-    header_bytes_ = 0;
-    last_was_value_ = false;
-    error_status_ = 0;
-    complete_ = false;
-    if (!request_started_) {
-      request_started_ = true;
-      Arm(server_->options_.request_timeout);
-    }
-    return 0;
-  }
-
-  int OnHeaderBytes(std::string& into, const char* at, size_t n) {
-    header_bytes_ += n;
-    if (header_bytes_ > server_->options_.max_header_bytes) {
-      error_status_ = 431;
-      return 1;
-    }
-    into.append(at, n);
-    return 0;
-  }
-
-  void FlushHeader() {
-    if (field_.empty()) return;
-    std::string name = field_;
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    request_.headers[name] = value_;
-    field_.clear();
-    value_.clear();
-  }
-
-  int OnField(const char* at, size_t n) {
-    if (last_was_value_) FlushHeader();  // a new header starts
-    last_was_value_ = false;
-    return OnHeaderBytes(field_, at, n);
-  }
-
-  int OnHeadersComplete() {
-    FlushHeader();
-    request_.method = http_method_str(static_cast<http_method>(parser_.method));
-    http_parser_url u;
-    http_parser_url_init(&u);
-    if (http_parser_parse_url(url_.data(), url_.size(), 0, &u) != 0) {
-      error_status_ = 400;
-      return -1;  // (1 would mean "no body" to http_parser)
-    }
-    if (u.field_set & (1 << UF_PATH)) {
-      request_.path = url_.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-    }
-    if (u.field_set & (1 << UF_QUERY)) {
-      request_.query = url_.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
-    }
-    if (parser_.content_length != ULLONG_MAX &&
-        parser_.content_length > server_->options_.max_body_bytes) {
-      error_status_ = 413;
-      return -1;  // (1 would mean "no body" to http_parser)
-    }
-    return 0;
-  }
-
-  int OnBody(const char* at, size_t n) {
-    if (request_.body.size() + n > server_->options_.max_body_bytes) {
-      error_status_ = 413;
-      return 1;
-    }
-    request_.body.append(at, n);
-    return 0;
   }
 
   // WithStream calls f with the TLS stream or the plain socket.
@@ -252,15 +157,18 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   // Parse feeds pending bytes to the parser; dispatches a complete request.
   void Parse() {
-    size_t used = http_parser_execute(&parser_, &settings_, pending_.data(), pending_.size());
-    pending_.erase(0, used);
-    const http_errno err = HTTP_PARSER_ERRNO(&parser_);
-    if (complete_) {
+    const bool was_started = parser_.state() == HttpRequestParser::State::kStarted;
+    pending_.erase(0, parser_.Feed(pending_));
+    if (!was_started && parser_.state() != HttpRequestParser::State::kIdle && !request_armed_) {
+      request_armed_ = true;  // the request deadline runs from its first byte
+      Arm(server_->options_.request_timeout);
+    }
+    if (parser_.state() == HttpRequestParser::State::kComplete) {
       Dispatch();
       return;
     }
-    if (err != HPE_OK) {
-      const int status = error_status_ != 0 ? error_status_ : 400;
+    if (parser_.state() == HttpRequestParser::State::kError) {
+      const int status = parser_.error_status();
       return Reply(ProblemResponse(status, status == 413   ? "too-large"
                                            : status == 431 ? "headers-too-large"
                                                            : "malformed-http",
@@ -271,8 +179,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Dispatch() {
+    HttpRequest& request_ = parser_.request();
     request_.peer_spki = peer_spki_;
-    const bool keep_alive = http_should_keep_alive(&parser_) != 0;
+    const bool keep_alive = parser_.keep_alive();
     auto self = shared_from_this();
     if (server_->options_.inline_handlers) {
       // Fast, non-blocking handlers (OCSP, CRLs) answer on the I/O thread:
@@ -308,10 +217,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
                         asio::bind_executor(ex_, [self, keep_alive](const asio::error_code& ec,
                                                                         size_t) {
                           if (ec || !keep_alive) return self->Close();
-                          self->request_started_ = false;
-                          self->complete_ = false;
+                          self->request_armed_ = false;
+                          self->parser_.Next();
                           self->Arm(self->server_->options_.idle_timeout);
-                          http_parser_pause(&self->parser_, 0);
                           if (!self->pending_.empty()) {
                             self->Parse();
                           } else {
@@ -340,18 +248,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point deadline_;
   bool timer_waiting_ = false;
   bool timed_out_ = false;  // a 408 was sent
-  http_parser parser_{};
-  http_parser_settings settings_{};
+  HttpRequestParser parser_;
   std::array<char, 16384> buffer_{};
   std::string pending_;
   std::string out_;
-  HttpRequest request_;
-  std::string url_, field_, value_;
-  bool last_was_value_ = false;
-  size_t header_bytes_ = 0;
-  int error_status_ = 0;
-  bool complete_ = false;
-  bool request_started_ = false;
+  bool request_armed_ = false;  // the request deadline is set for the request under way
   bool closed_ = false;
   std::string peer_spki_;
 };
