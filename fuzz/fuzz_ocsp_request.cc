@@ -1,4 +1,4 @@
-// Fuzz target: OCSP requests (validation/ocsp_responder.h) as the public
+// Fuzz target: OCSP requests (validation/ocsp_responder.h, ocsp_http.h) as the public
 // port receives them — anonymous input. Every answer is a DER OCSPResponse
 // (malformedRequest, unauthorized, or a signed one); never a crash, and the
 // pre-signed cache stays within its budget.
@@ -12,6 +12,7 @@
 #include "engine/cert_status.h"
 #include "log/store.h"
 #include "log/test_util.h"
+#include "validation/ocsp_http.h"
 #include "validation/ocsp_responder.h"
 
 namespace {
@@ -45,5 +46,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Responder r;
   mirrorca::validation::OcspAnswer a = r.ocsp->Respond(mirrorca::ByteSpan(data, size));
   if (a.der.empty() || r.ocsp->cache_bytes() > (1u << 20)) std::abort();
+  // The RFC 5019 GET form: the same bytes as the path (percent-decoding,
+  // base64 of any padding and alphabet), and as a POST through HTTP.
+  mirrorca::net::HttpRequest get;
+  get.method = "GET";
+  get.path = "/ocsp/" + std::string(reinterpret_cast<const char*>(data), size);
+  std::optional<mirrorca::net::HttpResponse> g = mirrorca::validation::HandleOcspHttp(*r.ocsp, get, 1'700'000'000);
+  if (!g || g->status == 0) std::abort();
+  mirrorca::net::HttpRequest post;
+  post.method = "POST";
+  post.path = "/ocsp";
+  post.headers["content-type"] = "application/ocsp-request";
+  post.body.assign(reinterpret_cast<const char*>(data), size);
+  std::optional<mirrorca::net::HttpResponse> p = mirrorca::validation::HandleOcspHttp(*r.ocsp, post, 1'700'000'000);
+  if (!p || p->status == 0) std::abort();
   return 0;
 }
