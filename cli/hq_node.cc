@@ -85,6 +85,18 @@ std::string RevokeJson(HqNode& n, const nlohmann::json& j) {
     if (!serial.ok()) return Fail(serial.status());
     c.serial = std::move(*serial);
   }
+  if (j.contains("serial_file")) {
+    const std::string path = j.value("serial_file", "");
+    if (path.empty() || path.front() != '/') {
+      return Fail(Status::InvalidArgument("serial_file needs an absolute path (the node's working directory is not the caller's): '" +
+                                          path + "'"));
+    }
+    Result<std::string> text = Env::Default()->ReadFile(path, size_t{512} << 20);
+    if (!text.ok()) return Fail(text.status());
+    Result<std::vector<Bytes>> serials = engine::ParseSerialList(*text);
+    if (!serials.ok()) return Fail(serials.status().WithContext(path));
+    c.serials = std::move(*serials);
+  }
   c.batch = j.value("batch", "");
   c.reason = j.value("reason", "unspecified");
   c.hold = j.value("hold", false);

@@ -1,6 +1,7 @@
 #include "cli/va_commands.h"
 
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -45,7 +46,7 @@ int RunOnHq(const std::string& config_path, const nlohmann::json& request,
 
 void AddVaCommands(CLI::App& app, int* exit_code) {
   struct RevokeArgs {
-    std::string config, serial, batch, reason = "unspecified", time, invalidity;
+    std::string config, serial, batch, serial_file, reason = "unspecified", time, invalidity;
     bool hold = false, release = false;
   };
   auto ra = std::make_shared<RevokeArgs>();
@@ -54,7 +55,11 @@ void AddVaCommands(CLI::App& app, int* exit_code) {
   revoke->add_option("--config", ra->config, "hq.toml")->required();
   auto* serial = revoke->add_option("--serial", ra->serial, "certificate serial, hex");
   auto* batch = revoke->add_option("--batch", ra->batch, "revoke every certificate of a batch: FACTORY/BATCH");
+  auto* file = revoke->add_option("--serial-file", ra->serial_file,
+                                  "revoke a list: one hex serial per line (# comments); one event each, checked whole first");
   serial->excludes(batch);
+  file->excludes(serial);
+  file->excludes(batch);
   revoke->add_option("--reason", ra->reason,
                      "keyCompromise, cACompromise, affiliationChanged, superseded, "
                      "cessationOfOperation, privilegeWithdrawn, aACompromise, unspecified");
@@ -68,6 +73,9 @@ void AddVaCommands(CLI::App& app, int* exit_code) {
                           {"release", ra->release}, {"requested_by", "cli"}};
     if (!ra->serial.empty()) req["serial"] = ra->serial;
     if (!ra->batch.empty()) req["batch"] = ra->batch;
+    if (!ra->serial_file.empty()) {
+      req["serial_file"] = std::filesystem::absolute(ra->serial_file).lexically_normal().string();
+    }
     for (auto [flag, key] : {std::pair{&ra->time, "time_us"}, {&ra->invalidity, "invalidity_us"}}) {
       if (flag->empty()) continue;
       Result<int64_t> t = ParseUtcTime(*flag);

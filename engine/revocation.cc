@@ -1,6 +1,7 @@
 #include "engine/revocation.h"
 
 #include <array>
+#include <set>
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
@@ -53,12 +54,47 @@ Result<int> ParseReason(const std::string& name) {
                                  "unspecified)");
 }
 
+Result<std::vector<Bytes>> ParseSerialList(std::string_view text) {
+  std::vector<Bytes> out;
+  std::set<Bytes> seen;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    std::string hex;
+    for (char c : line) {
+      if (c == ' ' || c == '\t' || c == '\r' || c == ':') continue;
+      hex.push_back(c);
+    }
+    if (hex.rfind("serial=", 0) == 0) hex.erase(0, 7);
+    if (hex.empty()) continue;
+    if (hex.size() % 2 != 0) hex.insert(hex.begin(), '0');
+    Result<Bytes> serial = HexDecode(hex);
+    if (!serial.ok() || serial->empty() || serial->size() > 20) {
+      return Status::InvalidArgument("line " + std::to_string(line_no) + ": '" + std::string(line.substr(0, 64)) +
+                                     "' is not a certificate serial (hex, at most 20 bytes)");
+    }
+    while (serial->size() > 1 && serial->front() == 0) serial->erase(serial->begin());  // as the status store keys them
+    if (!seen.insert(*serial).second) continue;
+    if (out.size() == kMaxSerialList) {
+      return Status::ResourceExhausted("more than " + std::to_string(kMaxSerialList) + " serials in one list");
+    }
+    out.push_back(std::move(*serial));
+  }
+  if (out.empty()) return Status::InvalidArgument("the list names no serial");
+  return out;
+}
+
 Result<RevocationResult> Revoke(log::EventLog& hq_log, CertStatus& status,
                                 const std::vector<Bytes>& ca_ids, const RevocationRequest& r,
                                 int64_t now_micros) {
   if (r.hold && r.release) return Status::InvalidArgument("--hold and --release exclude each other");
-  if (r.serial.empty() == r.batch_id.empty()) {
-    return Status::InvalidArgument("name exactly one of a serial or a batch");
+  if (static_cast<int>(!r.serial.empty()) + static_cast<int>(!r.batch_id.empty()) +
+          static_cast<int>(!r.serials.empty()) != 1) {
+    return Status::InvalidArgument("name exactly one of a serial, a list of serials or a batch");
   }
   int reason = r.reason;
   if (r.hold) reason = 6;
@@ -79,6 +115,22 @@ Result<RevocationResult> Revoke(log::EventLog& hq_log, CertStatus& status,
     }
     if (targets.size() > 1) {
       return Status::InvalidArgument("serial " + HexEncode(r.serial) + " exists under several CAs");
+    }
+  } else if (!r.serials.empty()) {
+    for (const Bytes& serial : r.serials) {
+      size_t found = 0;
+      for (const Bytes& ca : ca_ids) {
+        ASSIGN_OR_RETURN(std::optional<CertRecord> rec, status.Get(ca, serial));
+        if (rec && rec->issued) {
+          targets.push_back({ca, serial, *rec});
+          ++found;
+        }
+      }
+      if (found == 0) {
+        return Status::NotFound("serial " + HexEncode(serial) +
+                                " of the list was never issued by a CA of this HQ (per the logs): nothing was revoked");
+      }
+      if (found > 1) return Status::InvalidArgument("serial " + HexEncode(serial) + " exists under several CAs");
     }
   } else {
     if (r.factory_origin.empty()) return Status::InvalidArgument("a batch revocation names the factory of the batch");
@@ -116,7 +168,7 @@ Result<RevocationResult> Revoke(log::EventLog& hq_log, CertStatus& status,
   }
   size_t done = 0;
   while (done < drafts.size()) {
-    const size_t n = std::min<size_t>(drafts.size() - done, 8192);
+    const size_t n = std::min<size_t>(drafts.size() - done, 16384);
     std::vector<log::EventDraft> part(std::make_move_iterator(drafts.begin() + done),
                                       std::make_move_iterator(drafts.begin() + done + n));
     ASSIGN_OR_RETURN(log::AppendResult a, hq_log.Append(std::move(part)));

@@ -153,12 +153,15 @@ Status HqService::SetVas(const std::vector<VaSettings>& vas) {
 Result<engine::RevocationResult> HqService::Revoke(const RevokeCommand& c) {
   engine::RevocationRequest r;
   r.serial = c.serial;
+  r.serials = c.serials;
   if (!c.batch.empty()) {
     ASSIGN_OR_RETURN(engine::BatchRef batch, engine::ResolveBatchRef(*authority_, c.batch));
     r.factory_origin = batch.factory_origin;
     r.batch_id = batch.batch;
   }
-  if (r.serial.empty() == r.batch_id.empty()) return Status::InvalidArgument("give exactly one of a serial and a batch");
+  if (static_cast<int>(!r.serial.empty()) + static_cast<int>(!r.batch_id.empty()) + static_cast<int>(!r.serials.empty()) != 1) {
+    return Status::InvalidArgument("give exactly one of a serial, a serial file and a batch");
+  }
   r.hold = c.hold;
   r.release = c.release;
   if (!r.hold && !r.release) {

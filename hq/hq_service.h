@@ -88,6 +88,7 @@ Status RegisterFactories(const std::vector<FactorySettings>& factories, log::Eve
 
 struct RevokeCommand {
   Bytes serial;                  // or
+  std::vector<Bytes> serials;    // (engine::ParseSerialList) or
   std::string batch;             // FACTORY/BATCH (a bare BATCH while one factory is registered)
   std::string reason = "unspecified";
   bool hold = false, release = false;

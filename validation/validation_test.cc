@@ -352,6 +352,56 @@ TEST(ValidationTest, RevocationRules) {
   EXPECT_EQ(Ask(w, w.certs[3].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_GOOD);
 }
 
+// A recall of part of a batch: a list of serials, checked whole first (an
+// unknown serial refuses it all and nothing changes), already revoked ones
+// skipped, one event per serial in one commit; OCSP answers at once.
+TEST(ValidationTest, ASerialListIsRevokedWholeOrNotAtAll) {
+  World w;
+  w.Issue(5);
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[0].get(), 1)).ok());
+  auto hex = [](X509* c) { return HexEncode(ca::SerialBytes(c)); };
+  const uint64_t before = w.hq.log->Size();
+  const uint64_t groups_before = w.hq.log->CommittedGroups();
+  ca::X509Ptr forged = w.Make(w.issuing, "forged");
+  std::string text = "# recall\n" + hex(w.certs[1].get()) + "\n" + hex(forged.get()) + "\n";
+  engine::RevocationRequest bad;
+  bad.serials = *engine::ParseSerialList(text);
+  bad.reason = 1;
+  EXPECT_EQ(w.va->Revoke(bad).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(w.hq.log->Size(), before) << "nothing revoked from a list with an unknown serial";
+  EXPECT_EQ(Ask(w, w.certs[1].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_GOOD);
+
+  text = "serial=" + hex(w.certs[0].get()) + "\n\n  " + hex(w.certs[1].get()) + "  # line 3\n" + hex(w.certs[2].get()) +
+         "\n" + hex(w.certs[2].get()) + "\n";
+  engine::RevocationRequest list;
+  list.serials = *engine::ParseSerialList(text);
+  ASSERT_EQ(list.serials.size(), 3u) << "a serial listed twice is one";
+  list.reason = 3;
+  auto r = w.va->Revoke(list);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->revoked, 2u);
+  EXPECT_EQ(r->skipped, 1u);
+  EXPECT_EQ(w.hq.log->Size(), before + 2);
+  EXPECT_EQ(w.hq.log->CommittedGroups(), groups_before + 1) << "one commit for the list";
+  EXPECT_EQ(Ask(w, w.certs[1].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(Ask(w, w.certs[2].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(Ask(w, w.certs[3].get(), w.issuing.certificate()).status, V_OCSP_CERTSTATUS_GOOD);
+}
+
+TEST(SerialListTest, ParsesHexColonsCommentsAndRefusesByLine) {
+  auto l = engine::ParseSerialList("0A:1b\n# x\n\n00ff  \nserial=7\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(l->size(), 3u);
+  EXPECT_EQ(HexEncode((*l)[0]), "0a1b");
+  EXPECT_EQ(HexEncode((*l)[1]), "ff");
+  EXPECT_EQ(HexEncode((*l)[2]), "07");
+  auto bad = engine::ParseSerialList("0a\nzz\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 2"), std::string::npos) << bad.status();
+  EXPECT_FALSE(engine::ParseSerialList("# nothing\n").ok());
+  EXPECT_FALSE(engine::ParseSerialList(std::string(42, 'a')).ok()) << "21 bytes is no serial";
+}
+
 // ReferenceTbs builds the same CRL with OpenSSL's X509_CRL API (an
 // X509_REVOKED per entry, X509_CRL_sort, X509_CRL_sign) and returns its
 // TBSCertList.
