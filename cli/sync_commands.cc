@@ -147,6 +147,10 @@ Status HqServe(const std::string& config_path) {
   // Refresh the metrics every second too, so a long import shows progress.
   PeriodicTask ticker(std::chrono::seconds(1), [&] {
     (void)n.service->va().Refresh();  // a session still running (continuous) has stored events
+    // Every issued serial's answer signed ahead: new issuances, then refreshes.
+    if (Result<size_t> signed_ahead = n.service->va().PresignStep(std::chrono::milliseconds(400)); !signed_ahead.ok()) {
+      logging::Warn("ocsp-presign", {{"warning", "ocsp-presign"}, {"detail", signed_ahead.status().ToString()}});
+    }
     if (Status m = n.service->va().Maintain(); !m.ok()) {
       logging::Warn("validation-maintenance", {{"warning", "validation-maintenance"}, {"detail", m.ToString()}});
     }

@@ -23,7 +23,20 @@ class StoreTarget final : public ProjectionTarget {
   Result<std::optional<std::string>> Get(const std::string& key) override {
     return store_->Find(store_->meta(), key);
   }
-  void Put(std::string key, std::string value) override { batch_.Put(store_->meta(), key, value); }
+  void Put(std::string key, std::string value) override {
+    // A certificate's record changed: journal it in the same batch, so a
+    // consumer (the OCSP pre-signer) misses no change, even across a crash.
+    static const std::string cert_prefix = StatusKey("cert/", "");
+    if (key.compare(0, cert_prefix.size(), cert_prefix) == 0) {
+      Result<CertRecord> r = DecodeRecord(value);
+      // Urgent: anything but a plain issuance (a revocation, hold, release,
+      // or a revocation seen before its issuance) — its answer changes.
+      const bool urgent = !r.ok() || !r->issued || r->state != CertState::kGood || r->revoked_seq != 0;
+      batch_.Put(store_->meta(), StatusKey("chg/", std::string(1, urgent ? 'u' : 'n') + key.substr(cert_prefix.size())),
+                 "");
+    }
+    batch_.Put(store_->meta(), key, value);
+  }
   Status Commit() override {
     Status s = store_->WriteDurably(&batch_);
     batch_.Clear();
@@ -79,6 +92,34 @@ Status CertStatus::Clear() {
   std::string begin(kStatusPrefix), end(kStatusPrefix);
   end.back() = static_cast<char>(end.back() + 1);
   batch.DeleteRange(store_->meta(), begin, end);
+  return store_->WriteDurably(&batch);
+}
+
+Result<std::vector<CertChange>> CertStatus::PendingChanges(bool urgent, size_t max) {
+  const std::string prefix = StatusKey("chg/", urgent ? "u" : "n");
+  std::vector<CertChange> out;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < max; it->Next()) {
+    const std::string_view rest(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    if (rest.size() <= 32) continue;  // not a key this version writes
+    CertChange c;
+    c.urgent = urgent;
+    c.ca_id.assign(rest.begin(), rest.begin() + 32);
+    c.serial.assign(rest.begin() + 32, rest.end());
+    out.push_back(std::move(c));
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  return out;
+}
+
+Status CertStatus::DoneWith(const std::vector<CertChange>& changes) {
+  rocksdb::WriteBatch batch;
+  for (const CertChange& c : changes) {
+    std::string rest(1, c.urgent ? 'u' : 'n');
+    rest.append(reinterpret_cast<const char*>(c.ca_id.data()), c.ca_id.size());
+    rest.append(reinterpret_cast<const char*>(c.serial.data()), c.serial.size());
+    batch.Delete(store_->meta(), StatusKey("chg/", rest));
+  }
   return store_->WriteDurably(&batch);
 }
 

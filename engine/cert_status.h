@@ -49,6 +49,12 @@
 
 namespace mirrorca::engine {
 
+struct CertChange {
+  bool urgent = false;
+  Bytes ca_id;
+  Bytes serial;
+};
+
 class CertStatus {
  public:
   static constexpr int kSchemaVersion = kStatusSchemaVersion;
@@ -101,6 +107,16 @@ class CertStatus {
   };
   // Tallies returns every batch's ledger, by factory origin, then batch id.
   Result<std::vector<LedgerEntry>> Tallies();
+
+  // The change journal: every certificate whose record a CatchUp changed,
+  // written in the same batch as the record (status/v1/chg/{u|n}<caId><serial>),
+  // "u" for urgent changes (a revocation, hold or release), "n" for a plain
+  // issuance. PendingChanges returns up to `max` of one kind in key order;
+  // DoneWith removes them once the consumer has acted on the records as
+  // they are now. The caller serializes both with CatchUp: a change of the
+  // same kind journaled in between would be removed unseen.
+  Result<std::vector<CertChange>> PendingChanges(bool urgent, size_t max);
+  Status DoneWith(const std::vector<CertChange>& changes);
 
   // Clear deletes the whole projection (positions included).
   Status Clear();

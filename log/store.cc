@@ -1,10 +1,13 @@
 #include "log/store.h"
 
+#include "base/status_macros.h"
+
 #include <sys/statvfs.h>
 
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace mirrorca::log {
@@ -90,6 +93,25 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     families.emplace_back(name, cf_options);
     store->names_.push_back(name);
   }
+  // Column families a module created later (CreateColumnFamily) open too,
+  // whoever opens the store: RocksDB refuses to open a store without all of them.
+  if (std::filesystem::exists(path + "/CURRENT")) {
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
+      for (const std::string& name : existing) {
+        if (name == rocksdb::kDefaultColumnFamilyName) continue;
+        if (std::find(store->names_.begin(), store->names_.end(), name) != store->names_.end()) continue;
+        families.emplace_back(name, cf_options);
+        store->names_.push_back(name);
+      }
+    }
+  }
+  store->cf_options_ = cf_options;
+  // Room for every family a module may add later: CreateColumnFamily never
+  // moves the handles that meta(), events()… read without a lock.
+  store->handles_.reserve(kMaxColumnFamilies);
+  store->names_.reserve(kMaxColumnFamilies);
+  if (families.size() >= kMaxColumnFamilies) return Status::Corruption("too many column families in " + path);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (!options.secondary_dir.empty()) {
@@ -123,10 +145,23 @@ Status Store::Flush() {
 }
 
 rocksdb::ColumnFamilyHandle* Store::ColumnFamily(const std::string& name) {
+  std::lock_guard lock(families_mu_);
   for (size_t i = 0; i < names_.size(); ++i) {
     if (names_[i] == name) return handles_[i];
   }
   return nullptr;
+}
+
+Result<rocksdb::ColumnFamilyHandle*> Store::CreateColumnFamily(const std::string& name) {
+  if (rocksdb::ColumnFamilyHandle* existing = ColumnFamily(name)) return existing;
+  if (read_only_) return Status::NotFound("column family '" + name + "' is not in this read-only store");
+  std::lock_guard lock(families_mu_);
+  if (handles_.size() + 1 >= kMaxColumnFamilies) return Status::ResourceExhausted("too many column families");
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(cf_options_, name, &handle), "create column family " + name));
+  names_.push_back(name);
+  handles_.push_back(handle);
+  return handle;
 }
 
 Result<std::string> Store::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {

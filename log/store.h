@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,10 @@ class Store {
   rocksdb::ColumnFamilyHandle* checkpoints() { return handles_[3]; }
   // ColumnFamily returns an extra column family by name, or null.
   rocksdb::ColumnFamilyHandle* ColumnFamily(const std::string& name);
+  // CreateColumnFamily returns the column family `name`, creating it in a
+  // writable store (every later Open of the store opens it too); NotFound
+  // in a read-only one that lacks it.
+  Result<rocksdb::ColumnFamilyHandle*> CreateColumnFamily(const std::string& name);
 
   // Get returns the value at `key`; NotFound if absent.
   Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
@@ -95,8 +100,11 @@ class Store {
  private:
   Store() = default;
   std::unique_ptr<rocksdb::DB> db_;
+  static constexpr size_t kMaxColumnFamilies = 32;
+  std::mutex families_mu_;  // guards handles_ and names_ growing (CreateColumnFamily)
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> names_;
+  rocksdb::ColumnFamilyOptions cf_options_;
   bool read_only_ = false;
   bool secondary_ = false;
   bool durable_ = true;

@@ -57,7 +57,8 @@ TEST(HttpRequestParserTest, LimitsHoldWhileBytesArrive) {
   EXPECT_EQ(headers.error_status(), 431);
 
   HttpRequestParser garbage(HttpLimits{});
-  garbage.Feed(std::string("GARBAGE \x00\x01 NOT HTTP\r\n\r\n", 26));
+  static constexpr char kGarbage[] = "GARBAGE \x00\x01 NOT HTTP\r\n\r\n";
+  garbage.Feed(std::string(kGarbage, sizeof kGarbage - 1));
   EXPECT_EQ(garbage.state(), State::kError);
   EXPECT_EQ(garbage.error_status(), 400);
 }

@@ -46,6 +46,8 @@ Result<std::unique_ptr<VaNode>> VaNode::Open(VaNodeOptions options) {
   ASSIGN_OR_RETURN(n->mirror_, replication::MirrorClient::Open(n->store_.get(), hq, n->authority_.get(), options.name));
   ASSIGN_OR_RETURN(n->status_, engine::CertStatus::Open(n->store_.get()));
   ASSIGN_OR_RETURN(n->ocsp_, validation::OcspResponder::Create({}, n->status_.get(), options.ocsp));
+  ASSIGN_OR_RETURN(n->presigned_, validation::PresignedStore::Open(n->store_.get()));
+  n->ocsp_->AttachPresigned(n->presigned_.get(), /*writable=*/true);
   n->options_ = std::move(options);
   RETURN_IF_ERROR(n->Refresh().status());
   return n;
@@ -70,6 +72,19 @@ Result<FollowResult> VaNode::Refresh() {
   }
   RETURN_IF_ERROR(TakeResponders());
   if (r.applied > 0) ocsp_->Invalidate();
+  // Its own answers, signed ahead with its own key: every changed status
+  // at once, new issuances and due refreshes for a bounded time per follow.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  const int64_t now = env_->NowMicros() / kMicros;
+  for (bool urgent : {true, false}) {
+    while (urgent || std::chrono::steady_clock::now() < deadline) {
+      ASSIGN_OR_RETURN(std::vector<engine::CertChange> changes, status_->PendingChanges(urgent, 2048));
+      if (changes.empty()) break;
+      RETURN_IF_ERROR(ocsp_->SignAhead(changes, now, 2).status());
+      RETURN_IF_ERROR(status_->DoneWith(changes));
+    }
+  }
+  RETURN_IF_ERROR(ocsp_->RefreshDue(now, 4096, 2).status());
   r.issuers = issuers();
   return r;
 }

@@ -81,6 +81,7 @@ class VaNode {
   std::unique_ptr<replication::MirrorClient> mirror_;
   std::unique_ptr<engine::CertStatus> status_;
   std::unique_ptr<validation::OcspResponder> ocsp_;
+  std::unique_ptr<validation::PresignedStore> presigned_;  // its own answers, signed ahead
   ca::EvpPkeyPtr responder_key_;
   uint64_t scanned_ = 0;                    // HQ seq scanned for responder certificates
   std::map<std::string, Served> served_;    // by caId (raw bytes)

@@ -58,6 +58,9 @@ Result<std::unique_ptr<OcspReplica>> OcspReplica::Open(const std::string& store_
   }
   r->issuers_ = std::move(issuers);
   ASSIGN_OR_RETURN(r->ocsp_, OcspResponder::Create(std::move(ocsp), r->status_.get(), std::move(options)));
+  // The answers hq serve signed ahead, read from its store: served at once.
+  ASSIGN_OR_RETURN(r->presigned_, PresignedStore::Open(r->store_.get()));
+  r->ocsp_->AttachPresigned(r->presigned_.get(), /*writable=*/false);
   return r;
 }
 

@@ -55,6 +55,7 @@ class OcspReplica {
   std::unique_ptr<log::Store> store_;
   std::unique_ptr<engine::CertStatus> status_;
   std::unique_ptr<OcspResponder> ocsp_;
+  std::unique_ptr<PresignedStore> presigned_;
   std::string positions_;
 };
 

@@ -9,13 +9,9 @@
 #include "base/encoding.h"
 #include "ca/certificate.h"
 #include "crypto/sha256.h"
+#include "validation/ocsp_internal.h"
 
 namespace mirrorca::validation {
-namespace {
-
-using OcspRequestPtr = ca::OpenSslPtr<OCSP_REQUEST, OCSP_REQUEST_free>;
-using OcspResponsePtr = ca::OpenSslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free>;
-using OcspBasicPtr = ca::OpenSslPtr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
 
 std::string ToDer(OCSP_RESPONSE* r) {
   int len = i2d_OCSP_RESPONSE(r, nullptr);
@@ -40,14 +36,25 @@ std::string OctetString(const ASN1_OCTET_STRING* s) {
            : std::string();
 }
 
-}  // namespace
+std::string StatusResponse(int status) {
+  OcspResponsePtr r(OCSP_response_create(status, nullptr));
+  return r ? ToDer(r.get()) : std::string();
+}
 
-struct OcspResponder::Issuer {
-  OcspIssuer id;                          // id.responder/responder_key: the first signer
-  std::shared_ptr<const Signer> signer;   // the current one; guarded by signer_mu_
-  Bytes ca_id;
-  std::string sha1_name, sha1_key, sha256_name, sha256_key;
-};
+bool AddExtendedRevoke(OCSP_BASICRESP* bs) {
+  // id-pkix-ocsp-extended-revoke (1.3.6.1.5.5.7.48.1.9), value NULL.
+  ca::OpenSslPtr<ASN1_NULL, ASN1_NULL_free> null_value(ASN1_NULL_new());
+  unsigned char* der = nullptr;
+  int len = null_value ? i2d_ASN1_NULL(null_value.get(), &der) : -1;
+  ca::Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
+  bool ok = len > 0 && value && ASN1_OCTET_STRING_set(value.get(), der, len) == 1;
+  OPENSSL_free(der);
+  X509_EXTENSION* ext =
+      ok ? X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_extendedStatus, 0, value.get()) : nullptr;
+  ok = ext != nullptr && OCSP_BASICRESP_add_ext(bs, ext, -1) == 1;
+  X509_EXTENSION_free(ext);
+  return ok;
+}
 
 std::string MalformedResponse() {
   OcspResponsePtr r(OCSP_response_create(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, nullptr));
@@ -155,7 +162,18 @@ void OcspResponder::WriteMetrics(PrometheusText& m) const {
   }
   m.Histogram("mirrorca_ocsp_response_seconds", "Time to answer one OCSP request (lookup or signature).",
               latency_.Snapshot());
-  m.Counter("mirrorca_ocsp_signatures_total", "OCSP responses signed.", static_cast<double>(signed_.load()));
+  m.Counter("mirrorca_ocsp_signatures_total", "OCSP responses signed, by when.", static_cast<double>(signed_.load()),
+            {{"when", "on-demand"}});
+  m.Counter("mirrorca_ocsp_signatures_total", "OCSP responses signed, by when.", static_cast<double>(presigned_.load()),
+            {{"when", "ahead"}});
+  m.Counter("mirrorca_ocsp_presigned_hits_total", "OCSP requests answered from the pre-signed store.",
+            static_cast<double>(store_hits_.load()));
+  m.Counter("mirrorca_ocsp_try_later_total", "OCSP requests answered tryLater: the on-demand signing budget was spent.",
+            static_cast<double>(try_later_.load()));
+  if (presigned_store_ != nullptr) {
+    m.Gauge("mirrorca_ocsp_presigned_answers", "Answers in the pre-signed store (RocksDB's estimate).",
+            static_cast<double>(presigned_store_->EstimatedCount()));
+  }
   m.Counter("mirrorca_ocsp_cache_hits_total", "OCSP requests answered from the pre-signed cache.",
             static_cast<double>(hits_.load()));
   m.Gauge("mirrorca_ocsp_cache_entries", "Pre-signed answers held in memory.", static_cast<double>(cache_entries()));
@@ -190,6 +208,25 @@ OcspAnswer OcspResponder::Answer(ByteSpan request_der, const int64_t now) {
   if (n <= 0 || static_cast<size_t>(n) > options_.max_cert_ids) return malformed();
   const bool has_nonce = OCSP_REQUEST_get_ext_by_NID(req.get(), NID_id_pkix_OCSP_Nonce, -1) >= 0;
   const uint64_t generation = generation_.load();
+  bool token_taken = false;
+  if (n == 1) {
+    // Signed ahead of time: a lookup, no signature.
+    std::optional<OcspAnswer> stored =
+        FromStore(OCSP_onereq_get0_id(OCSP_request_onereq_get0(req.get(), 0)), now, has_nonce, &token_taken);
+    if (stored) {
+      if (stored->successful && !has_nonce && bytes.size() <= kMaxCachedRequestBytes) Store(bytes, *stored, generation);
+      return std::move(*stored);
+    }
+  }
+  // Signed on demand (a nonce echoed, a serial no log issued, an unknown
+  // issuer, several CertIDs): within the budget only.
+  if (!token_taken && !TakeSigningToken()) {
+    try_later_++;
+    OcspAnswer later;
+    later.der = StatusResponse(OCSP_RESPONSE_STATUS_TRYLATER);
+    later.outcome = OcspOutcome::kInternalError;
+    return later;
+  }
   OcspAnswer a = Build(req.get(), now);
   // One CertID and no nonce: the same bytes get the same answer until it is
   // refreshed or the projection changes.
@@ -276,6 +313,28 @@ size_t OcspResponder::cache_entries() const {
   return cache_.size() + older_.size();
 }
 
+SerialStatus StatusOf(const OcspIssuer& issuer, const std::optional<engine::CertRecord>& rec) {
+  SerialStatus st;
+  if ((!rec.has_value() || !rec->issued) && issuer.unseen_unknown) {
+    st.status = V_OCSP_CERTSTATUS_UNKNOWN;  // not seen yet: the factory may not have synced
+  } else if (!rec.has_value() || !rec->issued) {
+    // Never issued by any log: revoked (RFC 6960 §2.2).
+    st.status = V_OCSP_CERTSTATUS_REVOKED;
+    st.reason = OCSP_REVOKED_STATUS_CERTIFICATEHOLD;
+    st.revoked_at = 0;
+    st.never_issued = true;
+  } else if (rec->state == engine::CertState::kGood) {
+    st.status = V_OCSP_CERTSTATUS_GOOD;
+  } else {
+    st.status = V_OCSP_CERTSTATUS_REVOKED;
+    st.reason = rec->state == engine::CertState::kHold ? OCSP_REVOKED_STATUS_CERTIFICATEHOLD
+                : rec->reason == 0                     ? OCSP_REVOKED_STATUS_NOSTATUS
+                                                       : rec->reason;
+    st.revoked_at = rec->revocation_time / 1000000;
+  }
+  return st;
+}
+
 OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
   OcspAnswer out;
   out.this_update = now;
@@ -335,24 +394,11 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
       if (bn) BN_bn2bin(bn.get(), serial_bytes.data());
       Result<std::optional<engine::CertRecord>> rec = status_->Get(issuer->ca_id, serial_bytes);
       if (!rec.ok()) return internal_error();
-      if ((!rec->has_value() || !(*rec)->issued) && issuer->id.unseen_unknown) {
-        status = V_OCSP_CERTSTATUS_UNKNOWN;  // not seen yet: the factory may not have synced
-      } else if (!rec->has_value() || !(*rec)->issued) {
-        // Never issued by any log: revoked (RFC 6960 §2.2).
-        status = V_OCSP_CERTSTATUS_REVOKED;
-        reason = OCSP_REVOKED_STATUS_CERTIFICATEHOLD;
-        revoked_at.reset(ASN1_TIME_set(nullptr, 0));
-        extended_revoke = true;
-      } else if ((*rec)->state == engine::CertState::kGood) {
-        status = V_OCSP_CERTSTATUS_GOOD;
-      } else {
-        status = V_OCSP_CERTSTATUS_REVOKED;
-        reason = (*rec)->state == engine::CertState::kHold ? OCSP_REVOKED_STATUS_CERTIFICATEHOLD
-                 : (*rec)->reason == 0                      ? OCSP_REVOKED_STATUS_NOSTATUS
-                                                            : (*rec)->reason;
-        revoked_at.reset(
-            ASN1_TIME_set(nullptr, static_cast<time_t>((*rec)->revocation_time / 1000000)));
-      }
+      const SerialStatus st = StatusOf(issuer->id, *rec);
+      status = st.status;
+      reason = st.reason;
+      if (st.status == V_OCSP_CERTSTATUS_REVOKED) revoked_at.reset(ASN1_TIME_set(nullptr, static_cast<time_t>(st.revoked_at)));
+      extended_revoke = extended_revoke || st.never_issued;
     }
     if (i == 0) {
       out.outcome = status == V_OCSP_CERTSTATUS_GOOD      ? OcspOutcome::kGood
@@ -364,21 +410,7 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
       return internal_error();
     }
   }
-  if (extended_revoke) {
-    // id-pkix-ocsp-extended-revoke (1.3.6.1.5.5.7.48.1.9), value NULL.
-    ca::OpenSslPtr<ASN1_NULL, ASN1_NULL_free> null_value(ASN1_NULL_new());
-    unsigned char* der = nullptr;
-    int len = null_value ? i2d_ASN1_NULL(null_value.get(), &der) : -1;
-    ca::Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
-    bool ok = len > 0 && value && ASN1_OCTET_STRING_set(value.get(), der, len) == 1;
-    OPENSSL_free(der);
-    X509_EXTENSION* ext =
-        ok ? X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_extendedStatus, 0, value.get())
-           : nullptr;
-    ok = ext != nullptr && OCSP_BASICRESP_add_ext(bs.get(), ext, -1) == 1;
-    X509_EXTENSION_free(ext);
-    if (!ok) return internal_error();
-  }
+  if (extended_revoke && !AddExtendedRevoke(bs.get())) return internal_error();
   if (OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0) {
     if (OCSP_copy_nonce(bs.get(), req) != 1) return internal_error();
     out.has_nonce = true;

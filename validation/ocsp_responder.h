@@ -44,6 +44,7 @@
 #include "base/result.h"
 #include "ca/openssl_types.h"
 #include "engine/cert_status.h"
+#include "validation/presigned_store.h"
 
 namespace mirrorca::validation {
 
@@ -73,6 +74,12 @@ struct OcspOptions {
   // (two generations: a hot answer survives by being asked for).
   size_t max_cache_bytes = 256u << 20;
   std::function<int64_t()> now;         // seconds; default: the system clock
+  // Signatures made while answering (a nonce echoed, a serial with no
+  // pre-signed answer, a request of several CertIDs): at most this many a
+  // second, in bursts of as many; beyond, a nonce request gets the
+  // pre-signed answer without its nonce (RFC 8954 §2.1 allows it) and the
+  // rest `tryLater`. Anonymous traffic cannot make it sign more. 0: no limit.
+  double on_demand_signatures_per_second = 1000;
 };
 
 // OcspOutcome: what an answer said — the first CertID's status for a
@@ -109,6 +116,22 @@ class OcspResponder {
   // Invalidate drops every pre-signed response (after a revocation).
   void Invalidate() { generation_++; }
 
+  // Answers signed ahead of time (validation/presigned_store.h): once
+  // attached (`store` outlives the responder), a one-CertID request is
+  // answered from it without a signature. `writable`: the responder may
+  // store what it signs (a primary; a replica only reads).
+  void AttachPresigned(PresignedStore* store, bool writable);
+  // SignAhead signs and stores the answer of each changed certificate
+  // (engine::CertStatus's change journal) as its record is now; returns how
+  // many it signed (a CA it does not serve is skipped). Uses `threads` cores.
+  Result<size_t> SignAhead(const std::vector<engine::CertChange>& changes, int64_t now, unsigned threads = 1);
+  // RefreshDue re-signs up to `max` stored answers whose refresh time has
+  // come (spread over the second quarter of their validity: no thundering
+  // refresh); returns how many.
+  Result<size_t> RefreshDue(int64_t now, size_t max, unsigned threads = 1);
+  uint64_t presigned_count() const { return presigned_.load(); }
+  uint64_t store_hits() const { return store_hits_.load(); }
+
   const OcspOptions& options() const { return options_; }
   uint64_t signed_count() const { return signed_.load(); }
   uint64_t cache_hits() const { return hits_.load(); }
@@ -142,6 +165,23 @@ class OcspResponder {
   std::atomic<uint64_t> signed_{0};
   std::atomic<uint64_t> hits_{0};
   std::array<std::atomic<uint64_t>, kOcspOutcomes> by_outcome_ = {};
+  std::atomic<uint64_t> presigned_{0};     // answers signed ahead of time
+  std::atomic<uint64_t> store_hits_{0};    // answered from the pre-signed store
+  std::atomic<uint64_t> try_later_{0};     // refused for want of a signing budget
+  PresignedStore* presigned_store_ = nullptr;
+  bool presigned_writable_ = false;
+  // The on-demand signing budget: a token bucket (guarded by budget_mu_).
+  std::mutex budget_mu_;
+  double budget_tokens_ = 0;
+  int64_t budget_at_us_ = 0;
+  bool TakeSigningToken();
+  // FindIssuer: the served CA whose name and key hashes the CertID names.
+  const Issuer* FindIssuer(OCSP_CERTID* cid) const;  // caller holds issuers_mu_ (shared)
+  // SignSerial builds and signs the two-CertID answer of one serial.
+  Result<PresignedAnswer> SignSerial(const Issuer& issuer, ByteSpan serial, int64_t now);
+  // FromStore answers a one-CertID request from the pre-signed store, or nullopt.
+  // `token_taken`: it took a signing token for the caller to echo a nonce.
+  std::optional<OcspAnswer> FromStore(OCSP_CERTID* cid, int64_t now, bool has_nonce, bool* token_taken);
   LatencyHistogram latency_;
   OcspAnswer Answer(ByteSpan request_der, int64_t now);
   std::mutex signer_mu_;  // guards each Issuer's signer pointer (swapped on renewal)

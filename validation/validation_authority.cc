@@ -1,6 +1,7 @@
 #include "validation/validation_authority.h"
 
 #include "log/local_log.h"
+#include "base/parallel_for.h"
 
 #include <openssl/x509.h>
 
@@ -182,6 +183,8 @@ Result<std::unique_ptr<ValidationAuthority>> ValidationAuthority::Open(
   ASSIGN_OR_RETURN(va->crl_number_floor_, log::RestoredAtMillis(hq_log->store()));
   RETURN_IF_ERROR(va->CatchUpLocked().status());  // LogResponder asks the projection
   ASSIGN_OR_RETURN(va->ocsp_, OcspResponder::Create({}, va->status_.get(), va->options_.ocsp));
+  ASSIGN_OR_RETURN(va->presigned_, PresignedStore::Open(hq_log->store()));
+  va->ocsp_->AttachPresigned(va->presigned_.get(), /*writable=*/true);
   for (VaIssuer& is : issuers) RETURN_IF_ERROR(va->AddIssuerLocked(std::move(is)));
   RETURN_IF_ERROR(va->Refresh().status());
   return va;
@@ -253,7 +256,40 @@ Result<uint64_t> ValidationAuthority::Refresh() {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(uint64_t applied, CatchUpLocked());
   if (applied > 0) ocsp_->Invalidate();
+  // A changed status is signed again at once: the stored answer of a
+  // revoked certificate says so before Refresh returns.
+  RETURN_IF_ERROR(PresignLocked(/*urgent=*/true, std::chrono::steady_clock::time_point::max()).status());
   return applied;
+}
+
+Result<size_t> ValidationAuthority::PresignLocked(bool urgent, std::chrono::steady_clock::time_point deadline) {
+  size_t total = 0;
+  const unsigned threads = std::max(1u, HardwareThreads());
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSIGN_OR_RETURN(std::vector<engine::CertChange> changes, status_->PendingChanges(urgent, 2048));
+    if (changes.empty()) break;
+    ASSIGN_OR_RETURN(size_t n, ocsp_->SignAhead(changes, env_->NowMicros() / kMicros, threads));
+    RETURN_IF_ERROR(status_->DoneWith(changes));
+    total += n;
+  }
+  return total;
+}
+
+Result<size_t> ValidationAuthority::PresignStep(std::chrono::milliseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(size_t urgent, PresignLocked(true, std::chrono::steady_clock::time_point::max()));
+  ASSIGN_OR_RETURN(size_t fresh, PresignLocked(false, deadline));
+  ASSIGN_OR_RETURN(std::vector<engine::CertChange> left, status_->PendingChanges(false, 1));
+  presign_caught_up_ = left.empty();
+  size_t refreshed = 0;
+  const unsigned threads = std::max(1u, HardwareThreads());
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSIGN_OR_RETURN(size_t n, ocsp_->RefreshDue(env_->NowMicros() / kMicros, 2048, threads));
+    refreshed += n;
+    if (n == 0) break;
+  }
+  return urgent + fresh + refreshed;
 }
 
 void ValidationAuthority::SetRemoteResponders(std::vector<RemoteResponder> responders) {
@@ -415,6 +451,9 @@ Result<CrlInfo> ValidationAuthority::PublishCrl(const std::string& issuer, bool 
 
 void ValidationAuthority::WriteMetrics(PrometheusText& m) {
   ocsp_->WriteMetrics(m);
+  m.Gauge("mirrorca_ocsp_presign_caught_up",
+          "1 once every issued certificate's answer is signed ahead (the change journal is empty).",
+          presign_caught_up_.load() ? 1 : 0);
   const int64_t now = env_->NowMicros() / kMicros;
   std::lock_guard lock(mu_);
   for (const auto& c : cas_) {

@@ -19,6 +19,8 @@
 #ifndef MIRRORCA_VALIDATION_VALIDATION_AUTHORITY_H_
 #define MIRRORCA_VALIDATION_VALIDATION_AUTHORITY_H_
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,6 +114,11 @@ class ValidationAuthority {
   Status Maintain();
 
   net::HttpResponse Handle(const net::HttpRequest& request);
+  // PresignStep signs ahead what is due, for at most `budget` (hq serve
+  // calls it every second): every urgent change (a revocation — Refresh
+  // already did those), then new issuances, then answers whose refresh
+  // time has come. Returns how many it signed.
+  Result<size_t> PresignStep(std::chrono::milliseconds budget);
   // WriteMetrics adds the OCSP responder's metrics and, per CA, the age,
   // number and time left of its latest full CRL and the projection's size.
   void WriteMetrics(PrometheusText& m);
@@ -156,6 +163,10 @@ class ValidationAuthority {
   // milliseconds: above any number published before it, including those
   // published after the backup and lost with it (log/local_log.h).
   uint64_t crl_number_floor_ = 0;
+  std::unique_ptr<PresignedStore> presigned_;  // the "ocsp" column family of HQ's store
+  std::atomic<bool> presign_caught_up_{false};
+  // PresignLocked drains the change journal of one kind (caller holds mu_).
+  Result<size_t> PresignLocked(bool urgent, std::chrono::steady_clock::time_point deadline);
   std::mutex mu_;  // serializes Refresh, Revoke, PublishCrl; guards cas_, logs_ and the latest CRLs
 };
 

@@ -691,6 +691,7 @@ std::string RequestDer(X509* issuer, uint64_t serial, size_t pad = 0) {
 TEST(ValidationTest, OcspCacheStaysWithinItsBudget) {
   World w;
   w.ocsp_options.max_cache_bytes = 256 << 10;
+  w.ocsp_options.on_demand_signatures_per_second = 0;  // this test is about memory: sign all it asks
   w.Open();
   OcspResponder& r = w.va->ocsp();
   X509* issuer = w.issuing.certificate();
@@ -721,6 +722,79 @@ TEST(ValidationTest, OcspCacheStaysWithinItsBudget) {
 
 // A responder key file anyone can read is refused by name, as every other
 // key file is — never silently replaced by a new responder.
+// Every issued serial's answer is signed ahead of time and kept in the
+// store: SHA-1 and SHA-256 CertIDs are answered by one stored response
+// without a signature; a revocation is re-signed before Revoke returns; a
+// restart (a new VA on the same store) answers its first requests without
+// signing; a refresh comes between half and three quarters of the validity.
+TEST(ValidationTest, PresignedAnswersAreServedWithoutASignature) {
+  World w;
+  w.Issue(40);
+  ASSERT_TRUE(w.va->Refresh().ok());
+  auto step = w.va->PresignStep(std::chrono::seconds(30));
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(*step, 41u) << "40 devices and the responder's own certificate (in HQ's log)";
+  X509* issuer = w.issuing.certificate();
+  const uint64_t on_demand = w.va->ocsp().signed_count();
+  for (size_t i = 0; i < w.certs.size(); ++i) {
+    for (const EVP_MD* md : {EVP_sha1(), EVP_sha256()}) {
+      Status1 s = Ask(w, w.certs[i].get(), issuer, md);
+      ASSERT_EQ(s.status, V_OCSP_CERTSTATUS_GOOD) << i;
+      ASSERT_TRUE(s.signature_ok) << i;
+    }
+  }
+  EXPECT_EQ(w.va->ocsp().signed_count(), on_demand) << "served by lookup, no signature";
+  EXPECT_GE(w.va->ocsp().store_hits(), 40u);
+  // A revocation: the stored answer says so as soon as Revoke returns.
+  ASSERT_TRUE(w.va->Revoke(w.ForSerial(w.certs[3].get(), 1)).ok());
+  Status1 revoked = Ask(w, w.certs[3].get(), issuer, EVP_sha256());
+  EXPECT_EQ(revoked.status, V_OCSP_CERTSTATUS_REVOKED);
+  EXPECT_EQ(revoked.reason, 1);
+  EXPECT_EQ(w.va->ocsp().signed_count(), on_demand);
+  // A restart: the first request for any serial is served without a signature.
+  w.Open();
+  for (size_t i : {size_t{0}, size_t{3}, size_t{39}}) {
+    Status1 s = Ask(w, w.certs[i].get(), issuer);
+    EXPECT_EQ(s.status, i == 3 ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD);
+    EXPECT_TRUE(s.signature_ok);
+  }
+  EXPECT_EQ(w.va->ocsp().signed_count(), 0u) << "nothing signed after the restart";
+  // Refresh: nothing is due before half the validity; everything is by three quarters.
+  const int64_t validity = w.ocsp_options.validity_seconds;
+  w.clock.shift = (validity / 2 - 60) * 1000000;
+  EXPECT_EQ(*w.va->PresignStep(std::chrono::seconds(30)), 0u);
+  w.clock.shift = (validity * 3 / 4 + 60) * 1000000;
+  EXPECT_EQ(*w.va->PresignStep(std::chrono::seconds(30)), 41u);
+}
+
+// On-demand signatures (a nonce echoed, a serial no log issued) stay within
+// their budget however many random serials are asked; beyond it a nonce
+// request gets the pre-signed answer and the rest `tryLater`.
+TEST(ValidationTest, RandomSerialsCannotMakeItSignBeyondItsBudget) {
+  World w;
+  w.ocsp_options.on_demand_signatures_per_second = 50;
+  w.Open();
+  w.Issue(3);
+  ASSERT_TRUE(w.va->Refresh().ok());
+  ASSERT_TRUE(w.va->PresignStep(std::chrono::seconds(30)).ok());
+  OcspResponder& r = w.va->ocsp();
+  X509* issuer = w.issuing.certificate();
+  int try_later = 0;
+  for (uint64_t i = 1; i <= 500; ++i) {
+    OcspAnswer a = r.Respond(AsBytes(RequestDer(issuer, 3000000 + i)));
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(a.der.data());
+    OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(a.der.size())));
+    ASSERT_TRUE(resp);
+    if (OCSP_response_status(resp.get()) == OCSP_RESPONSE_STATUS_TRYLATER) ++try_later;
+  }
+  EXPECT_LE(r.signed_count(), 60u) << "a burst of at most the budget, and what refilled meanwhile";
+  EXPECT_GE(try_later, 400);
+  // The issued ones are still answered (pre-signed), a nonce request too.
+  Status1 s = Ask(w, w.certs[1].get(), issuer, EVP_sha1(), /*nonce=*/true);
+  EXPECT_EQ(s.status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_TRUE(s.signature_ok);
+}
+
 TEST(ValidationTest, AWorldReadableResponderKeyIsRefusedNotReplaced) {
   World w;
   const std::string key = w.dir.path() + "/f1/ocsp-responder.key";

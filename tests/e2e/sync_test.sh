@@ -28,7 +28,7 @@ start_hq() {
   rm -f "$T/hq.log"  # else the wait below may read the previous server's line
   "$BIN" hq serve --config "$D/hq.toml" > "$T/hq.log" 2>&1 &
   HQ_PID=$!
-  for _ in $(seq 100); do grep -q serving_sync "$T/hq.log" 2>/dev/null && return 0; sleep 0.05; done
+  for _ in $(seq 600); do grep -q serving_sync "$T/hq.log" 2>/dev/null && return 0; sleep 0.05; done
   fail "hq did not start: $(cat "$T/hq.log")"
 }
 stop_hq() { kill -TERM "$HQ_PID"; wait "$HQ_PID" || true; HQ_PID=""; }
