@@ -27,6 +27,7 @@ PIDS=()
 # Every server started here stops with the script, whatever way it ends:
 # its children first (a wrapper's), then itself; SIGKILL what outlives 2 s.
 cleanup() {
+  set +e  # nothing here may end the cleanup early (pkill finds no child: status 1)
   for p in "${PIDS[@]}"; do pkill -TERM -P "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
   for _ in $(seq 20); do
     alive=0
@@ -36,7 +37,6 @@ cleanup() {
   done
   for p in "${PIDS[@]}"; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
   rm -rf "$T"
-  return 0
 }
 trap cleanup EXIT INT TERM
 D="$T/d"
