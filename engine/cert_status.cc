@@ -17,6 +17,17 @@ namespace {
 constexpr uint64_t kChunk = 8192;  // events per durable projection step
 
 // StoreTarget: the projection in a node's store; a step is one fsynced WriteBatch.
+// The change journal lives beside the projection, not in it (an audit's
+// rebuild compares the projection alone): statuschg/v1/{u|n}<caId><serial>.
+constexpr std::string_view kChangePrefix = "statuschg/v1/";
+
+std::string ChangeKey(bool urgent, std::string_view ca_and_serial) {
+  std::string k(kChangePrefix);
+  k.push_back(urgent ? 'u' : 'n');
+  k.append(ca_and_serial);
+  return k;
+}
+
 class StoreTarget final : public ProjectionTarget {
  public:
   explicit StoreTarget(log::Store* store) : store_(store) {}
@@ -32,8 +43,7 @@ class StoreTarget final : public ProjectionTarget {
       // Urgent: anything but a plain issuance (a revocation, hold, release,
       // or a revocation seen before its issuance) — its answer changes.
       const bool urgent = !r.ok() || !r->issued || r->state != CertState::kGood || r->revoked_seq != 0;
-      batch_.Put(store_->meta(), StatusKey("chg/", std::string(1, urgent ? 'u' : 'n') + key.substr(cert_prefix.size())),
-                 "");
+      batch_.Put(store_->meta(), ChangeKey(urgent, key.substr(cert_prefix.size())), "");
     }
     batch_.Put(store_->meta(), key, value);
   }
@@ -92,11 +102,15 @@ Status CertStatus::Clear() {
   std::string begin(kStatusPrefix), end(kStatusPrefix);
   end.back() = static_cast<char>(end.back() + 1);
   batch.DeleteRange(store_->meta(), begin, end);
+  // The journal goes too: the rebuild journals every certificate again.
+  std::string jbegin(kChangePrefix), jend(kChangePrefix);
+  jend.back() = static_cast<char>(jend.back() + 1);
+  batch.DeleteRange(store_->meta(), jbegin, jend);
   return store_->WriteDurably(&batch);
 }
 
 Result<std::vector<CertChange>> CertStatus::PendingChanges(bool urgent, size_t max) {
-  const std::string prefix = StatusKey("chg/", urgent ? "u" : "n");
+  const std::string prefix = ChangeKey(urgent, "");
   std::vector<CertChange> out;
   std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < max; it->Next()) {
@@ -115,10 +129,9 @@ Result<std::vector<CertChange>> CertStatus::PendingChanges(bool urgent, size_t m
 Status CertStatus::DoneWith(const std::vector<CertChange>& changes) {
   rocksdb::WriteBatch batch;
   for (const CertChange& c : changes) {
-    std::string rest(1, c.urgent ? 'u' : 'n');
-    rest.append(reinterpret_cast<const char*>(c.ca_id.data()), c.ca_id.size());
+    std::string rest(reinterpret_cast<const char*>(c.ca_id.data()), c.ca_id.size());
     rest.append(reinterpret_cast<const char*>(c.serial.data()), c.serial.size());
-    batch.Delete(store_->meta(), StatusKey("chg/", rest));
+    batch.Delete(store_->meta(), ChangeKey(c.urgent, rest));
   }
   return store_->WriteDurably(&batch);
 }

@@ -15,6 +15,7 @@
 //   status/v1/crl/<caId 32>               CrlState (last CRL numbers, last revocation)
 //   status/v1/batch/<factory origin>\0<batch>\0<caId><serial>  "" (a batch's certificates)
 //   status/v1/ledger/<factory origin>\0<batch>   BatchTally (the batch ledger)
+//   statuschg/v1/{u|n}<caId 32><serial>   "" (the change journal, below)
 //
 // Only events the log authority allows are projected (engine/log_authority.h):
 // a factory log's revocation or an issuance under another factory's CA is
@@ -109,7 +110,8 @@ class CertStatus {
   Result<std::vector<LedgerEntry>> Tallies();
 
   // The change journal: every certificate whose record a CatchUp changed,
-  // written in the same batch as the record (status/v1/chg/{u|n}<caId><serial>),
+  // written in the same batch as the record (statuschg/v1/{u|n}<caId><serial>,
+  // beside the projection's keys, not among them: it is a work queue),
   // "u" for urgent changes (a revocation, hold or release), "n" for a plain
   // issuance. PendingChanges returns up to `max` of one kind in key order;
   // DoneWith removes them once the consumer has acted on the records as
