@@ -85,15 +85,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   };
   FollowState state;
   state.interval_seconds = c.follow_seconds;
-  auto record = [&state](const Status& s) {
-    const int64_t now = Env::Default()->NowMicros() / 1000000;
-    if (s.ok()) {
-      state.last_ok = now;
-    } else {
-      state.last_failure = now;
-      state.failures++;
-    }
-  };
+  auto record = [&state](const Status& s) { state.Record(s.ok(), Env::Default()->NowMicros() / 1000000); };
   Result<va::FollowResult> first = follow();
   record(first.status());
   if (!first.ok()) {
@@ -219,13 +211,7 @@ Status OcspServe(const OcspServeArgs& a) {
             << std::endl;
   PeriodicTask follower(std::chrono::seconds(1), [&] {
     Result<bool> moved = replica->Follow();
-    const int64_t now = Env::Default()->NowMicros() / 1000000;
-    if (moved.ok()) {
-      state.last_ok = now;
-    } else {
-      state.last_failure = now;
-      state.failures++;
-    }
+    state.Record(moved.ok(), Env::Default()->NowMicros() / 1000000);
     if (!moved.ok()) {
       logging::Warn("follow-hq", {{"warning", "follow-hq"}, {"detail", moved.status().ToString()}});
     }

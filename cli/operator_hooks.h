@@ -35,6 +35,15 @@ struct FollowState {
   std::atomic<int64_t> last_failure{0};
   std::atomic<uint64_t> failures{0};
   int64_t interval_seconds = 1;
+  // Record notes one follow's outcome at `now` (seconds).
+  void Record(bool ok, int64_t now) {
+    if (ok) {
+      last_ok = now;
+    } else {
+      last_failure = now;
+      failures++;
+    }
+  }
 };
 // VaOperatorHooks: a VA (remote, or a secondary beside hq serve); `issuers`
 // returns how many CAs it answers for.

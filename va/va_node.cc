@@ -76,14 +76,8 @@ Result<FollowResult> VaNode::Refresh() {
   // at once, new issuances and due refreshes for a bounded time per follow.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   const int64_t now = env_->NowMicros() / kMicros;
-  for (bool urgent : {true, false}) {
-    while (urgent || std::chrono::steady_clock::now() < deadline) {
-      ASSIGN_OR_RETURN(std::vector<engine::CertChange> changes, status_->PendingChanges(urgent, 2048));
-      if (changes.empty()) break;
-      RETURN_IF_ERROR(ocsp_->SignAhead(changes, now, 2).status());
-      RETURN_IF_ERROR(status_->DoneWith(changes));
-    }
-  }
+  RETURN_IF_ERROR(ocsp_->SignPending(/*urgent=*/true, std::chrono::steady_clock::time_point::max(), now, 2).status());
+  RETURN_IF_ERROR(ocsp_->SignPending(/*urgent=*/false, deadline, now, 2).status());
   RETURN_IF_ERROR(ocsp_->RefreshDue(now, 4096, 2).status());
   r.issuers = issuers();
   return r;

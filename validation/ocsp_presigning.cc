@@ -73,8 +73,21 @@ const OcspResponder::Issuer* OcspResponder::FindIssuer(OCSP_CERTID* cid) const {
   return nullptr;
 }
 
+OcspAnswer OcspResponder::TryLater() {
+  try_later_++;
+  OcspAnswer later;
+  later.der = StatusResponse(OCSP_RESPONSE_STATUS_TRYLATER);
+  later.outcome = OcspOutcome::kInternalError;
+  return later;
+}
+
 Result<PresignedAnswer> OcspResponder::SignSerial(const Issuer& issuer, ByteSpan serial, int64_t now) {
   ASSIGN_OR_RETURN(std::optional<engine::CertRecord> rec, status_->Get(issuer.ca_id, serial));
+  return SignSerial(issuer, serial, rec, now);
+}
+
+Result<PresignedAnswer> OcspResponder::SignSerial(const Issuer& issuer, ByteSpan serial,
+                                                  const std::optional<engine::CertRecord>& rec, int64_t now) {
   const SerialStatus st = StatusOf(issuer.id, rec);
   PresignedAnswer out;
   out.status = static_cast<uint8_t>(st.status);
@@ -159,6 +172,19 @@ Result<size_t> OcspResponder::SignAhead(const std::vector<engine::CertChange>& c
   return n;
 }
 
+Result<size_t> OcspResponder::SignPending(bool urgent, std::chrono::steady_clock::time_point deadline, int64_t now,
+                                          unsigned threads) {
+  size_t total = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSIGN_OR_RETURN(std::vector<engine::CertChange> changes, status_->PendingChanges(urgent, 2048));
+    if (changes.empty()) break;
+    ASSIGN_OR_RETURN(size_t n, SignAhead(changes, now, threads));
+    RETURN_IF_ERROR(status_->DoneWith(changes));
+    total += n;
+  }
+  return total;
+}
+
 Result<size_t> OcspResponder::RefreshDue(int64_t now, size_t max, unsigned threads) {
   if (!presigned_writable_) return size_t{0};
   ASSIGN_OR_RETURN(std::vector<PresignedKey> due, presigned_store_->Due(now, max));
@@ -197,14 +223,8 @@ std::optional<OcspAnswer> OcspResponder::FromStore(OCSP_CERTID* cid, int64_t now
     // and keep it — within the budget, so random serials cannot make it sign.
     Result<std::optional<engine::CertRecord>> rec = status_->Get(issuer->ca_id, serial_bytes);
     if (!rec.ok() || !rec->has_value() || !(*rec)->issued) return std::nullopt;  // the caller decides
-    if (!TakeSigningToken()) {
-      try_later_++;
-      OcspAnswer later;
-      later.der = StatusResponse(OCSP_RESPONSE_STATUS_TRYLATER);
-      later.outcome = OcspOutcome::kInternalError;
-      return later;
-    }
-    Result<PresignedAnswer> made = SignSerial(*issuer, serial_bytes, now);
+    if (!TakeSigningToken()) return TryLater();
+    Result<PresignedAnswer> made = SignSerial(*issuer, serial_bytes, *rec, now);
     if (!made.ok()) return std::nullopt;
     signed_++;
     if (presigned_writable_) {

@@ -220,13 +220,7 @@ OcspAnswer OcspResponder::Answer(ByteSpan request_der, const int64_t now) {
   }
   // Signed on demand (a nonce echoed, a serial no log issued, an unknown
   // issuer, several CertIDs): within the budget only.
-  if (!token_taken && !TakeSigningToken()) {
-    try_later_++;
-    OcspAnswer later;
-    later.der = StatusResponse(OCSP_RESPONSE_STATUS_TRYLATER);
-    later.outcome = OcspOutcome::kInternalError;
-    return later;
-  }
+  if (!token_taken && !TakeSigningToken()) return TryLater();
   OcspAnswer a = Build(req.get(), now);
   // One CertID and no nonce: the same bytes get the same answer until it is
   // refreshed or the projection changes.

@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -125,6 +126,12 @@ class OcspResponder {
   // (engine::CertStatus's change journal) as its record is now; returns how
   // many it signed (a CA it does not serve is skipped). Uses `threads` cores.
   Result<size_t> SignAhead(const std::vector<engine::CertChange>& changes, int64_t now, unsigned threads = 1);
+  // SignPending drains the status projection's change journal of one kind
+  // (urgent: revocations, holds, releases; else new issuances) — SignAhead
+  // on each batch of 2,048, then DoneWith — until it is empty or `deadline`
+  // has passed. The caller serializes it with the projection's CatchUp.
+  Result<size_t> SignPending(bool urgent, std::chrono::steady_clock::time_point deadline, int64_t now,
+                             unsigned threads = 1);
   // RefreshDue re-signs up to `max` stored answers whose refresh time has
   // come (spread over the second quarter of their validity: no thundering
   // refresh); returns how many.
@@ -177,8 +184,13 @@ class OcspResponder {
   bool TakeSigningToken();
   // FindIssuer: the served CA whose name and key hashes the CertID names.
   const Issuer* FindIssuer(OCSP_CERTID* cid) const;  // caller holds issuers_mu_ (shared)
-  // SignSerial builds and signs the two-CertID answer of one serial.
+  // SignSerial builds and signs the two-CertID answer of one serial, as
+  // its record `rec` says (SignSerial without it reads the record).
   Result<PresignedAnswer> SignSerial(const Issuer& issuer, ByteSpan serial, int64_t now);
+  Result<PresignedAnswer> SignSerial(const Issuer& issuer, ByteSpan serial,
+                                     const std::optional<engine::CertRecord>& rec, int64_t now);
+  // TryLater: the unsigned answer when the on-demand budget is spent (counted).
+  OcspAnswer TryLater();
   // FromStore answers a one-CertID request from the pre-signed store, or nullopt.
   // `token_taken`: it took a signing token for the caller to echo a nonce.
   std::optional<OcspAnswer> FromStore(OCSP_CERTID* cid, int64_t now, bool has_nonce, bool* token_taken);

@@ -263,16 +263,7 @@ Result<uint64_t> ValidationAuthority::Refresh() {
 }
 
 Result<size_t> ValidationAuthority::PresignLocked(bool urgent, std::chrono::steady_clock::time_point deadline) {
-  size_t total = 0;
-  const unsigned threads = std::max(1u, HardwareThreads());
-  while (std::chrono::steady_clock::now() < deadline) {
-    ASSIGN_OR_RETURN(std::vector<engine::CertChange> changes, status_->PendingChanges(urgent, 2048));
-    if (changes.empty()) break;
-    ASSIGN_OR_RETURN(size_t n, ocsp_->SignAhead(changes, env_->NowMicros() / kMicros, threads));
-    RETURN_IF_ERROR(status_->DoneWith(changes));
-    total += n;
-  }
-  return total;
+  return ocsp_->SignPending(urgent, deadline, env_->NowMicros() / kMicros, std::max(1u, HardwareThreads()));
 }
 
 Result<size_t> ValidationAuthority::PresignStep(std::chrono::milliseconds budget) {
