@@ -8,30 +8,13 @@
 #   - refused: a restore over a non-empty folder, a backup whose key file
 #     was altered, a backup folder that already exists.
 set -euo pipefail
-BIN="${MIRRORCA_BIN:-mirrorca}"
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for l in "$T"/*.log; do [[ -f "$l" ]] && { echo "--- $l"; tail -5 "$l"; }; done; exit 1; }
-wait_for() {  # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "$1 never said '$2'"
-}
+source "$(dirname "$0")/lib.sh"
 csrs() {  # dir prefix count
   mkdir -p "$1"
   for i in $(seq "$3"); do
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/CN=$2$i" \
       -out "$1/$2-000$i.csr" 2>/dev/null
   done
-}
-start() {  # what config log ready
-  "$BIN" "$1" serve --config "$2" > "$T/$3" 2>&1 &
-  PIDS+=($!)
-  wait_for "$T/$3" "$4"
 }
 
 "$BIN" demo --dir "$T/d" --devices 4 > "$T/demo.txt" 2>&1 || fail "demo: $(tail -5 "$T/demo.txt")"

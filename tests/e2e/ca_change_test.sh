@@ -17,19 +17,7 @@
 #     altered in transit, and a grant joined twice are refused and change
 #     nothing.
 set -euo pipefail
-BIN="${MIRRORCA_BIN:-mirrorca}"
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for l in "$T"/*.log; do [[ -f "$l" ]] && { echo "--- $l"; tail -5 "$l"; }; done; exit 1; }
-wait_for() {  # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "$1 never said '$2'"
-}
+source "$(dirname "$0")/lib.sh"
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 

@@ -7,19 +7,7 @@
 # connections (64 enrollment, 4 sync, 512 public) and an unauthenticated
 # TLS connection has 5 s to show a pinned key.
 set -euo pipefail
-BIN="${MIRRORCA_BIN:-mirrorca}"
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for l in "$T"/*.log; do [[ -f "$l" ]] && { echo "--- $l"; tail -5 "$l"; }; done; exit 1; }
-wait_for() {  # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "$1 never said '$2'"
-}
+source "$(dirname "$0")/lib.sh"
 
 "$BIN" demo --dir "$T/d" --devices 4 > "$T/demo.txt" 2>&1 || fail "demo: $(tail -5 "$T/demo.txt")"
 D="$T/d"

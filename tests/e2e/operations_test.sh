@@ -11,25 +11,7 @@
 #   - a factory whose disk is below min_free_mb is alive but not ready;
 #   - the listener changes nothing (POST refused) and shows no secret.
 set -euo pipefail
-BIN="${MIRRORCA_BIN:-mirrorca}"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for l in "$T"/*.log; do [[ -f "$l" ]] && { echo "--- $l"; tail -5 "$l"; }; done; exit 1; }
-wait_for() {  # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "$1 never said '$2'"
-}
-start() {  # what config log ready
-  "$BIN" "$1" serve --config "$2" > "$T/$3" 2>&1 &
-  PIDS+=($!)
-  wait_for "$T/$3" "$4"
-}
+source "$(dirname "$0")/lib.sh"
 metric() {  # url name-with-labels → value
   curl -s "$1/metrics" | awk -v m="$2" 'index($0, m " ") == 1 { print $2 }'
 }

@@ -15,30 +15,13 @@
 #   4. HQ restored from a backup never reuses a CRL number published after
 #      the backup.
 set -euo pipefail
-BIN="${MIRRORCA_BIN:-mirrorca}"
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for l in "$T"/*.log; do [[ -f "$l" ]] && { echo "--- $l"; tail -5 "$l"; }; done; exit 1; }
-wait_for() {  # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "$1 never said '$2'"
-}
+source "$(dirname "$0")/lib.sh"
 csrs() {  # dir prefix first last
   mkdir -p "$1"
   for i in $(seq "$3" "$4"); do
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/CN=$2$i" \
       -out "$1/$2-$(printf %04d "$i").csr" 2>/dev/null
   done
-}
-start() {  # what config log ready
-  "$BIN" "$1" serve --config "$2" > "$T/$3" 2>&1 &
-  PIDS+=($!)
-  wait_for "$T/$3" "$4"
 }
 stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }

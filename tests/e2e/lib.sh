@@ -1,0 +1,28 @@
+# Shared prologue of the e2e scripts that start nodes: source it after
+# `set -euo pipefail`. It gives
+#   BIN     the mirrorca binary (MIRRORCA_BIN, else `mirrorca` on PATH)
+#   HERE    this folder (free_port.py, …)
+#   T       a temp folder, removed at exit with every PID in PIDS (SIGKILL)
+#   fail MSG           prints MSG and the tail of every $T/*.log, exits 1
+#   wait_for FILE PAT  waits up to 10 s for PAT in FILE, else fails
+#   start WHAT CONFIG LOG READY   `mirrorca WHAT serve --config CONFIG` into
+#                      $T/LOG, its PID added to PIDS, until LOG says READY
+BIN="${MIRRORCA_BIN:-mirrorca}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+T="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for l in "$T"/*.log; do [[ -f "$l" ]] && { echo "--- $l"; tail -5 "$l"; }; done; exit 1; }
+wait_for() {  # file pattern
+  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  fail "$1 never said '$2'"
+}
+start() {  # what config log ready
+  "$BIN" "$1" serve --config "$2" > "$T/$3" 2>&1 &
+  PIDS+=($!)
+  wait_for "$T/$3" "$4"
+}
