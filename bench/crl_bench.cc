@@ -24,6 +24,7 @@
 #include <fstream>
 
 #include "base/encoding.h"
+#include "bench/bench_serials.h"
 #include "ca/test_pki.h"
 #include "log/event_draft.h"
 #include "validation/crl_builder.h"
@@ -140,17 +141,7 @@ struct VaWorld {
   }
 };
 
-Bytes BenchSerial(uint64_t i) {
-  Bytes s(16);
-  uint64_t x = i * 0x9E3779B97F4A7C15ull + 1;
-  for (int k = 0; k < 16; ++k) {
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    s[k] = static_cast<uint8_t>(x >> 56);
-  }
-  s[0] = static_cast<uint8_t>((s[0] & 0x7f) | 0x01);
-  return s;
-}
+using bench::BenchSerial;
 
 // Prepare builds the bench world: N + 1,000 issued, N revoked, the
 // projection, and openssl ca's files for the same N revocations.

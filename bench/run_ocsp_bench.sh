@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # bench/run_ocsp_bench.sh [BUILD_DIR] [CERTS] [SECONDS] — OCSP throughput and
 # latency of `mirrorca hq serve` against `openssl ocsp -index` and
-# `cfssl ocspserve` (Debian golang-cfssl), in the same run, on the same
-# CERTS (default 10,000) device certificates with 10 % revoked (one
-# `revoke --serial-file`), every answer signed ahead of time before the
-# measurement (the time and CPU that took is reported, and HQ's RSS):
+# `cfssl ocspserve` (Debian golang-cfssl), in the same run, on the same fleet
+# of CERTS (default 10,000) device certificates with 10 % revoked (one
+# `revoke --serial-file`), every answer signed ahead before the measurement.
+#
+# The fleet: `mirrorca demo` (10 real devices) sets up HQ and a factory, HQ
+# authorizes a batch FLEET of CERTS, and bench/ocsp_fleet appends CERTS
+# issuances to the factory's signed log directly (no certificate is built —
+# as `crl_bench --prepare` does; real issuance of a million would take an
+# hour), then `mirrorca sync` carries them to HQ like any night's sync, and
+# HQ's pre-signer signs one answer per certificate. Reported: the sync, the
+# time and HQ CPU until every answer is signed ahead, the revocation, HQ's
+# RSS, and the signatures made while serving (0 expected).
 #   - mirrorca: wrk, keep-alive, a Lua script rotating over every
 #     certificate's request body (POST: requests spread uniformly over the
 #     whole fleet), and the p99 latency;
 #   - openssl ocsp -index: ab (wrk's probe connection wedges it), one body;
-#   - cfssl ocspserve: wrk with the same rotating bodies, responses pre-signed
-#     by Python `cryptography` with the same delegated responder key.
+#   - cfssl ocspserve: wrk with the same rotating bodies, every response
+#     signed ahead (by bench/ocsp_fleet, with the same delegated responder
+#     key).
 # Installs wrk and apache2-utils when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +29,9 @@ secs="${3:-10}"
 for tool in wrk:wrk ab:apache2-utils cfssl:golang-cfssl; do
   command -v "${tool%%:*}" >/dev/null || apt-get install -y -qq "${tool#*:}" >/dev/null
 done
-ninja -C "$build" cli/mirrorca >/dev/null
+ninja -C "$build" cli/mirrorca bench/ocsp_fleet >/dev/null
 BIN="$PWD/$build/cli/mirrorca"
+FLEET="$PWD/$build/bench/ocsp_fleet"
 T="$(mktemp -d)"
 PIDS=()
 # Every server started here stops with the script, whatever way it ends:
@@ -41,75 +51,55 @@ cleanup() {
 trap cleanup EXIT INT TERM
 D="$T/d"
 
-echo "== $certs certificates (mirrorca demo), 10 % revoked =="
-"$BIN" demo --dir "$D" --devices "$certs" > "$T/demo.txt"
+echo "== $certs certificates (synthetic fleet), 10 % revoked =="
+"$BIN" demo --dir "$D" --devices 10 > "$T/demo.txt"
+"$BIN" batch authorize --config "$D/hq.toml" --batch FLEET --quota "$certs" --deliver > /dev/null
+"$FLEET" "$D/factory.toml" FLEET "$certs" "$D/hq/factories/F1/ca/ocsp-responder.pem" \
+  "$D/hq/factories/F1/ca/ocsp-responder.key" "$T" > "$T/fleet.json"
+echo "fleet: $(cat "$T/fleet.json")"
 # The VA's I/O threads (default 2, as in hq.toml); wrk shares the two cores.
 sed -i "s/^\[validation\]/[validation]\nio_threads = ${MIRRORCA_VA_THREADS:-2}/" "$D/hq.toml"
 printf '\n[operator]\nlisten = "127.0.0.1:0"\n' >> "$D/hq.toml"
-serve_t0=$(date +%s%N)
 "$BIN" hq serve --config "$D/hq.toml" > "$T/hq.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1200); do grep -q serving_validation "$T/hq.log" 2>/dev/null && break; sleep 0.05; done
 VA="$(sed -n '/^\[validation\]/,/^\[/s/^listen = "\(.*\)"/\1/p' "$D/hq.toml")"
 OP="$(sed -n 's/.*"serving_operator":"\([^"]*\)".*/\1/p' "$T/hq.log")"
 metric() { curl -s "$OP/metrics" | awk -v m="$1" 'index($0, m " ") == 1 { print $2 }'; }
-# Requests (SHA-1 CertIDs, no nonce), the openssl index, cfssl's responses.
-python3 - "$D" "$T" <<'PY'
-import sys, glob, datetime, base64
-from cryptography import x509
-from cryptography.x509 import ocsp
-from cryptography.hazmat.primitives import hashes, serialization
-d, t = sys.argv[1], sys.argv[2]
-issuer = x509.load_pem_x509_certificate(open(f"{d}/factory/ca/ca.pem", "rb").read())
-rcert = x509.load_pem_x509_certificate(open(f"{d}/hq/factories/F1/ca/ocsp-responder.pem", "rb").read())
-rkey = serialization.load_pem_private_key(open(f"{d}/hq/factories/F1/ca/ocsp-responder.key", "rb").read(), None)
-now = datetime.datetime.utcnow()
-with open(f"{t}/requests.hex", "w") as req, open(f"{t}/index.txt", "w") as idx, \
-     open(f"{t}/cfssl.responses", "w") as resp, open(f"{t}/revoke.txt", "w") as rev:
-    for n, path in enumerate(sorted(glob.glob(f"{d}/certs/*.pem"))):
-        cert = x509.load_pem_x509_certificate(open(path, "rb").read())
-        revoked = n % 10 == 4  # 10 %
-        if revoked: rev.write(format(cert.serial_number, "x") + "\n")
-        der = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build() \
-            .public_bytes(serialization.Encoding.DER)
-        req.write(der.hex() + "\n")
-        exp = cert.not_valid_after.strftime("%y%m%d%H%M%SZ")
-        serial = format(cert.serial_number, "X")
-        if len(serial) % 2: serial = "0" + serial
-        subj = cert.subject.rfc4514_string().replace(",", "/")
-        if revoked:
-            idx.write(f"R\t{exp}\t{now.strftime('%y%m%d%H%M%SZ')},keyCompromise\t{serial}\tunknown\t/{subj}\n")
-            b = ocsp.OCSPResponseBuilder().add_response(
-                cert=cert, issuer=issuer, algorithm=hashes.SHA1(), cert_status=ocsp.OCSPCertStatus.REVOKED,
-                this_update=now, next_update=now + datetime.timedelta(hours=4),
-                revocation_time=now, revocation_reason=x509.ReasonFlags.key_compromise)
-        else:
-            idx.write(f"V\t{exp}\t\t{serial}\tunknown\t/{subj}\n")
-            b = ocsp.OCSPResponseBuilder().add_response(
-                cert=cert, issuer=issuer, algorithm=hashes.SHA1(), cert_status=ocsp.OCSPCertStatus.GOOD,
-                this_update=now, next_update=now + datetime.timedelta(hours=4),
-                revocation_time=None, revocation_reason=None)
-        r = b.responder_id(ocsp.OCSPResponderEncoding.HASH, rcert).certificates([rcert]) \
-            .sign(rkey, hashes.SHA256())
-        resp.write(base64.b64encode(r.public_bytes(serialization.Encoding.DER)).decode() + "\n")
-    open(f"{t}/one.der", "wb").write(der)
-PY
-"$BIN" revoke --config "$D/hq.toml" --reason keyCompromise --serial-file "$T/revoke.txt" > "$T/revoke.json"
-echo "revoked $(wc -l < "$T/revoke.txt") with one revoke --serial-file"
-# Every answer signed ahead before measuring: wait for the pre-signer.
 hq_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/${PIDS[0]}/stat"; }
-sleep 1.5  # a maintenance tick after the revocation
-until [[ "$(metric mirrorca_ocsp_presign_caught_up)" == 1 ]]; do sleep 0.5; done
-presign_s=$(( ($(date +%s%N) - serve_t0) / 1000000 ))
-echo "answers signed ahead: $(metric mirrorca_ocsp_presigned_answers) stored (the demo's hq serve signed most), caught up ${presign_s} ms after hq serve started; $(metric 'mirrorca_ocsp_signatures_total{when="ahead"}') signed by this process in $(hq_cpu) s of HQ CPU"
-echo "presign $presign_s $(hq_cpu)" > "$T/presign"
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+signed_ahead() { local v; v="$(metric 'mirrorca_ocsp_signatures_total{when="ahead"}')"; echo "${v%.*}"; }
+caught_up() {  # at least $1 signed ahead by this process, and nothing left
+  until (( $(signed_ahead) >= $1 )) && [[ "$(metric mirrorca_ocsp_presign_caught_up)" == 1 ]]; do sleep 0.25; done
+}
+
+t0=$(now_ms)
+"$BIN" sync --config "$D/factory.toml" > "$T/sync.json"
+t1=$(now_ms); cpu1=$(hq_cpu)
+caught_up "$certs"
+t2=$(now_ms); cpu2=$(hq_cpu)
+echo "sync of $certs issuances: $(( t1 - t0 )) ms (HQ CPU ${cpu1} s, with the signing ahead that overlapped it)"
+echo "every answer signed ahead $(( t2 - t0 )) ms after the sync began; HQ CPU ${cpu2} s in all;" \
+  "$(signed_ahead) signed ahead"
+echo "presign $certs $(( t2 - t0 )) $cpu2" > "$T/presign"
+head -c "$(cat "$T/request_size")" "$T/requests.der" > "$T/one.der"  # ab's one body
+
+t0=$(now_ms)
+"$BIN" revoke --config "$D/hq.toml" --reason keyCompromise --serial-file "$T/revoke.txt" > "$T/revoke.json"
+t1=$(now_ms)
+caught_up "$(( certs + $(wc -l < "$T/revoke.txt") ))"
+echo "revoked $(wc -l < "$T/revoke.txt") with one revoke --serial-file in $(( t1 - t0 )) ms" \
+  "(their answers re-signed before it returned); HQ CPU $(hq_cpu) s in all"
+
 cat > "$T/rotate.lua" <<LUA
 local bodies = {}
 local n = 0
 function init(args)
-  for line in io.lines("$T/requests.hex") do
+  local size = tonumber(io.open("$T/request_size"):read("l"))
+  local all = io.open("$T/requests.der", "rb"):read("a")
+  for at = 1, #all, size do
     n = n + 1
-    bodies[n] = (line:gsub("..", function(h) return string.char(tonumber(h, 16)) end))
+    bodies[n] = all:sub(at, at + size - 1)
   end
 end
 local i = 0
@@ -120,6 +110,11 @@ end
 LUA
 sed "s#/ocsp\", {#/\", {#" "$T/rotate.lua" > "$T/rotate_root.lua"
 
+# Each responder must answer the first certificate "good" before it is timed.
+check_good() {  # name url
+  openssl ocsp -reqin "$T/one.der" -url "$2" -noverify -resp_text 2>/dev/null | grep -q "Cert Status: good" \
+    || { echo "$1 does not answer good for the first certificate" >&2; exit 1; }
+}
 run_wrk() {  # name url script
   wrk -t2 -c32 -d"${secs}s" --latency -s "$3" "$2" > "$T/$1.wrk" 2>&1 || { cat "$T/$1.wrk"; return 1; }
   local rps p99
@@ -130,6 +125,7 @@ run_wrk() {  # name url script
 }
 echo "== mirrorca (wrk, rotating bodies) =="
 on_demand_before="$(metric 'mirrorca_ocsp_signatures_total{when="on-demand"}')"
+check_good mirrorca "http://$VA/ocsp"
 run_wrk mirrorca "http://$VA" "$T/rotate.lua"
 rss_mib=$(( $(awk '/VmRSS/ {print $2}' "/proc/${PIDS[0]}/status") / 1024 ))
 on_demand_after="$(metric 'mirrorca_ocsp_signatures_total{when="on-demand"}')"
@@ -143,6 +139,7 @@ openssl ocsp -index "$T/index.txt" -port "$OPORT" -rsigner "$D/hq/factories/F1/c
   > "$T/openssl.log" 2>&1 &
 PIDS+=($!)
 sleep 2
+check_good openssl "http://127.0.0.1:$OPORT/"
 ab -q -k -n 100000 -t "$secs" -c 32 -p "$T/one.der" -T application/ocsp-request \
   "http://127.0.0.1:$OPORT/" > "$T/ab.txt" 2>&1 || true
 rps="$(awk '/Requests per second/ {print $4}' "$T/ab.txt")"
@@ -154,7 +151,8 @@ echo "== cfssl ocspserve (wrk, rotating bodies) =="
 CPORT=$((20000 + RANDOM % 20000))
 cfssl ocspserve -port "$CPORT" -address 127.0.0.1 -responses "$T/cfssl.responses" > "$T/cfssl.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 300); do grep -q "Now listening" "$T/cfssl.log" && break; sleep 0.1; done
+for _ in $(seq 6000); do grep -q "Now listening" "$T/cfssl.log" && break; sleep 0.1; done  # 1M responses load in ~1 min
+check_good cfssl "http://127.0.0.1:$CPORT/"
 run_wrk cfssl "http://127.0.0.1:$CPORT" "$T/rotate_root.lua"
 
 python3 - "$T/results" <<'PY'

@@ -18,19 +18,34 @@ constexpr uint64_t kChunk = 8192;  // events per durable projection step
 
 // StoreTarget: the projection in a node's store; a step is one fsynced WriteBatch.
 // The change journal lives beside the projection, not in it (an audit's
-// rebuild compares the projection alone): statuschg/v1/{u|n}<caId><serial>.
-constexpr std::string_view kChangePrefix = "statuschg/v1/";
+// rebuild compares the projection alone):
+// statuschg/v2/{u|n}<order u64be><caId><serial>.
+constexpr std::string_view kChangePrefix = "statuschg/v2/";
+constexpr std::string_view kChangePrefixV1 = "statuschg/v1/";  // {u|n}<caId><serial>: moved at Open
 
-std::string ChangeKey(bool urgent, std::string_view ca_and_serial) {
+std::string ChangePrefix(bool urgent) {
   std::string k(kChangePrefix);
   k.push_back(urgent ? 'u' : 'n');
+  return k;
+}
+
+std::string ChangeKey(bool urgent, uint64_t order, std::string_view ca_and_serial) {
+  std::string k = ChangePrefix(urgent);
+  PutBigEndian64(k, order);
   k.append(ca_and_serial);
   return k;
 }
 
+// The key just past every key starting with `prefix`.
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
 class StoreTarget final : public ProjectionTarget {
  public:
-  explicit StoreTarget(log::Store* store) : store_(store) {}
+  StoreTarget(log::Store* store, std::atomic<uint64_t>* next_change) : store_(store), next_change_(next_change) {}
   Result<std::optional<std::string>> Get(const std::string& key) override {
     return store_->Find(store_->meta(), key);
   }
@@ -43,7 +58,7 @@ class StoreTarget final : public ProjectionTarget {
       // Urgent: anything but a plain issuance (a revocation, hold, release,
       // or a revocation seen before its issuance) — its answer changes.
       const bool urgent = !r.ok() || !r->issued || r->state != CertState::kGood || r->revoked_seq != 0;
-      batch_.Put(store_->meta(), ChangeKey(urgent, key.substr(cert_prefix.size())), "");
+      batch_.Put(store_->meta(), ChangeKey(urgent, next_change_->fetch_add(1), key.substr(cert_prefix.size())), "");
     }
     batch_.Put(store_->meta(), key, value);
   }
@@ -55,6 +70,7 @@ class StoreTarget final : public ProjectionTarget {
 
  private:
   log::Store* const store_;
+  std::atomic<uint64_t>* const next_change_;
   rocksdb::WriteBatch batch_;
 };
 
@@ -63,11 +79,14 @@ class StoreTarget final : public ProjectionTarget {
 Result<std::unique_ptr<CertStatus>> CertStatus::Open(log::Store* store) {
   std::unique_ptr<CertStatus> s(new CertStatus(store));
   Result<std::string> v = store->Get(store->meta(), StatusKey("schema", ""));
-  if (v.ok() && *v == std::to_string(kSchemaVersion)) return s;
+  if (v.ok() && *v == std::to_string(kSchemaVersion)) {
+    RETURN_IF_ERROR(s->OpenJournal());
+    return s;
+  }
   if (!v.ok() && v.status().code() != StatusCode::kNotFound) return v.status();
   // New or of another schema version: start over (CatchUp rebuilds it).
   RETURN_IF_ERROR(s->Clear());
-  StoreTarget target(store);
+  StoreTarget target(store, &s->next_change_);
   PutSchema(target);
   RETURN_IF_ERROR(target.Commit());
   return s;
@@ -103,23 +122,60 @@ Status CertStatus::Clear() {
   end.back() = static_cast<char>(end.back() + 1);
   batch.DeleteRange(store_->meta(), begin, end);
   // The journal goes too: the rebuild journals every certificate again.
-  std::string jbegin(kChangePrefix), jend(kChangePrefix);
-  jend.back() = static_cast<char>(jend.back() + 1);
-  batch.DeleteRange(store_->meta(), jbegin, jend);
+  for (std::string_view journal : {kChangePrefix, kChangePrefixV1}) {
+    batch.DeleteRange(store_->meta(), journal, PrefixEnd(std::string(journal)));
+  }
+  RETURN_IF_ERROR(store_->WriteDurably(&batch));
+  removed_through_[0].clear();
+  removed_through_[1].clear();
+  return Status::Ok();
+}
+
+Status CertStatus::OpenJournal() {
+  uint64_t next = 1;
+  for (bool urgent : {false, true}) {
+    const std::string prefix = ChangePrefix(urgent), end = PrefixEnd(prefix);
+    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
+    it->SeekForPrev(end);
+    if (it->Valid() && it->key().starts_with(prefix) && it->key().size() >= prefix.size() + 8) {
+      next = std::max(next, GetBigEndian64(std::string_view(it->key().data() + prefix.size(), 8)) + 1);
+    }
+    if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  }
+  next_change_ = next;
+  // A journal written before the order existed: the same entries, in v2.
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
+  for (it->Seek(kChangePrefixV1); it->Valid() && it->key().starts_with(kChangePrefixV1); it->Next()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    if (k.size() <= kChangePrefixV1.size() + 1 + 32) continue;
+    batch.Put(store_->meta(), ChangeKey(k[kChangePrefixV1.size()] == 'u', next_change_++, k.substr(kChangePrefixV1.size() + 1)), "");
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  if (batch.Count() == 0) return Status::Ok();
+  batch.DeleteRange(store_->meta(), kChangePrefixV1, PrefixEnd(std::string(kChangePrefixV1)));
   return store_->WriteDurably(&batch);
 }
 
 Result<std::vector<CertChange>> CertStatus::PendingChanges(bool urgent, size_t max) {
-  const std::string prefix = ChangeKey(urgent, "");
+  const std::string prefix = ChangePrefix(urgent), end = PrefixEnd(prefix);
+  const std::string& after = removed_through_[urgent ? 1 : 0];
   std::vector<CertChange> out;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < max; it->Next()) {
-    const std::string_view rest(it->key().data() + prefix.size(), it->key().size() - prefix.size());
-    if (rest.size() <= 32) continue;  // not a key this version writes
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->meta()));
+  it->Seek(after.empty() ? prefix : after);
+  for (; it->Valid() && out.size() < max; it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key == after) continue;
+    const std::string_view rest = key.substr(prefix.size());
+    if (rest.size() <= 8 + 32) continue;  // not a key this version writes
     CertChange c;
     c.urgent = urgent;
-    c.ca_id.assign(rest.begin(), rest.begin() + 32);
-    c.serial.assign(rest.begin() + 32, rest.end());
+    c.ca_id.assign(rest.begin() + 8, rest.begin() + 8 + 32);
+    c.serial.assign(rest.begin() + 8 + 32, rest.end());
+    c.journal_key.assign(key);
     out.push_back(std::move(c));
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
@@ -128,12 +184,17 @@ Result<std::vector<CertChange>> CertStatus::PendingChanges(bool urgent, size_t m
 
 Status CertStatus::DoneWith(const std::vector<CertChange>& changes) {
   rocksdb::WriteBatch batch;
+  std::string last[2];
   for (const CertChange& c : changes) {
-    std::string rest(reinterpret_cast<const char*>(c.ca_id.data()), c.ca_id.size());
-    rest.append(reinterpret_cast<const char*>(c.serial.data()), c.serial.size());
-    batch.Delete(store_->meta(), ChangeKey(c.urgent, rest));
+    if (c.journal_key.empty()) continue;
+    batch.Delete(store_->meta(), c.journal_key);
+    std::string& l = last[c.urgent ? 1 : 0];
+    l = std::max(l, c.journal_key);
   }
-  return store_->WriteDurably(&batch);
+  RETURN_IF_ERROR(store_->WriteDurably(&batch));
+  // Everything up to these keys is done: the next read starts after them.
+  for (int k = 0; k < 2; ++k) removed_through_[k] = std::max(removed_through_[k], last[k]);
+  return Status::Ok();
 }
 
 uint64_t CertStatus::Position(const std::string& origin) {
@@ -153,7 +214,7 @@ Result<std::optional<CertRecord>> CertStatus::Get(ByteSpan ca_id, ByteSpan seria
 
 Result<uint64_t> CertStatus::CatchUp(log::EventLog& log, const LogAuthority& authority, uint64_t until) {
   const std::string origin = log.origin();
-  StoreTarget target(store_);
+  StoreTarget target(store_, &next_change_);
   uint64_t pos = Position(origin);
   const uint64_t size = std::min(log.Size(), until);
   const uint64_t start = pos;

@@ -15,7 +15,7 @@
 //   status/v1/crl/<caId 32>               CrlState (last CRL numbers, last revocation)
 //   status/v1/batch/<factory origin>\0<batch>\0<caId><serial>  "" (a batch's certificates)
 //   status/v1/ledger/<factory origin>\0<batch>   BatchTally (the batch ledger)
-//   statuschg/v1/{u|n}<caId 32><serial>   "" (the change journal, below)
+//   statuschg/v2/{u|n}<order u64be><caId 32><serial>   "" (the change journal, below)
 //
 // Only events the log authority allows are projected (engine/log_authority.h):
 // a factory log's revocation or an issuance under another factory's CA is
@@ -34,6 +34,7 @@
 #ifndef MIRRORCA_ENGINE_CERT_STATUS_H_
 #define MIRRORCA_ENGINE_CERT_STATUS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -54,6 +55,7 @@ struct CertChange {
   bool urgent = false;
   Bytes ca_id;
   Bytes serial;
+  std::string journal_key;  // where PendingChanges found it ("" for a change made up by the caller)
 };
 
 class CertStatus {
@@ -110,13 +112,16 @@ class CertStatus {
   Result<std::vector<LedgerEntry>> Tallies();
 
   // The change journal: every certificate whose record a CatchUp changed,
-  // written in the same batch as the record (statuschg/v1/{u|n}<caId><serial>,
+  // written in the same batch as the record (statuschg/v2/{u|n}<order><caId><serial>,
   // beside the projection's keys, not among them: it is a work queue),
   // "u" for urgent changes (a revocation, hold or release), "n" for a plain
-  // issuance. PendingChanges returns up to `max` of one kind in key order;
+  // issuance. `order` grows with every entry, so the queue is read in the
+  // order things changed, and a consumer resumes after the last entry it
+  // removed instead of seeking over the tombstones of a million removed
+  // ones. PendingChanges returns up to `max` of one kind, oldest first;
   // DoneWith removes them once the consumer has acted on the records as
-  // they are now. The caller serializes both with CatchUp: a change of the
-  // same kind journaled in between would be removed unseen.
+  // they are now. A certificate changed twice is journaled twice (acting on
+  // it twice is harmless). The caller serializes both with CatchUp.
   Result<std::vector<CertChange>> PendingChanges(bool urgent, size_t max);
   Status DoneWith(const std::vector<CertChange>& changes);
 
@@ -125,7 +130,12 @@ class CertStatus {
 
  private:
   explicit CertStatus(log::Store* store) : store_(store) {}
+  // Journal bookkeeping at Open: the next order, and entries of the v1
+  // journal (keyed by certificate, no order) moved into v2.
+  Status OpenJournal();
   log::Store* const store_;
+  std::atomic<uint64_t> next_change_{1};
+  std::string removed_through_[2];  // [urgent]: the last journal key DoneWith removed
 };
 
 }  // namespace mirrorca::engine

@@ -137,7 +137,7 @@ Result<size_t> OcspResponder::SignAhead(const std::vector<engine::CertChange>& c
   if (!presigned_writable_) return size_t{0};
   std::vector<PresignedStore::Entry> entries(changes.size());
   std::vector<Status> failures(changes.size());
-  std::vector<bool> served(changes.size(), false);
+  std::vector<char> served(changes.size(), 0);  // not vector<bool>: threads write neighbours
   {
     std::shared_lock issuers(issuers_mu_);
     ParallelFor(changes.size(), threads, [&](size_t begin, size_t end) {
@@ -154,7 +154,7 @@ Result<size_t> OcspResponder::SignAhead(const std::vector<engine::CertChange>& c
         }
         entries[i].key = {changes[i].ca_id, changes[i].serial};
         entries[i].answer = std::move(*a);
-        served[i] = true;
+        served[i] = 1;
       }
     });
   }
@@ -190,8 +190,10 @@ Result<size_t> OcspResponder::RefreshDue(int64_t now, size_t max, unsigned threa
   ASSIGN_OR_RETURN(std::vector<PresignedKey> due, presigned_store_->Due(now, max));
   std::vector<engine::CertChange> changes;
   changes.reserve(due.size());
-  for (PresignedKey& k : due) changes.push_back({false, std::move(k.ca_id), std::move(k.serial)});
-  return SignAhead(changes, now, threads);
+  for (PresignedKey& k : due) changes.push_back({false, std::move(k.ca_id), std::move(k.serial), {}});
+  Result<size_t> n = SignAhead(changes, now, threads);
+  if (!n.ok()) presigned_store_->RestartDue();  // those keys are still due: look again
+  return n;
 }
 
 std::optional<OcspAnswer> OcspResponder::FromStore(OCSP_CERTID* cid, int64_t now, bool has_nonce, bool* token_taken) {

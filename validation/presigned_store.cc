@@ -90,17 +90,26 @@ Status PresignedStore::Put(std::vector<Entry> entries) {
 Result<std::vector<PresignedKey>> PresignedStore::Due(int64_t now, size_t max) {
   std::vector<PresignedKey> out;
   if (cf_ == nullptr) return out;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), cf_));
-  for (it->Seek("d"); it->Valid() && it->key().starts_with("d") && out.size() < max; it->Next()) {
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice upper("e");  // the schedule only
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, cf_));
+  std::string from = "d";
+  PutBigEndian64(from, static_cast<uint64_t>(std::max<int64_t>(0, due_from_)));
+  int64_t last = due_from_;
+  for (it->Seek(from); it->Valid() && out.size() < max; it->Next()) {
     const std::string_view k(it->key().data(), it->key().size());
     if (k.size() <= 1 + 8 + 32) continue;
-    if (static_cast<int64_t>(GetBigEndian64(k.substr(1, 8))) > now) break;
+    const int64_t at = static_cast<int64_t>(GetBigEndian64(k.substr(1, 8)));
+    if (at > now) break;
+    last = at;
     PresignedKey key;
     key.ca_id.assign(k.begin() + 9, k.begin() + 41);
     key.serial.assign(k.begin() + 41, k.end());
     out.push_back(std::move(key));
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  due_from_ = last;
   return out;
 }
 

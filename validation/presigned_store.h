@@ -13,10 +13,11 @@
 // allows extra SingleResponses for pre-generation).
 //
 // Thread-safety: Lookup may run concurrently with anything; writers
-// (Put, TakeDue) are serialized by the caller.
+// (Put, Due) are serialized by the caller.
 #ifndef MIRRORCA_VALIDATION_PRESIGNED_STORE_H_
 #define MIRRORCA_VALIDATION_PRESIGNED_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -59,8 +60,14 @@ class PresignedStore {
     int64_t previous_refresh_at = -1;  // the schedule entry to drop; -1: read it
   };
   Status Put(std::vector<Entry> entries);
-  // Due returns up to `max` keys whose refresh time is at or before `now`.
+  // Due returns up to `max` keys whose refresh time is at or before `now`,
+  // earliest first. It resumes at the refresh time of the last key it
+  // returned (every refresh schedules a later time, so nothing new lands
+  // before it), instead of seeking over the tombstones of every refresh
+  // since RocksDB last compacted; RestartDue makes it look from the
+  // beginning again (after a refresh failed).
   Result<std::vector<PresignedKey>> Due(int64_t now, size_t max);
+  void RestartDue() { due_from_ = 0; }
   // Count returns how many answers are stored (an estimate from RocksDB).
   uint64_t EstimatedCount();
   bool available() const { return cf_ != nullptr; }
@@ -69,6 +76,7 @@ class PresignedStore {
   PresignedStore() = default;
   log::Store* store_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_ = nullptr;
+  std::atomic<int64_t> due_from_{0};
 };
 
 }  // namespace mirrorca::validation

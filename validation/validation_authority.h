@@ -115,10 +115,12 @@ class ValidationAuthority {
 
   net::HttpResponse Handle(const net::HttpRequest& request);
   // PresignStep signs ahead what is due, for at most `budget` (hq serve
-  // calls it every second): every urgent change (a revocation — Refresh
-  // already did those), then new issuances, then answers whose refresh
-  // time has come. Returns how many it signed.
+  // calls it ten times a second, with a 300 ms budget): every urgent change
+  // (a revocation — Refresh already did those), then new issuances, then
+  // answers whose refresh time has come. Returns how many it signed.
   Result<size_t> PresignStep(std::chrono::milliseconds budget);
+  // presign_caught_up: the last PresignStep left no new issuance unsigned.
+  bool presign_caught_up() const { return presign_caught_up_.load(); }
   // WriteMetrics adds the OCSP responder's metrics and, per CA, the age,
   // number and time left of its latest full CRL and the projection's size.
   void WriteMetrics(PrometheusText& m);
