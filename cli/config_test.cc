@@ -1,6 +1,7 @@
 // hq.toml's factories: names, origins, CA names and sync keys must be unique
 // (each is how HQ tells factories apart), and a collision is refused at load
-// with an error naming the key — never silently merged.
+// with an error naming the key — never silently merged. Also [validation]'s
+// OCSP limits and the listen address rules.
 #include "cli/config.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +56,25 @@ TEST(HqConfigTest, FactoriesAreNamespacedAndCollisionsRefused) {
   // Two factories whose origins share a first label can be told apart by name.
   auto named = Load(Factory("F1", "f.one/log", "ca_name = \"f-one\"") + Factory("F2", "f.two/log"));
   EXPECT_TRUE(named.ok()) << named.status();
+}
+
+// [validation]'s OCSP limits: the on-demand signature budget defaults to
+// 1,000 a second; no budget (0) or a negative one is refused, naming the key.
+TEST(HqConfigTest, TheOcspSignatureBudgetIsBoundedAndNamed) {
+  const std::string va = "[validation]\nlisten = \"127.0.0.1:0\"\n";
+  auto plain = Load(va);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(plain->validation.has_value());
+  EXPECT_EQ(plain->validation->ocsp_signatures_per_second, 1000);
+  auto set = Load(va + "ocsp_signatures_per_second = 50\nocsp_cache_mb = 64\n");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->validation->ocsp_signatures_per_second, 50);
+  EXPECT_EQ(set->validation->ocsp_cache_bytes, size_t{64} << 20);
+  for (const char* bad : {"0", "-5", "\"many\"", "2000000"}) {
+    auto r = Load(va + "ocsp_signatures_per_second = " + bad + "\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("ocsp_signatures_per_second"), std::string::npos) << r.status();
+  }
 }
 
 // A listen address is HOST:PORT with the whole port a number: a prefix

@@ -72,6 +72,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   o.ocsp.refresh_seconds = std::max<int64_t>(60, c.ocsp_validity_seconds / 4);
   o.ocsp.http_max_age_seconds = c.ocsp_max_age_seconds;
   o.ocsp.max_cache_bytes = c.ocsp_cache_bytes;
+  o.ocsp.on_demand_signatures_per_second = static_cast<double>(c.ocsp_signatures_per_second);
   ASSIGN_OR_RETURN(std::unique_ptr<va::VaNode> node, va::VaNode::Open(o));
   ASSIGN_OR_RETURN(auto tls, net::ClientContext({c.tls.cert, c.tls.key, c.tls.ca}, {c.hq_spki_sha256}));
   // One session with HQ: what is new of every log, verified, then projected.
@@ -170,6 +171,7 @@ Status OcspServe(const OcspServeArgs& a) {
     oo.refresh_seconds = std::max<int64_t>(60, c.validation->ocsp_validity_seconds / 4);
     oo.http_max_age_seconds = c.validation->ocsp_max_age_seconds;
     oo.max_cache_bytes = c.validation->ocsp_cache_bytes;
+    oo.on_demand_signatures_per_second = static_cast<double>(c.validation->ocsp_signatures_per_second);
   }
   Result<std::unique_ptr<validation::OcspReplica>> opened =
       validation::OcspReplica::Open(log::StorePath(c.data_dir), secondary, std::move(issuers), oo);

@@ -29,6 +29,17 @@ std::string ChangePrefix(bool urgent) {
   return k;
 }
 
+// statuschg/v2/done/{u|n}: the last entry of each kind DoneWith removed, kept
+// in the same batch as the removal, so that after a restart the queue is
+// read from there — not by seeking over the tombstones of a million removed
+// entries (RocksDB keeps them until a compaction reaches the bottom level),
+// ten times a second.
+std::string DoneKey(bool urgent) {
+  std::string k(kChangePrefix);
+  k += urgent ? "done/u" : "done/n";
+  return k;
+}
+
 std::string ChangeKey(bool urgent, uint64_t order, std::string_view ca_and_serial) {
   std::string k = ChangePrefix(urgent);
   PutBigEndian64(k, order);
@@ -142,6 +153,16 @@ Status CertStatus::OpenJournal() {
     }
     if (!it->status().ok()) return Status::IOError(it->status().ToString());
   }
+  for (bool urgent : {false, true}) {
+    ASSIGN_OR_RETURN(std::optional<std::string> done, store_->Find(store_->meta(), DoneKey(urgent)));
+    removed_through_[urgent ? 1 : 0] = done.value_or("");
+    // An emptied queue still continues after its last order: new entries
+    // must sort after what was consumed.
+    const std::string prefix = ChangePrefix(urgent);
+    if (done && done->size() >= prefix.size() + 8 && done->compare(0, prefix.size(), prefix) == 0) {
+      next = std::max(next, GetBigEndian64(std::string_view(*done).substr(prefix.size(), 8)) + 1);
+    }
+  }
   next_change_ = next;
   // A journal written before the order existed: the same entries, in v2.
   rocksdb::WriteBatch batch;
@@ -191,8 +212,11 @@ Status CertStatus::DoneWith(const std::vector<CertChange>& changes) {
     std::string& l = last[c.urgent ? 1 : 0];
     l = std::max(l, c.journal_key);
   }
-  RETURN_IF_ERROR(store_->WriteDurably(&batch));
   // Everything up to these keys is done: the next read starts after them.
+  for (int k = 0; k < 2; ++k) {
+    if (last[k] > removed_through_[k]) batch.Put(store_->meta(), DoneKey(k == 1), last[k]);
+  }
+  RETURN_IF_ERROR(store_->WriteDurably(&batch));
   for (int k = 0; k < 2; ++k) removed_through_[k] = std::max(removed_through_[k], last[k]);
   return Status::Ok();
 }

@@ -16,6 +16,7 @@
 //   status/v1/batch/<factory origin>\0<batch>\0<caId><serial>  "" (a batch's certificates)
 //   status/v1/ledger/<factory origin>\0<batch>   BatchTally (the batch ledger)
 //   statuschg/v2/{u|n}<order u64be><caId 32><serial>   "" (the change journal, below)
+//   statuschg/v2/done/{u|n}               the last journal key of that kind consumed
 //
 // Only events the log authority allows are projected (engine/log_authority.h):
 // a factory log's revocation or an issuance under another factory's CA is
@@ -117,8 +118,8 @@ class CertStatus {
   // "u" for urgent changes (a revocation, hold or release), "n" for a plain
   // issuance. `order` grows with every entry, so the queue is read in the
   // order things changed, and a consumer resumes after the last entry it
-  // removed instead of seeking over the tombstones of a million removed
-  // ones. PendingChanges returns up to `max` of one kind, oldest first;
+  // removed (kept durably beside them) instead of seeking over the
+  // tombstones of a million removed ones. PendingChanges returns up to `max` of one kind, oldest first;
   // DoneWith removes them once the consumer has acted on the records as
   // they are now. A certificate changed twice is journaled twice (acting on
   // it twice is harmless). The caller serializes both with CatchUp.

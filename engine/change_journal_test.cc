@@ -90,6 +90,14 @@ TEST(ChangeJournalTest, ReadsInOrderAndResumesAfterWhatWasDone) {
   j.Issue(20, 21);
   EXPECT_EQ(j.Pending(false), (std::vector<int>{20}));
   EXPECT_EQ(j.Pending(true), (std::vector<int>{11}));
+  // Reopened with the queue emptied: what comes next is still read (it sorts
+  // after the last entry consumed, which is where reading resumes).
+  ASSERT_TRUE(j.status->DoneWith(*j.status->PendingChanges(false, 10)).ok());
+  ASSERT_TRUE(j.status->DoneWith(*j.status->PendingChanges(true, 10)).ok());
+  j.status = std::move(*CertStatus::Open(j.hq.store.get()));
+  EXPECT_TRUE(j.Pending(false).empty());
+  j.Issue(30, 32);
+  EXPECT_EQ(j.Pending(false), (std::vector<int>{30, 31}));
 }
 
 TEST(ChangeJournalTest, AnOlderJournalIsCarriedOverAtOpen) {

@@ -119,6 +119,7 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   vo.ocsp.refresh_seconds = std::max<int64_t>(60, o.ocsp_validity_seconds / 4);
   vo.ocsp.http_max_age_seconds = o.ocsp_max_age_seconds;
   vo.ocsp.max_cache_bytes = o.ocsp_cache_bytes;
+  vo.ocsp.on_demand_signatures_per_second = o.ocsp_signatures_per_second;
   ASSIGN_OR_RETURN(s->va_, validation::ValidationAuthority::Open(s->local_.log.get(), std::move(logs),
                                                                  std::move(issuers), vo));
   RETURN_IF_ERROR(s->SetVas(o.vas));

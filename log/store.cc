@@ -16,6 +16,23 @@ namespace {
 const char* const kBaseFamilies[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "events",
                                      "merkle", "checkpoints"};
 
+// Column families a module creates whose reads are random point lookups
+// of whole values that do not compress (signed OCSP answers): no
+// compression, 1 KiB blocks — a lookup reads and caches one small block
+// instead of decompressing a 4 KiB one for a single value, so the shared
+// block cache holds four times as many useful answers.
+rocksdb::ColumnFamilyOptions TunedFor(const std::string& name, const rocksdb::ColumnFamilyOptions& base,
+                                      const rocksdb::BlockBasedTableOptions& table) {
+  if (name != "ocsp") return base;
+  rocksdb::ColumnFamilyOptions o = base;
+  o.compression = rocksdb::kNoCompression;
+  o.bottommost_compression = rocksdb::kNoCompression;
+  rocksdb::BlockBasedTableOptions point = table;
+  point.block_size = 1024;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(point));
+  return o;
+}
+
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -101,12 +118,13 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
       for (const std::string& name : existing) {
         if (name == rocksdb::kDefaultColumnFamilyName) continue;
         if (std::find(store->names_.begin(), store->names_.end(), name) != store->names_.end()) continue;
-        families.emplace_back(name, cf_options);
+        families.emplace_back(name, TunedFor(name, cf_options, table));
         store->names_.push_back(name);
       }
     }
   }
   store->cf_options_ = cf_options;
+  store->table_options_ = table;
   // Room for every family a module may add later: CreateColumnFamily never
   // moves the handles that meta(), events()… read without a lock.
   store->handles_.reserve(kMaxColumnFamilies);
@@ -158,7 +176,8 @@ Result<rocksdb::ColumnFamilyHandle*> Store::CreateColumnFamily(const std::string
   std::lock_guard lock(families_mu_);
   if (handles_.size() + 1 >= kMaxColumnFamilies) return Status::ResourceExhausted("too many column families");
   rocksdb::ColumnFamilyHandle* handle = nullptr;
-  RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(cf_options_, name, &handle), "create column family " + name));
+  RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(TunedFor(name, cf_options_, table_options_), name, &handle),
+                            "create column family " + name));
   names_.push_back(name);
   handles_.push_back(handle);
   return handle;

@@ -16,6 +16,7 @@
 #define MIRRORCA_LOG_STORE_H_
 
 #include <rocksdb/db.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
@@ -105,6 +106,7 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> names_;
   rocksdb::ColumnFamilyOptions cf_options_;
+  rocksdb::BlockBasedTableOptions table_options_;  // cf_options_'s, for families tuned apart
   bool read_only_ = false;
   bool secondary_ = false;
   bool durable_ = true;

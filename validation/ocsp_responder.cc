@@ -69,6 +69,7 @@ Result<std::unique_ptr<OcspResponder>> OcspResponder::Create(std::vector<OcspIss
   std::unique_ptr<OcspResponder> r(new OcspResponder());
   r->status_ = status;
   r->options_ = std::move(options);
+  r->cache_ = std::make_unique<AnswerCache>(r->options_.max_cache_bytes);
   for (OcspIssuer& i : issuers) RETURN_IF_ERROR(r->AddIssuer(std::move(i)));
   return r;
 }
@@ -186,7 +187,8 @@ OcspAnswer OcspResponder::Answer(ByteSpan request_der, const int64_t now) {
   const std::string_view bytes = AsChars(request_der);
   // The pre-signed answer to these very bytes, while fresh.
   if (bytes.size() <= kMaxCachedRequestBytes) {
-    if (std::optional<OcspAnswer> hit = Lookup(bytes, now)) {
+    if (std::optional<OcspAnswer> hit =
+            cache_->Find(bytes, {generation_.load(), now, options_.refresh_seconds})) {
       hits_++;
       return std::move(*hit);
     }
@@ -214,7 +216,10 @@ OcspAnswer OcspResponder::Answer(ByteSpan request_der, const int64_t now) {
     std::optional<OcspAnswer> stored =
         FromStore(OCSP_onereq_get0_id(OCSP_request_onereq_get0(req.get(), 0)), now, has_nonce, &token_taken);
     if (stored) {
-      if (stored->successful && !has_nonce && bytes.size() <= kMaxCachedRequestBytes) Store(bytes, *stored, generation);
+      // A lookup away already: held in memory only when asked for again soon.
+      if (stored->successful && !has_nonce && bytes.size() <= kMaxCachedRequestBytes && cache_->Admit(bytes)) {
+        cache_->Put(bytes, *stored, generation);
+      }
       return std::move(*stored);
     }
   }
@@ -227,85 +232,14 @@ OcspAnswer OcspResponder::Answer(ByteSpan request_der, const int64_t now) {
   if (n == 1 && !has_nonce && a.successful) {
     crypto::Hash h = crypto::Sha256(AsBytes(a.der));
     a.etag = HexEncode(ByteSpan(h.data(), 16));
-    if (bytes.size() <= kMaxCachedRequestBytes) Store(bytes, a, generation);
+    if (bytes.size() <= kMaxCachedRequestBytes) cache_->Put(bytes, a, generation);
   }
   return a;
 }
 
-size_t OcspResponder::EntryBytes(std::string_view request, const OcspAnswer& answer) {
-  // Key and answer bytes, the etag, and the map node with its strings.
-  return request.size() + answer.der.size() + answer.etag.size() + 160;
-}
+size_t OcspResponder::cache_bytes() const { return cache_->bytes(); }
 
-std::optional<OcspAnswer> OcspResponder::Lookup(std::string_view request, int64_t now) {
-  auto fresh = [&](const Cached& c) {
-    return c.generation == generation_.load() && now - c.answer.this_update < options_.refresh_seconds &&
-           now >= c.answer.this_update;
-  };
-  const std::string key(request);
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
-      if (fresh(it->second)) return it->second.answer;
-      return std::nullopt;
-    }
-    auto old = older_.find(key);
-    if (old == older_.end() || !fresh(old->second)) return std::nullopt;
-  }
-  // Asked for again: it moves to the newer generation.
-  std::unique_lock lock(cache_mu_);
-  auto old = older_.find(key);
-  if (old == older_.end()) {
-    auto it = cache_.find(key);
-    return it != cache_.end() && fresh(it->second) ? std::optional<OcspAnswer>(it->second.answer) : std::nullopt;
-  }
-  Cached moved = std::move(old->second);
-  const size_t bytes = EntryBytes(request, moved.answer);
-  older_.erase(old);
-  older_bytes_ -= std::min(older_bytes_, bytes);
-  if (!fresh(moved)) return std::nullopt;
-  OcspAnswer answer = moved.answer;
-  cache_bytes_ += bytes;
-  cache_.emplace(key, std::move(moved));
-  return answer;
-}
-
-void OcspResponder::Store(std::string_view request, const OcspAnswer& answer, uint64_t generation) {
-  const size_t bytes = EntryBytes(request, answer);
-  const size_t half = std::max<size_t>(options_.max_cache_bytes / 2, 1);
-  if (bytes > half) return;
-  std::unordered_map<std::string, Cached> dropped;  // freed after the lock is released
-  std::unique_lock lock(cache_mu_);
-  std::string key(request);
-  if (auto old = older_.find(key); old != older_.end()) {
-    older_bytes_ -= std::min(older_bytes_, EntryBytes(request, old->second.answer));
-    older_.erase(old);
-  }
-  if (auto held = cache_.find(key); held != cache_.end()) {
-    cache_bytes_ -= std::min(cache_bytes_, EntryBytes(request, held->second.answer));
-    cache_.erase(held);
-  }
-  if (cache_bytes_ + bytes > half) {  // the newer half is full: it becomes the older one
-    dropped = std::move(older_);
-    older_ = std::move(cache_);
-    older_bytes_ = cache_bytes_;
-    cache_ = {};
-    cache_bytes_ = 0;
-  }
-  cache_.emplace(std::move(key), Cached{answer, generation});
-  cache_bytes_ += bytes;
-}
-
-size_t OcspResponder::cache_bytes() const {
-  std::shared_lock lock(cache_mu_);
-  return cache_bytes_ + older_bytes_;
-}
-
-size_t OcspResponder::cache_entries() const {
-  std::shared_lock lock(cache_mu_);
-  return cache_.size() + older_.size();
-}
+size_t OcspResponder::cache_entries() const { return cache_->entries(); }
 
 SerialStatus StatusOf(const OcspIssuer& issuer, const std::optional<engine::CertRecord>& rec) {
   SerialStatus st;

@@ -45,6 +45,8 @@
 #include "base/result.h"
 #include "ca/openssl_types.h"
 #include "engine/cert_status.h"
+#include "validation/answer_cache.h"
+#include "validation/ocsp_answer.h"
 #include "validation/presigned_store.h"
 
 namespace mirrorca::validation {
@@ -81,22 +83,6 @@ struct OcspOptions {
   // pre-signed answer without its nonce (RFC 8954 §2.1 allows it) and the
   // rest `tryLater`. Anonymous traffic cannot make it sign more. 0: no limit.
   double on_demand_signatures_per_second = 1000;
-};
-
-// OcspOutcome: what an answer said — the first CertID's status for a
-// successful response, else the response status.
-enum class OcspOutcome : uint8_t { kGood, kRevoked, kUnknown, kMalformedRequest, kUnauthorized, kInternalError };
-inline constexpr size_t kOcspOutcomes = 6;
-const char* OcspOutcomeName(OcspOutcome o);
-
-struct OcspAnswer {
-  std::string der;           // the OCSPResponse
-  bool successful = false;   // responseStatus successful
-  int64_t this_update = 0;   // seconds
-  int64_t next_update = 0;
-  bool has_nonce = false;    // signed on demand for this request; not cacheable
-  std::string etag;          // hex of the first 16 bytes of SHA-256(der); cacheable answers
-  OcspOutcome outcome = OcspOutcome::kMalformedRequest;  // for the metrics
 };
 
 class OcspResponder {
@@ -156,10 +142,6 @@ class OcspResponder {
     ca::X509Ptr cert;
     ca::EvpPkeyPtr key;
   };
-  struct Cached {
-    OcspAnswer answer;
-    uint64_t generation = 0;
-  };
   OcspResponder() = default;
   OcspAnswer Build(OCSP_REQUEST* request, int64_t now);
   int64_t Now() const;
@@ -197,17 +179,8 @@ class OcspResponder {
   LatencyHistogram latency_;
   OcspAnswer Answer(ByteSpan request_der, int64_t now);
   std::mutex signer_mu_;  // guards each Issuer's signer pointer (swapped on renewal)
-  // Lookup finds a fresh answer in either generation (promoting it to the
-  // newer one); Store adds one, flipping generations when the newer half of
-  // the budget is used.
-  std::optional<OcspAnswer> Lookup(std::string_view request, int64_t now);
-  void Store(std::string_view request, const OcspAnswer& answer, uint64_t generation);
-  static size_t EntryBytes(std::string_view request, const OcspAnswer& answer);
-
-  mutable std::shared_mutex cache_mu_;
-  // request DER -> answer, newer and older generation; guarded by cache_mu_
-  std::unordered_map<std::string, Cached> cache_, older_;
-  size_t cache_bytes_ = 0, older_bytes_ = 0;  // guarded by cache_mu_
+  // Answers by request bytes (validation/answer_cache.h), within max_cache_bytes.
+  std::unique_ptr<AnswerCache> cache_;
 };
 
 // MalformedResponse is the DER OCSPResponse with status malformedRequest.

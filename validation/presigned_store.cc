@@ -109,7 +109,9 @@ Result<std::vector<PresignedKey>> PresignedStore::Due(int64_t now, size_t max) {
     out.push_back(std::move(key));
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
-  due_from_ = last;
+  // Fewer than asked: nothing else is due at or before `now`, and every
+  // refresh schedules a later time — the next look starts at `now`.
+  due_from_ = out.size() < max ? std::max(last, now) : last;
   return out;
 }
 

@@ -62,10 +62,11 @@ class PresignedStore {
   Status Put(std::vector<Entry> entries);
   // Due returns up to `max` keys whose refresh time is at or before `now`,
   // earliest first. It resumes at the refresh time of the last key it
-  // returned (every refresh schedules a later time, so nothing new lands
-  // before it), instead of seeking over the tombstones of every refresh
-  // since RocksDB last compacted; RestartDue makes it look from the
-  // beginning again (after a refresh failed).
+  // returned, or at `now` when it returned fewer than `max` (every refresh
+  // schedules a later time, so nothing new lands before it), instead of
+  // seeking over the tombstones of every refresh since RocksDB last
+  // compacted; RestartDue makes it look from the beginning again (after a
+  // refresh failed).
   Result<std::vector<PresignedKey>> Due(int64_t now, size_t max);
   void RestartDue() { due_from_ = 0; }
   // Count returns how many answers are stored (an estimate from RocksDB).
