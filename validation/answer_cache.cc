@@ -13,11 +13,12 @@ bool IsFresh(const OcspAnswer& a, uint64_t held_generation, const AnswerCache::F
 }  // namespace
 
 AnswerCache::Shard& AnswerCache::ShardOf(std::string_view request) {
-  return shards_[std::hash<std::string_view>{}(request) % kShards];
+  return shards_[std::hash<std::string_view>{}(request) % kShards];  // as Admit picks it
 }
 
 bool AnswerCache::Admit(std::string_view request) {
   const uint64_t h = std::hash<std::string_view>{}(request);
+  if (!shards_[h % kShards].swapped.load(std::memory_order_relaxed)) return true;
   const uint32_t fingerprint = static_cast<uint32_t>(h >> 32) | 1;  // 0: an empty slot
   std::atomic<uint32_t>& slot = doorkeeper_[h % kDoorkeeperSlots];
   return slot.exchange(fingerprint, std::memory_order_relaxed) == fingerprint;
@@ -26,6 +27,7 @@ bool AnswerCache::Admit(std::string_view request) {
 void AnswerCache::Insert(Shard& s, std::string key, Entry entry, size_t bytes,
                          std::unordered_map<std::string, Entry>* dropped) {
   if (s.newer_bytes + bytes > HalfShard()) {  // the newer half is full: it becomes the older one
+    s.swapped.store(true, std::memory_order_relaxed);
     *dropped = std::move(s.older);
     s.older = std::move(s.newer);
     s.older_bytes = s.newer_bytes;

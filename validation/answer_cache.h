@@ -11,11 +11,12 @@
 // it at once on one request.
 //
 // Answers that are cheap to find again (signed ahead, a lookup away) are
-// held only when asked for twice within a short window (`Admit`: a
-// doorkeeper of 2^17 request fingerprints, 512 KiB): requests spread
-// uniformly over a fleet of millions then leave the cache alone instead of
-// churning it for hits it would rarely give, and a hot set is admitted on
-// its second request.
+// admitted freely while a shard has never been full; once it has swapped
+// generations, only when asked for twice within a short window (`Admit`: a
+// doorkeeper of 2^17 request fingerprints, 512 KiB). A fleet that fits is
+// then held whole from its first pass, while requests spread uniformly over
+// a fleet of millions leave the cache alone instead of churning it for hits
+// it would rarely give; a hot set is still admitted on its second request.
 //
 // Thread-safety: every method may be called concurrently.
 #ifndef MIRRORCA_VALIDATION_ANSWER_CACHE_H_
@@ -53,8 +54,9 @@ class AnswerCache {
   };
   // Find returns the fresh answer held for `request`, or nullopt.
   std::optional<OcspAnswer> Find(std::string_view request, const Freshness& fresh);
-  // Admit says whether `request` was seen recently (and remembers it now):
-  // true on the second request within about 2^17 others.
+  // Admit says whether to hold the answer to `request`: yes while its
+  // shard has never been full, else when it was seen recently (it is
+  // remembered now) — the second request within about 2^17 others.
   bool Admit(std::string_view request);
   // Put holds `answer` for `request` (stored under `generation`), unless
   // the entry alone exceeds half a shard's budget.
@@ -80,6 +82,7 @@ class AnswerCache {
     mutable std::mutex mu;
     std::unordered_map<std::string, Entry> newer, older;  // guarded by mu
     size_t newer_bytes = 0, older_bytes = 0;              // guarded by mu
+    std::atomic<bool> swapped{false};                     // it has been full once
   };
   Shard& ShardOf(std::string_view request);
   size_t HalfShard() const { return std::max<size_t>(max_bytes_ / kShards / 2, 1); }

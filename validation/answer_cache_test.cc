@@ -60,6 +60,8 @@ TEST(AnswerCacheTest, StaleOrInvalidatedAnswersAreNotReturned) {
 // window: a hot set is admitted, a fleet asked uniformly almost never.
 TEST(AnswerCacheTest, OnlyRequestsAskedAgainSoonAreAdmitted) {
   AnswerCache cache(size_t{1} << 20);
+  EXPECT_TRUE(cache.Admit("serial-0")) << "a cache never full admits everything";
+  for (int i = 0; i < 5000; ++i) cache.Put("fill-" + std::to_string(i), Answer(1000), 1);  // every shard swaps
   EXPECT_FALSE(cache.Admit("serial-1"));
   EXPECT_TRUE(cache.Admit("serial-1"));
   int hot = 0;
