@@ -144,6 +144,15 @@ run_wrk() {  # name url script
   echo "$1: $rps req/s, p99 $p99"
   echo "$1 $rps $p99" >> "$T/results"
 }
+# Measure a steady HQ: RocksDB's compactions after a million writes, the
+# CRLs after the recall, all finished (HQ below a tenth of a core for 2 s).
+hq_ticks() { awk '{print $14 + $15}' "/proc/${PIDS[0]}/stat"; }
+t0=$(now_ms)
+for _ in $(seq 600); do
+  a=$(hq_ticks); sleep 2; b=$(hq_ticks)
+  (( b - a < 2 * $(getconf CLK_TCK) / 10 )) && break
+done
+echo "HQ idle $(( $(now_ms) - t0 )) ms after the recall (compactions, CRLs)"
 echo "== mirrorca (wrk, rotating bodies) =="
 on_demand_before="$(metric 'mirrorca_ocsp_signatures_total{when="on-demand"}')"
 check_good mirrorca "http://$VA/ocsp"
