@@ -472,7 +472,7 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
   if (!va->empty()) {
     RETURN_IF_ERROR(d.Known(*va, "validation", {"listen", "public_url", "crl_validity_hours",
                                                 "crl_debounce_seconds", "ocsp_validity_minutes",
-                                                "io_threads", "ocsp_max_age_seconds", "served_by", "ocsp_cache_mb",
+                                                "io_threads", "ocsp_max_age_seconds", "served_by", "ocsp_cache_mb", "ocsp_store_cache_mb",
                                                 "ocsp_signatures_per_second"}));
     ValidationConfig v;
     ASSIGN_OR_RETURN(std::string listen, d.Str(*va, "validation", "listen", true));
@@ -492,6 +492,8 @@ Result<HqConfig> LoadHqConfig(const std::string& path) {
                      d.Int(*va, "validation", "ocsp_max_age_seconds", 60, 0, 7 * 86400));
     ASSIGN_OR_RETURN(int64_t cache_mb, d.Int(*va, "validation", "ocsp_cache_mb", 256, 1, 1 << 16));
     v.ocsp_cache_bytes = static_cast<size_t>(cache_mb) << 20;
+    ASSIGN_OR_RETURN(int64_t store_cache_mb, d.Int(*va, "validation", "ocsp_store_cache_mb", 256, 8, 1 << 20));
+    v.ocsp_store_cache_bytes = static_cast<size_t>(store_cache_mb) << 20;
     ASSIGN_OR_RETURN(v.ocsp_signatures_per_second,
                      d.Int(*va, "validation", "ocsp_signatures_per_second", 1000, 1, 1'000'000));
     ASSIGN_OR_RETURN(std::string served_by, d.Str(*va, "validation", "served_by", false));
@@ -556,7 +558,7 @@ Result<VaConfig> LoadVaConfig(const std::string& path) {
   c.io_timeout_seconds = static_cast<int>(t);
   ASSIGN_OR_RETURN(const toml::table* v, d.Section("validation", true));
   RETURN_IF_ERROR(d.Known(*v, "validation", {"listen", "ocsp_validity_minutes", "ocsp_max_age_seconds", "io_threads",
-                                             "ocsp_cache_mb", "ocsp_signatures_per_second"}));
+                                             "ocsp_cache_mb", "ocsp_store_cache_mb", "ocsp_signatures_per_second"}));
   ASSIGN_OR_RETURN(auto listen, d.Listen(*v, "validation"));
   c.listen_address = listen.first;
   c.listen_port = listen.second;
@@ -565,6 +567,8 @@ Result<VaConfig> LoadVaConfig(const std::string& path) {
   ASSIGN_OR_RETURN(c.ocsp_max_age_seconds, d.Int(*v, "validation", "ocsp_max_age_seconds", 60, 0, 7 * 86400));
   ASSIGN_OR_RETURN(int64_t cache_mb, d.Int(*v, "validation", "ocsp_cache_mb", 256, 1, 1 << 16));
   c.ocsp_cache_bytes = static_cast<size_t>(cache_mb) << 20;
+  ASSIGN_OR_RETURN(int64_t store_cache_mb, d.Int(*v, "validation", "ocsp_store_cache_mb", 256, 8, 1 << 20));
+  c.ocsp_store_cache_bytes = static_cast<size_t>(store_cache_mb) << 20;
   ASSIGN_OR_RETURN(c.ocsp_signatures_per_second,
                    d.Int(*v, "validation", "ocsp_signatures_per_second", 1000, 1, 1'000'000));
   ASSIGN_OR_RETURN(int64_t io, d.Int(*v, "validation", "io_threads", 2, 1, 64));

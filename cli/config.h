@@ -153,6 +153,7 @@ struct ValidationConfig {
   unsigned io_threads = 2;  // threads answering OCSP and CRL requests
   int64_t ocsp_max_age_seconds = 60;  // Cache-Control max-age of OCSP answers
   size_t ocsp_cache_bytes = 256u << 20;  // pre-signed answers kept in memory (ocsp_cache_mb)
+  size_t ocsp_store_cache_bytes = 256u << 20;  // their store's block cache (ocsp_store_cache_mb)
   // Signatures an anonymous client can cause: a nonce echoed, an answer not
   // yet signed ahead (ocsp_signatures_per_second); beyond it, the stored
   // answer without the nonce, or tryLater.
@@ -198,6 +199,7 @@ struct VaConfig {
   int64_t ocsp_validity_seconds = 4 * 3600;
   int64_t ocsp_max_age_seconds = 60;
   size_t ocsp_cache_bytes = 256u << 20;
+  size_t ocsp_store_cache_bytes = 256u << 20;
   int64_t ocsp_signatures_per_second = 1000;
   unsigned io_threads = 2;
   std::optional<OperatorConfig> operator_listener;

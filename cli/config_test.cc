@@ -66,14 +66,21 @@ TEST(HqConfigTest, TheOcspSignatureBudgetIsBoundedAndNamed) {
   ASSERT_TRUE(plain.ok()) << plain.status();
   ASSERT_TRUE(plain->validation.has_value());
   EXPECT_EQ(plain->validation->ocsp_signatures_per_second, 1000);
-  auto set = Load(va + "ocsp_signatures_per_second = 50\nocsp_cache_mb = 64\n");
+  EXPECT_EQ(plain->validation->ocsp_store_cache_bytes, size_t{256} << 20);
+  auto set = Load(va + "ocsp_signatures_per_second = 50\nocsp_cache_mb = 64\nocsp_store_cache_mb = 1200\n");
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ(set->validation->ocsp_signatures_per_second, 50);
   EXPECT_EQ(set->validation->ocsp_cache_bytes, size_t{64} << 20);
+  EXPECT_EQ(set->validation->ocsp_store_cache_bytes, size_t{1200} << 20);
   for (const char* bad : {"0", "-5", "\"many\"", "2000000"}) {
     auto r = Load(va + "ocsp_signatures_per_second = " + bad + "\n");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.status().message().find("ocsp_signatures_per_second"), std::string::npos) << r.status();
+  }
+  for (const char* bad : {"0", "7", "\"1G\"", "2000000"}) {  // 8 MiB .. 1 TiB
+    auto r = Load(va + "ocsp_store_cache_mb = " + bad + "\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("ocsp_store_cache_mb"), std::string::npos) << r.status();
   }
 }
 

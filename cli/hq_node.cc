@@ -41,6 +41,7 @@ hq::HqOptions OptionsOf(const HqConfig& c) {
     o.ocsp_validity_seconds = c.validation->ocsp_validity_seconds;
     o.ocsp_max_age_seconds = c.validation->ocsp_max_age_seconds;
     o.ocsp_cache_bytes = c.validation->ocsp_cache_bytes;
+    o.ocsp_store_cache_bytes = c.validation->ocsp_store_cache_bytes;
     o.ocsp_signatures_per_second = static_cast<double>(c.validation->ocsp_signatures_per_second);
   }
   o.factories = SettingsOf(c);

@@ -17,6 +17,7 @@
 #include "base/logging.h"
 #include "base/periodic_task.h"
 #include "base/status_macros.h"
+#include "cli/cache_warm_up.h"
 #include "cli/config.h"
 #include "cli/hq_node.h"
 #include "cli/operator_hooks.h"
@@ -72,6 +73,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
   o.ocsp.refresh_seconds = std::max<int64_t>(60, c.ocsp_validity_seconds / 4);
   o.ocsp.http_max_age_seconds = c.ocsp_max_age_seconds;
   o.ocsp.max_cache_bytes = c.ocsp_cache_bytes;
+  o.ocsp.store_cache_bytes = c.ocsp_store_cache_bytes;
   o.ocsp.on_demand_signatures_per_second = static_cast<double>(c.ocsp_signatures_per_second);
   ASSIGN_OR_RETURN(std::unique_ptr<va::VaNode> node, va::VaNode::Open(o));
   ASSIGN_OR_RETURN(auto tls, net::ClientContext({c.tls.cert, c.tls.key, c.tls.ca}, {c.hq_spki_sha256}));
@@ -126,6 +128,7 @@ Status RemoteVaServe(const OcspServeArgs& a) {
                                     {"issuers", r->issuers}});
     }
   });
+  CacheWarmUp warm_up([&](const std::atomic<bool>& stopping) { return node->WarmPresigned(stopping); });
   int sig = 0;
   sigwait(&stop, &sig);
   follower.Stop();
@@ -171,6 +174,7 @@ Status OcspServe(const OcspServeArgs& a) {
     oo.refresh_seconds = std::max<int64_t>(60, c.validation->ocsp_validity_seconds / 4);
     oo.http_max_age_seconds = c.validation->ocsp_max_age_seconds;
     oo.max_cache_bytes = c.validation->ocsp_cache_bytes;
+    oo.store_cache_bytes = c.validation->ocsp_store_cache_bytes;
     oo.on_demand_signatures_per_second = static_cast<double>(c.validation->ocsp_signatures_per_second);
   }
   Result<std::unique_ptr<validation::OcspReplica>> opened =
@@ -218,8 +222,11 @@ Status OcspServe(const OcspServeArgs& a) {
       logging::Warn("follow-hq", {{"warning", "follow-hq"}, {"detail", moved.status().ToString()}});
     }
   });
+  std::optional<CacheWarmUp> warm_up;
+  warm_up.emplace([&](const std::atomic<bool>& stopping) { return replica->WarmPresigned(stopping); });
   int sig = 0;
   sigwait(&stop, &sig);
+  warm_up.reset();  // before the replica it reads
   follower.Stop();
   server.Stop();
   replica.reset();

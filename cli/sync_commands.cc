@@ -14,6 +14,7 @@
 #include "engine/cosigner.h"
 #include "cli/config.h"
 #include "cli/admin_api.h"
+#include "cli/cache_warm_up.h"
 #include "cli/hq_node.h"
 #include "cli/operator_hooks.h"
 #include "cli/sync_support.h"
@@ -162,6 +163,9 @@ Status HqServe(const std::string& config_path) {
       logging::Warn("ocsp-presign", {{"warning", "ocsp-presign"}, {"detail", signed_ahead.status().ToString()}});
     }
   });
+  // A restart answers from memory at once: the stored answers are read
+  // into their block cache in the background.
+  CacheWarmUp warm_up([&](const std::atomic<bool>& stopping) { return n.service->va().WarmPresigned(stopping); });
   int sig = 0;
   sigwait(&stop, &sig);
   presigner.Stop();

@@ -75,7 +75,9 @@ Result<std::unique_ptr<HqService>> HqService::Open(HqOptions options) {
   std::unique_ptr<HqService> s(new HqService());
   s->options_ = std::move(options);
   const HqOptions& o = s->options_;
-  ASSIGN_OR_RETURN(s->local_, log::OpenLocalLog(env, o.data_dir, /*with_key=*/true));
+  log::EventLogOptions local_options;
+  local_options.point_lookup_cache_bytes = o.ocsp_store_cache_bytes;
+  ASSIGN_OR_RETURN(s->local_, log::OpenLocalLog(env, o.data_dir, /*with_key=*/true, local_options));
   ASSIGN_OR_RETURN(log::LogSigner hq_signer,
                    log::LogSigner::Open(env, log::LogKeyPath(o.data_dir), s->local_.log->origin()));
   // The cosigner: its own key (engine/cosigner.h), or HQ's log key for a store made before it.

@@ -72,6 +72,7 @@ struct HqOptions {
   int64_t crl_debounce_seconds = 2;
   int64_t ocsp_validity_seconds = 4 * 3600;
   size_t ocsp_cache_bytes = 256u << 20;  // pre-signed OCSP answers kept in memory
+  size_t ocsp_store_cache_bytes = 256u << 20;  // the block cache of the pre-signed answers' store
   double ocsp_signatures_per_second = 1000;  // on-demand OCSP signatures (OcspOptions)
   int64_t ocsp_max_age_seconds = 60;
   std::vector<FactorySettings> factories;

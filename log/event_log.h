@@ -55,6 +55,9 @@ struct EventLogOptions {
   // OpenLocalLog opens the store read-only: it writes nothing at all (a
   // verification on a full disk, or beside a node that owns the store).
   bool read_only_store = false;
+  // StoreOptions::point_lookup_cache_bytes of the store OpenLocalLog opens
+  // (HQ: the pre-signed OCSP answers' block cache).
+  size_t point_lookup_cache_bytes = 0;
   // A wall clock that jumps forward by more than this (against the elapsed
   // clock since the last append, plus 0.1 % for drift) refuses the append
   // (Unavailable, nothing written) instead of stamping events in the future,

@@ -45,8 +45,10 @@ Result<LocalLog> InitLocalLog(Env* env, const std::string& dir, const std::strin
 Result<LocalLog> OpenLocalLog(Env* env, const std::string& dir, bool with_key,
                               EventLogOptions options) {
   LocalLog local;
-  ASSIGN_OR_RETURN(local.store, Store::Open(StorePath(dir), StoreOptions{.read_only = options.read_only_store,
-                                                                         .min_free_bytes = options.min_free_bytes}));
+  ASSIGN_OR_RETURN(local.store,
+                   Store::Open(StorePath(dir), StoreOptions{.read_only = options.read_only_store,
+                                                            .point_lookup_cache_bytes = options.point_lookup_cache_bytes,
+                                                            .min_free_bytes = options.min_free_bytes}));
   Result<std::string> origin = local.store->Get(local.store->meta(), std::string(kSelfKey));
   if (!origin.ok()) {
     return Status::NotFound("the store in " + dir + " has no local log (run `mirrorca log init`)");

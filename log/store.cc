@@ -22,13 +22,15 @@ const char* const kBaseFamilies[] = {rocksdb::kDefaultColumnFamilyName.c_str(), 
 // instead of decompressing a 4 KiB one for a single value, so the shared
 // block cache holds four times as many useful answers.
 rocksdb::ColumnFamilyOptions TunedFor(const std::string& name, const rocksdb::ColumnFamilyOptions& base,
-                                      const rocksdb::BlockBasedTableOptions& table) {
+                                      const rocksdb::BlockBasedTableOptions& table,
+                                      const std::shared_ptr<rocksdb::Cache>& point_cache) {
   if (name != "ocsp") return base;
   rocksdb::ColumnFamilyOptions o = base;
   o.compression = rocksdb::kNoCompression;
   o.bottommost_compression = rocksdb::kNoCompression;
   rocksdb::BlockBasedTableOptions point = table;
   point.block_size = 1024;
+  if (point_cache) point.block_cache = point_cache;  // StoreOptions::point_lookup_cache_bytes
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(point));
   return o;
 }
@@ -101,6 +103,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   merkle_options.bottommost_compression = rocksdb::kNoCompression;
 
   std::unique_ptr<Store> store(new Store());
+  if (options.point_lookup_cache_bytes > 0) store->point_cache_ = rocksdb::NewLRUCache(options.point_lookup_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : kBaseFamilies) {
     families.emplace_back(name, std::string_view(name) == "merkle" ? merkle_options : cf_options);
@@ -118,7 +121,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
       for (const std::string& name : existing) {
         if (name == rocksdb::kDefaultColumnFamilyName) continue;
         if (std::find(store->names_.begin(), store->names_.end(), name) != store->names_.end()) continue;
-        families.emplace_back(name, TunedFor(name, cf_options, table));
+        families.emplace_back(name, TunedFor(name, cf_options, table, store->point_cache_));
         store->names_.push_back(name);
       }
     }
@@ -176,7 +179,7 @@ Result<rocksdb::ColumnFamilyHandle*> Store::CreateColumnFamily(const std::string
   std::lock_guard lock(families_mu_);
   if (handles_.size() + 1 >= kMaxColumnFamilies) return Status::ResourceExhausted("too many column families");
   rocksdb::ColumnFamilyHandle* handle = nullptr;
-  RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(TunedFor(name, cf_options_, table_options_), name, &handle),
+  RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(TunedFor(name, cf_options_, table_options_, point_cache_), name, &handle),
                             "create column family " + name));
   names_.push_back(name);
   handles_.push_back(handle);
@@ -197,6 +200,12 @@ Result<std::optional<std::string>> Store::Find(rocksdb::ColumnFamilyHandle* cf, 
   if (v.ok()) return std::optional<std::string>(std::move(*v));
   if (v.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
   return v.status();
+}
+
+size_t Store::BlockCacheCapacity(rocksdb::ColumnFamilyHandle* cf) const {
+  const bool point = point_cache_ != nullptr && cf != nullptr && cf->GetName() == "ocsp";  // as TunedFor
+  const std::shared_ptr<rocksdb::Cache>& cache = point ? point_cache_ : table_options_.block_cache;
+  return cache ? cache->GetCapacity() : 0;
 }
 
 Result<uint64_t> Store::FreeBytes() const {

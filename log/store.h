@@ -41,6 +41,10 @@ struct StoreOptions {
   // what the process that owns the store writes, while it runs.
   std::string secondary_dir;
   size_t block_cache_bytes = 256 << 20;
+  // Column families of point lookups (signed OCSP answers, "ocsp") get a
+  // block cache of their own of this size, so that their working set is
+  // sized apart from the log's reads; 0: they share the one above.
+  size_t point_lookup_cache_bytes = 0;
   // false: a scratch store (an audit's rebuild) — writes skip the WAL and
   // the fsync, and WriteDurably is then durable only as of a clean close.
   bool durable = true;
@@ -78,6 +82,8 @@ class Store {
   Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   // Find returns the value at `key`, or nullopt if absent (errors only for I/O).
   Result<std::optional<std::string>> Find(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  // BlockCacheCapacity: the bytes the block cache that `cf` reads through holds.
+  size_t BlockCacheCapacity(rocksdb::ColumnFamilyHandle* cf) const;
   // WriteDurably applies `batch` atomically and returns after it is fsynced.
   // Unavailable (nothing written) while the disk has less than
   // min_free_bytes free.
@@ -107,6 +113,7 @@ class Store {
   std::vector<std::string> names_;
   rocksdb::ColumnFamilyOptions cf_options_;
   rocksdb::BlockBasedTableOptions table_options_;  // cf_options_'s, for families tuned apart
+  std::shared_ptr<rocksdb::Cache> point_cache_;     // StoreOptions::point_lookup_cache_bytes; may be null
   bool read_only_ = false;
   bool secondary_ = false;
   bool durable_ = true;

@@ -41,6 +41,7 @@ Result<std::unique_ptr<VaNode>> VaNode::Open(VaNodeOptions options) {
   log::StoreOptions so;
   so.create_if_missing = true;
   so.block_cache_bytes = 64 << 20;
+  so.point_lookup_cache_bytes = options.ocsp.store_cache_bytes;
   ASSIGN_OR_RETURN(n->store_, log::Store::Open(log::StorePath(options.data_dir), so));
   n->authority_ = std::make_unique<engine::LogAuthority>(hq.name());
   ASSIGN_OR_RETURN(n->mirror_, replication::MirrorClient::Open(n->store_.get(), hq, n->authority_.get(), options.name));

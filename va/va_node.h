@@ -63,6 +63,10 @@ class VaNode {
   size_t issuers() const;
   const std::optional<replication::Refused>& refused() const { return mirror_->refused(); }
   validation::OcspResponder& responder() { return *ocsp_; }
+  // WarmPresigned: PresignedStore::WarmUp of its answers (no lock).
+  Result<validation::PresignedStore::WarmUpResult> WarmPresigned(const std::atomic<bool>& stop) {
+    return presigned_->WarmUp(stop);
+  }
 
  private:
   struct Served {

@@ -12,20 +12,16 @@ bool IsFresh(const OcspAnswer& a, uint64_t held_generation, const AnswerCache::F
 
 }  // namespace
 
-AnswerCache::Shard& AnswerCache::ShardOf(std::string_view request) {
-  return shards_[std::hash<std::string_view>{}(request) % kShards];  // as Admit picks it
-}
-
 bool AnswerCache::Admit(std::string_view request) {
-  const uint64_t h = std::hash<std::string_view>{}(request);
-  if (!shards_[h % kShards].swapped.load(std::memory_order_relaxed)) return true;
+  const uint64_t h = KeyHash{}(request);
+  if (!ShardOf(h).swapped.load(std::memory_order_relaxed)) return true;
   const uint32_t fingerprint = static_cast<uint32_t>(h >> 32) | 1;  // 0: an empty slot
   std::atomic<uint32_t>& slot = doorkeeper_[h % kDoorkeeperSlots];
   return slot.exchange(fingerprint, std::memory_order_relaxed) == fingerprint;
 }
 
 void AnswerCache::Insert(Shard& s, std::string key, Entry entry, size_t bytes,
-                         std::unordered_map<std::string, Entry>* dropped) {
+                         Map* dropped) {
   if (s.newer_bytes + bytes > HalfShard()) {  // the newer half is full: it becomes the older one
     s.swapped.store(true, std::memory_order_relaxed);
     *dropped = std::move(s.older);
@@ -39,39 +35,40 @@ void AnswerCache::Insert(Shard& s, std::string key, Entry entry, size_t bytes,
 }
 
 std::optional<OcspAnswer> AnswerCache::Find(std::string_view request, const Freshness& fresh) {
-  Shard& s = ShardOf(request);
-  const std::string key(request);
-  std::unordered_map<std::string, Entry> dropped;  // freed after the lock is released
+  const size_t hash = KeyHash{}(request);
+  Shard& s = ShardOf(hash);
+  Map dropped;  // freed after the lock is released
   std::lock_guard lock(s.mu);
-  if (auto it = s.newer.find(key); it != s.newer.end()) {
+  if (auto it = s.newer.find(request); it != s.newer.end()) {
     if (!IsFresh(it->second.answer, it->second.generation, fresh)) return std::nullopt;
     return it->second.answer;
   }
-  auto old = s.older.find(key);
+  auto old = s.older.find(request);
   if (old == s.older.end()) return std::nullopt;
   // Asked for again: it moves to the newer generation (or goes, if stale).
-  Entry moved = std::move(old->second);
+  auto node = s.older.extract(old);
+  std::string key = std::move(node.key());
+  Entry moved = std::move(node.mapped());
   const size_t bytes = EntryBytes(request, moved.answer);
-  s.older.erase(old);
   s.older_bytes -= std::min(s.older_bytes, bytes);
   if (!IsFresh(moved.answer, moved.generation, fresh)) return std::nullopt;
   OcspAnswer answer = moved.answer;
-  Insert(s, key, std::move(moved), bytes, &dropped);
+  Insert(s, std::move(key), std::move(moved), bytes, &dropped);
   return answer;
 }
 
 void AnswerCache::Put(std::string_view request, const OcspAnswer& answer, uint64_t generation) {
   const size_t bytes = EntryBytes(request, answer);
   if (bytes > HalfShard()) return;
-  Shard& s = ShardOf(request);
-  std::unordered_map<std::string, Entry> dropped;  // freed after the lock is released
+  Shard& s = ShardOf(KeyHash{}(request));
+  Map dropped;  // freed after the lock is released
   std::string key(request);
   std::lock_guard lock(s.mu);
-  if (auto old = s.older.find(key); old != s.older.end()) {
+  if (auto old = s.older.find(request); old != s.older.end()) {
     s.older_bytes -= std::min(s.older_bytes, EntryBytes(request, old->second.answer));
     s.older.erase(old);
   }
-  if (auto held = s.newer.find(key); held != s.newer.end()) {
+  if (auto held = s.newer.find(request); held != s.newer.end()) {
     s.newer_bytes -= std::min(s.newer_bytes, EntryBytes(request, held->second.answer));
     s.newer.erase(held);
   }

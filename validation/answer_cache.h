@@ -28,6 +28,7 @@
 #include <memory>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -74,22 +75,29 @@ class AnswerCache {
 
  private:
   static constexpr size_t kShards = 16;
+  // Maps are searched by string_view, hashed once per call (no key copy
+  // on a lookup).
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
   struct Entry {
     OcspAnswer answer;
     uint64_t generation = 0;
   };
+  using Map = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, Entry> newer, older;  // guarded by mu
+    Map newer, older;                                     // guarded by mu
     size_t newer_bytes = 0, older_bytes = 0;              // guarded by mu
     std::atomic<bool> swapped{false};                     // it has been full once
   };
-  Shard& ShardOf(std::string_view request);
+  Shard& ShardOf(size_t hash) { return shards_[hash % kShards]; }
   size_t HalfShard() const { return std::max<size_t>(max_bytes_ / kShards / 2, 1); }
   // Insert adds an entry to the newer generation of `s` (whose lock the
   // caller holds), swapping generations first when it would not fit; the
   // generation dropped goes to `dropped`, for the caller to free unlocked.
-  void Insert(Shard& s, std::string key, Entry entry, size_t bytes, std::unordered_map<std::string, Entry>* dropped);
+  void Insert(Shard& s, std::string key, Entry entry, size_t bytes, Map* dropped);
 
   const size_t max_bytes_;
   std::array<Shard, kShards> shards_;

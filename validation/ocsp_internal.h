@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "ca/openssl_types.h"
 #include "engine/status_records.h"
@@ -34,7 +35,12 @@ struct OcspResponder::Issuer {
 std::string ToDer(OCSP_RESPONSE* r);
 // Digest: the hash of `cert`'s subject name or of its public key bits.
 std::string Digest(const EVP_MD* md, bool of_name, X509* cert);
-std::string OctetString(const ASN1_OCTET_STRING* s);
+// OctetView: the bytes of `s` (empty for null), valid while `s` is.
+std::string_view OctetView(const ASN1_OCTET_STRING* s);
+// SerialMagnitude: a serial's big-endian bytes without leading zeros (as
+// BN_bn2bin writes them, the key of the status and answer stores), valid
+// while `serial` is; nullopt for a negative serial.
+std::optional<ByteSpan> SerialMagnitude(const ASN1_INTEGER* serial);
 // StatusResponse: an unsigned response of `status` (malformedRequest,
 // tryLater, internalError, unauthorized).
 std::string StatusResponse(int status);

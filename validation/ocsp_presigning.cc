@@ -63,7 +63,7 @@ const OcspResponder::Issuer* OcspResponder::FindIssuer(OCSP_CERTID* cid) const {
   ASN1_INTEGER* serial = nullptr;
   if (OCSP_id_get0_info(&name_hash, &md, &key_hash, &serial, cid) != 1) return nullptr;
   const int nid = OBJ_obj2nid(md);
-  const std::string nh = OctetString(name_hash), kh = OctetString(key_hash);
+  const std::string_view nh = OctetView(name_hash), kh = OctetView(key_hash);
   for (const auto& is : issuers_) {
     if ((nid == NID_sha1 && nh == is->sha1_name && kh == is->sha1_key) ||
         (nid == NID_sha256 && nh == is->sha256_name && kh == is->sha256_key)) {
@@ -206,11 +206,9 @@ std::optional<OcspAnswer> OcspResponder::FromStore(OCSP_CERTID* cid, int64_t now
   if (issuer == nullptr) return std::nullopt;
   ASN1_INTEGER* serial = nullptr;
   if (OCSP_id_get0_info(nullptr, nullptr, nullptr, &serial, cid) != 1 || serial == nullptr) return std::nullopt;
-  ca::BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
-  if (!bn || BN_is_negative(bn.get())) return std::nullopt;
-  Bytes serial_bytes(static_cast<size_t>(BN_num_bytes(bn.get())));
-  BN_bn2bin(bn.get(), serial_bytes.data());
-  Result<std::optional<PresignedAnswer>> stored = presigned_store_->Lookup(issuer->ca_id, serial_bytes);
+  const std::optional<ByteSpan> serial_bytes = SerialMagnitude(serial);
+  if (!serial_bytes) return std::nullopt;
+  Result<std::optional<PresignedAnswer>> stored = presigned_store_->Lookup(issuer->ca_id, *serial_bytes);
   std::optional<PresignedAnswer> answer;
   if (stored.ok() && stored->has_value() && now >= (*stored)->this_update && now < (*stored)->next_update - 60) {
     answer = std::move(**stored);
@@ -223,15 +221,15 @@ std::optional<OcspAnswer> OcspResponder::FromStore(OCSP_CERTID* cid, int64_t now
   if (!answer) {
     // Issued but not (or no longer) pre-signed: sign it now, both CertIDs,
     // and keep it — within the budget, so random serials cannot make it sign.
-    Result<std::optional<engine::CertRecord>> rec = status_->Get(issuer->ca_id, serial_bytes);
+    Result<std::optional<engine::CertRecord>> rec = status_->Get(issuer->ca_id, *serial_bytes);
     if (!rec.ok() || !rec->has_value() || !(*rec)->issued) return std::nullopt;  // the caller decides
     if (!TakeSigningToken()) return TryLater();
-    Result<PresignedAnswer> made = SignSerial(*issuer, serial_bytes, *rec, now);
+    Result<PresignedAnswer> made = SignSerial(*issuer, *serial_bytes, *rec, now);
     if (!made.ok()) return std::nullopt;
     signed_++;
     if (presigned_writable_) {
       std::vector<PresignedStore::Entry> e(1);
-      e[0].key = {issuer->ca_id, serial_bytes};
+      e[0].key = {issuer->ca_id, Bytes(serial_bytes->begin(), serial_bytes->end())};
       e[0].answer = *made;
       (void)presigned_store_->Put(std::move(e));
     }

@@ -44,6 +44,7 @@ Result<std::unique_ptr<OcspReplica>> OcspReplica::Open(const std::string& store_
   log::StoreOptions so;
   so.secondary_dir = secondary_dir;
   so.block_cache_bytes = 64 << 20;
+  so.point_lookup_cache_bytes = options.store_cache_bytes;
   ASSIGN_OR_RETURN(r->store_, log::Store::Open(store_path, so));
   ASSIGN_OR_RETURN(r->status_, engine::CertStatus::OpenExisting(r->store_.get()));
   ASSIGN_OR_RETURN(r->positions_, r->status_->Positions());

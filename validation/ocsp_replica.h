@@ -44,6 +44,8 @@ class OcspReplica {
   Result<bool> Follow();
   net::HttpResponse Handle(const net::HttpRequest& request);
   OcspResponder& responder() { return *ocsp_; }
+  // WarmPresigned: PresignedStore::WarmUp of HQ's answers (no lock).
+  Result<PresignedStore::WarmUpResult> WarmPresigned(const std::atomic<bool>& stop) { return presigned_->WarmUp(stop); }
 
  private:
   OcspReplica() = default;

@@ -30,10 +30,21 @@ std::string Digest(const EVP_MD* md, bool of_name, X509* cert) {
   return ok == 1 ? std::string(reinterpret_cast<char*>(buf), len) : std::string();
 }
 
-std::string OctetString(const ASN1_OCTET_STRING* s) {
-  return s ? std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                         static_cast<size_t>(ASN1_STRING_length(s)))
-           : std::string();
+std::string_view OctetView(const ASN1_OCTET_STRING* s) {
+  return s ? std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                              static_cast<size_t>(ASN1_STRING_length(s)))
+           : std::string_view();
+}
+
+std::optional<ByteSpan> SerialMagnitude(const ASN1_INTEGER* serial) {
+  if (serial == nullptr || ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER) return std::nullopt;
+  const unsigned char* p = ASN1_STRING_get0_data(serial);
+  size_t n = static_cast<size_t>(std::max(0, ASN1_STRING_length(serial)));
+  while (n > 0 && *p == 0) {
+    ++p;
+    --n;
+  }
+  return ByteSpan(p, n);
 }
 
 std::string StatusResponse(int status) {
@@ -300,7 +311,7 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
       return internal_error();
     }
     const int nid = OBJ_obj2nid(md);
-    const std::string nh = OctetString(name_hash), kh = OctetString(key_hash);
+    const std::string_view nh = OctetView(name_hash), kh = OctetView(key_hash);
     const Issuer* issuer = nullptr;
     for (const auto& is : issuers_) {
       if ((nid == NID_sha1 && nh == is->sha1_name && kh == is->sha1_key) ||
@@ -317,10 +328,11 @@ OcspAnswer OcspResponder::Build(OCSP_REQUEST* req, int64_t now) {
       // Each responder speaks only for its own CA: no response can carry
       // answers of two served issuers.
       if (signer != issuer) return unauthorized();
-      ca::BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
-      Bytes serial_bytes(bn ? static_cast<size_t>(BN_num_bytes(bn.get())) : 0);
-      if (bn) BN_bn2bin(bn.get(), serial_bytes.data());
-      Result<std::optional<engine::CertRecord>> rec = status_->Get(issuer->ca_id, serial_bytes);
+      // A negative serial names no certificate (RFC 5280 §4.1.2.2): never issued.
+      const std::optional<ByteSpan> serial_bytes = SerialMagnitude(serial);
+      Result<std::optional<engine::CertRecord>> rec =
+          serial_bytes ? status_->Get(issuer->ca_id, *serial_bytes)
+                       : Result<std::optional<engine::CertRecord>>(std::optional<engine::CertRecord>());
       if (!rec.ok()) return internal_error();
       const SerialStatus st = StatusOf(issuer->id, *rec);
       status = st.status;

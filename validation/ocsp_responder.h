@@ -76,6 +76,10 @@ struct OcspOptions {
   // never stored. The oldest half is dropped when the newer half is full
   // (two generations: a hot answer survives by being asked for).
   size_t max_cache_bytes = 256u << 20;
+  // The block cache of the store of pre-signed answers, for whoever opens
+  // that store (va::VaNode, OcspReplica; HQ: HqOptions): at about 700 bytes
+  // a certificate, what holds every answer in memory.
+  size_t store_cache_bytes = 256u << 20;
   std::function<int64_t()> now;         // seconds; default: the system clock
   // Signatures made while answering (a nonce echoed, a serial with no
   // pre-signed answer, a request of several CertIDs): at most this many a

@@ -65,9 +65,13 @@ Result<std::unique_ptr<PresignedStore>> PresignedStore::Open(log::Store* store) 
 
 Result<std::optional<PresignedAnswer>> PresignedStore::Lookup(ByteSpan ca_id, ByteSpan serial) {
   if (cf_ == nullptr) return std::optional<PresignedAnswer>();
-  ASSIGN_OR_RETURN(std::optional<std::string> v, store_->Find(cf_, AnswerKey(ca_id, serial)));
-  if (!v) return std::optional<PresignedAnswer>();
-  ASSIGN_OR_RETURN(PresignedAnswer a, Decode(*v));
+  // Pinned: the value is read where the block cache holds it, copied once (into the answer).
+  rocksdb::PinnableSlice value;
+  const std::string key = AnswerKey(ca_id, serial);
+  const rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), cf_, key, &value);
+  if (s.IsNotFound()) return std::optional<PresignedAnswer>();
+  RETURN_IF_ERROR(log::FromRocks(s, "read a pre-signed OCSP answer"));
+  ASSIGN_OR_RETURN(PresignedAnswer a, Decode(std::string_view(value.data(), value.size())));
   return std::optional<PresignedAnswer>(std::move(a));
 }
 
@@ -113,6 +117,25 @@ Result<std::vector<PresignedKey>> PresignedStore::Due(int64_t now, size_t max) {
   // refresh schedules a later time — the next look starts at `now`.
   due_from_ = out.size() < max ? std::max(last, now) : last;
   return out;
+}
+
+Result<PresignedStore::WarmUpResult> PresignedStore::WarmUp(const std::atomic<bool>& stop) {
+  WarmUpResult r;
+  if (cf_ == nullptr) return r;
+  const size_t budget = store_->BlockCacheCapacity(cf_);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = true;
+  ro.readahead_size = 2 << 20;
+  const rocksdb::Slice upper("s");  // the answers only
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, cf_));
+  for (it->Seek("r"); it->Valid() && r.bytes < budget; it->Next()) {
+    if ((r.answers & 1023) == 0 && stop.load(std::memory_order_relaxed)) break;
+    r.answers++;
+    r.bytes += it->key().size() + it->value().size();
+  }
+  if (!it->status().ok()) return log::FromRocks(it->status(), "warm the pre-signed OCSP answers");
+  return r;
 }
 
 uint64_t PresignedStore::EstimatedCount() {

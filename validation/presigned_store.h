@@ -69,6 +69,17 @@ class PresignedStore {
   // refresh failed).
   Result<std::vector<PresignedKey>> Due(int64_t now, size_t max);
   void RestartDue() { due_from_ = 0; }
+  // WarmUp reads the stored answers in key order into the store's block
+  // cache (readahead: a sequential read, not a lookup a block), so that a
+  // restarted server answers from memory at once instead of paying a disk
+  // read per request until its cache fills. It stops once it has read as
+  // many bytes as the cache holds (a fleet larger than the cache is not
+  // read whole for nothing), at the end, or when `stop` becomes true.
+  struct WarmUpResult {
+    uint64_t answers = 0;
+    uint64_t bytes = 0;
+  };
+  Result<WarmUpResult> WarmUp(const std::atomic<bool>& stop);
   // Count returns how many answers are stored (an estimate from RocksDB).
   uint64_t EstimatedCount();
   bool available() const { return cf_ != nullptr; }

@@ -119,6 +119,12 @@ class ValidationAuthority {
   // (a revocation — Refresh already did those), then new issuances, then
   // answers whose refresh time has come. Returns how many it signed.
   Result<size_t> PresignStep(std::chrono::milliseconds budget);
+  // WarmPresigned reads the pre-signed answers into their block cache
+  // (PresignedStore::WarmUp); hq serve runs it once at start, beside
+  // serving, on a thread of its own. Takes no lock.
+  Result<PresignedStore::WarmUpResult> WarmPresigned(const std::atomic<bool>& stop) {
+    return presigned_->WarmUp(stop);
+  }
   // presign_caught_up: the last PresignStep left no new issuance unsigned.
   bool presign_caught_up() const { return presign_caught_up_.load(); }
   // WriteMetrics adds the OCSP responder's metrics and, per CA, the age,

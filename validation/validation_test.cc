@@ -767,6 +767,41 @@ TEST(ValidationTest, PresignedAnswersAreServedWithoutASignature) {
   EXPECT_EQ(*w.va->PresignStep(std::chrono::seconds(30)), 41u);
 }
 
+// A CertID whose serial is the negative of an issued one names no
+// certificate: it is never answered with the issued serial's status (the
+// lookups key serials by magnitude).
+TEST(ValidationTest, ANegativeSerialIsNeverTakenForItsMagnitude) {
+  World w;
+  w.ocsp_options.on_demand_signatures_per_second = 0;  // sign what it must
+  w.Open();
+  w.Issue(3);
+  ASSERT_TRUE(w.va->Refresh().ok());
+  ASSERT_TRUE(w.va->PresignStep(std::chrono::seconds(30)).ok());
+  X509* issuer = w.issuing.certificate();
+  ASSERT_EQ(Ask(w, w.certs[0].get(), issuer).status, V_OCSP_CERTSTATUS_GOOD);
+  ca::Asn1IntegerPtr negative(ASN1_INTEGER_dup(X509_get0_serialNumber(w.certs[0].get())));
+  negative->type = V_ASN1_NEG_INTEGER;
+  OCSP_CERTID* id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer),
+                                     negative.get());
+  ca::OpenSslPtr<OCSP_CERTID, OCSP_CERTID_free> id_copy(OCSP_CERTID_dup(id));
+  OcspRequestPtr req(OCSP_REQUEST_new());
+  ASSERT_NE(OCSP_request_add0_id(req.get(), id), nullptr);
+  unsigned char* der = nullptr;
+  const int len = i2d_OCSP_REQUEST(req.get(), &der);
+  OcspAnswer a = w.va->ocsp().Respond(ByteSpan(der, static_cast<size_t>(len)));
+  OPENSSL_free(der);
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(a.der.data());
+  OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(a.der.size())));
+  ASSERT_TRUE(resp);
+  ASSERT_EQ(OCSP_response_status(resp.get()), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+  OcspBasicPtr bs(OCSP_response_get1_basic(resp.get()));
+  int status = -1, reason = -1;
+  ASN1_GENERALIZEDTIME *rev = nullptr, *this_update = nullptr, *next_update = nullptr;
+  ASSERT_EQ(OCSP_resp_find_status(bs.get(), id_copy.get(), &status, &reason, &rev, &this_update, &next_update), 1);
+  EXPECT_NE(status, V_OCSP_CERTSTATUS_GOOD);
+  EXPECT_NE(a.outcome, OcspOutcome::kGood);
+}
+
 // A night's sync of thousands of issuances, projected while the pre-signer
 // works in short steps: every one is signed ahead (the journal is read in
 // order and resumed after what was done, never skipping what a later
