@@ -73,7 +73,7 @@ start_hq() {
 }
 metric() { curl -s "$OP/metrics" | awk -v m="$1" 'index($0, m " ") == 1 { print $2 }'; }
 hq_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/${PIDS[0]}/stat"; }
-signed_ahead() { local v; v="$(metric 'mirrorca_ocsp_signatures_total{when="ahead"}')"; echo "${v%.*}"; }
+signed_ahead() { local v; v="$(metric 'mirrorca_ocsp_signatures_total{when="ahead"}')"; v="${v%.*}"; echo "${v:-0}"; }
 caught_up() {  # at least $1 signed ahead by this process, and nothing left
   until (( $(signed_ahead) >= $1 )) && [[ "$(metric mirrorca_ocsp_presign_caught_up)" == 1 ]]; do sleep 0.25; done
 }
