@@ -48,6 +48,13 @@ VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
     ERR_clear_error();
     return Fail(VetFailure::kProofOfPossession, "CSR signature does not verify with its key");
   }
+  VetOutcome o = VetKey(key, profile);
+  if (!o.ok()) return o;
+  o.request = std::move(*req);
+  return o;
+}
+
+VetOutcome VetKey(EVP_PKEY* key, const Profile& profile) {
   const KeyType type = ClassifyKey(key);
   if (!profile.AllowsKey(type)) {
     std::string allowed;
@@ -58,8 +65,18 @@ VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
   }
   VetOutcome o;
   o.public_key = UpRef(key);
-  o.request = std::move(*req);
   return o;
+}
+
+VetOutcome VetPublicKey(std::string_view spki_der, const Profile& profile) {
+  LibCtxLease libctx;
+  const auto* p = reinterpret_cast<const unsigned char*>(spki_der.data());
+  EvpPkeyPtr key(d2i_PUBKEY_ex(nullptr, &p, static_cast<long>(spki_der.size()), libctx.get(), nullptr));
+  if (!key || p != reinterpret_cast<const unsigned char*>(spki_der.data()) + spki_der.size()) {
+    ERR_clear_error();
+    return Fail(VetFailure::kBadCsr, "the requested public key does not parse");
+  }
+  return VetKey(key.get(), profile);
 }
 
 VetOutcome VetDeviceSerial(std::string_view device_serial, const Profile& profile) {

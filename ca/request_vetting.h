@@ -32,6 +32,13 @@ struct VetOutcome {
 // VetRequest checks a PEM or DER CSR against `profile`.
 VetOutcome VetRequest(std::string_view csr, const Profile& profile);
 
+// VetPublicKey checks a SubjectPublicKeyInfo (DER) whose possession the
+// enrollment protocol proved (CMP's proof of possession, verified by
+// OpenSSL's CMP server): it parses and the profile allows its key.
+// VetKey checks a parsed key the same way.
+VetOutcome VetPublicKey(std::string_view spki_der, const Profile& profile);
+VetOutcome VetKey(EVP_PKEY* key, const Profile& profile);
+
 // VetDeviceSerial checks a device serial against the profile's pattern.
 VetOutcome VetDeviceSerial(std::string_view device_serial, const Profile& profile);
 

@@ -238,7 +238,7 @@ void FactoryCa::Vet(Work& w) {
   w.result.device_serial = req.device_serial;
   w.request_hash = w.keygen ? crypto::Sha256({AsBytes("keygen"), AsBytes(req.batch_id),
                                            AsBytes(req.device_serial)})
-                            : crypto::Sha256(AsBytes(req.csr));
+                            : crypto::Sha256(AsBytes(req.public_key_der.empty() ? req.csr : req.public_key_der));
   if (!ValidBatchId(req.batch_id)) {
     return Refuse(w, RejectionReason::UNKNOWN_BATCH, "malformed batch id");
   }
@@ -273,6 +273,16 @@ void FactoryCa::Vet(Work& w) {
   ca::VetOutcome serial = ca::VetDeviceSerial(req.device_serial, *w.profile);
   if (!serial.ok()) return Refuse(w, ReasonFor(serial.failure), serial.detail);
   if (w.keygen) return;  // the key is generated in Sign, after the reservation
+  if (!req.public_key_der.empty()) {  // possession proved by the protocol (CMP)
+    ca::VetOutcome key = ca::VetPublicKey(req.public_key_der, *w.profile);
+    if (!key.ok()) return Refuse(w, ReasonFor(key.failure), key.detail);
+    w.public_key = std::move(key.public_key);
+    // The key as OpenSSL encodes it again: one key, one device, however it was sent.
+    Result<Bytes> spki_hash = crypto::KeySpkiSha256(w.public_key.get());
+    if (!spki_hash.ok()) return Refuse(w, RejectionReason::BAD_CSR, "the requested public key does not encode");
+    w.key_hash.assign(spki_hash->begin(), spki_hash->end());
+    return;
+  }
   ca::VetOutcome vet = ca::VetRequest(req.csr, *w.profile);
   if (!vet.ok()) return Refuse(w, ReasonFor(vet.failure), vet.detail);
   w.public_key = std::move(vet.public_key);
@@ -419,6 +429,19 @@ EnrollResult FactoryCa::Enroll(const EnrollRequest& request) {
   Work w;
   w.request = &request;
   return Process(w);
+}
+
+EnrollResult FactoryCa::RecordRefusal(const EnrollRequest& request, RejectionReason reason, std::string detail) {
+  metrics_.requests++;
+  Work w;
+  w.request = &request;
+  w.now = env_->NowMicros();
+  w.result.device_serial = request.device_serial;
+  w.request_hash = crypto::Sha256({AsBytes("refused"), AsBytes(request.csr), AsBytes(request.public_key_der)});
+  Refuse(w, reason, std::move(detail));
+  std::vector<Work*> works{&w};
+  Record(works);
+  return std::move(w.result);
 }
 
 std::vector<EnrollResult> FactoryCa::EnrollBulk(const std::vector<EnrollRequest>& requests) {

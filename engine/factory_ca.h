@@ -68,6 +68,10 @@ struct EnrollRequest {
   std::string device_serial;
   std::string csr;          // PEM or DER
   std::string ra_id;
+  // Instead of a CSR: a SubjectPublicKeyInfo (DER) whose possession the
+  // enrollment protocol has proved (CMP's POPO, checked by OpenSSL's CMP
+  // server before the request reaches the CA). Vetted as a CSR's key is.
+  std::string public_key_der;
 };
 
 struct KeygenRequest {
@@ -123,6 +127,11 @@ class FactoryCa {
   // one durable append for all their events; results are in request order.
   std::vector<EnrollResult> EnrollBulk(const std::vector<EnrollRequest>& requests);
   EnrollResult Keygen(const KeygenRequest& request);
+  // RecordRefusal records a request an enrollment protocol refuses before
+  // it reaches the CA (a CMP revocation request: revocation belongs to HQ)
+  // as the same issuanceRejected event every refusal is; returns the
+  // refusal (kUnavailable if the log could not record it).
+  EnrollResult RecordRefusal(const EnrollRequest& request, RejectionReason reason, std::string detail);
 
   static constexpr size_t kMaxBulk = 1000;
 
