@@ -275,7 +275,8 @@ Result<FactoryConfig> LoadFactoryConfig(const std::string& path) {
   ASSIGN_OR_RETURN(c.hq_log_key, d.Str(*hq, "hq", "log_key", true));
 
   ASSIGN_OR_RETURN(const toml::table* en, d.Section("enroll", true));
-  RETURN_IF_ERROR(d.Known(*en, "enroll", {"listen", "tls_cert", "tls_key", "tls_ca"}));
+  RETURN_IF_ERROR(d.Known(*en, "enroll", {"listen", "tls_cert", "tls_key", "tls_ca", "cmp_secrets_dir"}));
+  ASSIGN_OR_RETURN(c.cmp_secrets_dir, d.PathOf(*en, "enroll", "cmp_secrets_dir", false));
   ASSIGN_OR_RETURN(auto hp, d.Listen(*en, "enroll"));
   c.listen_address = hp.first;
   c.listen_port = hp.second;

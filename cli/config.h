@@ -77,6 +77,9 @@ struct FactoryConfig {
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 0;
   TlsFiles tls;
+  // [enroll] cmp_secrets_dir: <batch>.secret files (0600), the shared secrets
+  // of CMP MAC protection per batch ("": MAC protection is refused).
+  std::string cmp_secrets_dir;
   std::vector<RaEntry> ras;
   std::map<std::string, std::string> profile_files;
   uint64_t checkpoint_interval = 1000;

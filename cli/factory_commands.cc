@@ -14,6 +14,10 @@
 #include "cli/sync_support.h"
 #include "engine/enrollment_api.h"
 #include "engine/factory_ca.h"
+#include "enrollment/batch_secrets.h"
+#include "enrollment/cmp_server.h"
+#include "ca/certificate.h"
+#include "crypto/key_store.h"
 #include "net/access_log.h"
 #include "net/control_socket.h"
 #include "net/http_server.h"
@@ -23,6 +27,60 @@
 
 namespace mirrorca::cli {
 namespace {
+
+// CmpOptionsFor: CMP answers are signed with the enrollment listener's TLS
+// identity; RA protection certificates chain to its client CA (the LAN CA
+// of the RAs' TLS certificates); MAC secrets are [enroll] cmp_secrets_dir's.
+Result<enrollment::CmpServerOptions> CmpOptionsFor(const FactoryConfig& c) {
+  Env* env = Env::Default();
+  enrollment::CmpServerOptions o;
+  ASSIGN_OR_RETURN(std::string cert_pem, env->ReadFile(c.tls.cert));
+  ASSIGN_OR_RETURN(std::vector<ca::X509Ptr> chain, ca::ParseCertificateChainPem(cert_pem));
+  if (chain.empty()) return Status::InvalidArgument(c.tls.cert + " holds no certificate");
+  o.protection_cert = std::move(chain.front());
+  for (size_t i = 1; i < chain.size(); ++i) o.protection_chain.push_back(std::move(chain[i]));
+  ASSIGN_OR_RETURN(o.protection_key, crypto::OpenKeyAt(env, c.tls.key));
+  ASSIGN_OR_RETURN(std::string ca_pem, env->ReadFile(c.tls.ca));
+  ASSIGN_OR_RETURN(o.ra_trust, ca::ParseCertificateChainPem(ca_pem));
+  auto secrets = std::make_shared<enrollment::BatchSecrets>(c.cmp_secrets_dir);
+  o.batch_secret = [secrets](const std::string& batch) -> std::optional<std::string> {
+    Result<std::optional<std::string>> s = secrets->Read(batch);
+    if (!s.ok()) {
+      logging::Warn("cmp-secret", {{"warning", "cmp-secret"}, {"batch", batch.substr(0, 64)}, {"detail", s.status().message()}});
+      return std::nullopt;
+    }
+    return std::move(*s);
+  };
+  return o;
+}
+
+// HandleCmpHttp: RFC 6712 — POST /.well-known/cmp/p/<batch>, application/pkixcmp.
+std::optional<net::HttpResponse> HandleCmpHttp(enrollment::CmpServer& cmp, const net::HttpRequest& r,
+                                               const std::string& ra_id) {
+  constexpr std::string_view kPrefix = "/.well-known/cmp";
+  if (r.path.rfind(kPrefix, 0) != 0) return std::nullopt;
+  net::HttpResponse out;
+  std::string batch = r.path.size() > kPrefix.size() + 3 && r.path.compare(kPrefix.size(), 3, "/p/") == 0
+                          ? r.path.substr(kPrefix.size() + 3)
+                          : "";
+  if (!batch.empty() && batch.back() == '/') batch.pop_back();
+  if (batch.empty() || batch.find('/') != std::string::npos) {
+    out.status = 404;
+    out.body = "CMP is served at /.well-known/cmp/p/<batch>\n";
+    return out;
+  }
+  if (r.method != "POST") {
+    out.status = 405;
+    out.body = "POST a DER PKIMessage (application/pkixcmp)\n";
+    return out;
+  }
+  enrollment::CmpReply reply = cmp.Handle(batch, r.body, ra_id);
+  out.status = reply.http_status;
+  out.content_type = reply.content_type;
+  out.body = std::move(reply.body);
+  out.headers = {{"Cache-Control", "no-store"}};
+  return out;
+}
 
 Status Serve(const std::string& config_path) {
   ASSIGN_OR_RETURN(FactoryConfig c, LoadFactoryConfig(config_path));
@@ -60,6 +118,8 @@ Status Serve(const std::string& config_path) {
   }
   ASSIGN_OR_RETURN(std::unique_ptr<engine::FactoryCa> ca, engine::FactoryCa::Open(o));
   engine::EnrollmentApi api(ca.get());
+  ASSIGN_OR_RETURN(enrollment::CmpServerOptions cmp_options, CmpOptionsFor(c));
+  enrollment::CmpServer cmp(ca.get(), std::move(cmp_options));
   const net::OperatorHooks hooks = FactoryOperatorHooks(ca.get());
   ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.tls.cert, c.tls.key, c.tls.ca}, pins));
   net::HttpServerOptions so;
@@ -69,6 +129,9 @@ Status Serve(const std::string& config_path) {
       tls,
       net::WithAccessLog("enroll", logging::Level::kInfo, [&](const net::HttpRequest& r) {
         if (net::IsHealthPath(r.path)) return net::HandleOperator(HealthOnly(hooks), r);
+        auto ra = ra_by_spki.find(r.peer_spki);
+        const std::string ra_id = ra == ra_by_spki.end() ? "" : ra->second;
+        if (std::optional<net::HttpResponse> cmp_answer = HandleCmpHttp(cmp, r, ra_id)) return std::move(*cmp_answer);
         engine::ApiRequest req;
         req.method = r.method;
         req.path = r.path;
@@ -76,8 +139,7 @@ Status Serve(const std::string& config_path) {
         auto ct = r.headers.find("content-type");
         if (ct != r.headers.end()) req.content_type = ct->second;
         req.body = r.body;
-        auto ra = ra_by_spki.find(r.peer_spki);
-        req.ra_id = ra == ra_by_spki.end() ? "" : ra->second;
+        req.ra_id = ra_id;
         engine::ApiResponse a = api.Handle(req);
         net::HttpResponse out;
         out.status = a.status;

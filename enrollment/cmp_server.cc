@@ -22,7 +22,7 @@ using CmpMsgPtr = ca::OpenSslPtr<OSSL_CMP_MSG, OSSL_CMP_MSG_free>;
 // PKIBody choices (RFC 4210 §5.1.2), as OSSL_CMP_MSG_get_bodytype numbers
 // them (OpenSSL 3.0 keeps its names internal).
 constexpr int kBodyIR = 0, kBodyIP = 1, kBodyCR = 2, kBodyCP = 3, kBodyP10CR = 4, kBodyKUR = 7, kBodyKUP = 8,
-              kBodyRR = 11, kBodyGENM = 21;
+              kBodyRR = 11, kBodyGENM = 21, kBodyERROR = 23;
 using SrvCtxPtr = ca::OpenSslPtr<OSSL_CMP_SRV_CTX, OSSL_CMP_SRV_CTX_free>;
 using CmpCtxPtr = ca::OpenSslPtr<OSSL_CMP_CTX, OSSL_CMP_CTX_free>;
 
@@ -61,6 +61,8 @@ std::string TransactionId(const OSSL_CMP_MSG* msg) {
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(id)),
                      static_cast<size_t>(ASN1_STRING_length(id)));
 }
+
+bool IsError(const OSSL_CMP_MSG* m) { return OSSL_CMP_MSG_get_bodytype(m) == kBodyERROR; }
 
 bool StartsTransaction(int body) {
   return body == kBodyIR || body == kBodyCR || body == kBodyP10CR ||
@@ -367,10 +369,22 @@ CmpReply CmpServer::Handle(const std::string& batch, std::string_view der, const
     std::lock_guard lock(t->mu);
     response.reset(OSSL_CMP_SRV_process_request(t->srv.get(), request->get()));
   }
+  // OpenSSL's reason, for the record of a refusal (never a secret: a name of what failed).
+  const char* why = ERR_peek_error() != 0 ? ERR_reason_error_string(ERR_peek_error()) : nullptr;
+  const std::string reason = why != nullptr ? why : "refused";
   ERR_clear_error();
   if (!response) return Plain(500, "the CMP request could not be answered\n");
   Result<std::string> out = Encode(response.get());
   if (!out.ok()) return Plain(500, out.status().message() + "\n");
+  // A new request refused before it reached the CA (protection, proof of
+  // possession, format): the same issuanceRejected event as every refusal.
+  if (IsError(response.get()) && StartsTransaction(body) && body != kBodyGENM) {
+    engine::EnrollRequest er;
+    er.batch_id = batch;
+    er.ra_id = ra_id;
+    (void)ca_->RecordRefusal(er, engine::RejectionReason::UNSPECIFIED,
+                             "CMP request refused before issuance: " + reason);
+  }
   // An issued certificate not yet confirmed (no implicit confirmation):
   // the transaction waits for the client's certConf.
   const int answer = OSSL_CMP_MSG_get_bodytype(response.get());

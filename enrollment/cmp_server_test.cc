@@ -170,6 +170,7 @@ TEST(CmpServerTest, AWrongMacOrNoProtectionIssuesNothing) {
   EXPECT_EQ(w.Ir(other.get(), "DEV-0005"), nullptr);
   w.wire.batch = "B1";
   EXPECT_EQ(w.Issued(), 0u);
+  EXPECT_EQ(w.Rejected(), 2u) << "each refusal of B1 is an issuanceRejected event";
   ERR_clear_error();
 }
 
