@@ -86,7 +86,8 @@ void BatchLedger::ApplyFactoryEvent(log::schema::Event::Reader e) {
 std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch_id,
                                                         const std::string& device_serial,
                                                         const std::string& ra_id, int64_t now,
-                                                        const std::string& key_hash, bool allow_shared_key) {
+                                                        const std::string& key_hash, bool allow_shared_key,
+                                                        const Bytes* renews) {
   std::lock_guard lock(mu_);
   auto it = batches_.find(batch_id);
   if (it == batches_.end() || !it->second.terms) {
@@ -133,6 +134,10 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
   r.batch_id = batch_id;
   r.device_serial = device_serial;
   auto dev = devices_.find(device_serial);
+  if (renews != nullptr && (dev == devices_.end() || dev->second != *renews)) {
+    return Refuse(RejectionReason::SUBJECT_NOT_ALLOWED,
+                  "the certificate to renew is not device '" + device_serial + "''s latest from this factory");
+  }
   if (dev != devices_.end()) {
     if (!t.allow_reissue.contains(device_serial) ||
         reissued_.contains({batch_id, device_serial})) {

@@ -92,12 +92,15 @@ class BatchLedger {
   // `key_hash` (SHA-256 of the device key's SPKI; empty: a key made here)
   // must not be certified, or in flight, for another device unless
   // `allow_shared_key` (the profile's switch): a line whose key generation
-  // is broken would otherwise ship clones. Returns the refusal when a rule
-  // is broken.
+  // is broken would otherwise ship clones. `renews` (a key update, CMP kur)
+  // must be the certificate serial of the device's latest certificate, and
+  // the second certificate still needs HQ's re-issue authorization.
+  // Returns the refusal when a rule is broken.
   std::variant<Reservation, Refusal> Reserve(const std::string& batch_id,
                                              const std::string& device_serial,
                                              const std::string& ra_id, int64_t now,
-                                             const std::string& key_hash = {}, bool allow_shared_key = false);
+                                             const std::string& key_hash = {}, bool allow_shared_key = false,
+                                             const Bytes* renews = nullptr);
   // Commit records a durable issuance; returns true when it used the last
   // slot of the batch's quota (the caller then records batchClosed).
   bool Commit(const Reservation& r);

@@ -299,7 +299,8 @@ void FactoryCa::Vet(Work& w) {
 void FactoryCa::Reserve(Work& w) {
   if (w.refused) return;
   auto r = ledger_->Reserve(w.request->batch_id, w.request->device_serial, w.request->ra_id, w.now, w.key_hash,
-                            w.profile->allow_shared_keys);
+                            w.profile->allow_shared_keys,
+                            w.request->renews_serial ? &*w.request->renews_serial : nullptr);
   if (auto* refusal = std::get_if<Refusal>(&r)) {
     return Refuse(w, refusal->reason, refusal->detail);
   }

@@ -72,6 +72,10 @@ struct EnrollRequest {
   // enrollment protocol has proved (CMP's POPO, checked by OpenSSL's CMP
   // server before the request reaches the CA). Vetted as a CSR's key is.
   std::string public_key_der;
+  // A key update (CMP kur): the serial of the certificate it replaces, which
+  // must be the device's latest from this factory; the new certificate also
+  // needs HQ's re-issue authorization for the device in this batch.
+  std::optional<Bytes> renews_serial;
 };
 
 struct KeygenRequest {

@@ -143,12 +143,21 @@ struct CmpCallbacks {
     engine::EnrollRequest er;
     er.batch_id = t.batch;
     er.ra_id = t.ra_id;
-    if (OSSL_CMP_MSG_get_bodytype(req) == kBodyKUR) {
-      // Re-keying needs a renewal path through the batch ledger (one device,
-      // one certificate today): refused, recorded, until it has one.
-      engine::EnrollResult r = ca.RecordRefusal(er, engine::RejectionReason::UNSPECIFIED,
-                                                "CMP kur (key update) is not served by this factory yet");
-      return Status(OSSL_CMP_PKISTATUS_rejection, OSSL_CMP_PKIFAILUREINFO_badRequest, r.detail);
+    const bool kur = OSSL_CMP_MSG_get_bodytype(req) == kBodyKUR;
+    if (kur) {
+      // The device's current certificate protects the kur: of the
+      // certificates the message carries (OpenSSL keeps them as "untrusted"),
+      // the one of this factory's CA whose key signed the message.
+      X509* old = SignerOfKur(OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), req, ca.issuing_ca().certificate());
+      if (old == nullptr) {
+        engine::EnrollResult r = ca.RecordRefusal(
+            er, engine::RejectionReason::SUBJECT_NOT_ALLOWED,
+            "CMP kur: the protection certificate is not a valid certificate of this factory's CA");
+        return Status(OSSL_CMP_PKISTATUS_rejection, OSSL_CMP_PKIFAILUREINFO_badCertId, r.detail);
+      }
+      const ASN1_INTEGER* serial = X509_get0_serialNumber(old);
+      er.renews_serial = Bytes(ASN1_STRING_get0_data(serial), ASN1_STRING_get0_data(serial) + ASN1_STRING_length(serial));
+      er.device_serial = SubjectSerial(X509_get_subject_name(old));
     }
     if (p10cr != nullptr) {
       er.csr = Der(const_cast<X509_REQ*>(p10cr));
@@ -166,7 +175,14 @@ struct CmpCallbacks {
         return Status(OSSL_CMP_PKISTATUS_rejection, OSSL_CMP_PKIFAILUREINFO_badCertTemplate, r.detail);
       }
       er.public_key_der = std::move(tmpl->public_key_der);
-      er.device_serial = std::move(tmpl->subject_serial);
+      if (!kur) {
+        er.device_serial = std::move(tmpl->subject_serial);
+      } else if (!tmpl->subject_serial.empty() && tmpl->subject_serial != er.device_serial) {
+        engine::EnrollResult r = ca.RecordRefusal(er, engine::RejectionReason::SUBJECT_NOT_ALLOWED,
+                                                  "CMP kur: the template names device '" + tmpl->subject_serial +
+                                                      "', the certificate to renew '" + er.device_serial + "'");
+        return Status(OSSL_CMP_PKISTATUS_rejection, OSSL_CMP_PKIFAILUREINFO_badCertTemplate, r.detail);
+      }
     }
     engine::EnrollResult r = ca.Enroll(er);
     if (!r.ok()) {
@@ -243,6 +259,29 @@ struct CmpCallbacks {
   }
 
   static Result<std::string> CertificateSequenceDer(const std::vector<ca::X509Ptr>& certs);
+
+  // SignerOfKur: the certificate, issued by `issuer` and valid now, whose key
+  // protects `req` (checked again with that certificate pinned, so that
+  // another device's certificate sent along cannot be renewed); null if none.
+  static X509* SignerOfKur(OSSL_CMP_CTX* ctx, const OSSL_CMP_MSG* req, X509* issuer) {
+    STACK_OF(X509)* carried = OSSL_CMP_CTX_get0_untrusted(ctx);
+    for (int i = 0; i < sk_X509_num(carried); ++i) {
+      X509* c = sk_X509_value(carried, i);
+      if (X509_check_issued(issuer, c) != X509_V_OK || X509_verify(c, X509_get0_pubkey(issuer)) != 1 ||
+          X509_cmp_current_time(X509_get0_notAfter(c)) <= 0 || X509_cmp_current_time(X509_get0_notBefore(c)) >= 0) {
+        continue;
+      }
+      CmpCtxPtr probe(OSSL_CMP_CTX_new(nullptr, nullptr));
+      if (!probe) break;
+      OSSL_CMP_CTX_set_log_verbosity(probe.get(), OSSL_CMP_LOG_EMERG);
+      if (OSSL_CMP_CTX_set1_srvCert(probe.get(), c) == 1 && OSSL_CMP_validate_msg(probe.get(), req) == 1) {
+        ERR_clear_error();
+        return c;
+      }
+    }
+    ERR_clear_error();
+    return nullptr;
+  }
 };
 
 Result<std::string> CmpCallbacks::CertificateSequenceDer(const std::vector<ca::X509Ptr>& certs) {
@@ -324,7 +363,13 @@ std::unique_ptr<Transaction> CmpServer::Begin(const std::string& batch, const st
     if (chain && sk_X509_num(chain.get()) > 0) OSSL_CMP_CTX_set1_extraCertsOut(ctx, chain.get());
     X509_STORE* trust = X509_STORE_new();
     if (trust == nullptr) return nullptr;
-    for (const ca::X509Ptr& c : options_.ra_trust) X509_STORE_add_cert(trust, c.get());
+    // A kur is signed by the device with the certificate it renews (anchored
+    // at this factory's CA chain); everything else by an RA.
+    if (OSSL_CMP_MSG_get_bodytype(request) == kBodyKUR) {
+      for (const ca::X509Ptr& c : ca_->issuing_ca().chain()) X509_STORE_add_cert(trust, c.get());
+    } else {
+      for (const ca::X509Ptr& c : options_.ra_trust) X509_STORE_add_cert(trust, c.get());
+    }
     OSSL_CMP_CTX_set0_trustedStore(ctx, trust);
   }
   return t;

@@ -73,7 +73,9 @@ struct CmpWorld {
   Wire wire;
 
   explicit CmpWorld(uint64_t quota = 10) {
-    f.Authorize(f.Terms("B1", quota));
+    engine::BatchTerms terms = f.Terms("B1", quota);
+    terms.allow_reissue = {"DEV-0050"};
+    f.Authorize(terms);
     CmpServerOptions o;
     o.protection_cert = ca::UpRef(server_cert.get());
     o.protection_key = ca::UpRef(server_key.get());
@@ -249,6 +251,51 @@ TEST(CmpServerTest, GenmAnswersTheCaCertificatesAndRrIsRefused) {
   EXPECT_TRUE(OSSL_CMP_CTX_get_failInfoCode(rr.get()) & (1 << OSSL_CMP_PKIFAILUREINFO_notAuthorized))
       << OSSL_CMP_CTX_get_failInfoCode(rr.get());
   EXPECT_EQ(w.Rejected(), 1u) << "the rr is an issuanceRejected event";
+  ERR_clear_error();
+}
+
+// kur: the device renews with its current certificate and key, once (HQ's
+// re-issue authorization for it), and only a device HQ allowed.
+TEST(CmpServerTest, KurRenewsADeviceOnceWithItsCurrentCertificate) {
+  CmpWorld w;
+  auto first_client = w.Client();
+  ca::EvpPkeyPtr first_key = *ca::GenerateKey(ca::KeyType::kP256);
+  OSSL_CMP_CTX_set0_newPkey(first_client.get(), 1, ca::UpRef(first_key.get()).release());
+  OSSL_CMP_CTX_set1_subjectName(first_client.get(), CmpWorld::Subject("DEV-0050").get());
+  X509* first = OSSL_CMP_exec_IR_ses(first_client.get());
+  ASSERT_NE(first, nullptr);
+  auto kur = [&](X509* cert, EVP_PKEY* key) {
+    auto c = w.Client();
+    OSSL_CMP_CTX_set1_cert(c.get(), cert);
+    OSSL_CMP_CTX_set1_pkey(c.get(), key);
+    OSSL_CMP_CTX_set1_oldCert(c.get(), cert);
+    ca::EvpPkeyPtr next = *ca::GenerateKey(ca::KeyType::kP256);
+    OSSL_CMP_CTX_set0_newPkey(c.get(), 1, next.release());
+    X509* renewed = OSSL_CMP_exec_KUR_ses(c.get());
+    return std::make_pair(renewed != nullptr ? ca::UpRef(renewed) : ca::X509Ptr(), std::move(c));
+  };
+  auto [renewed, c1] = kur(first, first_key.get());
+  ASSERT_TRUE(renewed);
+  EXPECT_EQ(SubjectSerialOf(renewed.get()), "DEV-0050");
+  EXPECT_NE(ASN1_INTEGER_cmp(X509_get0_serialNumber(renewed.get()), X509_get0_serialNumber(first)), 0);
+  EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(renewed.get()), OSSL_CMP_CTX_get0_newPkey(c1.get(), 0)), 1);
+  // A second renewal: HQ allowed one.
+  auto [again, c2] = kur(renewed.get(), OSSL_CMP_CTX_get0_newPkey(c1.get(), 1));
+  EXPECT_FALSE(again);
+  EXPECT_TRUE(OSSL_CMP_CTX_get_failInfoCode(c2.get()) & (1 << OSSL_CMP_PKIFAILUREINFO_duplicateCertReq));
+  // A device HQ did not allow a second certificate.
+  auto other_client = w.Client();
+  ca::EvpPkeyPtr other_key = *ca::GenerateKey(ca::KeyType::kP256);
+  OSSL_CMP_CTX_set0_newPkey(other_client.get(), 1, ca::UpRef(other_key.get()).release());
+  OSSL_CMP_CTX_set1_subjectName(other_client.get(), CmpWorld::Subject("DEV-0051").get());
+  X509* other = OSSL_CMP_exec_IR_ses(other_client.get());
+  ASSERT_NE(other, nullptr);
+  auto [refused, c3] = kur(other, other_key.get());
+  EXPECT_FALSE(refused);
+  // The RA's own certificate renews nothing (it is not of this CA).
+  auto [foreign, c4] = kur(w.ra_cert.get(), w.ra_key.get());
+  EXPECT_FALSE(foreign);
+  EXPECT_EQ(w.Issued(), 3u);
   ERR_clear_error();
 }
 

@@ -7,7 +7,9 @@
 #     certificates;
 #   - refused, each with a PKIFailureInfo a client can act on: an rr
 #     (revocation belongs to HQ), a wrong MAC, a request outside the
-#     profile, the batch's quota spent, a kur (not served yet);
+#     profile, a key already certified, the batch's quota spent;
+#   - kur: the device renews with its current certificate (HQ's re-issue
+#     authorization), once; not with a certificate of another CA;
 #   - each issued certificate verifies with `openssl verify` against the
 #     chain, is in the factory's log (audit verify --certificate), and after
 #     a sync HQ answers `good` for it with `openssl ocsp`.
@@ -17,8 +19,9 @@ source "$(dirname "$0")/lib.sh"
 "$BIN" demo --dir "$T/d" --devices 3 > "$T/demo.txt" 2>&1 || fail "demo: $(tail -5 "$T/demo.txt")"
 D="$T/d"
 cd "$D"
-# A batch for this test: 5 certificates, and its line's MAC secret (0600).
-"$BIN" batch authorize --config hq.toml --batch CMP1 --quota 5 --deliver > "$T/authorize.json" \
+# A batch for this test: 6 certificates, device CMP-0001 allowed a second
+# one (its key update), and the line's MAC secret (0600).
+"$BIN" batch authorize --config hq.toml --batch CMP1 --quota 6 --reissue CMP-0001 --deliver > "$T/authorize.json" \
   || fail "batch authorize: $(cat "$T/authorize.json")"
 mkdir -p cmp-secrets
 ( umask 077 && echo "line-1 bootstrap secret" > cmp-secrets/CMP1.secret )
@@ -84,9 +87,20 @@ echo "ok: a device serial outside the profile is refused (badCertTemplate)"
 cmp_refused dupkey "duplicateCertReq" -cmd ir "${TLS[@]}" "${SIG[@]}" -newkey "$T/p10.key" -subject "/serialNumber=CMP-0005"
 echo "ok: a key already certified is refused (duplicateCertReq)"
 
-cmp_refused kur "badRequest" -cmd kur "${TLS[@]}" -cert "$T/sig.pem" -key "$T/sig.key" -srvcert factory/tls/factory-enroll.pem \
-  -newkey "$T/wrong.key"
-echo "ok: kur is refused with a status (not served yet)"
+# kur: the device renews with its current certificate; once (HQ's re-issue
+# authorization), and only a certificate of this factory.
+newkey kur
+cmp_ok kur -cmd kur "${TLS[@]}" -cert "$T/sig.pem" -key "$T/sig.key" -srvcert factory/tls/factory-enroll.pem \
+  -newkey "$T/kur.key"
+openssl x509 -in "$T/kur.pem" -noout -subject | grep -q "serialNumber = CMP-0001" || fail "kur certificate subject"
+[[ "$(openssl x509 -in "$T/kur.pem" -noout -serial)" != "$(openssl x509 -in "$T/sig.pem" -noout -serial)" ]] \
+  || fail "kur returned the old certificate"
+newkey kur2
+cmp_refused kur-again "duplicateCertReq" -cmd kur "${TLS[@]}" -cert "$T/kur.pem" -key "$T/kur.key" \
+  -srvcert factory/tls/factory-enroll.pem -newkey "$T/kur2.key"
+cmp_refused kur-foreign "no suitable sender cert" -cmd kur "${TLS[@]}" -cert ra/ra-line1.pem -key ra/ra-line1.key \
+  -srvcert factory/tls/factory-enroll.pem -newkey "$T/kur2.key"
+echo "ok: kur renews CMP-0001 once; a second time, or with a certificate not of this CA, is refused"
 
 newkey q4
 cmp_ok q4 -cmd ir "${TLS[@]}" "${SIG[@]}" -newkey "$T/q4.key" -subject "/serialNumber=CMP-0006"
@@ -102,17 +116,17 @@ curl -s --cacert ra/ca.pem --cert ra/ra-line1.pem --key ra/ra-line1.key "https:/
 python3 - "$T/batch.json" <<'PY' || fail "batch counts: $(cat "$T/batch.json")"
 import json, sys
 b = json.load(open(sys.argv[1]))
-assert b["issued"] == 5, b
-assert b["rejected"] >= 6, b   # rr, wrong MAC, profile, duplicate key, kur, quota
+assert b["issued"] == 6, b
+assert b["rejected"] >= 7, b   # rr, wrong MAC, profile, duplicate key, 2 kur, quota
 PY
-echo "ok: 5 issued, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rejected"])' "$T/batch.json") refusals recorded"
+echo "ok: 6 issued, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rejected"])' "$T/batch.json") refusals recorded"
 
 # In the factory's log, then at HQ after a sync, with OCSP good.
 kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
-CERTS=("$T/sig.pem" "$T/mac.pem" "$T/p10.pem" "$T/q4.pem" "$T/q5.pem")
+CERTS=("$T/sig.pem" "$T/mac.pem" "$T/p10.pem" "$T/kur.pem" "$T/q4.pem" "$T/q5.pem")
 args=(); for c in "${CERTS[@]}"; do args+=(--certificate "$c"); done
 "$BIN" audit verify --data factory/data "${args[@]}" > "$T/audit.json" 2>&1 || fail "audit verify: $(cat "$T/audit.json")"
-grep -q '"certificates_logged":5' "$T/audit.json" || fail "not every certificate is in the factory log: $(cat "$T/audit.json")"
+grep -q '"certificates_logged":6' "$T/audit.json" || fail "not every certificate is in the factory log: $(cat "$T/audit.json")"
 echo "ok: every certificate is in the factory's log"
 start hq hq.toml hq.log serving_validation
 "$BIN" sync --config factory.toml --deadline 30 > "$T/sync.json" 2>&1 || fail "sync: $(cat "$T/sync.json")"
