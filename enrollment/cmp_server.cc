@@ -95,15 +95,6 @@ int FailBitFor(const engine::EnrollResult& r) {
                                                       : OSSL_CMP_PKIFAILUREINFO_badRequest;
 }
 
-std::string Der(X509_REQ* req) {
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_REQ(req, &der);
-  if (n <= 0) return "";
-  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  return out;
-}
-
 ca::X509StackPtr StackOf(const std::vector<ca::X509Ptr>& certs, size_t from = 0) {
   ca::X509StackPtr sk(sk_X509_new_null());
   for (size_t i = from; sk && i < certs.size(); ++i) {
@@ -160,7 +151,8 @@ struct CmpCallbacks {
       er.device_serial = SubjectSerial(X509_get_subject_name(old));
     }
     if (p10cr != nullptr) {
-      er.csr = Der(const_cast<X509_REQ*>(p10cr));
+      Result<std::string> csr = ca::RequestDer(const_cast<X509_REQ*>(p10cr));
+      er.csr = csr.ok() ? std::move(*csr) : std::string();  // empty: refused as a bad CSR
       er.device_serial = SubjectSerial(X509_REQ_get_subject_name(p10cr));
     } else {
       Result<CertTemplateRequest> tmpl = ReadCertTemplate(OSSL_CRMF_MSG_get0_tmpl(crm));

@@ -117,9 +117,9 @@ struct CmpWorld {
     return n;
   }
 
-  // Ir runs an initialization request for `serial` with a new P-256 key.
-  X509* Ir(OSSL_CMP_CTX* c, const std::string& serial) {
-    ca::EvpPkeyPtr device = *ca::GenerateKey(ca::KeyType::kP256);
+  // Ir runs an initialization request for `serial` with `key`, or a new P-256 key.
+  X509* Ir(OSSL_CMP_CTX* c, const std::string& serial, EVP_PKEY* key = nullptr) {
+    ca::EvpPkeyPtr device = key != nullptr ? ca::UpRef(key) : *ca::GenerateKey(ca::KeyType::kP256);
     OSSL_CMP_CTX_set0_newPkey(c, 1, device.release());
     OSSL_CMP_CTX_set1_subjectName(c, Subject(serial).get());
     return OSSL_CMP_exec_IR_ses(c);
@@ -260,9 +260,7 @@ TEST(CmpServerTest, KurRenewsADeviceOnceWithItsCurrentCertificate) {
   CmpWorld w;
   auto first_client = w.Client();
   ca::EvpPkeyPtr first_key = *ca::GenerateKey(ca::KeyType::kP256);
-  OSSL_CMP_CTX_set0_newPkey(first_client.get(), 1, ca::UpRef(first_key.get()).release());
-  OSSL_CMP_CTX_set1_subjectName(first_client.get(), CmpWorld::Subject("DEV-0050").get());
-  X509* first = OSSL_CMP_exec_IR_ses(first_client.get());
+  X509* first = w.Ir(first_client.get(), "DEV-0050", first_key.get());
   ASSERT_NE(first, nullptr);
   auto kur = [&](X509* cert, EVP_PKEY* key) {
     auto c = w.Client();
@@ -286,9 +284,7 @@ TEST(CmpServerTest, KurRenewsADeviceOnceWithItsCurrentCertificate) {
   // A device HQ did not allow a second certificate.
   auto other_client = w.Client();
   ca::EvpPkeyPtr other_key = *ca::GenerateKey(ca::KeyType::kP256);
-  OSSL_CMP_CTX_set0_newPkey(other_client.get(), 1, ca::UpRef(other_key.get()).release());
-  OSSL_CMP_CTX_set1_subjectName(other_client.get(), CmpWorld::Subject("DEV-0051").get());
-  X509* other = OSSL_CMP_exec_IR_ses(other_client.get());
+  X509* other = w.Ir(other_client.get(), "DEV-0051", other_key.get());
   ASSERT_NE(other, nullptr);
   auto [refused, c3] = kur(other, other_key.get());
   EXPECT_FALSE(refused);

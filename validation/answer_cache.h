@@ -75,8 +75,7 @@ class AnswerCache {
 
  private:
   static constexpr size_t kShards = 16;
-  // Maps are searched by string_view, hashed once per call (no key copy
-  // on a lookup).
+  // Maps are searched by string_view: no copy of the key on a lookup.
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }

@@ -155,6 +155,19 @@ struct Status1 {
   bool nonce_ok = false, extended_revoke = false, signature_ok = false;
 };
 
+// Exchange sends `req` to the VA's responder; `answer` (if given) gets the
+// answer as it left, the result is it parsed (null if it does not parse).
+OcspResponsePtr Exchange(World& w, OCSP_REQUEST* req, OcspAnswer* answer = nullptr) {
+  unsigned char* der = nullptr;
+  const int len = i2d_OCSP_REQUEST(req, &der);
+  OcspAnswer a = w.va->ocsp().Respond(ByteSpan(der, static_cast<size_t>(len)));
+  OPENSSL_free(der);
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(a.der.data());
+  OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(a.der.size())));
+  if (answer != nullptr) *answer = std::move(a);
+  return resp;
+}
+
 Status1 Ask(World& w, X509* cert, X509* issuer, const EVP_MD* md = EVP_sha1(), bool nonce = false) {
   OcspRequestPtr req(OCSP_REQUEST_new());
   OCSP_CERTID* id = OCSP_cert_to_id(md, cert, issuer);
@@ -163,13 +176,8 @@ Status1 Ask(World& w, X509* cert, X509* issuer, const EVP_MD* md = EVP_sha1(), b
   if (nonce) {
     EXPECT_EQ(OCSP_request_add1_nonce(req.get(), nullptr, 16), 1);
   }
-  unsigned char* der = nullptr;
-  int len = i2d_OCSP_REQUEST(req.get(), &der);
-  OcspAnswer a = w.va->ocsp().Respond(ByteSpan(der, static_cast<size_t>(len)));
-  OPENSSL_free(der);
   Status1 s;
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(a.der.data());
-  OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(a.der.size())));
+  OcspResponsePtr resp = Exchange(w, req.get());
   EXPECT_TRUE(resp);
   EXPECT_EQ(OCSP_response_status(resp.get()), OCSP_RESPONSE_STATUS_SUCCESSFUL);
   OcspBasicPtr bs(OCSP_response_get1_basic(resp.get()));
@@ -314,12 +322,8 @@ TEST(ValidationTest, MixedIssuerRequestsAreRefusedAndUnseenSerialsFollowTheIssue
   OcspRequestPtr req(OCSP_REQUEST_new());
   ASSERT_NE(OCSP_request_add0_id(req.get(), OCSP_cert_to_id(EVP_sha1(), w.certs[0].get(), w.issuing.certificate())), nullptr);
   ASSERT_NE(OCSP_request_add0_id(req.get(), OCSP_cert_to_id(EVP_sha1(), unseen.get(), w.other.certificate())), nullptr);
-  unsigned char* der = nullptr;
-  const int len = i2d_OCSP_REQUEST(req.get(), &der);
-  OcspAnswer a = w.va->ocsp().Respond(ByteSpan(der, static_cast<size_t>(len)));
-  OPENSSL_free(der);
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(a.der.data());
-  OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(a.der.size())));
+  OcspAnswer a;
+  OcspResponsePtr resp = Exchange(w, req.get(), &a);
   ASSERT_TRUE(resp);
   EXPECT_EQ(OCSP_response_status(resp.get()), OCSP_RESPONSE_STATUS_UNAUTHORIZED);
   EXPECT_FALSE(a.successful);
@@ -786,12 +790,8 @@ TEST(ValidationTest, ANegativeSerialIsNeverTakenForItsMagnitude) {
   ca::OpenSslPtr<OCSP_CERTID, OCSP_CERTID_free> id_copy(OCSP_CERTID_dup(id));
   OcspRequestPtr req(OCSP_REQUEST_new());
   ASSERT_NE(OCSP_request_add0_id(req.get(), id), nullptr);
-  unsigned char* der = nullptr;
-  const int len = i2d_OCSP_REQUEST(req.get(), &der);
-  OcspAnswer a = w.va->ocsp().Respond(ByteSpan(der, static_cast<size_t>(len)));
-  OPENSSL_free(der);
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(a.der.data());
-  OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(a.der.size())));
+  OcspAnswer a;
+  OcspResponsePtr resp = Exchange(w, req.get(), &a);
   ASSERT_TRUE(resp);
   ASSERT_EQ(OCSP_response_status(resp.get()), OCSP_RESPONSE_STATUS_SUCCESSFUL);
   OcspBasicPtr bs(OCSP_response_get1_basic(resp.get()));
