@@ -119,6 +119,14 @@ Result<std::string> EncryptedPkcs8Pem(EVP_PKEY* key, std::string_view password) 
   return BioContents(bio.get());
 }
 
+Result<std::string> Pkcs8Der(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || i2d_PKCS8PrivateKey_bio(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return OpenSslError("encode private key");
+  }
+  return BioContents(bio.get());
+}
+
 Result<std::string> PublicKeyPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) return OpenSslError("encode public key");

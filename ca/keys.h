@@ -43,6 +43,9 @@ using crypto::SavePrivateKeyPem;
 // EncryptedPkcs8Pem returns `key` as an encrypted PKCS#8 PEM
 // (PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256) under `password`.
 Result<std::string> EncryptedPkcs8Pem(EVP_PKEY* key, std::string_view password);
+// Pkcs8Der returns `key` as an unencrypted PKCS#8 PrivateKeyInfo (DER), for a
+// protocol whose channel protects it (EST serverkeygen over TLS, RFC 7030 §4.4.2).
+Result<std::string> Pkcs8Der(EVP_PKEY* key);
 
 // PublicKeyPem returns the SubjectPublicKeyInfo of `key` as PEM.
 Result<std::string> PublicKeyPem(EVP_PKEY* key);

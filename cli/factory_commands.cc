@@ -16,6 +16,7 @@
 #include "engine/factory_ca.h"
 #include "enrollment/batch_secrets.h"
 #include "enrollment/cmp_server.h"
+#include "enrollment/est_server.h"
 #include "ca/certificate.h"
 #include "crypto/key_store.h"
 #include "net/access_log.h"
@@ -52,6 +53,11 @@ Result<enrollment::CmpServerOptions> CmpOptionsFor(const FactoryConfig& c) {
     return std::move(*s);
   };
   return o;
+}
+
+std::string Header(const net::HttpRequest& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
 }
 
 // HandleCmpHttp: RFC 6712 — POST /.well-known/cmp/p/<batch>, application/pkixcmp.
@@ -120,8 +126,13 @@ Status Serve(const std::string& config_path) {
   engine::EnrollmentApi api(ca.get());
   ASSIGN_OR_RETURN(enrollment::CmpServerOptions cmp_options, CmpOptionsFor(c));
   enrollment::CmpServer cmp(ca.get(), std::move(cmp_options));
+  enrollment::EstServer est(ca.get());
   const net::OperatorHooks hooks = FactoryOperatorHooks(ca.get());
-  ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.tls.cert, c.tls.key, c.tls.ca}, pins));
+  // RAs are pinned; a device may also connect with a certificate of this
+  // factory's CAs, to re-enroll over EST (nothing else answers it).
+  net::DeviceIssuers devices;
+  for (const ca::IssuingCa* held : ca->HeldCas()) devices.issuer_pems.push_back(held->chain_pem());
+  ASSIGN_OR_RETURN(auto tls, net::ServerContext({c.tls.cert, c.tls.key, c.tls.ca}, pins, devices));
   net::HttpServerOptions so;
   so.address = c.listen_address;
   so.port = c.listen_port;
@@ -131,13 +142,21 @@ Status Serve(const std::string& config_path) {
         if (net::IsHealthPath(r.path)) return net::HandleOperator(HealthOnly(hooks), r);
         auto ra = ra_by_spki.find(r.peer_spki);
         const std::string ra_id = ra == ra_by_spki.end() ? "" : ra->second;
+        enrollment::EstHttpRequest est_request{r.method, r.path, Header(r, "content-type"), r.body,
+                                               {ra_id, ra_id.empty() ? r.peer_certificate_der : ""}};
+        if (std::optional<enrollment::EstReply> est_answer = est.Handle(est_request)) {
+          return net::HttpResponse{est_answer->http_status, std::move(est_answer->content_type),
+                                   std::move(est_answer->headers), std::move(est_answer->body)};
+        }
+        if (ra_id.empty()) {  // a device: only EST re-enrollment answers it
+          return net::HttpResponse{403, "text/plain", {}, "a device certificate may only re-enroll over EST\n"};
+        }
         if (std::optional<net::HttpResponse> cmp_answer = HandleCmpHttp(cmp, r, ra_id)) return std::move(*cmp_answer);
         engine::ApiRequest req;
         req.method = r.method;
         req.path = r.path;
         req.query = r.query;
-        auto ct = r.headers.find("content-type");
-        if (ct != r.headers.end()) req.content_type = ct->second;
+        req.content_type = Header(r, "content-type");
         req.body = r.body;
         req.ra_id = ra_id;
         engine::ApiResponse a = api.Handle(req);

@@ -97,7 +97,10 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
   BatchCounts& b = it->second;
   const BatchTerms& t = *b.terms;
   if (b.closed) return Refuse(RejectionReason::BATCH_CLOSED, "batch '" + batch_id + "' is closed");
-  if (!t.allowed_ras.empty() &&
+  // A renewal by the device itself (no RA: ra_id empty) is not an RA's
+  // enrollment; HQ's re-issue authorization for the device gates it below.
+  const bool by_device = renews != nullptr && ra_id.empty();
+  if (!t.allowed_ras.empty() && !by_device &&
       std::find(t.allowed_ras.begin(), t.allowed_ras.end(), ra_id) == t.allowed_ras.end()) {
     return Refuse(RejectionReason::RA_NOT_AUTHORIZED,
                   "RA '" + ra_id + "' is not authorized for batch '" + batch_id + "'");

@@ -41,7 +41,9 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 
 std::string_view ErrorCode(const EnrollResult& r) { return RejectionCode(r.reason); }
 
-int HttpStatus(EnrollError e) {
+}  // namespace
+
+int HttpStatusOf(EnrollError e) {
   switch (e) {
     case EnrollError::kNone: return 200;
     case EnrollError::kBadRequest: return 400;
@@ -54,6 +56,8 @@ int HttpStatus(EnrollError e) {
   return 500;
 }
 
+namespace {
+
 json ItemJson(const EnrollResult& r) {
   json j{{"device_serial", r.device_serial}};
   if (r.ok()) {
@@ -63,7 +67,7 @@ json ItemJson(const EnrollResult& r) {
     j["certificate_chain"] = r.chain_pem;
   } else {
     j["status"] = "rejected";
-    j["error"] = {{"status", HttpStatus(r.error)}, {"code", ErrorCode(r)}, {"detail", r.detail}};
+    j["error"] = {{"status", HttpStatusOf(r.error)}, {"code", ErrorCode(r)}, {"detail", r.detail}};
   }
   return j;
 }
@@ -98,7 +102,7 @@ ApiResponse EnrollmentApi::Problem(int status, std::string_view code, std::strin
 }
 
 ApiResponse ErrorResponse(const EnrollResult& r) {
-  const int status = HttpStatus(r.error);
+  const int status = HttpStatusOf(r.error);
   return EnrollmentApi::Problem(status, ErrorCode(r), "certificate request refused", r.detail);
 }
 

@@ -62,6 +62,9 @@ class EnrollmentApi {
 
 // ErrorResponse renders a failed EnrollResult as problem+json.
 ApiResponse ErrorResponse(const EnrollResult& r);
+// HttpStatusOf: the HTTP status of an enrollment outcome (429 for a quota,
+// 503 when the log cannot record), the same for every HTTP transport.
+int HttpStatusOf(EnrollError e);
 
 }  // namespace mirrorca::engine
 

@@ -102,6 +102,7 @@ std::string_view RejectionCode(RejectionReason r) {
 struct FactoryCa::Work {
   const EnrollRequest* request = nullptr;
   bool keygen = false;
+  bool unencrypted_key = false;
   std::string password;
   EnrollResult result;
   std::shared_ptr<const BatchTerms> terms;
@@ -153,6 +154,18 @@ Result<std::unique_ptr<FactoryCa>> FactoryCa::Open(FactoryCaOptions options) {
   f->options_ = std::move(options);
   RETURN_IF_ERROR(f->Replay());
   return f;
+}
+
+std::vector<const ca::IssuingCa*> FactoryCa::HeldCas() const {
+  std::vector<const ca::IssuingCa*> out{issuing_.get()};
+  for (const auto& p : previous_) out.push_back(p.get());
+  return out;
+}
+
+Result<const ca::Profile*> FactoryCa::BatchProfile(const std::string& batch_id) {
+  std::optional<BatchCounts> batch = ledger_->Batch(batch_id);
+  if (!batch || !batch->terms) return Status::NotFound("batch '" + batch_id + "' is not authorized by HQ for this factory");
+  return ProfileFor(batch->terms->profile);
 }
 
 const ca::IssuingCa* FactoryCa::IssuingCaFor(const Bytes& ca_id) const {
@@ -242,9 +255,12 @@ void FactoryCa::Vet(Work& w) {
   if (!ValidBatchId(req.batch_id)) {
     return Refuse(w, RejectionReason::UNKNOWN_BATCH, "malformed batch id");
   }
+  if (req.by_device && (!req.renews_serial || !req.ra_id.empty())) {
+    return Refuse(w, RejectionReason::INTERNAL_ERROR, "a renewal by the device names the certificate it renews and no RA");
+  }
   auto ra = options_.ra_batches.find(req.ra_id);
-  if (ra == options_.ra_batches.end() ||
-      !(ra->second.contains("*") || ra->second.contains(req.batch_id))) {
+  if (!req.by_device && (ra == options_.ra_batches.end() ||
+                         !(ra->second.contains("*") || ra->second.contains(req.batch_id)))) {
     return Refuse(w, RejectionReason::RA_NOT_AUTHORIZED,
                   "RA '" + req.ra_id + "' may not enroll in batch '" + req.batch_id + "'");
   }
@@ -317,9 +333,15 @@ void FactoryCa::Sign(Work& w) {
   if (w.keygen) {
     Result<EvpPkeyPtr> key = ca::GenerateKey(w.profile->keys.front());
     if (!key.ok()) return release("key generation failed");
-    Result<std::string> pem = ca::EncryptedPkcs8Pem(key->get(), w.password);
-    if (!pem.ok()) return release(pem.status().message());
-    w.result.private_key_pem = std::move(*pem);
+    if (w.unencrypted_key) {
+      Result<std::string> der = ca::Pkcs8Der(key->get());
+      if (!der.ok()) return release(der.status().message());
+      w.result.private_key_der = std::move(*der);
+    } else {
+      Result<std::string> pem = ca::EncryptedPkcs8Pem(key->get(), w.password);
+      if (!pem.ok()) return release(pem.status().message());
+      w.result.private_key_pem = std::move(*pem);
+    }
     w.public_key = std::move(*key);
   }
   ca::TemplateValues values{{"device_serial", w.request->device_serial},
@@ -473,7 +495,8 @@ EnrollResult FactoryCa::Keygen(const KeygenRequest& request) {
   w.request = &as_enroll;
   w.keygen = true;
   w.password = request.password;
-  if (request.password.size() < 8 || request.password.size() > 1024) {
+  w.unencrypted_key = request.unencrypted_key;
+  if (!request.unencrypted_key && (request.password.size() < 8 || request.password.size() > 1024)) {
     EnrollResult r;
     r.error = EnrollError::kBadRequest;
     r.reason = RejectionReason::SUBJECT_NOT_ALLOWED;

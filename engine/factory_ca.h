@@ -76,6 +76,11 @@ struct EnrollRequest {
   // must be the device's latest from this factory; the new certificate also
   // needs HQ's re-issue authorization for the device in this batch.
   std::optional<Bytes> renews_serial;
+  // by_device: the device itself authenticated with the certificate
+  // renews_serial names (EST simplereenroll, its TLS client certificate);
+  // no RA vouches, so ra_id is empty and no RA rule applies. HQ's re-issue
+  // authorization for the device remains the gate.
+  bool by_device = false;
 };
 
 struct KeygenRequest {
@@ -83,6 +88,10 @@ struct KeygenRequest {
   std::string device_serial;
   std::string password;     // for the encrypted PKCS#8; never stored or logged
   std::string ra_id;
+  // unencrypted_key: return the key as unencrypted PKCS#8 DER
+  // (private_key_der) instead of a password-encrypted PEM, for a protocol
+  // whose channel protects it (EST serverkeygen, RFC 7030 §4.4.2).
+  bool unencrypted_key = false;
 };
 
 // Stable error codes for API clients (problem+json "code").
@@ -106,6 +115,7 @@ struct EnrollResult {
   std::string certificate_pem;
   std::string chain_pem;        // leaf first, then the CA chain
   std::string private_key_pem;  // keygen only: encrypted PKCS#8
+  std::string private_key_der;  // keygen with unencrypted_key: PKCS#8 PrivateKeyInfo
   uint64_t log_seq = 0;
   bool ok() const { return error == EnrollError::kNone; }
 };
@@ -152,6 +162,11 @@ class FactoryCa {
   // SPKI hash `ca_id` (an empty id: the current one), null if not held.
   const ca::IssuingCa& issuing_ca() const { return *issuing_; }
   const ca::IssuingCa* IssuingCaFor(const Bytes& ca_id) const;
+  // HeldCas: every issuing CA this factory holds, the current one first.
+  std::vector<const ca::IssuingCa*> HeldCas() const;
+  // BatchProfile: the profile batch `batch_id` issues under (what EST's
+  // csrattrs announces); NotFound for a batch HQ has not authorized here.
+  Result<const ca::Profile*> BatchProfile(const std::string& batch_id);
   log::EventLog& log() { return *local_.log; }
   log::EventLog& hq_log() { return *hq_log_; }
   const FactoryMetrics& metrics() const { return metrics_; }

@@ -88,6 +88,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
                           asio::bind_executor(ex_, [self](const asio::error_code& ec) {
                             if (ec) return self->Close();
                             self->peer_spki_ = PeerSpkiHex(self->tls_->native_handle());
+                            self->peer_certificate_der_ = PeerCertificateDer(self->tls_->native_handle());
                             self->Arm(self->server_->options_.idle_timeout);
                             self->ReadMore();
                           }));
@@ -181,6 +182,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   void Dispatch() {
     HttpRequest& request_ = parser_.request();
     request_.peer_spki = peer_spki_;
+    request_.peer_certificate_der = peer_certificate_der_;
     const bool keep_alive = parser_.keep_alive();
     auto self = shared_from_this();
     if (server_->options_.inline_handlers) {
@@ -255,6 +257,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   bool request_armed_ = false;  // the request deadline is set for the request under way
   bool closed_ = false;
   std::string peer_spki_;
+  std::string peer_certificate_der_;
 };
 
 namespace {

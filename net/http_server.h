@@ -34,6 +34,7 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
   std::string peer_spki;  // hex SHA-256 of the client's SPKI
+  std::string peer_certificate_der;  // the client's TLS certificate (DER), "" without one
 };
 
 struct HttpResponse {

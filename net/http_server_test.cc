@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "base/status_macros.h"
 #include "net/http_client.h"
 #include "net/test_tls.h"
 
@@ -96,6 +97,58 @@ TEST(HttpServerTest, HandshakeRefusesMissingUnknownUnpinnedAndExpiredClients) {
   auto ok = f.Connect();
   ASSERT_TRUE(ok.ok());
   EXPECT_TRUE((*ok)->Request("GET", "/", "", "").ok());
+}
+
+// A port shared with devices (the factory's enrollment port): pinned RAs,
+// and devices with a certificate issued directly by one of this factory's
+// CAs. A device of another factory under the same OEM root, or a
+// certificate the root issued directly, is refused in the handshake.
+TEST(HttpServerTest, DeviceIssuersAdmitOnlyTheirOwnDevices) {
+  TestTls tls;
+  tls.Issue("server", true);
+  const std::string ra_pin = tls.Issue("ra", false);
+  // The OEM root with two factory CAs.
+  ca::CaSubject subject{.organization = "Example OEM", .factory = "F1", .vendor_id = "FFF1"};
+  ca::KeyAndCertificate root = *ca::CreateRoot(subject, ca::KeyType::kP256, ca::testing::NowSeconds());
+  auto factory_ca = [&](const std::string& name) {
+    ca::CaSubject s = subject;
+    s.factory = name;
+    ca::KeyAndCertificate out;
+    out.key = *ca::GenerateKey(ca::KeyType::kP256);
+    auto req = ca::CreateCaRequest(out.key.get(), *ca::BuiltinProfile("issuing-ca"), s);
+    out.cert = *ca::SignCaRequest(*ca::RequestPem(req->get()), *ca::BuiltinProfile("issuing-ca"), s, root.cert.get(),
+                                  root.key.get(), {"http://127.0.0.1:1/crl.crl", ""}, ca::testing::NowSeconds());
+    return out;
+  };
+  ca::KeyAndCertificate f1 = factory_ca("F1"), f2 = factory_ca("F2");
+  tls.Issue("device-f1", false, 0, &f1);
+  tls.Issue("device-f2", false, 0, &f2);
+  tls.Issue("by-root", false, 0, &root);
+  DeviceIssuers devices{{*ca::CertificatePem(f1.cert.get()) + *ca::CertificatePem(root.cert.get())}};
+  auto ctx = ServerContext(tls.Identity("server"), {ra_pin}, devices);
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  HttpServer server(*ctx, [](const HttpRequest& r) {
+    HttpResponse out;
+    out.body = r.peer_spki + " " + std::to_string(r.peer_certificate_der.size());
+    return out;
+  });
+  ASSERT_TRUE(server.Start().ok());
+  auto ask = [&](const std::string& client) -> Result<HttpClientResponse> {
+    // Each client trusts the server's TLS CA; its own chain is sent in full.
+    auto c = ClientContext(tls.Identity(client));
+    if (!c.ok()) return c.status();
+    ASSIGN_OR_RETURN(auto conn, HttpClient::Connect("127.0.0.1", server.port(), *c));
+    return conn->Request("GET", "/", "", "");
+  };
+  auto ra = ask("ra");
+  ASSERT_TRUE(ra.ok()) << ra.status();
+  EXPECT_TRUE(ra->body.starts_with(ra_pin));
+  auto device = ask("device-f1");
+  ASSERT_TRUE(device.ok()) << device.status();
+  EXPECT_NE(device->body.substr(device->body.find(' ') + 1), "0");  // the handler sees the device's certificate
+  EXPECT_FALSE(ask("device-f2").ok()) << "a device of another factory under the same root";
+  EXPECT_FALSE(ask("by-root").ok()) << "a certificate the root issued directly";
+  EXPECT_FALSE(ServerContext(tls.Identity("server"), {}, devices).ok()) << "RAs must be pinned";
 }
 
 TEST(HttpServerTest, GarbageAndOversizedRequestsGetProblemsAndAClose) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -37,10 +38,26 @@ Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id,
 // server runs (HQ's sync port as factories are onboarded or removed).
 // A client key must chain to id.ca_file and pass `pinned` (required).
 Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id, PinCheck pinned);
+// DeviceIssuers: certificates (with the chains up to their roots) whose
+// directly issued certificates a server also accepts without a pin: a
+// device's current certificate, on the factory's enrollment port, for EST
+// re-enrollment (RFC 7030 §3.3.2). The request handler tells the two kinds of
+// client apart (a pinned key is an RA; any other a device).
+struct DeviceIssuers {
+  std::vector<std::string> issuer_pems;  // each: the issuer, then its chain to the root
+};
+// ServerContext with devices: a client key is accepted when pinned (under
+// id.ca_file), or when its certificate was issued by one of `devices`'
+// issuers and chains to that issuer's root.
+Result<std::shared_ptr<asio::ssl::context>> ServerContext(const TlsIdentity& id, std::set<std::string> pinned_spki,
+                                                          const DeviceIssuers& devices);
 // ClientContext presents `id` and verifies the server against id.ca_file.
 // An empty cert_file means no client certificate (tests of refusal).
 Result<std::shared_ptr<asio::ssl::context>> ClientContext(const TlsIdentity& id,
                                                           std::set<std::string> pinned_spki = {});
+
+// PeerCertificateDer returns the DER of the peer certificate of `ssl`, or "".
+std::string PeerCertificateDer(SSL* ssl);
 
 // PeerSpkiHex returns the hex SHA-256 SPKI of the peer certificate of `ssl`,
 // or "" when there is none.
