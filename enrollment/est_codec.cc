@@ -113,7 +113,7 @@ std::string EncodeBase64Body(std::string_view der) {
   out.reserve(text.size() + text.size() / 32 + 2);
   for (size_t i = 0; i < text.size(); i += 64) {
     out.append(text, i, 64);
-    out += "\r\n";
+    out += '\n';
   }
   return out;
 }

@@ -42,7 +42,8 @@ std::optional<EstPath> ParseEstPath(std::string_view path);
 // DecodeBase64Body: the DER a base64 body carries, line breaks and other
 // whitespace ignored; InvalidArgument for anything else.
 Result<std::string> DecodeBase64Body(std::string_view body);
-// EncodeBase64Body: base64 in lines of 64 characters, each ending in CRLF.
+// EncodeBase64Body: base64 in lines of 64 characters, each ending in LF
+// (so that `base64 -d`, as RFC 7030's curl examples pipe to, reads it).
 std::string EncodeBase64Body(std::string_view der);
 
 // CertsOnlyDer: a degenerate PKCS#7 SignedData (no content, no signers)

@@ -84,9 +84,7 @@ TEST(EstCodecTest, BodiesAreBase64WithLineBreaksIgnored) {
   EXPECT_FALSE(DecodeBase64Body("-----BEGIN CERTIFICATE REQUEST-----").ok());
   const std::string big(1000, 'x');
   EXPECT_EQ(*DecodeBase64Body(EncodeBase64Body(big)), big);
-  for (std::string_view line : {std::string_view(EncodeBase64Body(big)).substr(0, 66)}) {
-    EXPECT_EQ(line.substr(64), "\r\n");
-  }
+  EXPECT_EQ(EncodeBase64Body(big).substr(64, 1), "\n");
 }
 
 TEST(EstServerTest, CaCertsIsTheBatchsIssuingChain) {
