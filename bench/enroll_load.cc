@@ -6,10 +6,18 @@
 // thread) posting pre-generated P-256 device CSRs.
 //   1. peak: bulk requests (--bulk items) on --connections connections
 //   2. latency: single enrolls paced at 50 % of the peak rate; p50/p99
-//   3. cfssl (if installed): `cfssl serve` signing the same CSRs through
+//   3. EST simpleenroll (RFC 7030, base64 PKCS#10) and CMP p10cr (RFC 9483,
+//      OpenSSL's CMP client, RA signature protection, certConf/pkiConf: the
+//      `openssl cmp` flow) on the same port: each at its peak (16
+//      connections, one certificate per request) and paced at half of it
+//   4. cfssl (if installed): `cfssl serve` signing the same CSRs through
 //      /api/v1/cfssl/sign (plain HTTP, one CSR per request, its best case)
+// Every CSR is P-256 with the device serial in its subject (serialNumber),
+// made the same way; each phase takes its own devices, since a factory
+// certifies a device once.
 // Prints one JSON object. Usage: enroll_load [--certs N] [--connections C]
-//   [--bulk B] [--latency-seconds S] [--no-cfssl] [--key STORE --log-key STORE]
+//   [--bulk B] [--latency-seconds S] [--no-cfssl] [--no-standards]
+//   [--key STORE --log-key STORE]
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +31,9 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <openssl/cmp.h>
+
+#include <functional>
 #include <thread>
 
 #include "base/parallel_for.h"
@@ -32,6 +43,10 @@
 #include "cli/pki_commands.h"
 #include "engine/enrollment_api.h"
 #include "engine/factory_ca.h"
+#include "enrollment/cmp_server.h"
+#include "enrollment/est_codec.h"
+#include "enrollment/est_server.h"
+#include "crypto/key_store.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/tls.h"
@@ -47,15 +62,94 @@ namespace {
   std::exit(2);
 }
 
+std::string DeviceSerial(size_t i) { return "D" + std::to_string(i); }
+
+// MakeCsrs: PEM CSRs of fresh P-256 keys, CSR i naming device DeviceSerial(i).
 std::vector<std::string> MakeCsrs(size_t n) {
   std::vector<std::string> csrs(n);
   ParallelFor(n, HardwareThreads(), [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       auto key = ca::GenerateKey(ca::KeyType::kP256);
-      csrs[i] = ca::testing::MakeCsr(key->get(), "device");
+      ca::X509ReqPtr req(X509_REQ_new());
+      const std::string serial = DeviceSerial(i);
+      X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "serialNumber", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(serial.data()),
+                                 static_cast<int>(serial.size()), -1, 0);
+      X509_REQ_set_pubkey(req.get(), key->get());
+      X509_REQ_sign(req.get(), key->get(), EVP_sha256());
+      csrs[i] = *ca::RequestPem(req.get());
     }
   });
   return csrs;
+}
+
+struct PhaseResult {
+  size_t ok = 0, failed = 0;
+  double seconds = 0;
+  std::vector<double> latency_ms;  // paced phases: from each request's scheduled start
+  double per_second() const { return seconds > 0 ? ok / seconds : 0; }
+};
+
+// OneRequest sends request `i` on `client`; true when it was answered with a certificate.
+using OneRequest = std::function<bool(net::HttpClient& client, size_t i)>;
+using Connect = std::function<std::unique_ptr<net::HttpClient>()>;
+
+// ClosedLoop: `connections` clients, each sending the next index in
+// [begin, end) as soon as its previous answer arrives.
+PhaseResult ClosedLoop(unsigned connections, size_t begin, size_t end, const Connect& connect, const OneRequest& one) {
+  std::atomic<size_t> next{begin}, ok{0}, failed{0};
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < connections; ++t) {
+    threads.emplace_back([&] {
+      std::unique_ptr<net::HttpClient> client = connect();
+      for (size_t i = next++; i < end; i = next++) (one(*client, i) ? ok : failed)++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  PhaseResult r;
+  r.ok = ok;
+  r.failed = failed;
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+// Paced: an open loop at `rate` requests/s in all, spread over
+// `connections` clients, for `seconds`, indices from `begin` (below `end`);
+// each latency counts from the request's scheduled start (no coordinated omission).
+PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begin, size_t end, const Connect& connect,
+                  const OneRequest& one) {
+  const double interval = connections / rate;
+  std::vector<std::vector<double>> lat(connections);
+  std::atomic<size_t> next{begin}, ok{0}, failed{0};
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < connections; ++t) {
+    threads.emplace_back([&, t] {
+      std::unique_ptr<net::HttpClient> client = connect();
+      auto due = t0 + std::chrono::duration<double>(interval * t / connections);
+      const auto end_at = t0 + std::chrono::duration<double>(seconds);
+      while (due < end_at) {
+        std::this_thread::sleep_until(due);
+        const size_t i = next++;
+        if (i >= end) return;
+        if (one(*client, i)) {
+          ok++;
+          lat[t].push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+        } else {
+          failed++;
+        }
+        due += std::chrono::duration<double>(interval);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  PhaseResult r;
+  r.ok = ok;
+  r.failed = failed;
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (auto& v : lat) r.latency_ms.insert(r.latency_ms.end(), v.begin(), v.end());
+  return r;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -70,6 +164,7 @@ struct Args {
   size_t bulk = 250;
   double latency_seconds = 5;
   bool cfssl = true;
+  bool standards = true;  // EST and CMP beside REST
   std::string keys, log_keys;  // key stores for the quickstart (default: PEM files)
 };
 
@@ -85,6 +180,7 @@ int main(int argc, char** argv) {
     else if (k == "--bulk") a.bulk = std::stoul(next());
     else if (k == "--latency-seconds") a.latency_seconds = std::stod(next());
     else if (k == "--no-cfssl") a.cfssl = false;
+    else if (k == "--no-standards") a.standards = false;
     else if (k == "--key") a.keys = next();
     else if (k == "--log-key") a.log_keys = next();
   }
@@ -100,7 +196,12 @@ int main(int argc, char** argv) {
   if (!c.ok()) Die("config", c.status());
 
   std::cerr << "generating " << a.certs << " CSRs...\n";
-  std::vector<std::string> csrs = MakeCsrs(a.certs + 20000);
+  // Slices: REST bulk [0, certs), REST singles, then EST and CMP (peak, paced).
+  const size_t kSingles = 20000, kStandardPeak = std::min<size_t>(a.certs, 4000), kStandardPaced = 10000;
+  const size_t rest_singles = a.certs, est_from = rest_singles + kSingles;
+  const size_t cmp_from = est_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
+  const size_t total = cmp_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
+  std::vector<std::string> csrs = MakeCsrs(total);
 
   engine::FactoryCaOptions o;
   o.data_dir = c->data_dir;
@@ -115,10 +216,34 @@ int main(int argc, char** argv) {
   auto factory = engine::FactoryCa::Open(o);
   if (!factory.ok()) Die("open factory", factory.status());
   engine::EnrollmentApi api(factory->get());
+  enrollment::EstServer est(factory->get());
+  enrollment::CmpServerOptions cmp_options;
+  Env* env = Env::Default();
+  auto enroll_cert = ca::LoadCertificate(env, c->tls.cert);
+  auto enroll_key = crypto::OpenKeyAt(env, c->tls.key);
+  auto lan_ca = ca::LoadCertificate(env, c->tls.ca);
+  auto ra_cert = ca::LoadCertificate(env, dir + "/ra/ra-line1.pem");
+  auto ra_key = crypto::OpenKeyAt(env, dir + "/ra/ra-line1.key");
+  if (!enroll_cert.ok() || !enroll_key.ok() || !lan_ca.ok() || !ra_cert.ok() || !ra_key.ok()) {
+    Die("CMP identities", Status::InvalidArgument("the quickstart's TLS files do not load"));
+  }
+  cmp_options.protection_cert = ca::UpRef(enroll_cert->get());
+  cmp_options.protection_key = ca::UpRef(enroll_key->get());
+  cmp_options.ra_trust.push_back(ca::UpRef(lan_ca->get()));
+  enrollment::CmpServer cmp(factory->get(), std::move(cmp_options));
   auto server_tls = net::ServerContext({c->tls.cert, c->tls.key, c->tls.ca}, {c->ras[0].spki_sha256});
   if (!server_tls.ok()) Die("tls", server_tls.status());
   const std::string ra_id = c->ras[0].id;
   net::HttpServer server(*server_tls, [&](const net::HttpRequest& r) {
+    auto type = r.headers.find("content-type");
+    const std::string content_type = type == r.headers.end() ? "" : type->second;
+    if (std::optional<enrollment::EstReply> e = est.Handle({r.method, r.path, content_type, r.body, {ra_id, ""}})) {
+      return net::HttpResponse{e->http_status, e->content_type, std::move(e->headers), std::move(e->body)};
+    }
+    if (r.path == "/.well-known/cmp/p/B1") {
+      enrollment::CmpReply m = cmp.Handle("B1", r.body, ra_id);
+      return net::HttpResponse{m.http_status, m.content_type, {}, std::move(m.body)};
+    }
     engine::ApiResponse x = api.Handle({r.method, r.path, r.query, "", r.body, ra_id});
     return net::HttpResponse{x.status, x.content_type, std::move(x.headers), std::move(x.body)};
   });
@@ -140,7 +265,7 @@ int main(int argc, char** argv) {
         size_t end = std::min(a.certs, begin + a.bulk);
         json items = json::array();
         for (size_t i = begin; i < end; ++i) {
-          items.push_back({{"device_serial", "D" + std::to_string(i)}, {"csr", csrs[i]}});
+          items.push_back({{"device_serial", DeviceSerial(i)}, {"csr", csrs[i]}});
         }
         auto r = (*client)->Request("POST", "/v1/batches/B1/enroll-bulk", "application/json", items.dump());
         if (!r.ok() || r->status != 200) {
@@ -164,7 +289,7 @@ int main(int argc, char** argv) {
   const unsigned lat_threads = 32;
   const double per_thread_interval = lat_threads / target;
   std::vector<std::vector<double>> lat(lat_threads);
-  std::atomic<size_t> single_next{a.certs};
+  std::atomic<size_t> single_next{rest_singles};
   std::atomic<size_t> single_done{0}, single_failed{0};
   auto t1 = Clock::now();
   for (unsigned t = 0; t < lat_threads; ++t) {
@@ -176,9 +301,9 @@ int main(int argc, char** argv) {
       while (due < end_at) {
         std::this_thread::sleep_until(due);
         size_t i = single_next.fetch_add(1);
-        if (i >= csrs.size()) return;
+        if (i >= est_from) return;
         auto start = Clock::now();
-        auto r = (*client)->Request("POST", "/v1/batches/B1/enroll?device_serial=S" + std::to_string(i),
+        auto r = (*client)->Request("POST", "/v1/batches/B1/enroll?device_serial=" + DeviceSerial(i),
                                     "application/pkcs10", csrs[i]);
         auto stop = Clock::now();
         if (!r.ok() || r->status != 200) {
@@ -198,6 +323,71 @@ int main(int argc, char** argv) {
   const double lat_secs = std::chrono::duration<double>(Clock::now() - t1).count();
   std::vector<double> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+
+  // 3. EST and CMP: one certificate per request, at peak and at half of it.
+  json standards = nullptr;
+  if (a.standards) {
+    const Connect connect = [&]() {
+      auto client = net::HttpClient::Connect("127.0.0.1", server.port(), *client_tls);
+      if (!client.ok()) Die("connect", client.status());
+      return std::move(*client);
+    };
+    std::vector<std::string> est_bodies(csrs.size());
+    for (size_t i = est_from; i < cmp_from; ++i) {
+      est_bodies[i] = enrollment::EncodeBase64Body(*ca::RequestDer(ca::ParseRequest(csrs[i])->get()));
+    }
+    const OneRequest est_one = [&](net::HttpClient& client, size_t i) {
+      auto r = client.Request("POST", "/.well-known/est/B1/simpleenroll", "application/pkcs10", est_bodies[i]);
+      return r.ok() && r->status == 200;
+    };
+    std::vector<ca::X509ReqPtr> cmp_requests(csrs.size());
+    for (size_t i = cmp_from; i < total; ++i) cmp_requests[i] = std::move(*ca::ParseRequest(csrs[i]));
+    const OneRequest cmp_one = [&](net::HttpClient& client, size_t i) {
+      ca::OpenSslPtr<OSSL_CMP_CTX, OSSL_CMP_CTX_free> ctx(OSSL_CMP_CTX_new(nullptr, nullptr));
+      OSSL_CMP_CTX_set_log_verbosity(ctx.get(), OSSL_CMP_LOG_EMERG);
+      OSSL_CMP_CTX_set_transfer_cb(ctx.get(), [](OSSL_CMP_CTX* x, const OSSL_CMP_MSG* req) -> OSSL_CMP_MSG* {
+        auto* http = static_cast<net::HttpClient*>(OSSL_CMP_CTX_get_transfer_cb_arg(x));
+        unsigned char* der = nullptr;
+        const int n = i2d_OSSL_CMP_MSG(req, &der);
+        if (n <= 0) return nullptr;
+        std::string body(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+        OPENSSL_free(der);
+        auto r = http->Request("POST", "/.well-known/cmp/p/B1", "application/pkixcmp", body);
+        if (!r.ok() || r->status != 200) return nullptr;
+        const auto* p = reinterpret_cast<const unsigned char*>(r->body.data());
+        return d2i_OSSL_CMP_MSG(nullptr, &p, static_cast<long>(r->body.size()));
+      });
+      OSSL_CMP_CTX_set_transfer_cb_arg(ctx.get(), &client);
+      OSSL_CMP_CTX_set1_srvCert(ctx.get(), enroll_cert->get());
+      OSSL_CMP_CTX_set1_cert(ctx.get(), ra_cert->get());
+      OSSL_CMP_CTX_set1_pkey(ctx.get(), ra_key->get());
+      OSSL_CMP_CTX_set1_p10CSR(ctx.get(), cmp_requests[i].get());
+      const bool ok = OSSL_CMP_exec_P10CR_ses(ctx.get()) != nullptr;
+      ERR_clear_error();
+      return ok;
+    };
+    auto measure = [&](const char* name, size_t from, const OneRequest& one) {
+      PhaseResult peak_run = ClosedLoop(16, from, from + kStandardPeak, connect, one);
+      std::cerr << name << " peak: " << peak_run.ok << " certificates in " << peak_run.seconds
+                << " s = " << peak_run.per_second() << "/s\n";
+      const double half = peak_run.per_second() / 2;
+      PhaseResult paced = Paced(32, half, a.latency_seconds, from + kStandardPeak,
+                                from + kStandardPeak + kStandardPaced, connect, one);
+      return json{{"peak", {{"certificates", peak_run.ok}, {"failed", peak_run.failed}, {"seconds", peak_run.seconds},
+                            {"certificates_per_second", peak_run.per_second()}, {"connections", 16}}},
+                  {"at_half_peak", {{"target_per_second", half}, {"achieved_per_second", paced.per_second()},
+                                    {"requests", paced.ok}, {"failed", paced.failed},
+                                    {"p50_ms", Percentile(paced.latency_ms, 0.50)},
+                                    {"p99_ms", Percentile(paced.latency_ms, 0.99)},
+                                    {"max_ms", Percentile(paced.latency_ms, 1.0)}}}};
+    };
+    json est_result = measure("EST simpleenroll", est_from, est_one);
+    json cmp_result = measure("CMP p10cr", cmp_from, cmp_one);
+    standards = json{{"est_simpleenroll", est_result},
+                     {"cmp_p10cr_with_certconf", cmp_result},
+                     {"rest_bulk_per_second", peak},
+                     {"rest_single_p99_ms", Percentile(all, 0.99)}};
+  }
   server.Stop();
   const uint64_t log_groups = (*factory)->log().CommittedGroups();
   const uint64_t log_size = (*factory)->log().Size();
@@ -275,6 +465,7 @@ int main(int argc, char** argv) {
              {"max_ms", Percentile(all, 1.0)}}},
            {"log", {{"events", log_size}, {"fsync_groups", log_groups}}},
            {"keys", a.keys.empty() ? "files" : "token"},
+           {"standards", standards},
            {"cfssl", cfssl_result}};
   if (!cfssl_result.is_null() && cfssl_result["certificates_per_second"].get<double>() > 0) {
     out["ratio_vs_cfssl"] = peak / cfssl_result["certificates_per_second"].get<double>();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Enrollment benchmark: mirrorca's end-to-end load driver and `cfssl serve`
+# Enrollment benchmark: mirrorca's end-to-end load driver (REST bulk and single,
+# EST simpleenroll and CMP p10cr, each at peak and at half of it) and `cfssl serve`
 # on the same CSRs in the same run (installs golang-cfssl if missing).
 # Usage: bench/run_enroll_bench.sh [BUILD_DIR] [CERTS]
 set -euo pipefail

@@ -430,7 +430,17 @@ CmpReply CmpServer::Handle(const std::string& batch, std::string_view der, const
                            t->issued != nullptr && StartsTransaction(body);
   if (awaits_conf) {
     std::lock_guard lock(mu_);
-    if (waiting_.size() < options_.max_transactions) waiting_.emplace(id, std::move(owned));
+    // Full: the oldest transaction gives way. Implicitly confirmed ones
+    // (which OpenSSL 3.0 cannot tell apart) never send a certConf, so they
+    // are the ones that age; a client confirms within moments.
+    if (waiting_.size() >= options_.max_transactions && !waiting_.empty()) {
+      auto oldest = waiting_.begin();
+      for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+        if (it->second->deadline < oldest->second->deadline) oldest = it;
+      }
+      waiting_.erase(oldest);
+    }
+    if (options_.max_transactions > 0) waiting_.emplace(id, std::move(owned));
   }
   CmpReply r;
   r.body = std::move(*out);

@@ -72,7 +72,7 @@ struct CmpWorld {
   std::unique_ptr<CmpServer> server;
   Wire wire;
 
-  explicit CmpWorld(uint64_t quota = 10) {
+  explicit CmpWorld(uint64_t quota = 10, size_t max_transactions = 1024) {
     engine::BatchTerms terms = f.Terms("B1", quota);
     terms.allow_reissue = {"DEV-0050"};
     f.Authorize(terms);
@@ -84,6 +84,7 @@ struct CmpWorld {
       if (batch == "B1") return std::string("line-1 bootstrap secret");
       return std::nullopt;
     };
+    o.max_transactions = max_transactions;
     server = std::make_unique<CmpServer>(f.ca.get(), std::move(o));
     wire.server = server.get();
   }
@@ -148,6 +149,23 @@ TEST(CmpServerTest, IrUnderSignatureProtectionIssuesAndIsConfirmed) {
   EXPECT_EQ(w.server->open_transactions(), 0u) << "certConf closed the transaction";
   // The key issued is the one the client generated.
   EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cert), OSSL_CMP_CTX_get0_newPkey(c.get(), 0)), 1);
+}
+
+// Implicitly confirmed transactions (OpenSSL 3.0 cannot tell them) fill the
+// bounded table of those awaiting a certConf; the oldest gives way, so a
+// client that confirms is never refused for a full table.
+TEST(CmpServerTest, AFullTransactionTableMakesRoomForClientsThatConfirm) {
+  CmpWorld w(/*quota=*/10, /*max_transactions=*/2);
+  for (int i = 0; i < 3; ++i) {
+    auto implicit = w.Client();
+    OSSL_CMP_CTX_set_option(implicit.get(), OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1);
+    ASSERT_NE(w.Ir(implicit.get(), "DEV-010" + std::to_string(i)), nullptr) << i;
+    EXPECT_LE(w.server->open_transactions(), 2u);
+  }
+  auto confirming = w.Client();
+  ASSERT_NE(w.Ir(confirming.get(), "DEV-0110"), nullptr) << "http " << w.wire.last_http;
+  EXPECT_EQ(w.Issued(), 4u);
+  EXPECT_LE(w.server->open_transactions(), 2u);
 }
 
 TEST(CmpServerTest, IrUnderMacProtectionWithTheBatchSecret) {
