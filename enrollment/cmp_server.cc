@@ -183,12 +183,19 @@ struct CmpCallbacks {
     }
     Result<ca::X509Ptr> cert = ca::ParseCertificate(r.certificate_pem);
     if (!cert.ok()) return Status(OSSL_CMP_PKISTATUS_rejection, OSSL_CMP_PKIFAILUREINFO_systemFailure, "internal error");
-    // The chain of the CA that issued it (the batch's: perhaps one the current replaced).
-    Result<std::vector<ca::X509Ptr>> chain = ca::ParseCertificateChainPem(r.chain_pem);
+    // The chain of the CA that issued it (the batch's: perhaps one the
+    // current replaced), from the CA's parsed certificates.
+    const ca::IssuingCa* issuer = nullptr;
+    for (const ca::IssuingCa* held : ca.HeldCas()) {
+      if (X509_check_issued(held->certificate(), cert->get()) == X509_V_OK) {  // name and key identifier
+        issuer = held;
+        break;
+      }
+    }
     X509_up_ref(cert->get());
     t.issued.reset(cert->get());
     *cert_out = cert->release();
-    *chain_out = chain.ok() ? StackOf(*chain, /*from=*/1).release() : nullptr;
+    *chain_out = issuer != nullptr ? StackOf(issuer->chain()).release() : nullptr;
     *ca_pubs = nullptr;
     return Status(OSSL_CMP_PKISTATUS_accepted, -1, "issued, event " + std::to_string(r.log_seq));
   }
