@@ -47,6 +47,17 @@ BatchTerms BatchTerms::FromEvent(log::schema::BatchAuthorized::Reader e, uint64_
 }
 
 void BatchLedger::ApplyHqEvent(log::schema::Event::Reader e) {
+  if (e.getKind().isCertificateRevoked()) {
+    auto r = e.getKind().getCertificateRevoked();
+    const std::string serial = Key(ToBytes(r.getSerial()));
+    std::lock_guard lock(mu_);
+    if (r.getRelease()) {
+      revoked_.erase(serial);
+    } else {
+      revoked_.insert(serial);
+    }
+    return;
+  }
   if (!e.getKind().isBatchAuthorized()) return;
   auto b = e.getKind().getBatchAuthorized();
   if (b.getFactoryLogId() != factory_log_id_) return;
@@ -140,6 +151,10 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
   if (renews != nullptr && (dev == devices_.end() || dev->second != *renews)) {
     return Refuse(RejectionReason::SUBJECT_NOT_ALLOWED,
                   "the certificate to renew is not device '" + device_serial + "''s latest from this factory");
+  }
+  if (renews != nullptr && revoked_.contains(Key(*renews))) {
+    return Refuse(RejectionReason::CERTIFICATE_REVOKED,
+                  "the certificate to renew (device '" + device_serial + "') is revoked or on hold at HQ");
   }
   if (dev != devices_.end()) {
     if (!t.allow_reissue.contains(device_serial) ||

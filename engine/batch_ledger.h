@@ -82,7 +82,8 @@ class BatchLedger {
  public:
   explicit BatchLedger(std::string factory_log_id) : factory_log_id_(std::move(factory_log_id)) {}
 
-  // Replay: HQ events (batchAuthorized for this factory) and the factory's own
+  // Replay: HQ events (batchAuthorized for this factory; certificateRevoked
+  // of this factory's CAs, which the caller filters) and the factory's own
   // events (certificateIssued, issuanceRejected, batchClosed).
   void ApplyHqEvent(log::schema::Event::Reader e);
   void ApplyFactoryEvent(log::schema::Event::Reader e);
@@ -93,8 +94,9 @@ class BatchLedger {
   // must not be certified, or in flight, for another device unless
   // `allow_shared_key` (the profile's switch): a line whose key generation
   // is broken would otherwise ship clones. `renews` (a key update, CMP kur)
-  // must be the certificate serial of the device's latest certificate, and
-  // the second certificate still needs HQ's re-issue authorization.
+  // must be the certificate serial of the device's latest certificate, not
+  // revoked or on hold as far as HQ's events tell, and the second
+  // certificate still needs HQ's re-issue authorization.
   // Returns the refusal when a rule is broken.
   std::variant<Reservation, Refusal> Reserve(const std::string& batch_id,
                                              const std::string& device_serial,
@@ -122,6 +124,7 @@ class BatchLedger {
   std::unordered_map<std::string, Bytes> devices_;
   std::unordered_set<std::string> devices_in_flight_;
   std::unordered_set<std::string> serials_;  // certificate serials (as bytes) ever used
+  std::unordered_set<std::string> revoked_;  // serials HQ revoked or holds (a release removes one)
   // device key (SPKI SHA-256) -> the device it was first certified for
   std::unordered_map<std::string, std::string> keys_;
   std::unordered_map<std::string, std::string> keys_in_flight_;

@@ -7,6 +7,7 @@
 #include "base/encoding.h"
 #include "base/status_macros.h"
 #include "engine/batch_authority.h"
+#include "engine/log_authority.h"
 #include "log/event_draft.h"
 
 namespace mirrorca::engine {
@@ -16,6 +17,9 @@ using Kind = log::schema::Event::Kind;
 
 // The HQ seq up to which HQ's log was scanned for this delivery log (meta key).
 std::string ScannedKey(const std::string& delivery_origin) { return "delivery/scanned/" + delivery_origin; }
+// The factory's CA ids learned from HQ's log up to a seq (meta key): the HQ
+// seq (8 bytes), then each 32-byte CA id.
+std::string CaIdsKey(const std::string& delivery_origin) { return "delivery/ca-ids/" + delivery_origin; }
 
 std::string EncodeU64(uint64_t v) {
   std::string out(8, '\0');
@@ -72,6 +76,21 @@ std::string AddresseeOf(log::schema::Event::Reader event) {
   }
 }
 
+bool Addressing::Next(log::schema::Event::Reader event) {
+  auto kind = event.getKind();
+  if (kind.isFactoryRegistered() && std::string_view(kind.getFactoryRegistered().getLogOrigin().cStr()) == origin_) {
+    for (auto der : kind.getFactoryRegistered().getCaCertificates()) {
+      Result<Bytes> id = CaIdOfCertificate(ByteSpan(der.begin(), der.size()));
+      if (id.ok()) ca_ids_.insert(std::move(*id));
+    }
+  }
+  if (kind.isCertificateRevoked()) {
+    const auto id = kind.getCertificateRevoked().getCaId();
+    return ca_ids_.contains(Bytes(id.begin(), id.end()));
+  }
+  return AddressedTo(event, origin_);
+}
+
 bool AddressedTo(log::schema::Event::Reader event, const std::string& factory_origin) {
   if (factory_origin.empty()) return false;
   const std::string to = AddresseeOf(event);
@@ -108,6 +127,23 @@ Result<uint64_t> Relay(log::EventLog& hq_log, log::EventLog& delivery, const std
   ASSIGN_OR_RETURN(uint64_t from, NextToRelay(delivery));
   const uint64_t to = hq_log.Size();
   if (from >= to) return uint64_t{0};
+  // What the events before `from` taught about the factory's CAs: kept with
+  // the scan position; learned again from HQ's log when it is behind (a
+  // crash between a relay and its record, or a store from before it).
+  Addressing addressing(factory_origin);
+  ASSIGN_OR_RETURN(std::optional<std::string> kept,
+                   delivery.store()->Find(delivery.store()->meta(), CaIdsKey(delivery.origin())));
+  if (kept && kept->size() >= 8 && (kept->size() - 8) % 32 == 0 && DecodeU64(kept->substr(0, 8)) == from) {
+    std::set<Bytes> ids;
+    for (size_t i = 8; i < kept->size(); i += 32) ids.insert(Bytes(kept->begin() + i, kept->begin() + i + 32));
+    addressing = Addressing(factory_origin, std::move(ids));
+  } else if (from > 0) {
+    RETURN_IF_ERROR(hq_log.ForEach(0, from, [&](uint64_t, std::string_view bytes) -> Status {
+      ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
+      (void)addressing.Next(e.event());
+      return Status::Ok();
+    }));
+  }
   std::vector<log::EventDraft> drafts;
   uint64_t relayed = 0;
   auto flush = [&]() -> Status {
@@ -117,7 +153,7 @@ Result<uint64_t> Relay(log::EventLog& hq_log, log::EventLog& delivery, const std
   };
   RETURN_IF_ERROR(hq_log.ForEach(from, to, [&](uint64_t seq, std::string_view bytes) -> Status {
     ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
-    if (!AddressedTo(e.event(), factory_origin)) return Status::Ok();
+    if (!addressing.Next(e.event())) return Status::Ok();
     log::EventDraft d;
     auto r = d.event().getKind().initRelayed();
     r.setHqSeq(seq);
@@ -133,6 +169,9 @@ Result<uint64_t> Relay(log::EventLog& hq_log, log::EventLog& delivery, const std
   // What was scanned and found not addressed is not scanned again.
   rocksdb::WriteBatch batch;
   batch.Put(delivery.store()->meta(), ScannedKey(delivery.origin()), EncodeU64(to));
+  std::string ids = EncodeU64(to);
+  for (const Bytes& id : addressing.ca_ids()) ids.append(id.begin(), id.end());
+  batch.Put(delivery.store()->meta(), CaIdsKey(delivery.origin()), ids);
   RETURN_IF_ERROR(delivery.store()->WriteDurably(&batch));
   return relayed;
 }
@@ -172,9 +211,10 @@ Status AuditDelivery(log::EventLog& hq_log, log::EventLog& delivery, const std::
   };
   // The HQ seqs addressed to the factory, in order, as far as HQ's log goes.
   std::vector<uint64_t> addressed;
+  Addressing addressing(factory_origin);
   RETURN_IF_ERROR(hq_log.ForEach(0, hq_log.Size(), [&](uint64_t seq, std::string_view bytes) -> Status {
     ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
-    if (AddressedTo(e.event(), factory_origin)) addressed.push_back(seq);
+    if (addressing.Next(e.event())) addressed.push_back(seq);
     return Status::Ok();
   }));
   size_t next = 0;
@@ -187,7 +227,7 @@ Status AuditDelivery(log::EventLog& hq_log, log::EventLog& delivery, const std::
     ASSIGN_OR_RETURN(std::string original, hq_log.ReadSignedEvent(r->hq_seq));
     if (original != r->signed_event) return found = bad(seq, "is not HQ's event " + std::to_string(r->hq_seq));
     if (next >= addressed.size() || addressed[next] != r->hq_seq) {
-      if (!AddressedTo(r->event.event(), factory_origin)) {
+      if (!std::binary_search(addressed.begin(), addressed.end(), r->hq_seq)) {
         return found = bad(seq, "relays HQ event " + std::to_string(r->hq_seq) + ", which is not addressed to '" +
                                     factory_origin + "'");
       }

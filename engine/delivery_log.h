@@ -2,7 +2,7 @@
 //
 // A factory receives only what HQ addressed to it — its registration or
 // removal, the batches HQ authorized for it, the cosignatures of its own
-// log — and still verifiably: HQ keeps one delivery log per factory, origin
+// log, the revocations of its own CAs' certificates — and still verifiably: HQ keeps one delivery log per factory, origin
 // "<HQ origin>/to/<factory name>", signed with HQ's log key under that
 // origin, whose every event is a `relayed` copy of one HQ-log event: its HQ
 // seq and its signed bytes exactly as HQ's log stores them. The factory
@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "base/result.h"
@@ -46,6 +47,25 @@ std::string AddresseeOf(log::schema::Event::Reader event);
 // AddressedTo: HQ-log `event` is delivered to the factory whose log is
 // `factory_origin` (AddresseeOf names it).
 bool AddressedTo(log::schema::Event::Reader event, const std::string& factory_origin);
+
+// Addressing says, for HQ-log events seen in HQ order, which are delivered
+// to the factory whose log is `factory_origin`: those AddressedTo names, and
+// every certificateRevoked (revocation, hold, release) of a CA that an
+// earlier factoryRegistered lists for that factory — so the factory knows
+// which of its certificates HQ revoked (a renewal must not name one).
+// Thread-safety: one thread at a time.
+class Addressing {
+ public:
+  explicit Addressing(std::string factory_origin, std::set<Bytes> ca_ids = {})
+      : origin_(std::move(factory_origin)), ca_ids_(std::move(ca_ids)) {}
+  // Next learns from `event` and says whether it is delivered.
+  bool Next(log::schema::Event::Reader event);
+  const std::set<Bytes>& ca_ids() const { return ca_ids_; }
+
+ private:
+  std::string origin_;
+  std::set<Bytes> ca_ids_;  // the factory's CAs registered so far
+};
 
 // OpenDeliveryStore opens (creating on first use) HQ's store of delivery
 // logs, `<hq_data_dir>/delivery`.

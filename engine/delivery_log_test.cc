@@ -30,9 +30,11 @@ struct Hq {
   log::LogSigner f1 = *log::LogSigner::Generate("f1.example/log");
   log::LogSigner f2 = *log::LogSigner::Generate("f2.example/log");
 
+  Bytes f1_ca, f2_ca;
+
   Hq() {
-    testing::RegisterTestFactory(*hq.log, f1.verifier().VerifierKey(), "F1", {"B1"});
-    testing::RegisterTestFactory(*hq.log, f2.verifier().VerifierKey(), "F2", {"B1", "B2"});
+    f1_ca = testing::RegisterTestFactory(*hq.log, f1.verifier().VerifierKey(), "F1", {"B1"});
+    f2_ca = testing::RegisterTestFactory(*hq.log, f2.verifier().VerifierKey(), "F2", {"B1", "B2"});
     Cosigned("f1.example/log");
     Cosigned("f2.example/log");
     testing::Append(*hq.log, 5, "nobody");  // HQ's own business
@@ -40,6 +42,17 @@ struct Hq {
   void Cosigned(const std::string& log) {
     log::EventDraft d;
     d.event().getKind().initCheckpointCosigned().setLogId(log);
+    std::vector<log::EventDraft> v;
+    v.push_back(std::move(d));
+    ASSERT_TRUE(hq.log->Append(std::move(v)).ok());
+  }
+  // Revoked appends HQ's revocation (or release) of `serial` of CA `ca_id`.
+  void Revoked(const Bytes& ca_id, const std::string& serial, bool release = false) {
+    log::EventDraft d;
+    auto r = d.event().getKind().initCertificateRevoked();
+    r.setCaId(capnp::Data::Reader(ca_id.data(), ca_id.size()));
+    r.setSerial(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(serial.data()), serial.size()));
+    r.setRelease(release);
     std::vector<log::EventDraft> v;
     v.push_back(std::move(d));
     ASSERT_TRUE(hq.log->Append(std::move(v)).ok());
@@ -87,6 +100,54 @@ TEST(DeliveryLogTest, EachFactoryReceivesExactlyWhatHqAddressedToIt) {
   EXPECT_EQ(*Relay(*h.hq.log, *d2, "f2.example/log"), 2u);  // its new registration (another CA) and B3
   EXPECT_TRUE(AuditDelivery(*h.hq.log, *d1, "f1.example/log").ok());
   EXPECT_TRUE(AuditDelivery(*h.hq.log, *d2, "f2.example/log").ok());
+}
+
+// HQ owns revocation, and tells each factory which of its own certificates
+// it revoked, held or released (a renewal must not name one): by the CA the
+// revocation names, among those HQ registered for the factory before it.
+TEST(DeliveryLogTest, EachFactoryLearnsTheRevocationsOfItsOwnCas) {
+  Hq h;
+  auto d1 = h.Delivery("F1");
+  auto d2 = h.Delivery("F2");
+  h.Revoked(h.f1_ca, "serial-of-f1");
+  h.Revoked(h.f2_ca, "serial-of-f2");
+  h.Revoked(h.f1_ca, "serial-of-f1", /*release=*/true);
+  h.Revoked(Bytes(32, 7), "serial-of-an-unknown-ca");
+  ASSERT_EQ(*Relay(*h.hq.log, *d1, "f1.example/log"), 5u);  // registration, B1, cosignature, 2 of F1's CA
+  ASSERT_EQ(*Relay(*h.hq.log, *d2, "f2.example/log"), 5u);  // registration, B1, B2, cosignature, 1 of F2's CA
+  const auto r1 = h.Relayed(*d1);
+  EXPECT_EQ(r1[3].second, "certificateRevoked");
+  EXPECT_EQ(r1[4].second, "certificateRevoked");
+  ASSERT_TRUE(d1->ForEach(0, d1->Size(), [](uint64_t, std::string_view bytes) -> Status {
+    EXPECT_EQ(bytes.find("serial-of-f2"), std::string_view::npos);
+    return Status::Ok();
+  }).ok());
+  EXPECT_TRUE(AuditDelivery(*h.hq.log, *d1, "f1.example/log").ok());
+  EXPECT_TRUE(AuditDelivery(*h.hq.log, *d2, "f2.example/log").ok());
+  // The CA ids kept with the scan position lost (a crash, an older store):
+  // learned again from HQ's log, so a later revocation still arrives.
+  rocksdb::WriteBatch b;
+  b.Delete(h.deliveries->meta(), "delivery/ca-ids/" + d1->origin());
+  ASSERT_TRUE(h.deliveries->WriteDurably(&b).ok());
+  h.Revoked(h.f1_ca, "another-of-f1");
+  EXPECT_EQ(*Relay(*h.hq.log, *d1, "f1.example/log"), 1u);
+  EXPECT_TRUE(AuditDelivery(*h.hq.log, *d1, "f1.example/log").ok());
+  // A delivery log, signed with HQ's key, that leaves a revocation out
+  // fails the audit.
+  auto d3 = h.Delivery("F1-bis");
+  std::vector<log::EventDraft> drafts;
+  for (size_t i : {0, 1, 2, 4}) {  // everything of F1's up to its release, but the revocation
+    log::EventDraft d;
+    auto r = d.event().getKind().initRelayed();
+    r.setHqSeq(r1[i].first);
+    std::string bytes = *h.hq.log->ReadSignedEvent(r1[i].first);
+    r.setSignedEvent(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    drafts.push_back(std::move(d));
+  }
+  ASSERT_TRUE(d3->Append(std::move(drafts)).ok());
+  Status audit = AuditDelivery(*h.hq.log, *d3, "f1.example/log");
+  EXPECT_FALSE(audit.ok());
+  EXPECT_NE(audit.message().find("missing"), std::string::npos) << audit;
 }
 
 TEST(DeliveryLogTest, ACrashBetweenTheAppendAndTheWatermarkNeverRelaysTwice) {

@@ -50,6 +50,7 @@ EnrollError ErrorFor(RejectionReason r) {
       return EnrollError::kBadRequest;
     case RejectionReason::PROOF_OF_POSSESSION:
     case RejectionReason::RA_NOT_AUTHORIZED:
+    case RejectionReason::CERTIFICATE_REVOKED:
       return EnrollError::kForbidden;
     case RejectionReason::UNKNOWN_BATCH:
       return EnrollError::kNotFound;
@@ -95,6 +96,7 @@ std::string_view RejectionCode(RejectionReason r) {
     case RejectionReason::RA_NOT_AUTHORIZED: return "ra-not-authorized";
     case RejectionReason::INTERNAL_ERROR: return "internal-error";
     case RejectionReason::DUPLICATE_KEY: return "duplicate-key";
+    case RejectionReason::CERTIFICATE_REVOKED: return "certificate-revoked";
   }
   return "unspecified";
 }
@@ -196,12 +198,21 @@ Result<uint64_t> FactoryCa::CatchUpHqLog() {
   RETURN_IF_ERROR(hq_log_->ForEach(from, to, [&](uint64_t seq, std::string_view bytes) -> Status {
     ASSIGN_OR_RETURN(log::ParsedEvent e, log::ParsedEvent::Parse(AsBytes(bytes)));
     if (e.seq() != seq) return Status::Corruption("seq " + std::to_string(seq) + " mismatch");
+    // Revocations reach the ledger only for this factory's own CAs (a
+    // renewal must not name a revoked certificate).
+    auto apply = [&](log::schema::Event::Reader event) {
+      if (event.getKind().isCertificateRevoked()) {
+        const auto id = event.getKind().getCertificateRevoked().getCaId();
+        if (id.size() == 0 || IssuingCaFor(Bytes(id.begin(), id.end())) == nullptr) return;
+      }
+      ledger_->ApplyHqEvent(event);
+    };
     if (options_.hq_delivery) {
       Result<RelayedEvent> r = Unwrap(e.event(), *hq_verifier_);
       if (!r.ok()) return Status::Corruption("delivery log seq " + std::to_string(seq) + ": " + r.status().message());
-      ledger_->ApplyHqEvent(r->event.event());
+      apply(r->event.event());
     } else {
-      ledger_->ApplyHqEvent(e.event());
+      apply(e.event());
     }
     hq_applied_ = seq + 1;
     return Status::Ok();
@@ -511,7 +522,7 @@ void FactoryCa::WriteMetrics(mirrorca::PrometheusText& m) const {
   auto n = [](uint64_t v) { return static_cast<double>(v); };
   m.Counter("mirrorca_certificates_issued_total", "Certificates issued since start.", n(metrics_.issued));
   m.Counter("mirrorca_keygen_total", "Certificates issued with a server-generated key.", n(metrics_.keygen));
-  for (int r = 0; r <= static_cast<int>(RejectionReason::DUPLICATE_KEY); ++r) {  // the last reason
+  for (int r = 0; r <= static_cast<int>(RejectionReason::CERTIFICATE_REVOKED); ++r) {  // the last reason
     m.Counter("mirrorca_issuance_rejected_total", "Requests refused since start, by reason.",
               n(metrics_.rejected_by_reason[r]), {{"reason", std::string(RejectionCode(static_cast<RejectionReason>(r)))}});
   }

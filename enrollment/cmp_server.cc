@@ -82,6 +82,7 @@ int FailBitFor(const engine::EnrollResult& r) {
     case engine::RejectionReason::SUBJECT_NOT_ALLOWED: return OSSL_CMP_PKIFAILUREINFO_badCertTemplate;
     case engine::RejectionReason::DUPLICATE_DEVICE:
     case engine::RejectionReason::DUPLICATE_KEY: return OSSL_CMP_PKIFAILUREINFO_duplicateCertReq;
+    case engine::RejectionReason::CERTIFICATE_REVOKED: return OSSL_CMP_PKIFAILUREINFO_certRevoked;
     case engine::RejectionReason::UNKNOWN_BATCH:
     case engine::RejectionReason::BATCH_CLOSED:
     case engine::RejectionReason::BATCH_NOT_YET_VALID:

@@ -11,6 +11,7 @@
 #include "ca/certificate.h"
 #include "ca/keys.h"
 #include "engine/test_factory.h"
+#include "log/event_draft.h"
 #include "enrollment/est_codec.h"
 
 namespace mirrorca::enrollment {
@@ -53,6 +54,23 @@ struct EstWorld {
     server = std::make_unique<EstServer>(f.ca.get());
   }
   EstServer& est() { return *server; }
+  // HqRevokes: HQ revokes (or releases) `cert` in its log, and the factory
+  // receives HQ's log (reopened, as the CLI does).
+  void HqRevokes(X509* cert, bool release = false) {
+    log::EventDraft d;
+    auto r = d.event().getKind().initCertificateRevoked();
+    r.setCaId(capnp::Data::Reader(f.ca_id.data(), f.ca_id.size()));
+    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
+    r.setSerial(capnp::Data::Reader(ASN1_STRING_get0_data(serial), static_cast<size_t>(ASN1_STRING_length(serial))));
+    r.setReason(release ? log::schema::RevocationReason::REMOVE_FROM_CRL : log::schema::RevocationReason::CERTIFICATE_HOLD);
+    r.setRelease(release);
+    std::vector<log::EventDraft> v;
+    v.push_back(std::move(d));
+    ASSERT_TRUE(f.hq.log->Append(std::move(v)).ok());
+    server.reset();
+    f.Deliver();
+    server = std::make_unique<EstServer>(f.ca.get());
+  }
 
   EstReply Ask(const std::string& method, const std::string& op, const std::string& body = "",
                EstClient client = {"ra-1", ""}, const std::string& type = "application/pkcs10") {
@@ -224,6 +242,27 @@ TEST(EstServerTest, ReenrollmentNeedsACertificateOfThisFactory) {
                   {"", "not a certificate"}).http_status, 400);
   EXPECT_EQ(w.Rejected(), rejected + 2);
   EXPECT_EQ(w.Issued(), 1u);
+}
+
+// HQ owns revocation; the factory learns of it with HQ's events, and a
+// certificate HQ revoked or holds cannot renew itself (nor can an attacker
+// holding its key), until HQ releases it.
+TEST(EstServerTest, ARevokedOrHeldCertificateCannotRenewItself) {
+  EstWorld w;
+  ca::EvpPkeyPtr key = *ca::GenerateKey(ca::KeyType::kP256);
+  std::vector<ca::X509Ptr> current = CertsOf(w.Enroll("DEV-0050", key.get()).body);
+  ASSERT_EQ(current.size(), 1u);
+  w.HqRevokes(current[0].get());
+  ca::EvpPkeyPtr next = *ca::GenerateKey(ca::KeyType::kP256);
+  const uint64_t rejected = w.Rejected();
+  EstReply r = w.Ask("POST", "simplereenroll", EncodeBase64Body(RequestFor("DEV-0050", next.get())),
+                     {"", Der(current[0].get())});
+  EXPECT_EQ(r.http_status, 403);
+  EXPECT_EQ(r.body.rfind("certificate-revoked: ", 0), 0u) << r.body;
+  EXPECT_EQ(w.Rejected(), rejected + 1);
+  w.HqRevokes(current[0].get(), /*release=*/true);
+  r = w.Ask("POST", "simplereenroll", EncodeBase64Body(RequestFor("DEV-0050", next.get())), {"", Der(current[0].get())});
+  EXPECT_EQ(r.http_status, 200) << r.body;
 }
 
 TEST(EstServerTest, ServerKeygenReturnsTheKeyAndItsCertificate) {

@@ -37,6 +37,7 @@ enum RejectionReason {
   raNotAuthorized @11;
   internalError @12;
   duplicateKey @13;         # the public key is already certified for another device of this factory
+  certificateRevoked @14;   # a renewal names a certificate HQ revoked or put on hold (as delivered to the factory)
 }
 
 # RFC 5280 §5.3.1 CRLReason values (numbering follows the RFC: 7 is unused).

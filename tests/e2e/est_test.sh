@@ -178,4 +178,21 @@ for c in "${CERTS[@]}"; do
   (( ok )) || fail "OCSP for $(basename "$c"): $(cat "$T/ocsp.txt")"
 done
 echo "ok: HQ answers good for every EST certificate after the sync"
+
+# HQ revokes EST-0004; the next sync tells the factory, which then refuses
+# to renew that certificate (even in a batch with room and HQ's re-issue
+# authorization for the device).
+SERIAL4="$(openssl x509 -in "$T/enroll4.pem" -noout -serial | cut -d= -f2)"
+"$BIN" revoke --config hq.toml --serial "$SERIAL4" --reason keyCompromise > "$T/revoke.json" 2>&1 \
+  || fail "revoke: $(cat "$T/revoke.json")"
+"$BIN" batch authorize --config hq.toml --batch EST2 --quota 2 --reissue EST-0004 > "$T/authorize2.json" \
+  || fail "batch authorize EST2: $(cat "$T/authorize2.json")"
+"$BIN" sync --config factory.toml --deadline 30 > "$T/sync2.json" 2>&1 || fail "sync: $(cat "$T/sync2.json")"
+start factory factory.toml factory2.log serving
+PORT="$(sed -n 's/.*"serving":"https:\/\/127.0.0.1:\([0-9]*\)".*/\1/p' "$T/factory2.log")"
+EST="https://127.0.0.1:$PORT/.well-known/est/EST2"
+csr dev4b EST-0004 > "$T/revoked.b64"
+est revoked simplereenroll --cacert ra/ca.pem --cert "$T/enroll4.pem" --key "$T/dev4.key"
+refused revoked 403 "certificate-revoked"
+echo "ok: a certificate HQ revoked cannot renew itself once the factory has synced"
 echo "PASS"
