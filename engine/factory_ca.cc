@@ -389,8 +389,11 @@ void FactoryCa::Sign(Work& w) {
   c.setServerGeneratedKey(w.keygen);
   c.setProductionLine(options_.production_line);
   if (w.reservation->reissue_of) c.setReissueOf(Data(*w.reservation->reissue_of));
-  if (Result<Bytes> key = crypto::KeySpkiSha256(w.public_key.get()); w.key_hash.empty() && key.ok()) {
-    c.setPublicKeyHash(Data(*key));  // a key made here (keygen)
+  // The device key's SPKI hash: from the request's own encoding (Vet), or
+  // for a key made here encoded once (an OpenSSL 3.0 encoder per call: only
+  // when there is no request to take it from).
+  if (w.key_hash.empty()) {
+    if (Result<Bytes> key = crypto::KeySpkiSha256(w.public_key.get()); key.ok()) c.setPublicKeyHash(Data(*key));
   } else {
     c.setPublicKeyHash(Data(w.key_hash));
   }

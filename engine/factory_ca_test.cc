@@ -9,6 +9,8 @@
 
 #include "base/encoding.h"
 #include "ca/certificate.h"
+#include "ca/keys.h"
+#include "crypto/sha256.h"
 #include "engine/test_factory.h"
 #include "log/event_codec.h"
 #include "log/log_verification.h"
@@ -231,6 +233,40 @@ TEST(FactoryCaTest, BulkKeepsOrderAndUsesOneAppend) {
   EXPECT_EQ(out[9].reason, RejectionReason::DUPLICATE_DEVICE);
   EXPECT_EQ(f.ca->Batch("B1")->issued, 38u);
   EXPECT_EQ(f.ca->Batch("B1")->rejected, 2u);
+}
+
+// certificateIssued.publicKeyHash is SHA-256 of the certified key's
+// SubjectPublicKeyInfo, however the key arrived: in a CSR, as a SPKI the
+// protocol proved (CMP), or made here (keygen).
+TEST(FactoryCaTest, ThePublicKeyHashIsTheCertifiedKeysSpkiHash) {
+  TestFactory f;
+  f.Authorize(f.Terms("B1", 10));
+  auto hash_in_event = [&](const EnrollResult& r) {
+    auto e = *log::ParsedEvent::Parse(AsBytes(*f.ca->log().ReadSignedEvent(r.log_seq)));
+    auto h = e.event().getKind().getCertificateIssued().getPublicKeyHash();
+    return HexEncode(ByteSpan(h.begin(), h.size()));
+  };
+  auto hash_of_certificate = [](const EnrollResult& r) {
+    ca::X509Ptr cert = *ca::ParseCertificate(r.certificate_pem);
+    unsigned char* der = nullptr;
+    const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);
+    const crypto::Hash h = crypto::Sha256(ByteSpan(der, static_cast<size_t>(n)));
+    OPENSSL_free(der);
+    return HexEncode(ByteSpan(h.data(), h.size()));
+  };
+  EnrollResult by_csr = f.ca->Enroll({"B1", "H-1", P256Csr(), "ra-1"});
+  ASSERT_TRUE(by_csr.ok()) << by_csr.detail;
+  EXPECT_EQ(hash_in_event(by_csr), hash_of_certificate(by_csr));
+  EnrollRequest by_spki{"B1", "H-2", "", "ra-1"};
+  EvpPkeyPtr key = *ca::GenerateKey(ca::KeyType::kP256);
+  by_spki.public_key_der = std::string(reinterpret_cast<const char*>(ca::SpkiDer(key.get())->data()),
+                                       ca::SpkiDer(key.get())->size());
+  EnrollResult spki = f.ca->Enroll(by_spki);
+  ASSERT_TRUE(spki.ok()) << spki.detail;
+  EXPECT_EQ(hash_in_event(spki), hash_of_certificate(spki));
+  EnrollResult made = f.ca->Keygen({"B1", "H-3", "correct horse battery", "ra-1"});
+  ASSERT_TRUE(made.ok()) << made.detail;
+  EXPECT_EQ(hash_in_event(made), hash_of_certificate(made));
 }
 
 TEST(FactoryCaTest, KeygenReturnsAnEncryptedKeyThatMatches) {
