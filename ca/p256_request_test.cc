@@ -1,0 +1,124 @@
+// ReadP256Request against the generic path (ParseRequest + X509_REQ_verify)
+// on valid and broken requests: whatever the fast path accepts, refuses or
+// leaves to the generic path, the outcome is the generic path's.
+#include "ca/p256_request.h"
+
+#include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/x509.h>
+
+#include "ca/certificate.h"
+#include "ca/keys.h"
+
+namespace mirrorca::ca {
+namespace {
+
+enum class Outcome { kBadCsr, kProofOfPossession, kAccepted };
+
+std::string Name(Outcome o) {
+  return o == Outcome::kAccepted ? "accepted" : o == Outcome::kBadCsr ? "bad-csr" : "proof-of-possession";
+}
+
+Outcome Generic(const std::string& csr) {
+  Result<X509ReqPtr> req = ParseRequest(csr);
+  if (!req.ok()) return Outcome::kBadCsr;
+  EVP_PKEY* key = X509_REQ_get0_pubkey(req->get());
+  if (key == nullptr) return Outcome::kBadCsr;
+  const bool ok = X509_REQ_verify(req->get(), key) == 1;
+  ERR_clear_error();
+  return ok ? Outcome::kAccepted : Outcome::kProofOfPossession;
+}
+
+// Combined: the fast path's verdict, or the generic path's when it steps aside.
+Outcome Combined(const std::string& csr, P256Request::Verdict* verdict = nullptr) {
+  P256Request fast = ReadP256Request(csr, nullptr);
+  if (verdict != nullptr) *verdict = fast.verdict;
+  switch (fast.verdict) {
+    case P256Request::Verdict::kOtherShape: return Generic(csr);
+    case P256Request::Verdict::kBadKey: return Outcome::kBadCsr;
+    case P256Request::Verdict::kBadSignature: return Outcome::kProofOfPossession;
+    case P256Request::Verdict::kValid: return Outcome::kAccepted;
+  }
+  return Outcome::kBadCsr;
+}
+
+std::string Request(EVP_PKEY* key, const EVP_MD* md = EVP_sha256()) {
+  X509ReqPtr req(X509_REQ_new());
+  X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "serialNumber", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>("SN-1"), 4, -1, 0);
+  X509_REQ_set_pubkey(req.get(), key);
+  EXPECT_GT(X509_REQ_sign(req.get(), key, md), 0);
+  return *RequestDer(req.get());
+}
+
+TEST(P256RequestTest, AValidRequestReadsAsTheGenericPathReadsIt) {
+  EvpPkeyPtr key = *GenerateKey(KeyType::kP256);
+  const std::string der = Request(key.get());
+  P256Request fast = ReadP256Request(der, nullptr);
+  ASSERT_EQ(fast.verdict, P256Request::Verdict::kValid);
+  X509ReqPtr req = *ParseRequest(der);
+  EXPECT_EQ(EVP_PKEY_eq(fast.key.get(), X509_REQ_get0_pubkey(req.get())), 1);
+  unsigned char* spki = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
+  EXPECT_EQ(fast.spki_der, std::string(reinterpret_cast<const char*>(spki), static_cast<size_t>(n)));
+  OPENSSL_free(spki);
+  unsigned char* rebuilt = nullptr;
+  const int m = i2d_X509_PUBKEY(fast.spki.get(), &rebuilt);
+  EXPECT_EQ(fast.spki_der, std::string(reinterpret_cast<const char*>(rebuilt), static_cast<size_t>(m)));
+  OPENSSL_free(rebuilt);
+  // The same as PEM.
+  EXPECT_EQ(ReadP256Request(*RequestPem(req.get()), nullptr).verdict, P256Request::Verdict::kValid);
+}
+
+TEST(P256RequestTest, OtherShapesAreLeftToTheGenericPath) {
+  EvpPkeyPtr p384 = *GenerateKey(KeyType::kP384);
+  EvpPkeyPtr rsa = *GenerateKey(KeyType::kRsa2048);
+  EvpPkeyPtr p256 = *GenerateKey(KeyType::kP256);
+  EvpPkeyPtr compressed = *GenerateKey(KeyType::kP256);
+  ASSERT_EQ(EVP_PKEY_set_utf8_string_param(compressed.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                           "compressed"), 1);
+  for (const auto& [what, csr] : std::vector<std::pair<std::string, std::string>>{
+           {"P-384", Request(p384.get())},
+           {"RSA", Request(rsa.get())},
+           {"SHA-384", Request(p256.get(), EVP_sha384())},
+           {"compressed point", Request(compressed.get())},
+           {"garbage", "not a request"},
+           {"empty", ""}}) {
+    P256Request::Verdict v;
+    EXPECT_EQ(Name(Combined(csr, &v)), Name(Generic(csr))) << what;
+    EXPECT_EQ(v, P256Request::Verdict::kOtherShape) << what;
+  }
+}
+
+TEST(P256RequestTest, ABadSignatureOrAPointOffTheCurveIsRefusedAsTheGenericPathRefusesIt) {
+  EvpPkeyPtr key = *GenerateKey(KeyType::kP256);
+  const std::string der = Request(key.get());
+  // The signature's last byte.
+  std::string bad_sig = der;
+  bad_sig.back() ^= 0x01;
+  EXPECT_EQ(Name(Combined(bad_sig)), Name(Generic(bad_sig)));
+  EXPECT_NE(Combined(bad_sig), Outcome::kAccepted);
+  // The point's last byte: no longer on the curve.
+  X509ReqPtr req = *ParseRequest(der);
+  unsigned char* spki = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
+  const size_t at = der.find(std::string(reinterpret_cast<const char*>(spki), static_cast<size_t>(n)));
+  OPENSSL_free(spki);
+  ASSERT_NE(at, std::string::npos);
+  std::string off_curve = der;
+  off_curve[at + static_cast<size_t>(n) - 1] ^= 0x01;
+  P256Request::Verdict v;
+  EXPECT_EQ(Name(Combined(off_curve, &v)), Name(Generic(off_curve)));
+  EXPECT_EQ(v, P256Request::Verdict::kBadKey);
+  // Every single-bit change of a valid request: the same outcome both ways.
+  for (size_t i = 0; i < der.size(); ++i) {
+    for (int bit : {0, 7}) {
+      std::string m = der;
+      m[i] = static_cast<char>(m[i] ^ (1 << bit));
+      ASSERT_EQ(Name(Combined(m)), Name(Generic(m))) << "byte " << i << " bit " << bit;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mirrorca::ca
