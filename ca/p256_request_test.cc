@@ -9,6 +9,7 @@
 
 #include "ca/certificate.h"
 #include "ca/keys.h"
+#include "ca/test_pki.h"
 
 namespace mirrorca::ca {
 namespace {
@@ -118,6 +119,34 @@ TEST(P256RequestTest, ABadSignatureOrAPointOffTheCurveIsRefusedAsTheGenericPathR
       ASSERT_EQ(Name(Combined(m)), Name(Generic(m))) << "byte " << i << " bit " << bit;
     }
   }
+}
+
+// A certificate built from the fast path's key is, field by field, the one
+// built from the generic path's: the same to-be-signed bytes.
+TEST(P256RequestTest, CertificatesBuiltBothWaysAreTheSame) {
+  IssuingCa ca = testing::MakeTestCa();
+  Profile idevid = *BuiltinProfile("idevid");
+  EvpPkeyPtr key = *GenerateKey(KeyType::kP256);
+  const std::string der = Request(key.get());
+  P256Request fast = ReadP256Request(der, nullptr);
+  ASSERT_EQ(fast.verdict, P256Request::Verdict::kValid);
+  X509ReqPtr req = *ParseRequest(der);
+  TemplateValues values{{"device_serial", "SN-1"}, {"product", "Widget"}, {"batch", "B1"},
+                        {"organization", "Example OEM"}, {"factory", "F1"}};
+  const Bytes serial{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+  const int64_t now = testing::NowSeconds();
+  X509Ptr generic = *ca.Issue(idevid, values, X509_REQ_get0_pubkey(req.get()), serial, now,
+                              X509_REQ_get_X509_PUBKEY(req.get()));
+  X509Ptr quick = *ca.Issue(idevid, values, fast.key.get(), serial, now, fast.spki.get());
+  auto tbs = [](X509* c) {
+    unsigned char* out = nullptr;
+    const int n = i2d_re_X509_tbs(c, &out);
+    std::string s(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+    OPENSSL_free(out);
+    return s;
+  };
+  EXPECT_EQ(tbs(generic.get()), tbs(quick.get()));
+  EXPECT_EQ(X509_verify(quick.get(), X509_get0_pubkey(ca.certificate())), 1);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "base/bytes.h"
 #include "ca/openssl_types.h"
+#include "ca/p256_request.h"
 #include "ca/profile.h"
 
 namespace mirrorca::ca {
@@ -25,7 +26,13 @@ struct VetOutcome {
   VetFailure failure = VetFailure::kNone;
   std::string detail;      // operator-facing; never secrets
   EvpPkeyPtr public_key;   // the CSR's key, set when failure == kNone
-  X509ReqPtr request;      // the parsed CSR, set when failure == kNone
+  // The CSR's SubjectPublicKeyInfo, for the certificate: `spki` (a P-256
+  // request read without the generic decoder, ca/p256_request.h) or that
+  // of `request` (the parsed CSR, any other request); `spki_der` its DER
+  // as the CSR encodes it. Set when failure == kNone (VetRequest).
+  X509PubkeyPtr spki;
+  X509ReqPtr request;
+  std::string spki_der;
   bool ok() const { return failure == VetFailure::kNone; }
 };
 

@@ -111,7 +111,8 @@ struct FactoryCa::Work {
   const ca::Profile* profile = nullptr;
   const ca::IssuingCa* issuer = nullptr;  // the CA the batch is authorized under
   EvpPkeyPtr public_key;  // the device's key (or the generated key)
-  ca::X509ReqPtr csr;     // the parsed CSR (its SubjectPublicKeyInfo is copied)
+  ca::X509ReqPtr csr;     // the parsed CSR (its SubjectPublicKeyInfo is copied), or
+  ca::X509PubkeyPtr spki; // a P-256 CSR's SubjectPublicKeyInfo (read without a CSR object)
   std::optional<Reservation> reservation;
   crypto::Hash request_hash{};
   std::string key_hash;  // SHA-256 of the device key's SPKI
@@ -314,12 +315,9 @@ void FactoryCa::Vet(Work& w) {
   if (!vet.ok()) return Refuse(w, ReasonFor(vet.failure), vet.detail);
   w.public_key = std::move(vet.public_key);
   w.csr = std::move(vet.request);
-  // The key as the CSR encodes it (already DER): one key, one device.
-  unsigned char* spki = nullptr;
-  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(w.csr.get()), &spki);
-  if (n <= 0) return Refuse(w, RejectionReason::BAD_CSR, "the CSR's public key does not encode");
-  const crypto::Hash h = crypto::Sha256(ByteSpan(spki, static_cast<size_t>(n)));
-  OPENSSL_free(spki);
+  w.spki = std::move(vet.spki);
+  // The key as the CSR encodes it: one key, one device.
+  const crypto::Hash h = crypto::Sha256(AsBytes(vet.spki_der));
   w.key_hash.assign(reinterpret_cast<const char*>(h.data()), h.size());
 }
 
@@ -366,7 +364,8 @@ void FactoryCa::Sign(Work& w) {
   }
   Result<ca::X509Ptr> cert =
       w.issuer->Issue(*w.profile, values, w.public_key.get(), w.reservation->serial,
-                      w.now / 1000000, w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr);
+                      w.now / 1000000,
+                      w.spki ? w.spki.get() : w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr);
   if (!cert.ok()) return release("certificate could not be built: " + cert.status().message());
   Result<std::string> der = ca::CertificateDer(cert->get());
   Result<std::string> pem = ca::CertificatePem(cert->get());
