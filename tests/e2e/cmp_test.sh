@@ -124,21 +124,6 @@ echo "ok: 6 issued, $(python3 -c 'import json,sys; print(json.load(open(sys.argv
 # In the factory's log, then at HQ after a sync, with OCSP good.
 kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 CERTS=("$T/sig.pem" "$T/mac.pem" "$T/p10.pem" "$T/kur.pem" "$T/q4.pem" "$T/q5.pem")
-args=(); for c in "${CERTS[@]}"; do args+=(--certificate "$c"); done
-"$BIN" audit verify --data factory/data "${args[@]}" > "$T/audit.json" 2>&1 || fail "audit verify: $(cat "$T/audit.json")"
-grep -q '"certificates_logged":6' "$T/audit.json" || fail "not every certificate is in the factory log: $(cat "$T/audit.json")"
-echo "ok: every certificate is in the factory's log"
-start hq hq.toml hq.log serving_validation
-"$BIN" sync --config factory.toml --deadline 30 > "$T/sync.json" 2>&1 || fail "sync: $(cat "$T/sync.json")"
-VA="http://$(sed -n '/^\[validation\]/,/^\[/s/^listen = "\(.*\)"/\1/p' hq.toml)"
-for c in "${CERTS[@]}"; do
-  ok=0
-  for _ in $(seq 40); do
-    if openssl ocsp -issuer factory/ca/ca.pem -cert "$c" -url "$VA/ocsp" -CAfile hq/root/ca.pem > "$T/ocsp.txt" 2>&1 \
-       && grep -q ": good" "$T/ocsp.txt"; then ok=1; break; fi
-    sleep 0.25
-  done
-  (( ok )) || fail "OCSP for $(basename "$c"): $(cat "$T/ocsp.txt")"
-done
+logged_then_good "${CERTS[@]}"
 echo "ok: HQ answers good for every CMP certificate after the sync"
 echo "PASS"
