@@ -5,7 +5,8 @@
 // durable RocksDB log), and clients (net::HttpClient, one mTLS connection per
 // thread) posting pre-generated P-256 device CSRs.
 //   1. peak: bulk requests (--bulk items) on --connections connections
-//   2. latency: single enrolls paced at 50 % of the peak rate; p50/p99
+//   2. single enrolls (one certificate per request): their own peak (32
+//      connections, closed loop), then paced at 50 % of it; p50/p99
 //   3. EST simpleenroll (RFC 7030, base64 PKCS#10) and CMP p10cr (RFC 9483,
 //      OpenSSL's CMP client, RA signature protection, certConf/pkiConf: the
 //      `openssl cmp` flow) on the same port: each at its peak (16
@@ -15,10 +16,15 @@
 // Every CSR is P-256 with the device serial in its subject (serialNumber),
 // made the same way; each phase takes its own devices, since a factory
 // certifies a device once.
+// Every phase reports the CPU it took: the process's, the load driver's
+// (its client threads, measured per thread) and the rest, the server's,
+// per certificate, since the driver shares the two cores.
 // Prints one JSON object. Usage: enroll_load [--certs N] [--connections C]
 //   [--bulk B] [--latency-seconds S] [--no-cfssl] [--no-standards]
 //   [--key STORE --log-key STORE]
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -83,10 +89,48 @@ std::vector<std::string> MakeCsrs(size_t n) {
   return csrs;
 }
 
+// CPU accounting: the process's CPU seconds, and the driver's, summed over
+// its client threads as each one ends (CLOCK_THREAD_CPUTIME_ID).
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+double ThisThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+std::atomic<uint64_t> g_driver_cpu_ns{0};
+// DriverThreadDone: a client thread adds its CPU before it ends.
+void DriverThreadDone() { g_driver_cpu_ns += static_cast<uint64_t>(ThisThreadCpuSeconds() * 1e9); }
+
+// CpuMeter: the CPU a phase took, split between driver and server.
+class CpuMeter {
+ public:
+  CpuMeter() : process_(ProcessCpuSeconds()), driver_ns_(g_driver_cpu_ns.load()) {}
+  json Report(size_t certificates, double seconds) const {
+    const double process = ProcessCpuSeconds() - process_;
+    const double driver = (g_driver_cpu_ns.load() - driver_ns_) / 1e9;
+    const double server = process - driver;
+    return json{{"process_seconds", process},
+                {"driver_seconds", driver},
+                {"server_seconds", server},
+                {"server_cores_busy", seconds > 0 ? server / seconds : 0},
+                {"server_us_per_certificate", certificates ? server * 1e6 / certificates : 0},
+                {"driver_us_per_certificate", certificates ? driver * 1e6 / certificates : 0}};
+  }
+
+ private:
+  double process_;
+  uint64_t driver_ns_;
+};
+
 struct PhaseResult {
   size_t ok = 0, failed = 0;
   double seconds = 0;
   std::vector<double> latency_ms;  // paced phases: from each request's scheduled start
+  json cpu;
   double per_second() const { return seconds > 0 ? ok / seconds : 0; }
 };
 
@@ -98,12 +142,14 @@ using Connect = std::function<std::unique_ptr<net::HttpClient>()>;
 // [begin, end) as soon as its previous answer arrives.
 PhaseResult ClosedLoop(unsigned connections, size_t begin, size_t end, const Connect& connect, const OneRequest& one) {
   std::atomic<size_t> next{begin}, ok{0}, failed{0};
+  const CpuMeter cpu;
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < connections; ++t) {
     threads.emplace_back([&] {
       std::unique_ptr<net::HttpClient> client = connect();
       for (size_t i = next++; i < end; i = next++) (one(*client, i) ? ok : failed)++;
+      DriverThreadDone();
     });
   }
   for (auto& t : threads) t.join();
@@ -111,6 +157,7 @@ PhaseResult ClosedLoop(unsigned connections, size_t begin, size_t end, const Con
   r.ok = ok;
   r.failed = failed;
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.cpu = cpu.Report(r.ok, r.seconds);
   return r;
 }
 
@@ -122,10 +169,14 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
   const double interval = connections / rate;
   std::vector<std::vector<double>> lat(connections);
   std::atomic<size_t> next{begin}, ok{0}, failed{0};
+  const CpuMeter cpu;
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < connections; ++t) {
     threads.emplace_back([&, t] {
+      struct Done {
+        ~Done() { DriverThreadDone(); }
+      } done;
       std::unique_ptr<net::HttpClient> client = connect();
       auto due = t0 + std::chrono::duration<double>(interval * t / connections);
       const auto end_at = t0 + std::chrono::duration<double>(seconds);
@@ -148,6 +199,7 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
   r.ok = ok;
   r.failed = failed;
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.cpu = cpu.Report(r.ok, r.seconds);
   for (auto& v : lat) r.latency_ms.insert(r.latency_ms.end(), v.begin(), v.end());
   return r;
 }
@@ -253,6 +305,7 @@ int main(int argc, char** argv) {
 
   // 1. Peak throughput with bulk requests.
   std::atomic<size_t> next{0}, issued{0}, failed{0};
+  const CpuMeter bulk_cpu;
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < a.connections; ++t) {
@@ -261,7 +314,7 @@ int main(int argc, char** argv) {
       if (!client.ok()) Die("connect", client.status());
       while (true) {
         size_t begin = next.fetch_add(a.bulk);
-        if (begin >= a.certs) return;
+        if (begin >= a.certs) return DriverThreadDone();
         size_t end = std::min(a.certs, begin + a.bulk);
         json items = json::array();
         for (size_t i = begin; i < end; ++i) {
@@ -282,56 +335,32 @@ int main(int argc, char** argv) {
   threads.clear();
   const double peak_secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const double peak = issued / peak_secs;
+  const json bulk_cpu_report = bulk_cpu.Report(issued, peak_secs);
   std::cerr << "peak: " << issued << " certificates in " << peak_secs << " s = " << peak << "/s\n";
 
-  // 2. Single-enroll latency at 50 % of the peak rate (open loop per thread).
-  const double target = peak / 2;
-  const unsigned lat_threads = 32;
-  const double per_thread_interval = lat_threads / target;
-  std::vector<std::vector<double>> lat(lat_threads);
-  std::atomic<size_t> single_next{rest_singles};
-  std::atomic<size_t> single_done{0}, single_failed{0};
-  auto t1 = Clock::now();
-  for (unsigned t = 0; t < lat_threads; ++t) {
-    threads.emplace_back([&, t] {
-      auto client = net::HttpClient::Connect("127.0.0.1", server.port(), *client_tls);
-      if (!client.ok()) Die("connect", client.status());
-      auto due = Clock::now() + std::chrono::duration<double>(per_thread_interval * t / lat_threads);
-      const auto end_at = t1 + std::chrono::duration<double>(a.latency_seconds);
-      while (due < end_at) {
-        std::this_thread::sleep_until(due);
-        size_t i = single_next.fetch_add(1);
-        if (i >= est_from) return;
-        auto start = Clock::now();
-        auto r = (*client)->Request("POST", "/v1/batches/B1/enroll?device_serial=" + DeviceSerial(i),
-                                    "application/pkcs10", csrs[i]);
-        auto stop = Clock::now();
-        if (!r.ok() || r->status != 200) {
-          single_failed++;
-        } else {
-          single_done++;
-          // Latency from the scheduled start (no coordinated omission).
-          lat[t].push_back(std::chrono::duration<double, std::milli>(stop - due).count());
-          (void)start;
-        }
-        due += std::chrono::duration<double>(per_thread_interval);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  threads.clear();
-  const double lat_secs = std::chrono::duration<double>(Clock::now() - t1).count();
-  std::vector<double> all;
-  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  // 2. Single enrolls: their own peak, then paced at half of it.
+  const Connect connect = [&]() {
+    auto client = net::HttpClient::Connect("127.0.0.1", server.port(), *client_tls);
+    if (!client.ok()) Die("connect", client.status());
+    return std::move(*client);
+  };
+  const OneRequest single_one = [&](net::HttpClient& client, size_t i) {
+    auto r = client.Request("POST", "/v1/batches/B1/enroll?device_serial=" + DeviceSerial(i), "application/pkcs10",
+                            csrs[i]);
+    return r.ok() && r->status == 200;
+  };
+  const size_t single_peak_n = kSingles / 2;
+  const PhaseResult single_peak = ClosedLoop(32, rest_singles, rest_singles + single_peak_n, connect, single_one);
+  std::cerr << "single enroll peak: " << single_peak.ok << " certificates in " << single_peak.seconds
+            << " s = " << single_peak.per_second() << "/s\n";
+  const double target = single_peak.per_second() / 2;
+  const PhaseResult single_paced =
+      Paced(32, target, a.latency_seconds, rest_singles + single_peak_n, est_from, connect, single_one);
+  const std::vector<double>& all = single_paced.latency_ms;
 
   // 3. EST and CMP: one certificate per request, at peak and at half of it.
   json standards = nullptr;
   if (a.standards) {
-    const Connect connect = [&]() {
-      auto client = net::HttpClient::Connect("127.0.0.1", server.port(), *client_tls);
-      if (!client.ok()) Die("connect", client.status());
-      return std::move(*client);
-    };
     std::vector<std::string> est_bodies(csrs.size());
     for (size_t i = est_from; i < cmp_from; ++i) {
       est_bodies[i] = enrollment::EncodeBase64Body(*ca::RequestDer(ca::ParseRequest(csrs[i])->get()));
@@ -374,7 +403,8 @@ int main(int argc, char** argv) {
       PhaseResult paced = Paced(32, half, a.latency_seconds, from + kStandardPeak,
                                 from + kStandardPeak + kStandardPaced, connect, one);
       return json{{"peak", {{"certificates", peak_run.ok}, {"failed", peak_run.failed}, {"seconds", peak_run.seconds},
-                            {"certificates_per_second", peak_run.per_second()}, {"connections", 16}}},
+                            {"certificates_per_second", peak_run.per_second()}, {"connections", 16},
+                            {"cpu", peak_run.cpu}}},
                   {"at_half_peak", {{"target_per_second", half}, {"achieved_per_second", paced.per_second()},
                                     {"requests", paced.ok}, {"failed", paced.failed},
                                     {"p50_ms", Percentile(paced.latency_ms, 0.50)},
@@ -441,11 +471,15 @@ int main(int argc, char** argv) {
     threads.clear();
     const double cf_secs = std::chrono::duration<double>(Clock::now() - t2).count();
     kill(pid, SIGTERM);
-    waitpid(pid, nullptr, 0);
+    rusage cf_usage{};  // cfssl's own CPU, start-up included
+    wait4(pid, nullptr, 0, &cf_usage);
+    const double cf_cpu = cf_usage.ru_utime.tv_sec + cf_usage.ru_stime.tv_sec +
+                          (cf_usage.ru_utime.tv_usec + cf_usage.ru_stime.tv_usec) / 1e6;
     cfssl_result = json{{"certificates", cf_ok.load()},
                         {"failed", cf_fail.load()},
                         {"seconds", cf_secs},
                         {"certificates_per_second", cf_ok / cf_secs},
+                        {"server_us_per_certificate", cf_ok ? cf_cpu * 1e6 / cf_ok : 0},
                         {"connections", 16},
                         {"transport", "plain HTTP, one CSR per request, no durable log"}};
   }
@@ -454,12 +488,20 @@ int main(int argc, char** argv) {
                      {"seconds", peak_secs},
                      {"certificates_per_second", peak},
                      {"connections", a.connections},
-                     {"bulk", a.bulk}}},
+                     {"bulk", a.bulk},
+                     {"cpu", bulk_cpu_report}}},
+           {"single_enroll_peak",
+            {{"certificates", single_peak.ok},
+             {"failed", single_peak.failed},
+             {"seconds", single_peak.seconds},
+             {"certificates_per_second", single_peak.per_second()},
+             {"connections", 32},
+             {"cpu", single_peak.cpu}}},
            {"single_enroll_at_half_peak",
             {{"target_per_second", target},
-             {"achieved_per_second", single_done / lat_secs},
-             {"requests", single_done.load()},
-             {"failed", single_failed.load()},
+             {"achieved_per_second", single_paced.per_second()},
+             {"requests", single_paced.ok},
+             {"failed", single_paced.failed},
              {"p50_ms", Percentile(all, 0.50)},
              {"p99_ms", Percentile(all, 0.99)},
              {"max_ms", Percentile(all, 1.0)}}},

@@ -1,15 +1,45 @@
 #!/usr/bin/env bash
 # Enrollment benchmark: mirrorca's end-to-end load driver (REST bulk and single,
 # EST simpleenroll and CMP p10cr, each at peak and at half of it) and `cfssl serve`
-# on the same CSRs in the same run (installs golang-cfssl if missing).
+# on the same CSRs in the same run (installs golang-cfssl if missing), then a
+# summary against the cryptographic floor from `openssl speed` in the same run:
+# per certificate one P-256 verify (the CSR), one P-256 sign (the certificate)
+# and one Ed25519 sign (the log event), on every core.
 # Usage: bench/run_enroll_bench.sh [BUILD_DIR] [CERTS]
+# The load driver's JSON is kept in $OUT (default /tmp/enroll_load.json).
 set -euo pipefail
 BUILD="${1:-build}"
 CERTS="${2:-20000}"
+OUT="${OUT:-/tmp/enroll_load.json}"
 if ! command -v cfssl > /dev/null; then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get install -y -qq --no-install-recommends golang-cfssl > /dev/null
 fi
 [[ -x "$BUILD/bench/enroll_load" ]] || { meson configure "$BUILD" -Dbenchmarks=true && ninja -C "$BUILD" bench/enroll_load; }
-openssl speed -seconds 1 ecdsap256 ed25519 2>/dev/null | tail -4
-"$BUILD/bench/enroll_load" --certs "$CERTS" --connections 4 --bulk 250 --latency-seconds 5
+SPEED=$(openssl speed -seconds 1 ecdsap256 ed25519 2>/dev/null | tail -4)
+echo "$SPEED"
+"$BUILD/bench/enroll_load" --certs "$CERTS" --connections 4 --bulk 250 --latency-seconds 5 | tee "$OUT"
+SPEED="$SPEED" CORES=$(nproc) python3 - "$OUT" <<'PY'
+import json, os, re, sys
+j = json.load(open(sys.argv[1]))
+rates = {}
+for line in os.environ["SPEED"].splitlines():
+    m = re.search(r"\((nistp256|Ed25519)\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", line)
+    if m:
+        rates[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+cores = int(os.environ["CORES"])
+us = 1e6 / rates["nistp256"][1] + 1e6 / rates["nistp256"][0] + 1e6 / rates["Ed25519"][0]
+floor = cores * 1e6 / us
+bulk = j["peak"]["certificates_per_second"]
+print(f"crypto floor: {us:.0f} us of one core per certificate = {floor:,.0f} certificates/s on {cores} cores")
+print(f"REST bulk: {bulk:,.0f}/s = {100 * bulk / floor:.0f} % of the floor; "
+      f"server {j['peak']['cpu']['server_us_per_certificate']:.0f} us/certificate, "
+      f"driver {j['peak']['cpu']['driver_us_per_certificate']:.0f} us/certificate")
+if j.get("cfssl"):
+    c = j["cfssl"]
+    print(f"cfssl serve: {c['certificates_per_second']:,.0f}/s ({c['server_us_per_certificate']:.0f} us/certificate); "
+          f"mirrorca / cfssl = {bulk / c['certificates_per_second']:.2f}")
+s, h = j["single_enroll_peak"], j["single_enroll_at_half_peak"]
+print(f"REST single: peak {s['certificates_per_second']:,.0f}/s (server {s['cpu']['server_us_per_certificate']:.0f} us/certificate); "
+      f"at half of it p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms")
+PY

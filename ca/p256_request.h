@@ -5,7 +5,7 @@
 // decoded with an ASN.1 item declared with OpenSSL's macros that keeps the
 // key as its raw SubjectPublicKeyInfo and the exact bytes of the signed
 // CertificationRequestInfo; the key is imported as P-256 parameters
-// (EVP_PKEY_fromdata checks the point is on the curve) and the signature
+// (setting the point checks that it is on the curve) and the signature
 // verified over the kept bytes. Any other shape is left to the generic
 // path (ParseRequest + X509_REQ_verify), so the outcome is the same either
 // way (ca/p256_request_test.cc compares them).

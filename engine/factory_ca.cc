@@ -241,6 +241,20 @@ Result<const ca::Profile*> FactoryCa::ProfileFor(const std::string& name) {
   return raw;
 }
 
+Result<const ca::CertificateTemplate*> FactoryCa::TemplateFor(const ca::IssuingCa& issuer,
+                                                              const ca::Profile& profile) {
+  const auto key = std::make_pair(&issuer, &profile);
+  {
+    std::shared_lock lock(templates_mu_);
+    auto it = templates_.find(key);
+    if (it != templates_.end()) return it->second.get();
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ca::CertificateTemplate> made, ca::CertificateTemplate::Create(profile, issuer));
+  std::unique_lock lock(templates_mu_);
+  auto it = templates_.try_emplace(key, std::move(made)).first;  // a racing thread's may have won
+  return it->second.get();
+}
+
 void FactoryCa::Refuse(Work& w, RejectionReason reason, std::string detail) {
   w.refused = true;
   w.result.error = ErrorFor(reason);
@@ -362,10 +376,12 @@ void FactoryCa::Sign(Work& w) {
     values["vid"] = Hex4(w.terms->vendor_id);
     values["pid"] = Hex4(w.terms->product_id);
   }
+  Result<const ca::CertificateTemplate*> tmpl = TemplateFor(*w.issuer, *w.profile);
+  if (!tmpl.ok()) return release("certificate template could not be built: " + tmpl.status().message());
   Result<ca::X509Ptr> cert =
-      w.issuer->Issue(*w.profile, values, w.public_key.get(), w.reservation->serial,
-                      w.now / 1000000,
-                      w.spki ? w.spki.get() : w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr);
+      (*tmpl)->Issue(values, w.public_key.get(),
+                     w.spki ? w.spki.get() : w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr,
+                     w.reservation->serial, w.now / 1000000);
   if (!cert.ok()) return release("certificate could not be built: " + cert.status().message());
   Result<std::string> der = ca::CertificateDer(cert->get());
   Result<std::string> pem = ca::CertificatePem(cert->get());

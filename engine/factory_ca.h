@@ -19,12 +19,14 @@
 #include <optional>
 #include <memory>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "base/prometheus_text.h"
 #include "base/env.h"
 #include "base/result.h"
+#include "ca/cert_template.h"
 #include "ca/issuing_ca.h"
 #include "ca/profile.h"
 #include "engine/batch_ledger.h"
@@ -179,6 +181,7 @@ class FactoryCa {
   FactoryCa() = default;
   Status Replay();
   Result<const ca::Profile*> ProfileFor(const std::string& name);
+  Result<const ca::CertificateTemplate*> TemplateFor(const ca::IssuingCa& issuer, const ca::Profile& profile);
   // The three steps of one request. Each may refuse it: it then fills
   // w.result and a rejection draft and the later steps skip it. Vet and Sign
   // run in parallel for a bulk request; Reserve runs in request order.
@@ -203,6 +206,10 @@ class FactoryCa {
   std::unique_ptr<BatchLedger> ledger_;
   std::mutex profiles_mu_;
   std::map<std::string, std::unique_ptr<ca::Profile>, std::less<>> profiles_;
+  // One certificate template per (issuing CA, profile), made on first use
+  // and kept: both keys live as long as the FactoryCa.
+  std::shared_mutex templates_mu_;
+  std::map<std::pair<const ca::IssuingCa*, const ca::Profile*>, std::unique_ptr<ca::CertificateTemplate>> templates_;
   FactoryMetrics metrics_;
 };
 
