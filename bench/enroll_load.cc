@@ -20,7 +20,7 @@
 // (its client threads, measured per thread) and the rest, the server's,
 // per certificate, since the driver shares the two cores.
 // Prints one JSON object. Usage: enroll_load [--certs N] [--connections C]
-//   [--bulk B] [--latency-seconds S] [--no-cfssl] [--no-standards]
+//   [--bulk B] [--latency-seconds S] [--no-cfssl] [--no-standards] [--bulk-only]
 //   [--key STORE --log-key STORE]
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -217,6 +217,7 @@ struct Args {
   double latency_seconds = 5;
   bool cfssl = true;
   bool standards = true;  // EST and CMP beside REST
+  bool bulk_only = false;  // phase 1 alone (for profiling it)
   std::string keys, log_keys;  // key stores for the quickstart (default: PEM files)
 };
 
@@ -233,6 +234,7 @@ int main(int argc, char** argv) {
     else if (k == "--latency-seconds") a.latency_seconds = std::stod(next());
     else if (k == "--no-cfssl") a.cfssl = false;
     else if (k == "--no-standards") a.standards = false;
+    else if (k == "--bulk-only") a.bulk_only = true;
     else if (k == "--key") a.keys = next();
     else if (k == "--log-key") a.log_keys = next();
   }
@@ -253,7 +255,7 @@ int main(int argc, char** argv) {
   const size_t rest_singles = a.certs, est_from = rest_singles + kSingles;
   const size_t cmp_from = est_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
   const size_t total = cmp_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
-  std::vector<std::string> csrs = MakeCsrs(total);
+  std::vector<std::string> csrs = MakeCsrs(a.bulk_only ? a.certs : total);
 
   engine::FactoryCaOptions o;
   o.data_dir = c->data_dir;
@@ -337,6 +339,14 @@ int main(int argc, char** argv) {
   const double peak = issued / peak_secs;
   const json bulk_cpu_report = bulk_cpu.Report(issued, peak_secs);
   std::cerr << "peak: " << issued << " certificates in " << peak_secs << " s = " << peak << "/s\n";
+  if (a.bulk_only) {
+    std::cout << json{{"certificates_per_second", peak}, {"failed", failed.load()}, {"cpu", bulk_cpu_report}}.dump(2)
+              << std::endl;
+    server.Stop();
+    factory->reset();
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
 
   // 2. Single enrolls: their own peak, then paced at half of it.
   const Connect connect = [&]() {

@@ -1,6 +1,9 @@
 #include "ca/certificate.h"
 
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+
+#include <algorithm>
 
 #include "base/encoding.h"
 #include "base/status_macros.h"
@@ -99,10 +102,24 @@ Result<std::vector<X509Ptr>> LoadCertificateChain(Env* env, const std::string& p
   return chain;
 }
 
+std::string PemBlock(std::string_view der, std::string_view label) {
+  std::string out;
+  out.reserve(der.size() * 4 / 3 + der.size() / 48 + 2 * label.size() + 40);
+  out.append("-----BEGIN ").append(label).append("-----\n");
+  // EVP_EncodeBlock: 48 input bytes make one 64-character line.
+  unsigned char line[65];
+  for (size_t at = 0; at < der.size(); at += 48) {
+    const int n = EVP_EncodeBlock(line, reinterpret_cast<const unsigned char*>(der.data()) + at,
+                                  static_cast<int>(std::min<size_t>(48, der.size() - at)));
+    out.append(reinterpret_cast<const char*>(line), static_cast<size_t>(n)).push_back('\n');
+  }
+  out.append("-----END ").append(label).append("-----\n");
+  return out;
+}
+
 Result<std::string> CertificatePem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return OpenSslError("encode certificate");
-  return BioContents(bio.get());
+  ASSIGN_OR_RETURN(std::string der, CertificateDer(cert));
+  return PemBlock(der, "CERTIFICATE");
 }
 
 Result<std::string> CertificateDer(X509* cert) { return Der<X509, i2d_X509>(cert, "certificate"); }

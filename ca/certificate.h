@@ -28,6 +28,10 @@ Result<std::vector<X509Ptr>> LoadCertificateChain(Env* env, const std::string& p
 
 Result<std::string> CertificatePem(X509* cert);
 Result<std::string> CertificateDer(X509* cert);
+// PemBlock wraps DER as PEM_write_bio does: "-----BEGIN <label>-----",
+// base64 in lines of 64 characters, "-----END <label>-----", each line
+// ending in '\n'. For a certificate already encoded (no second encoding).
+std::string PemBlock(std::string_view der, std::string_view label);
 Result<std::string> ChainPem(const std::vector<X509Ptr>& chain);
 
 // ParseRequest accepts a PKCS#10 CSR as PEM ("CERTIFICATE REQUEST" or "NEW

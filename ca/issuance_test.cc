@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <cstring>
@@ -297,6 +298,36 @@ TEST(IssuingCaTest, RefusesMismatchedKeyAndNonCa) {
       IssuingCa::FromParts(UpRef(ca.certificate()), std::move(*other), std::move(chain), {});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("does not match"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mirrorca::ca
+
+namespace mirrorca::ca {
+namespace {
+
+// PemBlock writes what PEM_write_bio writes, for every length around the
+// 48-byte line boundary and for a real certificate.
+TEST(PemBlockTest, IsWhatOpenSslWrites) {
+  auto openssl = [](const std::string& der, const char* label) {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    EXPECT_GT(PEM_write_bio(bio.get(), label, "", reinterpret_cast<const unsigned char*>(der.data()),
+                            static_cast<long>(der.size())),
+              0);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<size_t>(n));
+  };
+  std::string der;
+  for (size_t n = 1; n <= 200; ++n) {
+    der.push_back(static_cast<char>(n * 37));
+    EXPECT_EQ(PemBlock(der, "CERTIFICATE"), openssl(der, "CERTIFICATE")) << n << " bytes";
+  }
+  IssuingCa ca = testing::MakeTestCa();
+  Result<std::string> cert_der = CertificateDer(ca.certificate());
+  ASSERT_TRUE(cert_der.ok());
+  EXPECT_EQ(PemBlock(*cert_der, "CERTIFICATE"), openssl(*cert_der, "CERTIFICATE"));
+  EXPECT_EQ(*CertificatePem(ca.certificate()), openssl(*cert_der, "CERTIFICATE"));
 }
 
 }  // namespace

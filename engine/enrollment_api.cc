@@ -58,13 +58,13 @@ int HttpStatusOf(EnrollError e) {
 
 namespace {
 
-json ItemJson(const EnrollResult& r) {
-  json j{{"device_serial", r.device_serial}};
+json ItemJson(EnrollResult&& r) {
+  json j{{"device_serial", std::move(r.device_serial)}};
   if (r.ok()) {
     j["status"] = "issued";
-    j["serial"] = r.serial_hex;
+    j["serial"] = std::move(r.serial_hex);
     j["log_seq"] = r.log_seq;
-    j["certificate_chain"] = r.chain_pem;
+    j["certificate_chain"] = std::move(r.chain_pem);
   } else {
     j["status"] = "rejected";
     j["error"] = {{"status", HttpStatusOf(r.error)}, {"code", ErrorCode(r)}, {"detail", r.detail}};
@@ -212,10 +212,11 @@ ApiResponse EnrollmentApi::EnrollBulk(const ApiRequest& r, const std::string& ba
   }
   std::vector<EnrollResult> results = ca_->EnrollBulk(reqs);
   json items = json::array();
+  items.get_ref<json::array_t&>().reserve(results.size());
   size_t issued = 0;
-  for (const EnrollResult& res : results) {
+  for (EnrollResult& res : results) {
     issued += res.ok() ? 1 : 0;
-    items.push_back(ItemJson(res));
+    items.push_back(ItemJson(std::move(res)));
   }
   return Json(200, json{{"issued", issued},
                         {"rejected", results.size() - issued},

@@ -384,8 +384,7 @@ void FactoryCa::Sign(Work& w) {
                      w.reservation->serial, w.now / 1000000);
   if (!cert.ok()) return release("certificate could not be built: " + cert.status().message());
   Result<std::string> der = ca::CertificateDer(cert->get());
-  Result<std::string> pem = ca::CertificatePem(cert->get());
-  if (!der.ok() || !pem.ok()) return release("certificate could not be encoded");
+  if (!der.ok()) return release("certificate could not be encoded");
 
   auto c = w.draft.event().getKind().initCertificateIssued();
   c.setCaId(Data(w.issuer->ca_id()));
@@ -414,8 +413,9 @@ void FactoryCa::Sign(Work& w) {
   }
   w.has_draft = true;
   w.result.serial_hex = HexEncode(w.reservation->serial);
-  w.result.certificate_pem = *pem;
-  w.result.chain_pem = *pem + w.issuer->chain_pem();
+  w.result.certificate_pem = ca::PemBlock(*der, "CERTIFICATE");
+  w.result.chain_pem.reserve(w.result.certificate_pem.size() + w.issuer->chain_pem().size());
+  w.result.chain_pem.append(w.result.certificate_pem).append(w.issuer->chain_pem());
 }
 
 void FactoryCa::Record(std::vector<Work*>& works) {

@@ -7,7 +7,7 @@ sample in one role by the frames on its stack (the first rule that matches
 wins), and prints for the chosen role the inclusive share of the functions
 that appear most often in its stacks.
 
-Usage: perf script -i perf.data | scripts/perf_shares.py [--role server] [--top 40]
+Usage: perf script -i perf.data | scripts/perf_shares.py [--role server] [--top 40] [--callers FUNCTION]
 Roles (matched on demangled frame names):
   setup   the load driver making CSRs before the run (MakeCsrs)
   server  the CA, its HTTP server, the log, RocksDB
@@ -55,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--role", default="server")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--callers", help="for samples in this function, the nearest of our frames that called it")
     args = ap.parse_args()
     by_role = collections.Counter()
     inclusive = collections.Counter()
@@ -67,6 +68,13 @@ def main():
                 break
         by_role[role] += 1
         if role != args.role:
+            continue
+        if args.callers:
+            at = next((i for i, f in enumerate(frames) if args.callers in f), None)
+            if at is None:
+                continue
+            caller = next((short(f) for f in frames[at + 1:] if "mirrorca::" in f or "nlohmann" in f), "(none)")
+            inclusive[caller] += 1
             continue
         for sym in set(short(f) for f in frames):
             inclusive[sym] += 1
