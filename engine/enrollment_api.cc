@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
+#include "engine/bulk_answer.h"
 
 namespace mirrorca::engine {
 namespace {
@@ -57,20 +58,6 @@ int HttpStatusOf(EnrollError e) {
 }
 
 namespace {
-
-json ItemJson(EnrollResult&& r) {
-  json j{{"device_serial", std::move(r.device_serial)}};
-  if (r.ok()) {
-    j["status"] = "issued";
-    j["serial"] = std::move(r.serial_hex);
-    j["log_seq"] = r.log_seq;
-    j["certificate_chain"] = std::move(r.chain_pem);
-  } else {
-    j["status"] = "rejected";
-    j["error"] = {{"status", HttpStatusOf(r.error)}, {"code", ErrorCode(r)}, {"detail", r.detail}};
-  }
-  return j;
-}
 
 // ParseJson parses a bounded JSON body without exceptions escaping.
 std::optional<json> ParseJson(const std::string& body) {
@@ -211,16 +198,10 @@ ApiResponse EnrollmentApi::EnrollBulk(const ApiRequest& r, const std::string& ba
     reqs.push_back(EnrollRequest{batch, std::move(*serial), std::move(*csr), r.ra_id});
   }
   std::vector<EnrollResult> results = ca_->EnrollBulk(reqs);
-  json items = json::array();
-  items.get_ref<json::array_t&>().reserve(results.size());
-  size_t issued = 0;
-  for (EnrollResult& res : results) {
-    issued += res.ok() ? 1 : 0;
-    items.push_back(ItemJson(std::move(res)));
-  }
-  return Json(200, json{{"issued", issued},
-                        {"rejected", results.size() - issued},
-                        {"results", std::move(items)}});
+  ApiResponse out;
+  out.content_type = "application/json";
+  out.body = BulkAnswerJson(results);
+  return out;
 }
 
 ApiResponse EnrollmentApi::Keygen(const ApiRequest& r, const std::string& batch) {

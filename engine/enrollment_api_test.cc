@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/bulk_answer.h"
 #include "engine/test_factory.h"
 
 namespace mirrorca::engine {
@@ -105,6 +106,35 @@ TEST(EnrollmentApiTest, BulkReturnsPerItemResultsAndCapsTheSize) {
   json big = json::array();
   for (int i = 0; i < 1001; ++i) big.push_back({{"device_serial", "x"}, {"csr", "y"}});
   EXPECT_EQ(api.Handle(Post("/v1/batches/B1/enroll-bulk", big.dump())).status, 413);
+}
+
+// The bulk answer is written without the generic serializer for issued
+// chains; it must be byte for byte what nlohmann writes.
+TEST(EnrollmentApiTest, BulkAnswerIsWhatTheJsonLibraryWrites) {
+  TestFactory f;
+  f.Authorize(f.Terms("B1", 2));
+  std::vector<EnrollRequest> reqs;
+  for (int i = 0; i < 3; ++i) reqs.push_back({"B1", "D" + std::to_string(i), P256Csr(), "ra-1"});
+  std::vector<EnrollResult> results = f.ca->EnrollBulk(reqs);  // two issued, one over quota
+  ASSERT_TRUE(results[0].ok() && results[1].ok() && !results[2].ok());
+  // Values a serializer must escape: quotes, backslashes, control and non-ASCII characters.
+  EnrollResult odd = results[0];
+  odd.device_serial = "D\"q\\\x01\u00e9\t";
+  odd.serial_hex = "0A\x7f";
+  EnrollResult odd_chain = results[1];
+  odd_chain.chain_pem += "\"quoted\"\r\n";  // outside PEM's alphabet: the library writes it
+  EnrollResult odd_refusal = results[2];
+  odd_refusal.detail = "a \"detail\"\n\x02 with \u2028";
+  results.push_back(odd);
+  results.push_back(odd_chain);
+  results.push_back(odd_refusal);
+  EnrollResult empty_refusal;
+  empty_refusal.error = EnrollError::kBadRequest;
+  results.push_back(empty_refusal);
+  json expected{{"issued", 4}, {"rejected", 3}, {"results", json::array()}};
+  for (const EnrollResult& r : results) expected["results"].push_back(ResultJson(r));
+  EXPECT_EQ(BulkAnswerJson(results), expected.dump());
+  EXPECT_EQ(BulkAnswerJson({}), json({{"issued", 0}, {"rejected", 0}, {"results", json::array()}}).dump());
 }
 
 TEST(EnrollmentApiTest, CaChainAndMetrics) {
