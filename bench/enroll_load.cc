@@ -20,7 +20,7 @@
 // (its client threads, measured per thread) and the rest, the server's,
 // per certificate, since the driver shares the two cores.
 // Prints one JSON object. Usage: enroll_load [--certs N] [--connections C]
-//   [--bulk B] [--latency-seconds S] [--no-cfssl] [--no-standards] [--bulk-only]
+//   [--bulk B] [--latency-seconds S] [--no-cfssl] [--no-standards] [--bulk-only | --single-only]
 //   [--key STORE --log-key STORE]
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -142,13 +142,16 @@ using Connect = std::function<std::unique_ptr<net::HttpClient>()>;
 // [begin, end) as soon as its previous answer arrives.
 PhaseResult ClosedLoop(unsigned connections, size_t begin, size_t end, const Connect& connect, const OneRequest& one) {
   std::atomic<size_t> next{begin}, ok{0}, failed{0};
+  // Connections are made first: a phase measures requests, not handshakes.
+  std::vector<std::unique_ptr<net::HttpClient>> clients;
+  for (unsigned t = 0; t < connections; ++t) clients.push_back(connect());
   const CpuMeter cpu;
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < connections; ++t) {
-    threads.emplace_back([&] {
-      std::unique_ptr<net::HttpClient> client = connect();
-      for (size_t i = next++; i < end; i = next++) (one(*client, i) ? ok : failed)++;
+    threads.emplace_back([&, t] {
+      net::HttpClient& client = *clients[t];
+      for (size_t i = next++; i < end; i = next++) (one(client, i) ? ok : failed)++;
       DriverThreadDone();
     });
   }
@@ -169,6 +172,8 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
   const double interval = connections / rate;
   std::vector<std::vector<double>> lat(connections);
   std::atomic<size_t> next{begin}, ok{0}, failed{0};
+  std::vector<std::unique_ptr<net::HttpClient>> clients;  // made first, as in ClosedLoop
+  for (unsigned t = 0; t < connections; ++t) clients.push_back(connect());
   const CpuMeter cpu;
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
@@ -177,7 +182,7 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
       struct Done {
         ~Done() { DriverThreadDone(); }
       } done;
-      std::unique_ptr<net::HttpClient> client = connect();
+      net::HttpClient* client = clients[t].get();
       auto due = t0 + std::chrono::duration<double>(interval * t / connections);
       const auto end_at = t0 + std::chrono::duration<double>(seconds);
       while (due < end_at) {
@@ -217,7 +222,9 @@ struct Args {
   double latency_seconds = 5;
   bool cfssl = true;
   bool standards = true;  // EST and CMP beside REST
-  bool bulk_only = false;  // phase 1 alone (for profiling it)
+  bool bulk_only = false;    // phase 1 alone (for profiling it)
+  bool single_only = false;  // phase 2 alone
+  unsigned paced_connections = 32;  // single enrolls at half of their peak
   std::string keys, log_keys;  // key stores for the quickstart (default: PEM files)
 };
 
@@ -235,6 +242,8 @@ int main(int argc, char** argv) {
     else if (k == "--no-cfssl") a.cfssl = false;
     else if (k == "--no-standards") a.standards = false;
     else if (k == "--bulk-only") a.bulk_only = true;
+    else if (k == "--single-only") a.single_only = true;
+    else if (k == "--paced-connections") a.paced_connections = std::stoul(next());
     else if (k == "--key") a.keys = next();
     else if (k == "--log-key") a.log_keys = next();
   }
@@ -255,7 +264,7 @@ int main(int argc, char** argv) {
   const size_t rest_singles = a.certs, est_from = rest_singles + kSingles;
   const size_t cmp_from = est_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
   const size_t total = cmp_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
-  std::vector<std::string> csrs = MakeCsrs(a.bulk_only ? a.certs : total);
+  std::vector<std::string> csrs = MakeCsrs(a.bulk_only ? a.certs : a.single_only ? est_from : total);
 
   engine::FactoryCaOptions o;
   o.data_dir = c->data_dir;
@@ -316,7 +325,7 @@ int main(int argc, char** argv) {
       if (!client.ok()) Die("connect", client.status());
       while (true) {
         size_t begin = next.fetch_add(a.bulk);
-        if (begin >= a.certs) return DriverThreadDone();
+        if (begin >= a.certs || a.single_only) return DriverThreadDone();
         size_t end = std::min(a.certs, begin + a.bulk);
         json items = json::array();
         for (size_t i = begin; i < end; ++i) {
@@ -365,8 +374,21 @@ int main(int argc, char** argv) {
             << " s = " << single_peak.per_second() << "/s\n";
   const double target = single_peak.per_second() / 2;
   const PhaseResult single_paced =
-      Paced(32, target, a.latency_seconds, rest_singles + single_peak_n, est_from, connect, single_one);
+      Paced(a.paced_connections, target, a.latency_seconds, rest_singles + single_peak_n, est_from, connect, single_one);
   const std::vector<double>& all = single_paced.latency_ms;
+  if (a.single_only) {
+    std::cout << json{{"peak_per_second", single_peak.per_second()}, {"peak_cpu", single_peak.cpu},
+                      {"paced_per_second", single_paced.per_second()}, {"failed", single_paced.failed},
+                      {"p50_ms", Percentile(all, 0.50)}, {"p90_ms", Percentile(all, 0.90)},
+                      {"p99_ms", Percentile(all, 0.99)}, {"max_ms", Percentile(all, 1.0)},
+                      {"paced_cpu", single_paced.cpu}}
+                     .dump(2)
+              << std::endl;
+    server.Stop();
+    factory->reset();
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
 
   // 3. EST and CMP: one certificate per request, at peak and at half of it.
   json standards = nullptr;

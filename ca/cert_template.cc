@@ -24,7 +24,7 @@ TemplateValues PlaceholderValues() {
 
 // SubjectKeyId: the "hash" method of RFC 5280 §4.2.1.2 (1), SHA-1 of the
 // subjectPublicKey bits, as OpenSSL's "hash" value computes it.
-Status AddSubjectKeyId(X509* cert) {
+Status AddSubjectKeyId(X509* cert, const EVP_MD* sha1) {
   const unsigned char* bits = nullptr;
   int len = 0;
   if (X509_PUBKEY_get0_param(nullptr, &bits, &len, nullptr, X509_get_X509_PUBKEY(cert)) != 1) {
@@ -32,7 +32,7 @@ Status AddSubjectKeyId(X509* cert) {
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  if (EVP_Digest(bits, static_cast<size_t>(len), digest, &digest_len, EVP_sha1(), nullptr) != 1) {
+  if (EVP_Digest(bits, static_cast<size_t>(len), digest, &digest_len, sha1, nullptr) != 1) {
     return OpenSslError("hash the subject key");
   }
   OpenSslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> id(ASN1_OCTET_STRING_new());
@@ -62,6 +62,8 @@ Result<std::unique_ptr<CertificateTemplate>> CertificateTemplate::Create(const P
     t->subject_.push_back({std::move(obj), attr.type, attr.value});
   }
   t->digest_ = DigestFor(profile, issuer.key());
+  t->sha1_.reset(EVP_MD_fetch(nullptr, "SHA1", nullptr));
+  if (!t->sha1_) return OpenSslError("fetch SHA-1");
   if (t->digest_ != nullptr) {
     OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> signing(EVP_MD_CTX_new());
     OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> copy(EVP_MD_CTX_new());
@@ -127,7 +129,7 @@ Result<X509Ptr> CertificateTemplate::Issue(const TemplateValues& values, EVP_PKE
         if (X509_add_ext(cert.get(), e.constant.get(), -1) != 1) return OpenSslError("add extension");
         break;
       case Slot::kSubjectKeyId:
-        RETURN_IF_ERROR(AddSubjectKeyId(cert.get()));
+        RETURN_IF_ERROR(AddSubjectKeyId(cert.get(), sha1_.get()));
         break;
       case Slot::kSubjectAltName:
         RETURN_IF_ERROR(AddSubjectAltName(cert.get(), *profile_, values));

@@ -71,6 +71,7 @@ class CertificateTemplate {
   // Null: X509_sign per certificate (Ed25519 issuers, or if the key's
   // context cannot be copied).
   OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> signing_;
+  OpenSslPtr<EVP_MD, EVP_MD_free> sha1_;  // the subject key identifier's hash, fetched once
 };
 
 }  // namespace mirrorca::ca
