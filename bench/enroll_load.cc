@@ -32,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -209,6 +210,28 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
   return r;
 }
 
+// ReadBulkCounts: an enroll-bulk answer's counts without parsing its
+// JSON (the driver's CPU takes the server's cores, and the answer is half a
+// megabyte of certificate chains; cfssl's answers are checked by a search
+// too). The body leads with {"issued":N,"rejected":M; the counts are
+// believed only if they add up to the items sent and as many items say
+// "status":"issued"; otherwise every item counts as failed.
+struct BulkCounts {
+  size_t issued = 0, rejected = 0;
+};
+BulkCounts ReadBulkCounts(std::string_view body, size_t items) {
+  BulkCounts c;
+  const int n = std::sscanf(std::string(body.substr(0, 64)).c_str(), "{\"issued\":%zu,\"rejected\":%zu", &c.issued,
+                            &c.rejected);
+  size_t said_issued = 0;
+  for (size_t at = body.find("\"status\":\"issued\""); at != std::string_view::npos;
+       at = body.find("\"status\":\"issued\"", at + 1)) {
+    ++said_issued;
+  }
+  if (n != 2 || c.issued + c.rejected != items || said_issued != c.issued) return {0, items};
+  return c;
+}
+
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -336,9 +359,9 @@ int main(int argc, char** argv) {
           failed += end - begin;
           continue;
         }
-        json j = json::parse(r->body);
-        issued += j["issued"].get<size_t>();
-        failed += j["rejected"].get<size_t>();
+        const BulkCounts counts = ReadBulkCounts(r->body, end - begin);
+        issued += counts.issued;
+        failed += counts.rejected;
       }
     });
   }

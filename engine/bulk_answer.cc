@@ -1,5 +1,6 @@
 #include "engine/bulk_answer.h"
 
+#include <array>
 #include <string_view>
 
 #include "engine/enrollment_api.h"
@@ -12,10 +13,16 @@ using nlohmann::json;
 // PemOnly: every character is one PEM writes (base64, '=', '-', ' ', the
 // label's capitals, '\n'), so none but '\n' needs escaping in JSON.
 bool PemOnly(std::string_view s) {
+  static const std::array<bool, 256> kPem = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (unsigned char c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (unsigned char c = '0'; c <= '9'; ++c) t[c] = true;
+    for (unsigned char c : std::string_view("+/=- \n")) t[c] = true;
+    return t;
+  }();
   for (char c : s) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-                    c == '/' || c == '=' || c == '-' || c == ' ' || c == '\n';
-    if (!ok) return false;
+    if (!kPem[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
