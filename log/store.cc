@@ -1,5 +1,7 @@
 #include "log/store.h"
 
+#include <rocksdb/slice_transform.h>
+
 #include "base/status_macros.h"
 
 #include <sys/statvfs.h>
@@ -101,12 +103,26 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   rocksdb::ColumnFamilyOptions merkle_options = cf_options;
   merkle_options.compression = rocksdb::kNoCompression;
   merkle_options.bottommost_compression = rocksdb::kNoCompression;
+  // Appends write keys in order within a log (events: the log's 8-byte
+  // prefix then the seq; nodes: the prefix and the level, then the index),
+  // so the memtable keeps an insert hint per such prefix instead of
+  // searching its skiplist from the top for every key (measured: memtable
+  // inserts were 5 % of the CA's CPU per certificate). Memtable only: reads
+  // and tables are unchanged. Hints need single-threaded memtable inserts;
+  // every write here comes from one log committer at a time anyway.
+  rocksdb::ColumnFamilyOptions events_options = cf_options;
+  events_options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+  merkle_options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(9));
+  db_options.allow_concurrent_memtable_write = false;
 
   std::unique_ptr<Store> store(new Store());
   if (options.point_lookup_cache_bytes > 0) store->point_cache_ = rocksdb::NewLRUCache(options.point_lookup_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : kBaseFamilies) {
-    families.emplace_back(name, std::string_view(name) == "merkle" ? merkle_options : cf_options);
+    const std::string_view family(name);
+    families.emplace_back(name, family == "merkle"   ? merkle_options
+                                : family == "events" ? events_options
+                                                     : cf_options);
     store->names_.emplace_back(name);
   }
   for (const std::string& name : options.extra_column_families) {
