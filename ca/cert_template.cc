@@ -76,17 +76,8 @@ Result<std::unique_ptr<CertificateTemplate>> CertificateTemplate::Create(const P
 
   // The prototype: the generic builder's certificate for placeholder values.
   ASSIGN_OR_RETURN(EvpPkeyPtr key, GenerateKey(KeyType::kP256));
-  CertificateSpec spec;
-  spec.profile = &profile;
-  spec.values = PlaceholderValues();
-  spec.subject_key = key.get();
-  spec.serial = Bytes{1};
-  spec.now = static_cast<int64_t>(t->issuer_not_before_);
-  spec.issuer_cert = issuer.certificate();
-  spec.issuer_key = issuer.key();
-  spec.crl_url = issuer.urls().crl_url;
-  spec.ocsp_url = issuer.urls().ocsp_url;
-  ASSIGN_OR_RETURN(X509Ptr prototype, BuildCertificate(spec));
+  ASSIGN_OR_RETURN(X509Ptr prototype, issuer.Issue(profile, PlaceholderValues(), key.get(), Bytes{1},
+                                                   static_cast<int64_t>(t->issuer_not_before_)));
   for (int i = 0; i < X509_get_ext_count(prototype.get()); ++i) {
     X509_EXTENSION* ext = X509_get_ext(prototype.get(), i);
     switch (OBJ_obj2nid(X509_EXTENSION_get_object(ext))) {

@@ -16,36 +16,23 @@ namespace {
 using testing::MakeCsr;
 using testing::MakeTestCa;
 
-std::string Der(X509_NAME* name) {
+// Encoded: what an OpenSSL i2d function writes for `x`.
+template <typename T, typename I2d>
+std::string Encoded(T* x, I2d i2d) {
   unsigned char* der = nullptr;
-  const int n = i2d_X509_NAME(name, &der);
+  const int n = i2d(x, &der);
   std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(std::max(n, 0)));
   OPENSSL_free(der);
   return out;
 }
 
-std::string Tbs(X509* cert) {
-  unsigned char* der = nullptr;
-  const int n = i2d_re_X509_tbs(cert, &der);
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(std::max(n, 0)));
-  OPENSSL_free(der);
-  return out;
-}
+std::string Der(X509_NAME* name) { return Encoded(name, i2d_X509_NAME); }
+std::string Tbs(X509* cert) { return Encoded(cert, i2d_re_X509_tbs); }
+std::string SpkiDer(X509* cert) { return Encoded(X509_get_X509_PUBKEY(cert), i2d_X509_PUBKEY); }
 
-std::string Bits(const ASN1_STRING* s) {
+// Content: the bytes of a string (times, extension values).
+std::string Content(const ASN1_STRING* s) {
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
-}
-
-std::string Text(const ASN1_TIME* t) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(t)), static_cast<size_t>(ASN1_STRING_length(t)));
-}
-
-std::string SpkiDer(X509* cert) {
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(std::max(n, 0)));
-  OPENSSL_free(der);
-  return out;
 }
 
 // ExpectSameCertificate: every field, then the whole TBS, then both signatures.
@@ -55,8 +42,8 @@ void ExpectSameCertificate(X509* generic, X509* templated, EVP_PKEY* issuer_key,
   EXPECT_EQ(ASN1_INTEGER_cmp(X509_get0_serialNumber(generic), X509_get0_serialNumber(templated)), 0);
   EXPECT_EQ(Der(X509_get_subject_name(generic)), Der(X509_get_subject_name(templated)));
   EXPECT_EQ(Der(X509_get_issuer_name(generic)), Der(X509_get_issuer_name(templated)));
-  EXPECT_EQ(Text(X509_get0_notBefore(generic)), Text(X509_get0_notBefore(templated)));
-  EXPECT_EQ(Text(X509_get0_notAfter(generic)), Text(X509_get0_notAfter(templated)));
+  EXPECT_EQ(Content(X509_get0_notBefore(generic)), Content(X509_get0_notBefore(templated)));
+  EXPECT_EQ(Content(X509_get0_notAfter(generic)), Content(X509_get0_notAfter(templated)));
   EXPECT_EQ(SpkiDer(generic), SpkiDer(templated));
   EXPECT_EQ(X509_get_signature_nid(generic), X509_get_signature_nid(templated));
   ASSERT_EQ(X509_get_ext_count(generic), X509_get_ext_count(templated));
@@ -66,7 +53,7 @@ void ExpectSameCertificate(X509* generic, X509* templated, EVP_PKEY* issuer_key,
     const char* name = OBJ_nid2sn(OBJ_obj2nid(X509_EXTENSION_get_object(a)));
     EXPECT_EQ(OBJ_cmp(X509_EXTENSION_get_object(a), X509_EXTENSION_get_object(b)), 0) << "extension " << i;
     EXPECT_EQ(X509_EXTENSION_get_critical(a), X509_EXTENSION_get_critical(b)) << name;
-    EXPECT_EQ(Bits(X509_EXTENSION_get_data(a)), Bits(X509_EXTENSION_get_data(b))) << name;
+    EXPECT_EQ(Content(X509_EXTENSION_get_data(a)), Content(X509_EXTENSION_get_data(b))) << name;
   }
   EXPECT_EQ(Tbs(generic), Tbs(templated));
   EXPECT_EQ(X509_verify(generic, issuer_key), 1);
