@@ -65,6 +65,8 @@ net::OperatorHooks HqOperatorHooks(HqNode* node, const OperatorConfig& config) {
     for (log::EventLog* copy : s.sync().Copies()) LogSize(m, *copy);
     m.Histogram("mirrorca_log_commit_group_events", "Events per durable commit of HQ's log (one fsync each).",
                 s.log().GroupSizes());
+    m.Histogram("mirrorca_log_commit_seconds", "Time to write and fsync one durable commit of HQ's log.",
+                s.log().CommitLatency());
     if (Result<uint64_t> free_bytes = s.log().store()->FreeBytes(); free_bytes.ok()) {
       m.Gauge("mirrorca_disk_free_bytes", "Space left where HQ's store is.", static_cast<double>(*free_bytes));
     }

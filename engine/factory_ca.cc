@@ -550,6 +550,7 @@ void FactoryCa::WriteMetrics(mirrorca::PrometheusText& m) const {
   m.Gauge("mirrorca_log_size", "Events in the log.", n(log.Size()), {{"log", log.origin()}});
   m.Gauge("mirrorca_log_size", "Events in the log.", n(hq_log_->Size()), {{"log", hq_log_->origin()}});
   m.Histogram("mirrorca_log_commit_group_events", "Events per durable commit (one fsync each).", log.GroupSizes());
+  m.Histogram("mirrorca_log_commit_seconds", "Time to write and fsync one durable commit.", log.CommitLatency());
   if (Result<uint64_t> free_bytes = log.store()->FreeBytes(); free_bytes.ok()) {
     m.Gauge("mirrorca_disk_free_bytes", "Space left where the factory store is.", n(*free_bytes));
   }

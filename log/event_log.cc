@@ -320,7 +320,8 @@ Result<AppendResult> EventLog::AppendImpl(std::vector<EventDraft> drafts, const 
                                      ": a key rotation is appended by RotateKey alone, which then signs with the new key");
     }
   }
-  PendingAppend p;
+  auto shared = std::make_shared<PendingAppend>();
+  PendingAppend& p = *shared;
   {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(append_error_);
@@ -373,7 +374,7 @@ Result<AppendResult> EventLog::AppendImpl(std::vector<EventDraft> drafts, const 
     next_seq_ = seq;
     last_body_hash_ = prev;
     last_time_ = time;
-    pending_.push_back(&p);
+    pending_.push_back(shared);  // shared: `p` outlives its entry
   }
 
   // Sign outside the lock: concurrent appenders sign on every core.
@@ -386,16 +387,26 @@ Result<AppendResult> EventLog::AppendImpl(std::vector<EventDraft> drafts, const 
   return AppendResult{p.first_seq, p.bodies.size()};
 }
 
+void EventLog::WakeAfterUnlock(std::vector<std::shared_ptr<PendingAppend>>& appenders,
+                               std::unique_lock<std::mutex>& lock) {
+  if (appenders.empty()) return;
+  lock.unlock();
+  for (const std::shared_ptr<PendingAppend>& q : appenders) q->cv.notify_one();
+  appenders.clear();
+  lock.lock();
+}
+
 void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>& lock) {
+  std::vector<std::shared_ptr<PendingAppend>> wake;
   while (!p.done) {
     if (!committing_ && !pending_.empty() && pending_.front()->ready) {
       committing_ = true;
-      std::vector<PendingAppend*> group;
+      std::vector<PendingAppend*> group;  // alive: they stay in pending_ until popped below
       size_t events = 0;
-      for (PendingAppend* q : pending_) {
+      for (const std::shared_ptr<PendingAppend>& q : pending_) {
         if (!q->ready) break;
         if (!group.empty() && events + q->bodies.size() > options_.max_group_events) break;
-        group.push_back(q);
+        group.push_back(q.get());
         events += q->bodies.size();
       }
       lock.unlock();
@@ -404,8 +415,8 @@ void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>
       for (PendingAppend* q : group) {
         q->done = true;
         q->result = s;
+        if (q != &p) wake.push_back(pending_.front());
         pending_.pop_front();
-        if (q != &p) q->cv.notify_one();
       }
       if (!s.ok() && s.code() == StatusCode::kUnavailable) {
         // The store wrote nothing (a full disk): the chain goes back to its
@@ -414,28 +425,29 @@ void EventLog::WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>
         // writes again, with no restart.
         next_seq_ = group.front()->first_seq;
         last_body_hash_ = group.front()->prev_before;
-        for (PendingAppend* q : pending_) {
+        for (std::shared_ptr<PendingAppend>& q : pending_) {
           q->done = true;
           q->result = s;
-          q->cv.notify_one();
+          wake.push_back(std::move(q));
         }
         pending_.clear();
       } else if (!s.ok()) {
         // Every later append was chained onto events that may or may not be
         // durable: only a restart (which reads what the store holds) is safe.
         append_error_ = s.WithContext("log '" + origin() + "' stopped accepting appends");
-        for (PendingAppend* q : pending_) {
+        for (std::shared_ptr<PendingAppend>& q : pending_) {
           q->done = true;
           q->result = append_error_;
-          q->cv.notify_one();
+          wake.push_back(std::move(q));
         }
         pending_.clear();
       }
       committing_ = false;
       // Hand the committer role to the next signed append, if any; one that is
       // still signing takes it itself when it is ready.
-      if (!pending_.empty() && pending_.front()->ready) pending_.front()->cv.notify_one();
+      if (!pending_.empty() && pending_.front()->ready) wake.push_back(pending_.front());
       if (checkpoint_waiters_ > 0) cv_.notify_all();
+      WakeAfterUnlock(wake, lock);
     } else {
       p.cv.wait(lock);
     }
@@ -491,7 +503,8 @@ Result<AppendResult> EventLog::CommitImport(PreparedImport prepared) {
     return Status::FailedPrecondition("import into '" + origin() +
                                       "' does not continue the copy (another import ran)");
   }
-  PendingAppend p;
+  auto shared = std::make_shared<PendingAppend>();
+  PendingAppend& p = *shared;
   p.first_seq = next_seq_;
   p.leaf_hashes = std::move(prepared.leaf_hashes_);
   next_seq_ = prepared.end_.next_seq;
@@ -501,7 +514,7 @@ Result<AppendResult> EventLog::CommitImport(PreparedImport prepared) {
   p.keys_after = std::move(prepared.keys_after_);
   p.sign_status = Status::Ok();
   p.ready = true;
-  pending_.push_back(&p);
+  pending_.push_back(shared);  // shared: `p` outlives its entry
   WaitUntilCommitted(p, lock);
   if (!p.result.ok()) return p.result;
   return AppendResult{p.first_seq, p.signed_events.size()};
@@ -542,7 +555,7 @@ size_t EventLog::TEST_PendingAppends() {
 size_t EventLog::TEST_ReadyAppends() {
   std::lock_guard lock(mu_);
   size_t ready = 0;
-  for (const PendingAppend* p : pending_) ready += p->ready ? 1 : 0;
+  for (const std::shared_ptr<PendingAppend>& p : pending_) ready += p->ready ? 1 : 0;
   return ready;
 }
 
@@ -550,7 +563,9 @@ Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   if (options_.TEST_before_commit) options_.TEST_before_commit();
   // The frontier as durable, restored when the group is not written.
   MerkleFrontier durable_frontier = frontier_;
+  const int64_t started = env_->ElapsedMicros();
   Status s = CommitGroupOnto(group);
+  commit_latency_.Observe(static_cast<uint64_t>(std::max<int64_t>(0, env_->ElapsedMicros() - started)));
   if (!s.ok()) frontier_ = std::move(durable_frontier);
   return s;
 }

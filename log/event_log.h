@@ -176,6 +176,11 @@ class EventLog {
   // GroupSizes: how many events each durable batch (one fsync) carried,
   // as a histogram with bounds 1, 2, 4, … 1024.
   HistogramSnapshot GroupSizes() const;
+  // CommitLatency: how long each durable batch took to write and fsync
+  // (seconds), from the committer taking its group to the store's answer.
+  // Appenders wait for the batch in flight, then their own: this bounds an
+  // append's latency from below.
+  HistogramSnapshot CommitLatency() const { return commit_latency_.Snapshot(); }
   // LastEventTime: the time of the last event (microseconds; 0 when empty).
   // A wall clock behind it means new events are pinned to it.
   int64_t LastEventTime();
@@ -236,6 +241,9 @@ class EventLog {
   // WaitUntilCommitted returns when `p` is durable or failed, taking the
   // committer role when `p` heads the queue. `lock` holds mu_.
   void WaitUntilCommitted(PendingAppend& p, std::unique_lock<std::mutex>& lock);
+  // WakeAfterUnlock wakes `appenders` with `lock` (mu_) released, then takes it again.
+  static void WakeAfterUnlock(std::vector<std::shared_ptr<PendingAppend>>& appenders,
+                              std::unique_lock<std::mutex>& lock);
   // CommitGroup writes `group` (contiguous, signed) in one durable batch.
   // Called only by the thread holding the committer role.
   Status CommitGroup(const std::vector<PendingAppend*>& group);
@@ -263,6 +271,7 @@ class EventLog {
   static constexpr size_t kGroupBuckets = 12;  // ≤ 1, 2, 4, … 1024, above
   std::array<std::atomic<uint64_t>, kGroupBuckets> group_sizes_ = {};
   std::atomic<uint64_t> grouped_events_{0};
+  LatencyHistogram commit_latency_;
 
   std::mutex mu_;
   std::condition_variable cv_;     // SignCheckpoint waits here for the committer role
@@ -275,7 +284,11 @@ class EventLog {
   // (guarded by mu_): a wall clock far ahead of the elapsed time since is a jump.
   int64_t anchor_wall_ = 0;
   int64_t anchor_elapsed_ = 0;
-  std::deque<PendingAppend*> pending_;  // guarded by mu_; by first seq
+  // Guarded by mu_; by first seq. Shared with the appender that waits on
+  // each: a committer wakes appenders after releasing mu_ (a thread woken
+  // under it would only block on it again), and its reference keeps the
+  // entry alive even if the appender has already returned.
+  std::deque<std::shared_ptr<PendingAppend>> pending_;
   bool committing_ = false;        // guarded by mu_; a thread holds the committer role
   // Owned by the committer role:
   MerkleFrontier frontier_;

@@ -262,6 +262,43 @@ TEST(EventLogTest, OneFsyncServesManyAppenders) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(f.log->Size(), 16u);
   EXPECT_EQ(f.log->CommittedGroups(), 2u);
+  const HistogramSnapshot latency = f.log->CommitLatency();
+  EXPECT_EQ(latency.count, 2u);  // one observation per durable commit
+  EXPECT_GT(latency.sum, 0.0);
+}
+
+TEST(EventLogTest, AFullDiskRefusesEveryQueuedAppenderAndWakesThemAll) {
+  // The first commit is held while seven appends queue behind it; the disk
+  // then fills, so its group is refused and every queued appender must be
+  // woken with the refusal (none left waiting, none touched after it returns).
+  std::atomic<int> commits{0};
+  std::atomic<bool> first_committing{false};
+  EventLog* log_ptr = nullptr;
+  Store* store_ptr = nullptr;
+  LogFixture f({.TEST_before_commit = [&] {
+    if (commits.fetch_add(1) == 0) {
+      first_committing = true;
+      while (log_ptr->TEST_ReadyAppends() < 8) std::this_thread::yield();
+      store_ptr->set_min_free_bytes(uint64_t{1} << 62);  // no disk has that much free
+    }
+  }});
+  log_ptr = f.log.get();
+  store_ptr = f.store.get();
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { refused += f.log->Append(TestDrafts(1)).ok() ? 0 : 1; });
+  while (!first_committing) std::this_thread::yield();
+  for (int t = 1; t < 8; ++t) {
+    threads.emplace_back([&] { refused += f.log->Append(TestDrafts(1)).ok() ? 0 : 1; });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(refused.load(), 8);
+  EXPECT_EQ(f.log->Size(), 0u);
+  EXPECT_EQ(f.log->TEST_PendingAppends(), 0u);
+  f.store->set_min_free_bytes(0);
+  ASSERT_TRUE(f.log->Append(TestDrafts(2)).ok());
+  EXPECT_EQ(f.log->Size(), 2u);
+  EXPECT_TRUE(VerifyLog(*f.log)->ok);
 }
 
 TEST(EventLogTest, BadDraftAppendsNothing) {
