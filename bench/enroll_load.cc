@@ -177,14 +177,21 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
   std::atomic<size_t> next{begin}, ok{0}, failed{0};
   std::vector<std::unique_ptr<net::HttpClient>> clients;  // made first, as in ClosedLoop
   for (unsigned t = 0; t < connections; ++t) clients.push_back(connect());
-  const CpuMeter cpu;
-  const auto t0 = Clock::now();
+  // The client threads start first and wait for a common start: the phase
+  // measures requests, not thread starts (32 of them at once take
+  // milliseconds here, which the first requests would otherwise count).
+  std::atomic<unsigned> started{0};
+  std::atomic<bool> go{false};
+  Clock::time_point t0;  // written before `go`
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < connections; ++t) {
     threads.emplace_back([&, t] {
       struct Done {
         ~Done() { DriverThreadDone(); }
       } done;
+      started++;
+      started.notify_one();
+      go.wait(false);
       net::HttpClient* client = clients[t].get();
       auto due = t0 + std::chrono::duration<double>(interval * t / connections);
       const auto end_at = t0 + std::chrono::duration<double>(seconds);
@@ -202,6 +209,11 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
       }
     });
   }
+  for (unsigned n = started; n < connections; n = started) started.wait(n);
+  const CpuMeter cpu;
+  t0 = Clock::now();
+  go = true;
+  go.notify_all();
   for (auto& t : threads) t.join();
   PhaseResult r;
   r.ok = ok;
