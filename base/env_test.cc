@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "base/env.h"
 #include "base/fault_injection_env.h"
@@ -54,6 +57,44 @@ TEST(ParallelForTest, CoversEveryIndexOnce) {
     for (size_t i = b; i < e; ++i) hits[i]++;
   });
   for (int h : hits) EXPECT_EQ(h, 1);
+}
+
+TEST(ParallelForTest, ConcurrentAndNestedCallsShareTheHelpersWithoutDeadlock) {
+  // Eight callers at once, each calling ParallelFor inside its pieces: the
+  // shared helpers are busy with other calls most of the time, so every call
+  // must complete on its caller's thread alone if need be.
+  constexpr size_t kOuter = 64, kInner = 257;
+  std::vector<std::thread> callers;
+  std::vector<std::vector<std::atomic<int>>> hits(8);
+  for (auto& h : hits) h = std::vector<std::atomic<int>>(kOuter * kInner);
+  for (size_t c = 0; c < hits.size(); ++c) {
+    callers.emplace_back([&, c] {
+      ParallelFor(kOuter, 4, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+          ParallelFor(kInner, 3, [&](size_t ib, size_t ie) {
+            for (size_t j = ib; j < ie; ++j) hits[c][i * kInner + j]++;
+          });
+        }
+      });
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (auto& h : hits) {
+    for (auto& x : h) ASSERT_EQ(x.load(), 1);
+  }
+}
+
+TEST(ParallelForTest, AskedForThreadsRunConcurrently) {
+  // Four pieces that each wait until all four have started can only finish
+  // when four threads (the caller and three helpers) run them at once.
+  std::atomic<int> started{0};
+  ParallelFor(4, 4, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      started++;
+      while (started.load() < 4) std::this_thread::yield();
+    }
+  });
+  EXPECT_EQ(started.load(), 4);
 }
 
 }  // namespace
