@@ -92,6 +92,16 @@ std::vector<std::string> MakeCsrs(size_t n) {
   return csrs;
 }
 
+// StealSeconds: CPU time the hypervisor has taken from this VM, all CPUs
+// (the "steal" column of /proc/stat); 0 where it is not reported.
+double StealSeconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return 0;
+  return static_cast<double>(steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 // CPU accounting: the process's CPU seconds, and the driver's, summed over
 // its client threads as each one ends (CLOCK_THREAD_CPUTIME_ID).
 double ProcessCpuSeconds() {
@@ -133,6 +143,11 @@ struct PhaseResult {
   size_t ok = 0, failed = 0;
   double seconds = 0;
   std::vector<double> latency_ms;  // paced phases: from each request's scheduled start
+  // Paced phases: how late each client thread woke for its request's
+  // scheduled start (a late wake on idle cores is the machine's, not the
+  // server's), and the CPU time the hypervisor took from this VM (steal).
+  std::vector<double> wake_late_ms;
+  double steal_seconds = 0;
   json cpu;
   double per_second() const { return seconds > 0 ? ok / seconds : 0; }
 };
@@ -173,7 +188,7 @@ PhaseResult ClosedLoop(unsigned connections, size_t begin, size_t end, const Con
 PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begin, size_t end, const Connect& connect,
                   const OneRequest& one) {
   const double interval = connections / rate;
-  std::vector<std::vector<double>> lat(connections);
+  std::vector<std::vector<double>> lat(connections), late(connections);
   std::atomic<size_t> next{begin}, ok{0}, failed{0};
   std::vector<std::unique_ptr<net::HttpClient>> clients;  // made first, as in ClosedLoop
   for (unsigned t = 0; t < connections; ++t) clients.push_back(connect());
@@ -197,6 +212,7 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
       const auto end_at = t0 + std::chrono::duration<double>(seconds);
       while (due < end_at) {
         std::this_thread::sleep_until(due);
+        late[t].push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
         const size_t i = next++;
         if (i >= end) return;
         if (one(*client, i)) {
@@ -210,6 +226,7 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
     });
   }
   for (unsigned n = started; n < connections; n = started) started.wait(n);
+  const double steal_before = StealSeconds();
   const CpuMeter cpu;
   t0 = Clock::now();
   go = true;
@@ -221,6 +238,8 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.cpu = cpu.Report(r.ok, r.seconds);
   for (auto& v : lat) r.latency_ms.insert(r.latency_ms.end(), v.begin(), v.end());
+  for (auto& v : late) r.wake_late_ms.insert(r.wake_late_ms.end(), v.begin(), v.end());
+  r.steal_seconds = StealSeconds() - steal_before;
   return r;
 }
 
@@ -451,7 +470,9 @@ int main(int argc, char** argv) {
                       {"paced_per_second", single_paced.per_second()}, {"failed", single_paced.failed},
                       {"p50_ms", Percentile(all, 0.50)}, {"p90_ms", Percentile(all, 0.90)},
                       {"p99_ms", Percentile(all, 0.99)}, {"max_ms", Percentile(all, 1.0)},
-                      {"paced_cpu", single_paced.cpu}, {"paced_commits", paced_commits}}
+                      {"paced_cpu", single_paced.cpu}, {"paced_commits", paced_commits},
+                      {"driver_wake_late_p99_ms", Percentile(single_paced.wake_late_ms, 0.99)},
+                      {"steal_seconds", single_paced.steal_seconds}}
                      .dump(2)
               << std::endl;
     server.Stop();
@@ -607,7 +628,10 @@ int main(int argc, char** argv) {
              {"p50_ms", Percentile(all, 0.50)},
              {"p99_ms", Percentile(all, 0.99)},
              {"max_ms", Percentile(all, 1.0)},
-             {"log_commits", paced_commits}}},
+             {"log_commits", paced_commits},
+             {"driver_wake_late_p99_ms", Percentile(single_paced.wake_late_ms, 0.99)},
+             {"driver_wake_late_max_ms", Percentile(single_paced.wake_late_ms, 1.0)},
+             {"steal_seconds", single_paced.steal_seconds}}},
            {"log", {{"events", log_size}, {"fsync_groups", log_groups}}},
            {"keys", a.keys.empty() ? "files" : "token"},
            {"standards", standards},

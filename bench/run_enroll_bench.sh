@@ -52,4 +52,10 @@ if j.get("cfssl"):
 s, h = j["single_enroll_peak"], j["single_enroll_at_half_peak"]
 print(f"REST single: peak {s['certificates_per_second']:,.0f}/s (server {s['cpu']['server_us_per_certificate']:.0f} us/certificate); "
       f"at half of it p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms")
+c = h.get("log_commits", {})
+if c.get("commits"):
+    print(f"  its durable commits: {c['commits']:,} (fsyncs), mean {c['mean_ms']:.2f} ms, "
+          f"{100 * c['share_over_1ms']:.1f} % over 1 ms, {100 * c['share_over_2_5ms']:.2f} % over 2.5 ms; "
+          f"client threads woke late by {h['driver_wake_late_p99_ms']:.2f} ms at p99 "
+          f"(max {h['driver_wake_late_max_ms']:.1f} ms); hypervisor steal {h['steal_seconds']:.2f} s")
 PY
