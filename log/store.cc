@@ -1,12 +1,11 @@
 #include "log/store.h"
 
-#include <rocksdb/slice_transform.h>
-
 #include "base/status_macros.h"
 
 #include <sys/statvfs.h>
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <algorithm>
