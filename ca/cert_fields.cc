@@ -35,22 +35,27 @@ Result<time_t> NotBeforeOf(X509* cert) {
   return timegm(&t);
 }
 
-Status SetValidity(X509* cert, const Profile& profile, int64_t now, time_t issuer_not_before) {
+Status SetValidityTimes(ASN1_TIME* not_before_out, ASN1_TIME* not_after_out, const Profile& profile, int64_t now,
+                        time_t issuer_not_before) {
   time_t not_before = std::max(static_cast<time_t>(now - profile.backdate_seconds), issuer_not_before);
-  if (X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &not_before) == nullptr) {
+  if (X509_time_adj_ex(not_before_out, 0, 0, &not_before) == nullptr) {
     return OpenSslError("set notBefore");
   }
   if (!profile.not_after.empty()) {
-    if (ASN1_TIME_set_string_X509(X509_getm_notAfter(cert), profile.not_after.c_str()) != 1) {
+    if (ASN1_TIME_set_string_X509(not_after_out, profile.not_after.c_str()) != 1) {
       return OpenSslError("set notAfter " + profile.not_after, StatusCode::kInvalidArgument);
     }
   } else {
     time_t start = static_cast<time_t>(now);
-    if (X509_time_adj_ex(X509_getm_notAfter(cert), static_cast<int>(profile.validity_days), 0, &start) == nullptr) {
+    if (X509_time_adj_ex(not_after_out, static_cast<int>(profile.validity_days), 0, &start) == nullptr) {
       return OpenSslError("set notAfter");
     }
   }
   return Status::Ok();
+}
+
+Status SetValidity(X509* cert, const Profile& profile, int64_t now, time_t issuer_not_before) {
+  return SetValidityTimes(X509_getm_notBefore(cert), X509_getm_notAfter(cert), profile, now, issuer_not_before);
 }
 
 Status SetSubjectPublicKey(X509* cert, X509_PUBKEY* spki, EVP_PKEY* key) {
@@ -85,10 +90,11 @@ Status SetSubjectPublicKey(X509* cert, X509_PUBKEY* spki, EVP_PKEY* key) {
   return Status::Ok();
 }
 
-Status AddSubjectAltName(X509* cert, const Profile& p, const TemplateValues& values,
-                         const std::vector<std::string>& extra_dns, const std::vector<std::string>& extra_ips) {
+Result<X509ExtensionPtr> SubjectAltNameExtension(const Profile& p, const TemplateValues& values,
+                                                 const std::vector<std::string>& extra_dns,
+                                                 const std::vector<std::string>& extra_ips) {
   if (!p.hardware_module_name && p.san_dns.empty() && p.san_uri.empty() && extra_dns.empty() && extra_ips.empty()) {
-    return Status::Ok();
+    return X509ExtensionPtr();
   }
   GeneralNamesPtr names(GENERAL_NAMES_new());
   if (!names) return OpenSslError("allocate SAN");
@@ -118,9 +124,15 @@ Status AddSubjectAltName(X509* cert, const Profile& p, const TemplateValues& val
   for (const std::string& v : extra_dns) RETURN_IF_ERROR(push_string(GEN_DNS, v));
   for (const std::string& v : extra_ips) RETURN_IF_ERROR(push_string(GEN_IPADD, v));
   // SAN is critical when the subject is empty (RFC 5280 §4.2.1.6); ours never is.
-  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1) {
-    return OpenSslError("add SAN");
-  }
+  X509ExtensionPtr ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()));
+  if (!ext) return OpenSslError("encode SAN");
+  return ext;
+}
+
+Status AddSubjectAltName(X509* cert, const Profile& p, const TemplateValues& values,
+                         const std::vector<std::string>& extra_dns, const std::vector<std::string>& extra_ips) {
+  ASSIGN_OR_RETURN(X509ExtensionPtr ext, SubjectAltNameExtension(p, values, extra_dns, extra_ips));
+  if (ext && X509_add_ext(cert, ext.get(), -1) != 1) return OpenSslError("add SAN");
   return Status::Ok();
 }
 

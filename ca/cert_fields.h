@@ -31,6 +31,9 @@ Status AddSubjectEntry(X509_NAME* name, const ASN1_OBJECT* type, const std::stri
 // the leaf's notBefore — Matter commissioners do — would otherwise find the
 // issuer not yet valid); notAfter from the profile.
 Status SetValidity(X509* cert, const Profile& profile, int64_t now, time_t issuer_not_before);
+// SetValidityTimes: the same two times, set in `not_before` and `not_after`.
+Status SetValidityTimes(ASN1_TIME* not_before, ASN1_TIME* not_after, const Profile& profile, int64_t now,
+                        time_t issuer_not_before);
 
 // NotBeforeOf reads a certificate's notBefore as seconds since the epoch.
 Result<time_t> NotBeforeOf(X509* cert);
@@ -42,9 +45,13 @@ Status SetSubjectPublicKey(X509* cert, X509_PUBKEY* spki, EVP_PKEY* key);
 // AddSubjectAltName adds the profile's subjectAltName (hardware module
 // name, DNS and URI templates) and the extra DNS names and IP addresses;
 // nothing when there are none.
+// SubjectAltNameExtension is that extension alone (null when there is none).
 Status AddSubjectAltName(X509* cert, const Profile& profile, const TemplateValues& values,
                          const std::vector<std::string>& extra_dns = {},
                          const std::vector<std::string>& extra_ips = {});
+Result<X509ExtensionPtr> SubjectAltNameExtension(const Profile& profile, const TemplateValues& values,
+                                                 const std::vector<std::string>& extra_dns = {},
+                                                 const std::vector<std::string>& extra_ips = {});
 
 }  // namespace mirrorca::ca
 

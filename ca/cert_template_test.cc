@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/cert_template.h"
+#include "ca/der_parts.h"
 #include "ca/serial.h"
 #include "ca/test_pki.h"
 
@@ -66,6 +67,19 @@ time_t StartOf(X509* cert) {
   return timegm(&t);
 }
 
+time_t EndOf(X509* cert) {
+  std::tm t{};
+  EXPECT_EQ(ASN1_TIME_to_tm(X509_get0_notAfter(cert), &t), 1);
+  return timegm(&t);
+}
+
+X509Ptr Parse(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) return nullptr;
+  return cert;
+}
+
 struct Case {
   std::string issuer_profile, leaf_profile;
   KeyType issuer_key;
@@ -103,12 +117,21 @@ TEST(CertificateTemplateTest, EveryDeviceProfileMatchesTheGenericBuilder) {
                          {"vid", "FFF1"}, {"pid", "8000"}, {"batch", "B1"}};
         const Bytes serial = *RandomSerial();
         Result<X509Ptr> generic = issuer.Issue(*profile, v, key->get(), serial, now, spki);
-        Result<X509Ptr> templated = (*t)->Issue(v, key->get(), spki, serial, now);
+        Result<TemplatedCertificate> templated = (*t)->Issue(v, key->get(), spki, serial, now);
         ASSERT_TRUE(generic.ok()) << generic.status();
         ASSERT_TRUE(templated.ok()) << templated.status();
-        ExpectSameCertificate(generic->get(), templated->get(), issuer.key(),
-                              c.leaf_profile + " under " + c.issuer_profile + (spki ? " (request SPKI)" : " (key)") +
-                                  " at +" + std::to_string(now - issuer_start) + " s");
+        X509Ptr parsed = Parse(templated->der);
+        ASSERT_TRUE(parsed);
+        const std::string what = c.leaf_profile + " under " + c.issuer_profile +
+                                 (spki ? " (request SPKI)" : " (key)") + " at +" +
+                                 std::to_string(now - issuer_start) + " s";
+        ExpectSameCertificate(generic->get(), parsed.get(), issuer.key(), what);
+        // The whole DER is the generic certificate's but for the signature
+        // (ECDSA and PSS are randomized); a second DER encoding of the
+        // parsed certificate is byte for byte the one the template wrote.
+        EXPECT_EQ(Encoded(parsed.get(), i2d_X509), templated->der) << what;
+        EXPECT_EQ(templated->not_before, StartOf(generic->get())) << what;
+        EXPECT_EQ(templated->not_after, EndOf(generic->get())) << what;
       }
     }
   }
@@ -127,13 +150,35 @@ TEST(CertificateTemplateTest, RefusesWhatTheGenericBuilderRefuses) {
                           {"organization", "Example OEM"}, {"vid", "FFF1"}, {"pid", "8000"}};
   for (const TemplateValues& v : {no_vid, too_long}) {
     Result<X509Ptr> generic = issuer.Issue(*dac, v, key->get(), Bytes{1}, now);
-    Result<X509Ptr> templated = (*t)->Issue(v, key->get(), nullptr, Bytes{1}, now);
+    Result<TemplatedCertificate> templated = (*t)->Issue(v, key->get(), nullptr, Bytes{1}, now);
     EXPECT_FALSE(generic.ok());
     ASSERT_FALSE(templated.ok());
     EXPECT_EQ(templated.status().code(), generic.status().code());
   }
   // A CA profile has no template.
   EXPECT_FALSE(CertificateTemplate::Create(*BuiltinProfile("issuing-ca"), issuer).ok());
+}
+
+TEST(DerPartsTest, SplitsAndFramesAsOpenSslEncodes) {
+  IssuingCa issuer = MakeTestCa("issuing-ca");
+  const std::string tbs = Tbs(issuer.certificate());
+  Result<std::vector<std::string>> parts = DerSequenceElements(tbs);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  ASSERT_EQ(parts->size(), 8u);
+  EXPECT_EQ((*parts)[3], Der(X509_get_issuer_name(issuer.certificate())));
+  EXPECT_EQ((*parts)[6], SpkiDer(issuer.certificate()));
+  std::vector<std::string_view> views(parts->begin(), parts->end());
+  EXPECT_EQ(DerConstructed(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, views), tbs);
+  // Long content (a 3-byte length) and a context tag.
+  const std::string big(70000, 'x');
+  const std::string framed = DerConstructed(3, V_ASN1_CONTEXT_SPECIFIC, {big});
+  EXPECT_EQ(framed.substr(0, 5), std::string("\xa3\x83\x01\x11\x70", 5));
+  EXPECT_EQ(framed.size(), big.size() + 5);
+  // Not one SEQUENCE: refused.
+  EXPECT_FALSE(DerSequenceElements(tbs + "x").ok());
+  EXPECT_FALSE(DerSequenceElements(tbs.substr(0, tbs.size() - 1)).ok());
+  EXPECT_FALSE(DerSequenceElements((*parts)[1]).ok());
+  EXPECT_FALSE(DerSequenceElements("").ok());
 }
 
 }  // namespace

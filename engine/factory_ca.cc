@@ -378,13 +378,12 @@ void FactoryCa::Sign(Work& w) {
   }
   Result<const ca::CertificateTemplate*> tmpl = TemplateFor(*w.issuer, *w.profile);
   if (!tmpl.ok()) return release("certificate template could not be built: " + tmpl.status().message());
-  Result<ca::X509Ptr> cert =
+  Result<ca::TemplatedCertificate> cert =
       (*tmpl)->Issue(values, w.public_key.get(),
                      w.spki ? w.spki.get() : w.csr ? X509_REQ_get_X509_PUBKEY(w.csr.get()) : nullptr,
                      w.reservation->serial, w.now / 1000000);
   if (!cert.ok()) return release("certificate could not be built: " + cert.status().message());
-  Result<std::string> der = ca::CertificateDer(cert->get());
-  if (!der.ok()) return release("certificate could not be encoded");
+  const std::string& der = cert->der;
 
   auto c = w.draft.event().getKind().initCertificateIssued();
   c.setCaId(Data(w.issuer->ca_id()));
@@ -392,12 +391,9 @@ void FactoryCa::Sign(Work& w) {
   c.setDeviceSerial(w.request->device_serial);
   c.setBatchId(w.request->batch_id);
   c.setProfile(w.profile->name);
-  c.setCertificate(Data(*der));
-  const ASN1_TIME* nb = X509_get0_notBefore(cert->get());
-  const ASN1_TIME* na = X509_get0_notAfter(cert->get());
-  struct tm t {};
-  if (ASN1_TIME_to_tm(nb, &t) == 1) c.setNotBefore(static_cast<int64_t>(timegm(&t)) * 1000000);
-  if (ASN1_TIME_to_tm(na, &t) == 1) c.setNotAfter(static_cast<int64_t>(timegm(&t)) * 1000000);
+  c.setCertificate(Data(der));
+  c.setNotBefore(cert->not_before * 1000000);
+  c.setNotAfter(cert->not_after * 1000000);
   c.setRaId(w.request->ra_id);
   c.setRequestHash(kj::ArrayPtr<const kj::byte>(w.request_hash.data(), w.request_hash.size()));
   c.setServerGeneratedKey(w.keygen);
@@ -413,7 +409,7 @@ void FactoryCa::Sign(Work& w) {
   }
   w.has_draft = true;
   w.result.serial_hex = HexEncode(w.reservation->serial);
-  w.result.certificate_pem = ca::PemBlock(*der, "CERTIFICATE");
+  w.result.certificate_pem = ca::PemBlock(der, "CERTIFICATE");
   w.result.chain_pem.reserve(w.result.certificate_pem.size() + w.issuer->chain_pem().size());
   w.result.chain_pem.append(w.result.certificate_pem).append(w.issuer->chain_pem());
 }
