@@ -6,8 +6,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include "ca/cert_builder.h"
 #include "ca/request_vetting.h"
@@ -52,6 +56,31 @@ Issued IssueWith(const IssuingCa& ca, const std::string& profile_name, EVP_PKEY*
 void ExpectChains(const IssuingCa& ca, X509* leaf) {
   std::vector<X509*> mid{ca.certificate()};
   EXPECT_TRUE(VerifyChain(leaf, mid, ca.chain().back().get()).ok());
+}
+
+// A forked child does not draw the serials its parent draws next (each
+// thread keeps a pool of random bytes; the child's copy is emptied).
+TEST(SerialTest, AForkedChildDrawsOtherSerialsThanItsParent) {
+  ASSERT_TRUE(RandomSerial().ok());  // the pool now holds unused bytes
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Result<Bytes> s = RandomSerial();
+    const bool wrote = s.ok() && write(fds[1], s->data(), s->size()) == static_cast<ssize_t>(s->size());
+    _exit(wrote ? 0 : 1);
+  }
+  Bytes from_child(kSerialBytes);
+  ASSERT_EQ(read(fds[0], from_child.data(), from_child.size()), static_cast<ssize_t>(kSerialBytes));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(fds[0]);
+  close(fds[1]);
+  Result<Bytes> parent = RandomSerial();
+  ASSERT_TRUE(parent.ok());
+  EXPECT_NE(*parent, from_child);
 }
 
 TEST(IssuanceTest, IdevidProfile) {
@@ -205,6 +234,36 @@ TEST(VettingTest, AcceptsAGoodCsrAndIgnoresItsSubject) {
   Result<X509ReqPtr> req = ParseRequest(csr);
   Result<std::string> der = RequestDer(req->get());
   EXPECT_TRUE(VetRequest(*der, *p).ok());
+}
+
+// Vetting for the SPKI alone (the factory's path): the same verdicts and
+// SPKI, no key object for a P-256 request, and the key rules still apply.
+TEST(VettingTest, SpkiOnlyVettingAgreesWithKeptKeyVetting) {
+  Result<Profile> idevid = BuiltinProfile("idevid");
+  Result<EvpPkeyPtr> key = GenerateKey(KeyType::kP256);
+  const std::string csr = MakeCsr(key->get());
+  VetOutcome kept = VetRequest(csr, *idevid);
+  VetOutcome spki_only = VetRequest(csr, *idevid, RequestKey::kSpkiOnly);
+  ASSERT_TRUE(kept.ok() && spki_only.ok()) << spki_only.detail;
+  EXPECT_TRUE(kept.public_key);
+  EXPECT_FALSE(spki_only.public_key);
+  ASSERT_TRUE(spki_only.spki);
+  EXPECT_EQ(spki_only.spki_der, kept.spki_der);
+  // A profile without P-256: refused alike, in the same words.
+  Profile p384_only = *idevid;
+  p384_only.keys = {KeyType::kP384};
+  VetOutcome refused_kept = VetRequest(csr, p384_only);
+  VetOutcome refused = VetRequest(csr, p384_only, RequestKey::kSpkiOnly);
+  EXPECT_EQ(refused.failure, VetFailure::kKeyNotAllowed);
+  EXPECT_EQ(refused.detail, refused_kept.detail);
+  // A bad signature and other shapes: as before.
+  std::string forged = *RequestDer(ParseRequest(csr)->get());
+  forged[forged.size() - 5] ^= 0x01;
+  EXPECT_EQ(VetRequest(forged, *idevid, RequestKey::kSpkiOnly).failure, VetFailure::kProofOfPossession);
+  Result<EvpPkeyPtr> p384 = GenerateKey(KeyType::kP384);
+  VetOutcome other = VetRequest(MakeCsr(p384->get()), *idevid, RequestKey::kSpkiOnly);
+  ASSERT_TRUE(other.ok()) << other.detail;
+  EXPECT_TRUE(other.public_key);  // the generic path keeps its key
 }
 
 TEST(VettingTest, RefusesGarbageForgedAndDisallowedRequests) {

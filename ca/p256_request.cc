@@ -121,11 +121,25 @@ EVP_PKEY* P256Parameters(OSSL_LIB_CTX* libctx) {
   return key;
 }
 
+EVP_PKEY* CopyOfParameters(OSSL_LIB_CTX* libctx) {
+  EVP_PKEY* params = P256Parameters(libctx);
+  return params == nullptr ? nullptr : EVP_PKEY_dup(params);
+}
+
+// ScratchKey: this thread's key for `libctx`, whose point each request
+// overwrites. Used only within one ReadP256Request call on this thread.
+EVP_PKEY* ScratchKey(OSSL_LIB_CTX* libctx) {
+  thread_local std::map<OSSL_LIB_CTX*, EvpPkeyPtr> keys;
+  EvpPkeyPtr& key = keys[libctx];
+  if (!key) key.reset(CopyOfParameters(libctx));
+  return key.get();
+}
+
 bool NoUnusedBits(const ASN1_BIT_STRING* s) { return (s->flags & ASN1_STRING_FLAG_BITS_LEFT) == 0 || (s->flags & 0x07) == 0; }
 
 }  // namespace
 
-P256Request ReadP256Request(std::string_view pem_or_der, OSSL_LIB_CTX* libctx) {
+P256Request ReadP256Request(std::string_view pem_or_der, OSSL_LIB_CTX* libctx, P256Key key_use) {
   P256Request out;
   std::string der;
   if (!Der(pem_or_der, &der)) return out;
@@ -150,17 +164,17 @@ P256Request ReadP256Request(std::string_view pem_or_der, OSSL_LIB_CTX* libctx) {
   }
   if (!IsOid(req->sig_alg, NID_ecdsa_with_SHA256, &ptype, &pval) || ptype != V_ASN1_UNDEF) return out;
   if (req->info->enc.enc == nullptr || req->info->enc.len <= 0 || spki->enc.enc == nullptr) return out;
-  // The key: a copy of the group-only key with the point set, which
-  // checks that the point is on the curve.
+  // The key: the group-only key with the point set, which checks that the
+  // point is on the curve — a copy the caller keeps, or this thread's
+  // scratch key when only the verdict is wanted (no copy per request).
   out.verdict = P256Request::Verdict::kBadKey;
-  EVP_PKEY* params = P256Parameters(libctx);
-  EVP_PKEY* key = params == nullptr ? nullptr : EVP_PKEY_dup(params);
+  EVP_PKEY* key = key_use == P256Key::kKeep ? CopyOfParameters(libctx) : ScratchKey(libctx);
   if (key == nullptr || EVP_PKEY_set1_encoded_public_key(key, ASN1_STRING_get0_data(point), kP256PointBytes) != 1) {
-    EVP_PKEY_free(key);
+    if (key_use == P256Key::kKeep) EVP_PKEY_free(key);
     ERR_clear_error();
     return out;
   }
-  out.key.reset(key);
+  if (key_use == P256Key::kKeep) out.key.reset(key);
   // Proof of possession: the signature over the exact signed bytes.
   out.verdict = P256Request::Verdict::kBadSignature;
   const ASN1_BIT_STRING* sig = req->signature;

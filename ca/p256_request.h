@@ -33,14 +33,20 @@ struct P256Request {
     kValid,
   };
   Verdict verdict = Verdict::kOtherShape;
-  EvpPkeyPtr key;          // kBadSignature, kValid
+  EvpPkeyPtr key;          // kBadSignature, kValid (with P256Key::kKeep)
   X509PubkeyPtr spki;      // kValid: the key as the request encodes it (for the certificate)
   std::string spki_der;    // kValid: its DER, byte for byte from the request
 };
 
+// Whether the caller keeps the request's key (P256Request::key), or needs
+// only the verdict and the SPKI: then the key is checked and verified
+// with this thread's scratch key, saving a key copy per request.
+enum class P256Key { kKeep, kVerifyOnly };
+
 // ReadP256Request reads `pem_or_der` (a "CERTIFICATE REQUEST" PEM block or
-// DER) in `libctx` (null: the default context).
-P256Request ReadP256Request(std::string_view pem_or_der, OSSL_LIB_CTX* libctx);
+// DER) in `libctx` (null: the default context). With kVerifyOnly, `key`
+// stays null.
+P256Request ReadP256Request(std::string_view pem_or_der, OSSL_LIB_CTX* libctx, P256Key key_use = P256Key::kKeep);
 
 }  // namespace mirrorca::ca
 

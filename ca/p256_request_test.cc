@@ -30,9 +30,15 @@ Outcome Generic(const std::string& csr) {
   return ok ? Outcome::kAccepted : Outcome::kProofOfPossession;
 }
 
-// Combined: the fast path's verdict, or the generic path's when it steps aside.
+// Combined: the fast path's verdict, or the generic path's when it steps
+// aside. The verdict is the same whether the key is kept or only verified
+// (with the thread's scratch key).
 Outcome Combined(const std::string& csr, P256Request::Verdict* verdict = nullptr) {
   P256Request fast = ReadP256Request(csr, nullptr);
+  P256Request verify_only = ReadP256Request(csr, nullptr, P256Key::kVerifyOnly);
+  EXPECT_EQ(fast.verdict, verify_only.verdict);
+  EXPECT_FALSE(verify_only.key);
+  EXPECT_EQ(fast.spki_der, verify_only.spki_der);
   if (verdict != nullptr) *verdict = fast.verdict;
   switch (fast.verdict) {
     case P256Request::Verdict::kOtherShape: return Generic(csr);
@@ -117,6 +123,36 @@ TEST(P256RequestTest, ABadSignatureOrAPointOffTheCurveIsRefusedAsTheGenericPathR
       std::string m = der;
       m[i] = static_cast<char>(m[i] ^ (1 << bit));
       ASSERT_EQ(Name(Combined(m)), Name(Generic(m))) << "byte " << i << " bit " << bit;
+    }
+  }
+}
+
+// The scratch key carries nothing from one request to the next: requests of
+// two keys, interleaved with refused ones, keep their own verdicts.
+TEST(P256RequestTest, VerifyOnlyRequestsDoNotSeeTheLastRequestsKey) {
+  EvpPkeyPtr a = *GenerateKey(KeyType::kP256);
+  EvpPkeyPtr b = *GenerateKey(KeyType::kP256);
+  const std::string from_a = Request(a.get());
+  const std::string from_b = Request(b.get());
+  // b's request with its signature's last byte changed; a's with its point off the curve.
+  std::string bad = from_b;
+  bad.back() ^= 0x01;
+  X509ReqPtr req = *ParseRequest(from_a);
+  unsigned char* spki = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
+  const size_t at = from_a.find(std::string(reinterpret_cast<const char*>(spki), static_cast<size_t>(n)));
+  OPENSSL_free(spki);
+  ASSERT_NE(at, std::string::npos);
+  std::string off_curve = from_a;
+  off_curve[at + static_cast<size_t>(n) - 1] ^= 0x01;
+  using V = P256Request::Verdict;
+  const std::vector<std::pair<const std::string*, V>> sequence = {
+      {&from_a, V::kValid}, {&bad, V::kBadSignature}, {&from_b, V::kValid}, {&off_curve, V::kBadKey},
+      {&from_a, V::kValid}, {&off_curve, V::kBadKey}, {&bad, V::kBadSignature}, {&from_b, V::kValid}};
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < sequence.size(); ++i) {
+      EXPECT_EQ(ReadP256Request(*sequence[i].first, nullptr, P256Key::kVerifyOnly).verdict, sequence[i].second)
+          << "round " << round << " step " << i;
     }
   }
 }

@@ -31,21 +31,35 @@ bool EncodableAs(std::string_view value, const std::string& type) {
   return entry != nullptr;
 }
 
+// KeyAllowed: the profile's key rule for a key of type `type`
+// (`description` names it in the refusal).
+VetOutcome KeyAllowed(KeyType type, const std::string& description, const Profile& profile) {
+  if (!profile.AllowsKey(type)) {
+    std::string allowed;
+    for (KeyType k : profile.keys) allowed += (allowed.empty() ? "" : ", ") + std::string(KeyTypeName(k));
+    return Fail(VetFailure::kKeyNotAllowed, "key " + description + " is not allowed by profile " + profile.name +
+                                                " (allowed: " + allowed + ")");
+  }
+  return VetOutcome{};
+}
+
 }  // namespace
 
-VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
+VetOutcome VetRequest(std::string_view csr, const Profile& profile, RequestKey key_use) {
   // A context of our own: the default one's locks dominate under concurrency.
   LibCtxLease libctx;
   // The common request (P-256, ECDSA with SHA-256) without OpenSSL's generic
   // key decoder; the same outcome as below (ca/p256_request_test.cc).
-  P256Request fast = ReadP256Request(csr, libctx.get());
+  P256Request fast = ReadP256Request(csr, libctx.get(),
+                                     key_use == RequestKey::kKeep ? P256Key::kKeep : P256Key::kVerifyOnly);
   switch (fast.verdict) {
     case P256Request::Verdict::kBadKey:
       return Fail(VetFailure::kBadCsr, "CSR has no usable public key");
     case P256Request::Verdict::kBadSignature:
       return Fail(VetFailure::kProofOfPossession, "CSR signature does not verify with its key");
     case P256Request::Verdict::kValid: {
-      VetOutcome o = VetKey(fast.key.get(), profile);
+      VetOutcome o = fast.key ? VetKey(fast.key.get(), profile)
+                              : KeyAllowed(KeyType::kP256, std::string(KeyTypeName(KeyType::kP256)), profile);
       if (!o.ok()) return o;
       o.spki = std::move(fast.spki);
       o.spki_der = std::move(fast.spki_der);
@@ -82,16 +96,8 @@ VetOutcome VetRequest(std::string_view csr, const Profile& profile) {
 }
 
 VetOutcome VetKey(EVP_PKEY* key, const Profile& profile) {
-  const KeyType type = ClassifyKey(key);
-  if (!profile.AllowsKey(type)) {
-    std::string allowed;
-    for (KeyType k : profile.keys) allowed += (allowed.empty() ? "" : ", ") + std::string(KeyTypeName(k));
-    return Fail(VetFailure::kKeyNotAllowed, "key " + DescribeKey(key) +
-                                                " is not allowed by profile " + profile.name +
-                                                " (allowed: " + allowed + ")");
-  }
-  VetOutcome o;
-  o.public_key = UpRef(key);
+  VetOutcome o = KeyAllowed(ClassifyKey(key), DescribeKey(key), profile);
+  if (o.ok()) o.public_key = UpRef(key);
   return o;
 }
 

@@ -25,7 +25,7 @@ enum class VetFailure { kNone, kBadCsr, kProofOfPossession, kKeyNotAllowed, kSub
 struct VetOutcome {
   VetFailure failure = VetFailure::kNone;
   std::string detail;      // operator-facing; never secrets
-  EvpPkeyPtr public_key;   // the CSR's key, set when failure == kNone
+  EvpPkeyPtr public_key;   // the CSR's key, set when failure == kNone (but see RequestKey)
   // The CSR's SubjectPublicKeyInfo, for the certificate: `spki` (a P-256
   // request read without the generic decoder, ca/p256_request.h) or that
   // of `request` (the parsed CSR, any other request); `spki_der` its DER
@@ -36,8 +36,14 @@ struct VetOutcome {
   bool ok() const { return failure == VetFailure::kNone; }
 };
 
+// Whether VetRequest's caller needs the request's key as an EVP_PKEY
+// (`public_key`), or builds the certificate from the SPKI alone: then a
+// P-256 request's key is verified without a copy of its own and
+// `public_key` stays null (`spki` and `spki_der` are set either way).
+enum class RequestKey { kKeep, kSpkiOnly };
+
 // VetRequest checks a PEM or DER CSR against `profile`.
-VetOutcome VetRequest(std::string_view csr, const Profile& profile);
+VetOutcome VetRequest(std::string_view csr, const Profile& profile, RequestKey key_use = RequestKey::kKeep);
 
 // VetPublicKey checks a SubjectPublicKeyInfo (DER) whose possession the
 // enrollment protocol proved (CMP's proof of possession, verified by

@@ -2,7 +2,8 @@
 // §4.1.2.2 and CA/B BR: at least 64 random bits, positive, at most 20
 // octets). Uniqueness per CA is the caller's check (engine/ keeps the set).
 //
-// Thread-safety: safe from any thread (RAND_bytes is thread-safe).
+// Thread-safety: safe from any thread (RAND_bytes is thread-safe; each
+// thread keeps its own pool of drawn bytes, emptied in a forked child).
 #ifndef MIRRORCA_CA_SERIAL_H_
 #define MIRRORCA_CA_SERIAL_H_
 

@@ -325,7 +325,8 @@ void FactoryCa::Vet(Work& w) {
     w.key_hash.assign(spki_hash->begin(), spki_hash->end());
     return;
   }
-  ca::VetOutcome vet = ca::VetRequest(req.csr, *w.profile);
+  // The certificate is built from the request's SPKI: no key object needed.
+  ca::VetOutcome vet = ca::VetRequest(req.csr, *w.profile, ca::RequestKey::kSpkiOnly);
   if (!vet.ok()) return Refuse(w, ReasonFor(vet.failure), vet.detail);
   w.public_key = std::move(vet.public_key);
   w.csr = std::move(vet.request);
