@@ -17,13 +17,22 @@ Status SetSerial(X509* cert, const Bytes& serial) {
   return Status::Ok();
 }
 
-Status AddSubjectEntry(X509_NAME* name, const ASN1_OBJECT* type, const std::string& type_name,
-                       const std::string& value) {
+Result<X509NameEntryPtr> SubjectEntry(const ASN1_OBJECT* type, const std::string& type_name,
+                                      const std::string& value) {
   if (value.size() > 64) {
     return Status::InvalidArgument("subject " + type_name + " is longer than 64 characters");
   }
-  if (X509_NAME_add_entry_by_OBJ(name, type, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.data()),
-                                 static_cast<int>(value.size()), -1, 0) != 1) {
+  X509NameEntryPtr entry(X509_NAME_ENTRY_create_by_OBJ(nullptr, type, MBSTRING_UTF8,
+                                                       reinterpret_cast<const unsigned char*>(value.data()),
+                                                       static_cast<int>(value.size())));
+  if (!entry) return OpenSslError("subject " + type_name, StatusCode::kInvalidArgument);
+  return entry;
+}
+
+Status AddSubjectEntry(X509_NAME* name, const ASN1_OBJECT* type, const std::string& type_name,
+                       const std::string& value) {
+  ASSIGN_OR_RETURN(X509NameEntryPtr entry, SubjectEntry(type, type_name, value));
+  if (X509_NAME_add_entry(name, entry.get(), -1, 0) != 1) {
     return OpenSslError("subject " + type_name, StatusCode::kInvalidArgument);
   }
   return Status::Ok();

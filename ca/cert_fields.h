@@ -23,8 +23,11 @@ Status SetSerial(X509* cert, const Bytes& serial);
 
 // AddSubjectEntry appends one attribute (`type` is its name in errors) with
 // the value `value` encoded as OpenSSL's string table says for that type.
+// SubjectEntry is that attribute alone (its own relative distinguished name).
 Status AddSubjectEntry(X509_NAME* name, const ASN1_OBJECT* type, const std::string& type_name,
                        const std::string& value);
+Result<X509NameEntryPtr> SubjectEntry(const ASN1_OBJECT* type, const std::string& type_name,
+                                      const std::string& value);
 
 // SetValidity: notBefore is `now` less the profile's backdate, but never
 // before `issuer_not_before` (a relying party that validates the chain at

@@ -146,14 +146,20 @@ Result<std::string> CertificateTemplate::ToBeSigned(const TemplateValues& values
   const std::string validity_der =
       DerSequence({I2d(not_before.get(), i2d_ASN1_TIME), I2d(not_after.get(), i2d_ASN1_TIME)});
 
-  X509NamePtr subject(X509_NAME_new());
-  if (!subject) return OpenSslError("allocate subject");
+  // The subject: one attribute per relative distinguished name, as
+  // X509_NAME_add_entry makes them, encoded without an X509_NAME (whose
+  // encoder also builds a canonical form for lookups).
+  std::vector<std::string> rdns;
+  rdns.reserve(subject_.size());
   for (const SubjectPart& part : subject_) {
     ASSIGN_OR_RETURN(std::string value, ExpandTemplate(part.value_template, values));
-    RETURN_IF_ERROR(AddSubjectEntry(subject.get(), part.type.get(), part.type_name, value));
+    ASSIGN_OR_RETURN(X509NameEntryPtr entry, SubjectEntry(part.type.get(), part.type_name, value));
+    const std::string entry_der = I2d(entry.get(), i2d_X509_NAME_ENTRY);
+    if (entry_der.empty()) return OpenSslError("encode subject " + part.type_name);
+    rdns.push_back(DerConstructed(V_ASN1_SET, V_ASN1_UNIVERSAL, {entry_der}));
   }
-  const std::string subject_der = I2d(subject.get(), i2d_X509_NAME);
-  if (subject_der.empty()) return OpenSslError("encode subject");
+  const std::string subject_der =
+      DerConstructed(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, std::vector<std::string_view>(rdns.begin(), rdns.end()));
 
   // A bare key is encoded once (an OpenSSL 3 encoder: only for keys made here).
   OpenSslPtr<X509_PUBKEY, X509_PUBKEY_free> own_spki;
