@@ -119,6 +119,10 @@ Result<HttpClientResponse> HttpClient::ReadResponse() {
   settings.on_headers_complete = [](http_parser* p) {
     P(p)->Flush();
     P(p)->response.status = static_cast<int>(p->status_code);
+    // The body's room at once when its length is announced (within the cap).
+    if (p->content_length > 0 && p->content_length <= (64u << 20)) {
+      P(p)->response.body.reserve(static_cast<size_t>(p->content_length));
+    }
     return 0;
   };
   settings.on_body = [](http_parser* p, const char* at, size_t n) {
@@ -149,7 +153,17 @@ Result<HttpClientResponse> HttpClient::ReadResponse() {
       if (state.complete) return std::move(state.response);
       return n.status();
     }
-    pending_.append(buf, *n);
+    // Parsed where it was read; only what follows a complete response (or
+    // a parse error's input) is kept.
+    size_t used = http_parser_execute(&parser, &settings, buf, *n);
+    if (state.complete) {
+      pending_.assign(buf + used, *n - used);
+      return std::move(state.response);
+    }
+    if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
+      return Status::Corruption(std::string("malformed HTTP response: ") +
+                                http_errno_description(HTTP_PARSER_ERRNO(&parser)));
+    }
   }
 }
 
