@@ -165,6 +165,19 @@ std::vector<const ca::IssuingCa*> FactoryCa::HeldCas() const {
   return out;
 }
 
+const ca::IssuingCa* FactoryCa::IssuerOf(X509* cert, IssuerCheck check) const {
+  const ca::IssuingCa* found = nullptr;
+  for (const ca::IssuingCa* held : HeldCas()) {
+    if (cert != nullptr && X509_check_issued(held->certificate(), cert) == X509_V_OK &&
+        (check == IssuerCheck::kNameAndKeyId || X509_verify(cert, X509_get0_pubkey(held->certificate())) == 1)) {
+      found = held;
+      break;
+    }
+  }
+  ERR_clear_error();
+  return found;
+}
+
 Result<const ca::Profile*> FactoryCa::BatchProfile(const std::string& batch_id) {
   std::optional<BatchCounts> batch = ledger_->Batch(batch_id);
   if (!batch || !batch->terms) return Status::NotFound("batch '" + batch_id + "' is not authorized by HQ for this factory");

@@ -166,6 +166,11 @@ class FactoryCa {
   const ca::IssuingCa* IssuingCaFor(const Bytes& ca_id) const;
   // HeldCas: every issuing CA this factory holds, the current one first.
   std::vector<const ca::IssuingCa*> HeldCas() const;
+  // IssuerOf: the held CA that issued `cert` — its name and key identifier
+  // (X509_check_issued), and with kSignature its key verifies the
+  // certificate's signature too; null if none.
+  enum class IssuerCheck { kNameAndKeyId, kSignature };
+  const ca::IssuingCa* IssuerOf(X509* cert, IssuerCheck check) const;
   // BatchProfile: the profile batch `batch_id` issues under (what EST's
   // csrattrs announces); NotFound for a batch HQ has not authorized here.
   Result<const ca::Profile*> BatchProfile(const std::string& batch_id);

@@ -186,13 +186,7 @@ struct CmpCallbacks {
     if (!cert.ok()) return Status(OSSL_CMP_PKISTATUS_rejection, OSSL_CMP_PKIFAILUREINFO_systemFailure, "internal error");
     // The chain of the CA that issued it (the batch's: perhaps one the
     // current replaced), from the CA's parsed certificates.
-    const ca::IssuingCa* issuer = nullptr;
-    for (const ca::IssuingCa* held : ca.HeldCas()) {
-      if (X509_check_issued(held->certificate(), cert->get()) == X509_V_OK) {  // name and key identifier
-        issuer = held;
-        break;
-      }
-    }
+    const ca::IssuingCa* issuer = ca.IssuerOf(cert->get(), engine::FactoryCa::IssuerCheck::kNameAndKeyId);
     X509_up_ref(cert->get());
     t.issued.reset(cert->get());
     *cert_out = cert->release();

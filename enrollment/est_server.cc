@@ -156,16 +156,7 @@ EstReply EstServer::SimpleReenroll(const std::string& batch, const EstHttpReques
   ERR_clear_error();
   // The TLS handshake admitted only certificates of this factory's CAs;
   // checked again here, where the renewal is decided.
-  const ca::IssuingCa* issuer = nullptr;
-  for (const ca::IssuingCa* held : ca_->HeldCas()) {
-    if (current && X509_check_issued(held->certificate(), current.get()) == X509_V_OK &&
-        X509_verify(current.get(), X509_get0_pubkey(held->certificate())) == 1) {
-      issuer = held;
-      break;
-    }
-  }
-  ERR_clear_error();
-  if (issuer == nullptr) {
+  if (ca_->IssuerOf(current.get(), engine::FactoryCa::IssuerCheck::kSignature) == nullptr) {
     return Refused(ca_->RecordRefusal(er, engine::RejectionReason::SUBJECT_NOT_ALLOWED,
                                       "EST simplereenroll: the TLS client certificate is not one of this factory's CA"));
   }
