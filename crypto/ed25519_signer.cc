@@ -6,17 +6,6 @@
 #include "crypto/private_key_file.h"
 
 namespace mirrorca::crypto {
-namespace {
-
-// ThreadContext returns this thread's reusable digest context, reset so that
-// no state of the previous key or operation leaks into the next one.
-EVP_MD_CTX* ThreadContext() {
-  thread_local EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx) EVP_MD_CTX_reset(ctx.get());
-  return ctx.get();
-}
-
-}  // namespace
 
 Result<Ed25519Signer> Ed25519Signer::FromPkey(EvpPkeyPtr pkey) {
   if (EVP_PKEY_get_id(pkey.get()) != EVP_PKEY_ED25519) {
@@ -94,12 +83,31 @@ Status Ed25519Signer::SavePem(Env* env, const std::string& path) const {
 
 Result<Bytes> Ed25519Signer::Sign(ByteSpan message) const {
   if (token_) return token_->SignEd25519(token_key_, message);
-  EVP_MD_CTX* ctx = ThreadContext();
+  // One initialized signing context per thread and key: EVP_DigestSignInit
+  // (algorithm fetch, key reference) costs a tenth of the signature, and
+  // one-shot Ed25519 signing leaves the context as it was (the provider
+  // keeps no state between calls). A failure is retried once on a freshly
+  // initialized context.
+  struct Cached {
+    std::shared_ptr<EVP_PKEY> key;
+    EvpMdCtxPtr ctx;
+  };
+  thread_local Cached cached;
   Bytes sig(64);
-  size_t len = sig.size();
-  if (ctx == nullptr || EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, pkey_.get()) != 1 ||
-      EVP_DigestSign(ctx, sig.data(), &len, message.data(), message.size()) != 1 || len != sig.size()) {
-    return OpenSslError("Ed25519 sign");
+  auto sign_with = [&](EVP_MD_CTX* ctx) {
+    size_t len = sig.size();
+    return EVP_DigestSign(ctx, sig.data(), &len, message.data(), message.size()) == 1 && len == sig.size();
+  };
+  if (cached.key != pkey_ || !cached.ctx || !sign_with(cached.ctx.get())) {
+    ERR_clear_error();
+    EvpMdCtxPtr fresh(EVP_MD_CTX_new());
+    if (!fresh || EVP_DigestSignInit(fresh.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1 ||
+        !sign_with(fresh.get())) {
+      return OpenSslError("Ed25519 sign");
+    }
+    // (The cache holds its key until this thread signs with another one.)
+    cached.key = pkey_;
+    cached.ctx = std::move(fresh);
   }
   return sig;
 }

@@ -1,7 +1,7 @@
 #include "net/http_server.h"
 
-
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <climits>
 
@@ -31,16 +31,17 @@ const char* StatusText(int status) {
 
 namespace {
 
-std::string Serialize(const HttpResponse& r, bool keep_alive) {
+// HeaderBlock: the status line and headers of `r` (its body is sent after
+// them as it is, not copied behind them).
+std::string HeaderBlock(const HttpResponse& r, bool keep_alive) {
   std::string out;
-  out.reserve(r.body.size() + 256);
+  out.reserve(256);
   out += "HTTP/1.1 " + std::to_string(r.status) + " " + StatusText(r.status) + "\r\n";
   out += "Content-Type: " + r.content_type + "\r\n";
   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
-  out += r.body;
   return out;
 }
 
@@ -194,7 +195,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       } catch (const std::exception&) {
         response = ProblemResponse(500, "internal-error", "the request failed");
       }
-      Reply(response, keep_alive);
+      Reply(std::move(response), keep_alive);
       return;
     }
     auto request = std::make_shared<HttpRequest>(std::move(request_));
@@ -205,17 +206,19 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       } catch (const std::exception&) {
         response = ProblemResponse(500, "internal-error", "the request failed");
       }
-      asio::post(self->ex_, [self, response = std::move(response), keep_alive]() {
-        self->Reply(response, keep_alive);
+      asio::post(self->ex_, [self, response = std::move(response), keep_alive]() mutable {
+        self->Reply(std::move(response), keep_alive);
       });
     });
   }
 
-  void Reply(const HttpResponse& response, bool keep_alive) {
-    out_ = Serialize(response, keep_alive);
+  void Reply(HttpResponse response, bool keep_alive) {
+    out_head_ = HeaderBlock(response, keep_alive);
+    out_body_ = std::move(response.body);
     auto self = shared_from_this();
     WithStream([&](auto& stream) {
-      asio::async_write(stream, asio::buffer(out_),
+      const std::array<asio::const_buffer, 2> out{asio::buffer(out_head_), asio::buffer(out_body_)};
+      asio::async_write(stream, out,
                         asio::bind_executor(ex_, [self, keep_alive](const asio::error_code& ec,
                                                                         size_t) {
                           if (ec || !keep_alive) return self->Close();
@@ -253,7 +256,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   HttpRequestParser parser_;
   std::array<char, 16384> buffer_{};
   std::string pending_;
-  std::string out_;
+  std::string out_head_, out_body_;  // the answer being written
   bool request_armed_ = false;  // the request deadline is set for the request under way
   bool closed_ = false;
   std::string peer_spki_;
