@@ -6,6 +6,7 @@
 //   BM_FloorP256Sign        EVP_DigestSign of a certificate-sized message with the CA key
 //   BM_FloorEd25519Sign     one event signature (the log key)
 //   BM_ReadP256Request      the vetting path: decode + import + verify
+//   BM_ReadP256RequestVerifyOnly  the same for the SPKI alone: the thread's scratch key and verifier
 //   BM_VetRequest           VetRequest: the above plus the profile's key and subject rules
 //   BM_IssueGeneric         BuildCertificate: every field and extension built per certificate
 //   BM_IssueFromTemplate    CertificateTemplate: the batch's constant parts built once
@@ -112,6 +113,15 @@ void BM_ReadP256Request(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ReadP256Request);
+
+void BM_ReadP256RequestVerifyOnly(benchmark::State& state) {
+  ca::LibCtxLease libctx;
+  for (auto _ : state) {
+    ca::P256Request r = ca::ReadP256Request(F().csr, libctx.get(), ca::P256Key::kVerifyOnly);
+    if (r.verdict != ca::P256Request::Verdict::kValid) state.SkipWithError("not valid");
+  }
+}
+BENCHMARK(BM_ReadP256RequestVerifyOnly);
 
 void BM_VetRequest(benchmark::State& state) {
   for (auto _ : state) {

@@ -126,13 +126,43 @@ EVP_PKEY* CopyOfParameters(OSSL_LIB_CTX* libctx) {
   return params == nullptr ? nullptr : EVP_PKEY_dup(params);
 }
 
-// ScratchKey: this thread's key for `libctx`, whose point each request
-// overwrites. Used only within one ReadP256Request call on this thread.
-EVP_PKEY* ScratchKey(OSSL_LIB_CTX* libctx) {
-  thread_local std::map<OSSL_LIB_CTX*, EvpPkeyPtr> keys;
-  EvpPkeyPtr& key = keys[libctx];
-  if (!key) key.reset(CopyOfParameters(libctx));
-  return key.get();
+// Scratch: this thread's key for `libctx`, whose point each request
+// overwrites (setting it changes the key in place), and an ECDSA
+// verification context initialized once for that key (with SHA-256, so a
+// digest of another length is refused). Used only within one
+// ReadP256Request call on this thread.
+struct Scratch {
+  EvpPkeyPtr key;
+  PkeyCtxPtr verify;
+  OpenSslPtr<EVP_MD, EVP_MD_free> sha256;
+};
+Scratch* ScratchFor(OSSL_LIB_CTX* libctx) {
+  thread_local std::map<OSSL_LIB_CTX*, Scratch> scratch;
+  Scratch& s = scratch[libctx];
+  if (!s.verify) {
+    s.key.reset(CopyOfParameters(libctx));
+    if (s.key) s.verify.reset(EVP_PKEY_CTX_new_from_pkey(libctx, s.key.get(), nullptr));
+    s.sha256.reset(EVP_MD_fetch(libctx, "SHA256", nullptr));
+    if (!s.verify || !s.sha256 || EVP_PKEY_verify_init(s.verify.get()) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(s.verify.get(), s.sha256.get()) != 1) {
+      s.verify.reset();
+      ERR_clear_error();
+      return nullptr;
+    }
+  }
+  return &s;
+}
+
+// VerifyWithScratch: the signature over `signed_bytes` under the scratch
+// key (its point already set).
+bool VerifyWithScratch(Scratch& s, const ASN1_BIT_STRING* sig, const unsigned char* signed_bytes, size_t len) {
+  unsigned char digest[32];
+  unsigned int digest_len = 0;
+  if (EVP_Digest(signed_bytes, len, digest, &digest_len, s.sha256.get(), nullptr) != 1 || digest_len != 32) {
+    return false;
+  }
+  return EVP_PKEY_verify(s.verify.get(), ASN1_STRING_get0_data(sig), static_cast<size_t>(ASN1_STRING_length(sig)),
+                         digest, digest_len) == 1;
 }
 
 bool NoUnusedBits(const ASN1_BIT_STRING* s) { return (s->flags & ASN1_STRING_FLAG_BITS_LEFT) == 0 || (s->flags & 0x07) == 0; }
@@ -168,21 +198,29 @@ P256Request ReadP256Request(std::string_view pem_or_der, OSSL_LIB_CTX* libctx, P
   // point is on the curve — a copy the caller keeps, or this thread's
   // scratch key when only the verdict is wanted (no copy per request).
   out.verdict = P256Request::Verdict::kBadKey;
-  EVP_PKEY* key = key_use == P256Key::kKeep ? CopyOfParameters(libctx) : ScratchKey(libctx);
+  Scratch* scratch = key_use == P256Key::kVerifyOnly ? ScratchFor(libctx) : nullptr;
+  EVP_PKEY* key = scratch != nullptr ? scratch->key.get() : CopyOfParameters(libctx);
   if (key == nullptr || EVP_PKEY_set1_encoded_public_key(key, ASN1_STRING_get0_data(point), kP256PointBytes) != 1) {
-    if (key_use == P256Key::kKeep) EVP_PKEY_free(key);
+    if (scratch == nullptr) EVP_PKEY_free(key);
     ERR_clear_error();
     return out;
   }
-  if (key_use == P256Key::kKeep) out.key.reset(key);
+  if (scratch == nullptr) out.key.reset(key);
   // Proof of possession: the signature over the exact signed bytes.
   out.verdict = P256Request::Verdict::kBadSignature;
   const ASN1_BIT_STRING* sig = req->signature;
-  MdCtxPtr md(EVP_MD_CTX_new());
-  if (!NoUnusedBits(sig) || !md ||
-      EVP_DigestVerifyInit_ex(md.get(), nullptr, "SHA256", libctx, nullptr, key, nullptr) != 1 ||
-      EVP_DigestVerify(md.get(), ASN1_STRING_get0_data(sig), static_cast<size_t>(ASN1_STRING_length(sig)),
-                       req->info->enc.enc, static_cast<size_t>(req->info->enc.len)) != 1) {
+  const unsigned char* signed_bytes = req->info->enc.enc;
+  const auto signed_len = static_cast<size_t>(req->info->enc.len);
+  bool verified = NoUnusedBits(sig);
+  if (verified && scratch != nullptr) {
+    verified = VerifyWithScratch(*scratch, sig, signed_bytes, signed_len);
+  } else if (verified) {
+    MdCtxPtr md(EVP_MD_CTX_new());
+    verified = md && EVP_DigestVerifyInit_ex(md.get(), nullptr, "SHA256", libctx, nullptr, key, nullptr) == 1 &&
+               EVP_DigestVerify(md.get(), ASN1_STRING_get0_data(sig), static_cast<size_t>(ASN1_STRING_length(sig)),
+                                signed_bytes, signed_len) == 1;
+  }
+  if (!verified) {
     ERR_clear_error();
     return out;
   }

@@ -145,10 +145,24 @@ TEST(P256RequestTest, VerifyOnlyRequestsDoNotSeeTheLastRequestsKey) {
   ASSERT_NE(at, std::string::npos);
   std::string off_curve = from_a;
   off_curve[at + static_cast<size_t>(n) - 1] ^= 0x01;
+  // The attack a reused key invites: b's key, signed by a — right after a
+  // valid request of a's, whose point the scratch key held.
+  std::string b_signed_by_a;
+  {
+    X509ReqPtr forged(X509_REQ_new());
+    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(forged.get()), "serialNumber", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>("SN-1"), 4, -1, 0);
+    ASSERT_EQ(X509_REQ_set_pubkey(forged.get(), b.get()), 1);
+    ASSERT_GT(X509_REQ_sign(forged.get(), a.get(), EVP_sha256()), 0);
+    b_signed_by_a = *RequestDer(forged.get());
+  }
+  EXPECT_EQ(Generic(b_signed_by_a), Outcome::kProofOfPossession);
   using V = P256Request::Verdict;
   const std::vector<std::pair<const std::string*, V>> sequence = {
       {&from_a, V::kValid}, {&bad, V::kBadSignature}, {&from_b, V::kValid}, {&off_curve, V::kBadKey},
-      {&from_a, V::kValid}, {&off_curve, V::kBadKey}, {&bad, V::kBadSignature}, {&from_b, V::kValid}};
+      {&from_a, V::kValid}, {&b_signed_by_a, V::kBadSignature}, {&off_curve, V::kBadKey},
+      {&b_signed_by_a, V::kBadSignature}, {&bad, V::kBadSignature}, {&from_b, V::kValid},
+      {&from_a, V::kValid}, {&b_signed_by_a, V::kBadSignature}};
   for (int round = 0; round < 3; ++round) {
     for (size_t i = 0; i < sequence.size(); ++i) {
       EXPECT_EQ(ReadP256Request(*sequence[i].first, nullptr, P256Key::kVerifyOnly).verdict, sequence[i].second)
