@@ -132,10 +132,10 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
                   "device '" + device_serial + "' has a request in flight");
   }
   if (!key_hash.empty() && !allow_shared_key) {
-    auto owner = keys_.find(key_hash);
-    if (owner != keys_.end() && owner->second != device_serial) {
+    const std::string* owner = keys_.Find(key_hash);
+    if (owner != nullptr && *owner != device_serial) {
       return Refuse(RejectionReason::DUPLICATE_KEY,
-                    "this public key is already certified for device '" + owner->second +
+                    "this public key is already certified for device '" + *owner +
                         "' (a broken key generator ships clones; a profile may set allow_shared_keys)");
     }
     auto flying = keys_in_flight_.find(key_hash);
@@ -147,8 +147,8 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
   Reservation r;
   r.batch_id = batch_id;
   r.device_serial = device_serial;
-  auto dev = devices_.find(device_serial);
-  if (renews != nullptr && (dev == devices_.end() || dev->second != *renews)) {
+  const Bytes* latest = devices_.Find(device_serial);
+  if (renews != nullptr && (latest == nullptr || *latest != *renews)) {
     return Refuse(RejectionReason::SUBJECT_NOT_ALLOWED,
                   "the certificate to renew is not device '" + device_serial + "''s latest from this factory");
   }
@@ -156,7 +156,7 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
     return Refuse(RejectionReason::CERTIFICATE_REVOKED,
                   "the certificate to renew (device '" + device_serial + "') is revoked or on hold at HQ");
   }
-  if (dev != devices_.end()) {
+  if (latest != nullptr) {
     if (!t.allow_reissue.contains(device_serial) ||
         reissued_.contains({batch_id, device_serial})) {
       return Refuse(RejectionReason::DUPLICATE_DEVICE,
@@ -164,7 +164,7 @@ std::variant<Reservation, Refusal> BatchLedger::Reserve(const std::string& batch
                         "' already has a certificate from this CA; a second one needs HQ's "
                         "re-issue authorization");
     }
-    r.reissue_of = dev->second;
+    r.reissue_of = *latest;
   }
   Result<Bytes> serial = FreshSerialLocked();
   if (!serial.ok()) return Refuse(RejectionReason::INTERNAL_ERROR, serial.status().message());

@@ -29,6 +29,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "base/sharded_hash.h"
 #include "log/events.capnp.h"
 
 namespace mirrorca::engine {
@@ -120,13 +121,15 @@ class BatchLedger {
   const std::string factory_log_id_;
   mutable std::mutex mu_;
   std::map<std::string, BatchCounts> batches_;
+  // The tables that grow with every certificate are sharded, so that none
+  // rehashes a million entries at once under `mu_` (base/sharded_hash.h).
   // device serial -> certificate serial of its latest certificate
-  std::unordered_map<std::string, Bytes> devices_;
+  ShardedHash<std::unordered_map<std::string, Bytes>> devices_;
   std::unordered_set<std::string> devices_in_flight_;
-  std::unordered_set<std::string> serials_;  // certificate serials (as bytes) ever used
+  ShardedHash<std::unordered_set<std::string>> serials_;  // certificate serials (as bytes) ever used
   std::unordered_set<std::string> revoked_;  // serials HQ revoked or holds (a release removes one)
   // device key (SPKI SHA-256) -> the device it was first certified for
-  std::unordered_map<std::string, std::string> keys_;
+  ShardedHash<std::unordered_map<std::string, std::string>> keys_;
   std::unordered_map<std::string, std::string> keys_in_flight_;
   // (batch, device) pairs that already used their re-issue authorization
   std::set<std::pair<std::string, std::string>> reissued_;
