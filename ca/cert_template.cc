@@ -143,8 +143,10 @@ Result<std::string> CertificateTemplate::ToBeSigned(const TemplateValues& values
   RETURN_IF_ERROR(SetValidityTimes(not_before.get(), not_after.get(), *profile_, now, issuer_not_before_));
   ASSIGN_OR_RETURN(validity.not_before, SecondsOf(not_before.get()));
   ASSIGN_OR_RETURN(validity.not_after, SecondsOf(not_after.get()));
-  const std::string validity_der =
-      DerSequence({I2d(not_before.get(), i2d_ASN1_TIME), I2d(not_after.get(), i2d_ASN1_TIME)});
+  const std::string not_before_der = I2d(not_before.get(), i2d_ASN1_TIME);
+  const std::string not_after_der = I2d(not_after.get(), i2d_ASN1_TIME);
+  if (not_before_der.empty() || not_after_der.empty()) return OpenSslError("encode validity");
+  const std::string validity_der = DerSequence({not_before_der, not_after_der});
 
   // The subject: one attribute per relative distinguished name, as
   // X509_NAME_add_entry makes them, encoded without an X509_NAME (whose
