@@ -38,10 +38,15 @@ Status AddSubjectEntry(X509_NAME* name, const ASN1_OBJECT* type, const std::stri
   return Status::Ok();
 }
 
+Result<int64_t> SecondsOf(const ASN1_TIME* t, const char* what) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) return OpenSslError(std::string("read ") + what);
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 Result<time_t> NotBeforeOf(X509* cert) {
-  std::tm t{};
-  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &t) != 1) return OpenSslError("read notBefore");
-  return timegm(&t);
+  ASSIGN_OR_RETURN(int64_t seconds, SecondsOf(X509_get0_notBefore(cert), "notBefore"));
+  return static_cast<time_t>(seconds);
 }
 
 Status SetValidityTimes(ASN1_TIME* not_before_out, ASN1_TIME* not_after_out, const Profile& profile, int64_t now,

@@ -38,8 +38,10 @@ Status SetValidity(X509* cert, const Profile& profile, int64_t now, time_t issue
 Status SetValidityTimes(ASN1_TIME* not_before, ASN1_TIME* not_after, const Profile& profile, int64_t now,
                         time_t issuer_not_before);
 
-// NotBeforeOf reads a certificate's notBefore as seconds since the epoch.
+// NotBeforeOf reads a certificate's notBefore as seconds since the epoch;
+// SecondsOf any certificate time (`what` names it in an error).
 Result<time_t> NotBeforeOf(X509* cert);
+Result<int64_t> SecondsOf(const ASN1_TIME* t, const char* what);
 
 // SetSubjectPublicKey copies `spki` (as a request encoded it) into the
 // certificate, avoiding OpenSSL 3's key encoder; without one, `key`.

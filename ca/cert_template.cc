@@ -1,7 +1,6 @@
 #include "ca/cert_template.h"
 
 #include <algorithm>
-#include <ctime>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -46,12 +45,6 @@ Result<std::string> SubjectKeyIdExtension(X509_PUBKEY* spki, const EVP_MD* sha1)
   std::string der = ext ? I2d(ext.get(), i2d_X509_EXTENSION) : std::string();
   if (der.empty()) return OpenSslError("encode subjectKeyIdentifier");
   return der;
-}
-
-Result<int64_t> SecondsOf(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return OpenSslError("read a validity time");
-  return static_cast<int64_t>(timegm(&tm));
 }
 
 }  // namespace
@@ -141,8 +134,8 @@ Result<std::string> CertificateTemplate::ToBeSigned(const TemplateValues& values
   Asn1TimePtr not_after(ASN1_TIME_new());
   if (!not_before || !not_after) return OpenSslError("allocate validity");
   RETURN_IF_ERROR(SetValidityTimes(not_before.get(), not_after.get(), *profile_, now, issuer_not_before_));
-  ASSIGN_OR_RETURN(validity.not_before, SecondsOf(not_before.get()));
-  ASSIGN_OR_RETURN(validity.not_after, SecondsOf(not_after.get()));
+  ASSIGN_OR_RETURN(validity.not_before, SecondsOf(not_before.get(), "notBefore"));
+  ASSIGN_OR_RETURN(validity.not_after, SecondsOf(not_after.get(), "notAfter"));
   const std::string not_before_der = I2d(not_before.get(), i2d_ASN1_TIME);
   const std::string not_after_der = I2d(not_after.get(), i2d_ASN1_TIME);
   if (not_before_der.empty() || not_after_der.empty()) return OpenSslError("encode validity");
