@@ -49,13 +49,28 @@ Outcome Combined(const std::string& csr, P256Request::Verdict* verdict = nullptr
   return Outcome::kBadCsr;
 }
 
-std::string Request(EVP_PKEY* key, const EVP_MD* md = EVP_sha256()) {
+// Request: a DER CSR carrying `key`, signed by `signer` (by default the key itself).
+std::string Request(EVP_PKEY* key, const EVP_MD* md = EVP_sha256(), EVP_PKEY* signer = nullptr) {
   X509ReqPtr req(X509_REQ_new());
   X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "serialNumber", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>("SN-1"), 4, -1, 0);
-  X509_REQ_set_pubkey(req.get(), key);
-  EXPECT_GT(X509_REQ_sign(req.get(), key, md), 0);
+  EXPECT_EQ(X509_REQ_set_pubkey(req.get(), key), 1);
+  EXPECT_GT(X509_REQ_sign(req.get(), signer != nullptr ? signer : key, md), 0);
   return *RequestDer(req.get());
+}
+
+// OffCurve: `der` with its public key's last byte changed, so that the
+// point is no longer on the curve.
+std::string OffCurve(const std::string& der) {
+  X509ReqPtr req = *ParseRequest(der);
+  unsigned char* spki = nullptr;
+  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
+  const size_t at = der.find(std::string(reinterpret_cast<const char*>(spki), static_cast<size_t>(n)));
+  OPENSSL_free(spki);
+  EXPECT_NE(at, std::string::npos);
+  std::string off_curve = der;
+  if (at != std::string::npos) off_curve[at + static_cast<size_t>(n) - 1] ^= 0x01;
+  return off_curve;
 }
 
 TEST(P256RequestTest, AValidRequestReadsAsTheGenericPathReadsIt) {
@@ -106,14 +121,8 @@ TEST(P256RequestTest, ABadSignatureOrAPointOffTheCurveIsRefusedAsTheGenericPathR
   EXPECT_EQ(Name(Combined(bad_sig)), Name(Generic(bad_sig)));
   EXPECT_NE(Combined(bad_sig), Outcome::kAccepted);
   // The point's last byte: no longer on the curve.
-  X509ReqPtr req = *ParseRequest(der);
-  unsigned char* spki = nullptr;
-  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
-  const size_t at = der.find(std::string(reinterpret_cast<const char*>(spki), static_cast<size_t>(n)));
-  OPENSSL_free(spki);
-  ASSERT_NE(at, std::string::npos);
-  std::string off_curve = der;
-  off_curve[at + static_cast<size_t>(n) - 1] ^= 0x01;
+  const std::string off_curve = OffCurve(der);
+  ASSERT_NE(off_curve, der);
   P256Request::Verdict v;
   EXPECT_EQ(Name(Combined(off_curve, &v)), Name(Generic(off_curve)));
   EXPECT_EQ(v, P256Request::Verdict::kBadKey);
@@ -137,25 +146,11 @@ TEST(P256RequestTest, VerifyOnlyRequestsDoNotSeeTheLastRequestsKey) {
   // b's request with its signature's last byte changed; a's with its point off the curve.
   std::string bad = from_b;
   bad.back() ^= 0x01;
-  X509ReqPtr req = *ParseRequest(from_a);
-  unsigned char* spki = nullptr;
-  const int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req.get()), &spki);
-  const size_t at = from_a.find(std::string(reinterpret_cast<const char*>(spki), static_cast<size_t>(n)));
-  OPENSSL_free(spki);
-  ASSERT_NE(at, std::string::npos);
-  std::string off_curve = from_a;
-  off_curve[at + static_cast<size_t>(n) - 1] ^= 0x01;
+  const std::string off_curve = OffCurve(from_a);
+  ASSERT_NE(off_curve, from_a);
   // The attack a reused key invites: b's key, signed by a — right after a
   // valid request of a's, whose point the scratch key held.
-  std::string b_signed_by_a;
-  {
-    X509ReqPtr forged(X509_REQ_new());
-    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(forged.get()), "serialNumber", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>("SN-1"), 4, -1, 0);
-    ASSERT_EQ(X509_REQ_set_pubkey(forged.get(), b.get()), 1);
-    ASSERT_GT(X509_REQ_sign(forged.get(), a.get(), EVP_sha256()), 0);
-    b_signed_by_a = *RequestDer(forged.get());
-  }
+  const std::string b_signed_by_a = Request(b.get(), EVP_sha256(), a.get());
   EXPECT_EQ(Generic(b_signed_by_a), Outcome::kProofOfPossession);
   using V = P256Request::Verdict;
   const std::vector<std::pair<const std::string*, V>> sequence = {
