@@ -45,7 +45,8 @@ enum class P256Key { kKeep, kVerifyOnly };
 
 // ReadP256Request reads `pem_or_der` (a "CERTIFICATE REQUEST" PEM block or
 // DER) in `libctx` (null: the default context). With kVerifyOnly, `key`
-// stays null.
+// stays null (unless the thread's scratch key could not be made: then the
+// request is read as with kKeep).
 P256Request ReadP256Request(std::string_view pem_or_der, OSSL_LIB_CTX* libctx, P256Key key_use = P256Key::kKeep);
 
 }  // namespace mirrorca::ca
