@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
 
+#include "ca/cert_fields.h"
 #include "ca/cert_template.h"
 #include "ca/der_parts.h"
 #include "ca/serial.h"
@@ -17,19 +18,10 @@ namespace {
 using testing::MakeCsr;
 using testing::MakeTestCa;
 
-// Encoded: what an OpenSSL i2d function writes for `x`.
-template <typename T, typename I2d>
-std::string Encoded(T* x, I2d i2d) {
-  unsigned char* der = nullptr;
-  const int n = i2d(x, &der);
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(std::max(n, 0)));
-  OPENSSL_free(der);
-  return out;
-}
-
-std::string Der(X509_NAME* name) { return Encoded(name, i2d_X509_NAME); }
-std::string Tbs(X509* cert) { return Encoded(cert, i2d_re_X509_tbs); }
-std::string SpkiDer(X509* cert) { return Encoded(X509_get_X509_PUBKEY(cert), i2d_X509_PUBKEY); }
+// What OpenSSL's i2d functions write (I2d, ca/der_parts.h).
+std::string Der(X509_NAME* name) { return I2d(name, i2d_X509_NAME); }
+std::string Tbs(X509* cert) { return I2d(cert, i2d_re_X509_tbs); }
+std::string SpkiDer(X509* cert) { return I2d(X509_get_X509_PUBKEY(cert), i2d_X509_PUBKEY); }
 
 // Content: the bytes of a string (times, extension values).
 std::string Content(const ASN1_STRING* s) {
@@ -61,17 +53,14 @@ void ExpectSameCertificate(X509* generic, X509* templated, EVP_PKEY* issuer_key,
   EXPECT_EQ(X509_verify(templated, issuer_key), 1);
 }
 
-time_t StartOf(X509* cert) {
-  std::tm t{};
-  EXPECT_EQ(ASN1_TIME_to_tm(X509_get0_notBefore(cert), &t), 1);
-  return timegm(&t);
+// Seconds: a certificate time as seconds since the epoch.
+int64_t Seconds(const ASN1_TIME* t) {
+  Result<int64_t> s = SecondsOf(t, "a certificate time");
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *s : 0;
 }
-
-time_t EndOf(X509* cert) {
-  std::tm t{};
-  EXPECT_EQ(ASN1_TIME_to_tm(X509_get0_notAfter(cert), &t), 1);
-  return timegm(&t);
-}
+int64_t StartOf(X509* cert) { return Seconds(X509_get0_notBefore(cert)); }
+int64_t EndOf(X509* cert) { return Seconds(X509_get0_notAfter(cert)); }
 
 X509Ptr Parse(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
@@ -129,7 +118,7 @@ TEST(CertificateTemplateTest, EveryDeviceProfileMatchesTheGenericBuilder) {
         // The whole DER is the generic certificate's but for the signature
         // (ECDSA and PSS are randomized); a second DER encoding of the
         // parsed certificate is byte for byte the one the template wrote.
-        EXPECT_EQ(Encoded(parsed.get(), i2d_X509), templated->der) << what;
+        EXPECT_EQ(I2d(parsed.get(), i2d_X509), templated->der) << what;
         EXPECT_EQ(templated->not_before, StartOf(generic->get())) << what;
         EXPECT_EQ(templated->not_after, EndOf(generic->get())) << what;
       }
