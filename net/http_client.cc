@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <utility>
 
 namespace mirrorca::net {
 namespace {
+
+constexpr uint64_t kMaxResponseBody = 64u << 20;  // a larger body is refused
 
 struct ResponseParse {
   HttpClientResponse response;
@@ -120,13 +124,13 @@ Result<HttpClientResponse> HttpClient::ReadResponse() {
     P(p)->Flush();
     P(p)->response.status = static_cast<int>(p->status_code);
     // The body's room at once when its length is announced (within the cap).
-    if (p->content_length > 0 && p->content_length <= (64u << 20)) {
+    if (p->content_length > 0 && p->content_length <= kMaxResponseBody) {
       P(p)->response.body.reserve(static_cast<size_t>(p->content_length));
     }
     return 0;
   };
   settings.on_body = [](http_parser* p, const char* at, size_t n) {
-    if (P(p)->response.body.size() + n > (64u << 20)) return 1;
+    if (P(p)->response.body.size() + n > kMaxResponseBody) return 1;
     P(p)->response.body.append(at, n);
     return 0;
   };
@@ -135,17 +139,25 @@ Result<HttpClientResponse> HttpClient::ReadResponse() {
     http_parser_pause(p, 1);
     return 0;
   };
+  // Feed: bytes to the parser, where they lie; what it does not take (after
+  // a complete response, or from an error on) is kept for the next call.
+  // A complete response, an error, or nullopt: more bytes are needed.
+  auto feed = [&](const char* data, size_t n) -> std::optional<Result<HttpClientResponse>> {
+    const size_t used = http_parser_execute(&parser, &settings, data, n);
+    if (state.complete || HTTP_PARSER_ERRNO(&parser) != HPE_OK) pending_.assign(data + used, n - used);
+    if (state.complete) return Result<HttpClientResponse>(std::move(state.response));
+    if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
+      return Result<HttpClientResponse>(Status::Corruption(std::string("malformed HTTP response: ") +
+                                                           http_errno_description(HTTP_PARSER_ERRNO(&parser))));
+    }
+    return std::nullopt;
+  };
+  if (!pending_.empty()) {
+    const std::string held = std::exchange(pending_, std::string());
+    if (std::optional<Result<HttpClientResponse>> r = feed(held.data(), held.size())) return std::move(*r);
+  }
   char buf[16384];
   while (true) {
-    if (!pending_.empty()) {
-      size_t used = http_parser_execute(&parser, &settings, pending_.data(), pending_.size());
-      pending_.erase(0, used);
-      if (state.complete) return std::move(state.response);
-      if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
-        return Status::Corruption(std::string("malformed HTTP response: ") +
-                                  http_errno_description(HTTP_PARSER_ERRNO(&parser)));
-      }
-    }
     Result<size_t> n = ReadSome(buf, sizeof(buf));
     if (!n.ok()) {
       // A response delimited by the connection's end.
@@ -153,17 +165,7 @@ Result<HttpClientResponse> HttpClient::ReadResponse() {
       if (state.complete) return std::move(state.response);
       return n.status();
     }
-    // Parsed where it was read; only what follows a complete response (or
-    // a parse error's input) is kept.
-    size_t used = http_parser_execute(&parser, &settings, buf, *n);
-    if (state.complete) {
-      pending_.assign(buf + used, *n - used);
-      return std::move(state.response);
-    }
-    if (HTTP_PARSER_ERRNO(&parser) != HPE_OK) {
-      return Status::Corruption(std::string("malformed HTTP response: ") +
-                                http_errno_description(HTTP_PARSER_ERRNO(&parser)));
-    }
+    if (std::optional<Result<HttpClientResponse>> r = feed(buf, *n)) return std::move(*r);
   }
 }
 
