@@ -22,6 +22,7 @@
 // Prints one JSON object. Usage: enroll_load [--certs N] [--connections C]
 //   [--bulk B] [--latency-seconds S] [--no-cfssl] [--no-standards] [--bulk-only | --single-only]
 //   [--single-rate R (single enrolls paced at R/s, not at half of their peak)] [--paced-connections C]
+//   [--latency-dump FILE (each paced single enroll: "scheduled_ms latency_ms")]
 //   [--key STORE --log-key STORE]
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -39,6 +40,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <openssl/cmp.h>
 
@@ -46,6 +48,7 @@
 #include <thread>
 
 #include "base/parallel_for.h"
+#include "bench/host_probe.h"
 #include "ca/keys.h"
 #include "ca/test_pki.h"
 #include "cli/config.h"
@@ -63,6 +66,7 @@
 using namespace mirrorca;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using bench::LatencyTail;
 
 namespace {
 
@@ -143,6 +147,8 @@ struct PhaseResult {
   size_t ok = 0, failed = 0;
   double seconds = 0;
   std::vector<double> latency_ms;  // paced phases: from each request's scheduled start
+  std::vector<double> scheduled_ms;  // paced phases: each request's scheduled start, ms from the phase's start
+  Clock::time_point started;         // the phase's start (steady clock = CLOCK_MONOTONIC, as perf's)
   // Paced phases: how late each client thread woke for its request's
   // scheduled start (a late wake on idle cores is the machine's, not the
   // server's), and the CPU time the hypervisor took from this VM (steal).
@@ -188,7 +194,7 @@ PhaseResult ClosedLoop(unsigned connections, size_t begin, size_t end, const Con
 PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begin, size_t end, const Connect& connect,
                   const OneRequest& one) {
   const double interval = connections / rate;
-  std::vector<std::vector<double>> lat(connections), late(connections);
+  std::vector<std::vector<double>> lat(connections), late(connections), scheduled(connections);
   std::atomic<size_t> next{begin}, ok{0}, failed{0};
   std::vector<std::unique_ptr<net::HttpClient>> clients;  // made first, as in ClosedLoop
   for (unsigned t = 0; t < connections; ++t) clients.push_back(connect());
@@ -218,6 +224,7 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
         if (one(*client, i)) {
           ok++;
           lat[t].push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+          scheduled[t].push_back(std::chrono::duration<double, std::milli>(due - t0).count());
         } else {
           failed++;
         }
@@ -236,8 +243,10 @@ PhaseResult Paced(unsigned connections, double rate, double seconds, size_t begi
   r.ok = ok;
   r.failed = failed;
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.started = t0;
   r.cpu = cpu.Report(r.ok, r.seconds);
   for (auto& v : lat) r.latency_ms.insert(r.latency_ms.end(), v.begin(), v.end());
+  for (auto& v : scheduled) r.scheduled_ms.insert(r.scheduled_ms.end(), v.begin(), v.end());
   for (auto& v : late) r.wake_late_ms.insert(r.wake_late_ms.end(), v.begin(), v.end());
   r.steal_seconds = StealSeconds() - steal_before;
   return r;
@@ -270,6 +279,85 @@ double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
 }
+
+// SlowCommits: the log's durable commits slower than 2.5 ms, placed in
+// time (EventLogOptions::on_commit).
+class SlowCommits {
+ public:
+  void Observe(int64_t micros) {
+    if (micros <= 2500) return;
+    const Clock::time_point end = Clock::now();
+    std::lock_guard lock(mu_);
+    slow_.push_back(bench::Interval{end - std::chrono::microseconds(micros), end});
+  }
+  std::vector<bench::Interval> Between(Clock::time_point from, Clock::time_point to) {
+    std::lock_guard lock(mu_);
+    std::vector<bench::Interval> out;
+    for (const bench::Interval& i : slow_) {
+      if (i.to >= from && i.from <= to) out.push_back(i);
+    }
+    return out;  // in commit order: by `from`
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<bench::Interval> slow_;
+};
+
+// HostShare: the paced phase's tail beside the machine's own: the disk's
+// commit latency with the server idle, the moments the host slowed or took
+// the CPUs, the log's slow commits, and how many of the requests over 5 ms
+// shared their time with one of those (or started within 30 ms after one:
+// the backlog a stall leaves drains about as long).
+json HostShare(const PhaseResult& r, const bench::CapacityMonitor::Report& capacity,
+               const std::vector<bench::Interval>& slow_commits, const LatencyTail& disk) {
+  json out{{"durable_writes_3KiB_server_idle", bench::ToJson(disk)},
+           {"cpu_capacity", bench::ToJson(capacity)},
+           {"log_commits_over_2_5ms", slow_commits.size()}};
+  constexpr auto kDrain = std::chrono::milliseconds(30);
+  size_t over = 0, slowed = 0, taken = 0, commits = 0, any = 0;
+  std::vector<double> away;
+  for (size_t i = 0; i < r.latency_ms.size(); ++i) {
+    const auto start = r.started + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double, std::milli>(r.scheduled_ms[i]));
+    const auto latency =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(r.latency_ms[i]));
+    const bool near_slowed = bench::Overlaps(capacity.slowed, start, latency, kDrain);
+    const bool near_taken = bench::Overlaps(capacity.taken, start, latency, kDrain);
+    const bool near_commit = bench::Overlaps(slow_commits, start, latency, kDrain);
+    const bool near = near_slowed || near_taken || near_commit;
+    if (!near) away.push_back(r.latency_ms[i]);
+    if (r.latency_ms[i] <= 5) continue;
+    ++over;
+    slowed += near_slowed;
+    taken += near_taken;
+    commits += near_commit;
+    any += near;
+  }
+  out["requests"] = r.latency_ms.size();
+  out["requests_over_5ms"] = over;
+  out["over_5ms_near"] = {{"cpus_slowed", slowed}, {"cpu_taken", taken}, {"slow_commit", commits}, {"any", any}};
+  out["requests_away_from_all"] = away.size();
+  out["p99_ms_away_from_all"] = Percentile(away, 0.99);
+  return out;
+}
+
+// WriteLatencyDump: one line per request of a paced phase, "scheduled_ms
+// latency_ms", by scheduled start: to see when a tail happened and for how
+// long. The first line, a comment, gives the phase's start in seconds of
+// CLOCK_MONOTONIC, the clock of `perf` and of ProbeWakeups-like canaries.
+void WriteLatencyDump(const std::string& path, const PhaseResult& r) {
+  std::vector<std::pair<double, double>> rows;
+  for (size_t i = 0; i < r.latency_ms.size(); ++i) rows.emplace_back(r.scheduled_ms[i], r.latency_ms[i]);
+  std::sort(rows.begin(), rows.end());
+  std::ofstream out(path);
+  out << "# phase start, CLOCK_MONOTONIC seconds: " << std::fixed
+      << std::chrono::duration<double>(r.started.time_since_epoch()).count() << '\n';
+  out.unsetf(std::ios::fixed);
+  for (const auto& [at, ms] : rows) out << at << ' ' << ms << '\n';
+  if (!out) Die("latency dump", Status::IOError("cannot write " + path));
+}
+
 
 // CommitsBetween: the log's durable commits between two snapshots of its
 // commit-latency histogram: how many, the bucket bound under which half and
@@ -304,6 +392,7 @@ struct Args {
   unsigned connections = 4;
   size_t bulk = 250;
   double latency_seconds = 5;
+  std::string latency_dump;  // --latency-dump FILE: the paced single enrolls, one line each
   bool cfssl = true;
   bool standards = true;  // EST and CMP beside REST
   bool bulk_only = false;    // phase 1 alone (for profiling it)
@@ -324,6 +413,7 @@ int main(int argc, char** argv) {
     else if (k == "--connections") a.connections = std::stoul(next());
     else if (k == "--bulk") a.bulk = std::stoul(next());
     else if (k == "--latency-seconds") a.latency_seconds = std::stod(next());
+    else if (k == "--latency-dump") a.latency_dump = next();
     else if (k == "--no-cfssl") a.cfssl = false;
     else if (k == "--no-standards") a.standards = false;
     else if (k == "--bulk-only") a.bulk_only = true;
@@ -346,13 +436,17 @@ int main(int argc, char** argv) {
 
   std::cerr << "generating " << a.certs << " CSRs...\n";
   // Slices: REST bulk [0, certs), REST singles, then EST and CMP (peak, paced).
-  const size_t kSingles = 20000, kStandardPeak = std::min<size_t>(a.certs, 4000), kStandardPaced = 10000;
+  // Single enrolls: 10,000 at their peak, then up to 20,000 paced, so the
+  // paced phase lasts its --latency-seconds at up to 4,000/s.
+  const size_t kSinglePeak = 10000, kSingles = kSinglePeak + 20000, kStandardPeak = std::min<size_t>(a.certs, 4000), kStandardPaced = 10000;
   const size_t rest_singles = a.certs, est_from = rest_singles + kSingles;
   const size_t cmp_from = est_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
   const size_t total = cmp_from + (a.standards ? kStandardPeak + kStandardPaced : 0);
   std::vector<std::string> csrs = MakeCsrs(a.bulk_only ? a.certs : a.single_only ? est_from : total);
 
   engine::FactoryCaOptions o;
+  SlowCommits slow_commits;
+  o.log_options.on_commit = [&slow_commits](int64_t micros) { slow_commits.Observe(micros); };
   o.data_dir = c->data_dir;
   o.ca_dir = c->ca_dir;
   o.urls = {c->crl_url, c->ocsp_url};
@@ -467,17 +561,29 @@ int main(int argc, char** argv) {
                             csrs[i]);
     return r.ok() && r->status == 200;
   };
-  const size_t single_peak_n = kSingles / 2;
+  const size_t single_peak_n = kSinglePeak;
   const PhaseResult single_peak = ClosedLoop(32, rest_singles, rest_singles + single_peak_n, connect, single_one);
+  // The disk's own commit tail, with the server idle (bench/host_probe.h).
+  Result<LatencyTail> durable_writes = bench::ProbeDurableWrites(c->data_dir, 2);
+  if (!durable_writes.ok()) Die("durable-write probe", durable_writes.status());
   std::cerr << "single enroll peak: " << single_peak.ok << " certificates in " << single_peak.seconds
             << " s = " << single_peak.per_second() << "/s\n";
   const double target = a.single_rate > 0 ? a.single_rate : single_peak.per_second() / 2;
   const HistogramSnapshot commits_before = (*factory)->log().CommitLatency();
+  // The host's share, measured while the phase runs (bench/host_probe.h).
+  bench::CapacityMonitor capacity;
   const PhaseResult single_paced =
       Paced(a.paced_connections, target, a.latency_seconds, rest_singles + single_peak_n, est_from, connect, single_one);
+  const json host_probe =
+      HostShare(single_paced, capacity.Stop(),
+                slow_commits.Between(single_paced.started,
+                                     single_paced.started + std::chrono::duration_cast<Clock::duration>(
+                                                                std::chrono::duration<double>(single_paced.seconds))),
+                *durable_writes);
   // Each single enroll waits for the commit in flight, then its own.
   const json paced_commits = CommitsBetween(commits_before, (*factory)->log().CommitLatency());
   const std::vector<double>& all = single_paced.latency_ms;
+  if (!a.latency_dump.empty()) WriteLatencyDump(a.latency_dump, single_paced);
   if (a.single_only) {
     std::cout << json{{"peak_per_second", single_peak.per_second()}, {"peak_cpu", single_peak.cpu},
                       {"paced_per_second", single_paced.per_second()}, {"failed", single_paced.failed},
@@ -485,7 +591,7 @@ int main(int argc, char** argv) {
                       {"p99_ms", Percentile(all, 0.99)}, {"max_ms", Percentile(all, 1.0)},
                       {"paced_cpu", single_paced.cpu}, {"paced_commits", paced_commits},
                       {"driver_wake_late_p99_ms", Percentile(single_paced.wake_late_ms, 0.99)},
-                      {"steal_seconds", single_paced.steal_seconds}}
+                      {"steal_seconds", single_paced.steal_seconds}, {"host_probe", host_probe}}
                      .dump(2)
               << std::endl;
     server.Stop();
@@ -645,7 +751,8 @@ int main(int argc, char** argv) {
              {"log_commits", paced_commits},
              {"driver_wake_late_p99_ms", Percentile(single_paced.wake_late_ms, 0.99)},
              {"driver_wake_late_max_ms", Percentile(single_paced.wake_late_ms, 1.0)},
-             {"steal_seconds", single_paced.steal_seconds}}},
+             {"steal_seconds", single_paced.steal_seconds},
+             {"host_probe", host_probe}}},
            {"log", {{"events", log_size}, {"fsync_groups", log_groups}}},
            {"keys", a.keys.empty() ? "files" : "token"},
            {"standards", standards},

@@ -58,4 +58,19 @@ if c.get("commits"):
           f"{100 * c['share_over_1ms']:.1f} % over 1 ms, {100 * c['share_over_2_5ms']:.2f} % over 2.5 ms; "
           f"client threads woke late by {h['driver_wake_late_p99_ms']:.2f} ms at p99 "
           f"(max {h['driver_wake_late_max_ms']:.1f} ms); hypervisor steal {h['steal_seconds']:.2f} s")
+hp = h.get("host_probe")
+if hp:
+    d, cap = hp["durable_writes_3KiB_server_idle"], hp["cpu_capacity"]
+    print(f"  the disk alone, server idle: a 3 KiB write + fdatasync took p50 {d['p50_ms']:.2f}, p99 {d['p99_ms']:.2f}, "
+          f"max {d['max_ms']:.1f} ms; {d['over_5ms']} of {d['samples']:,} over 5 ms")
+    if cap.get("measured"):
+        near = hp["over_5ms_near"]
+        print(f"  the host during the phase: {cap['slowed_10ms_windows']} windows of 10 ms with every CPU under 75 % "
+              f"speed, {cap['woke_over_1ms_late']} real-time wake-ups over 1 ms late; the log had "
+              f"{hp['log_commits_over_2_5ms']} commits over 2.5 ms")
+        print(f"  requests over 5 ms: {hp['requests_over_5ms']}, of which {near['any']} shared their time with one of "
+              f"those (CPUs slowed {near['cpus_slowed']}, CPU taken {near['cpu_taken']}, slow commit {near['slow_commit']}); "
+              f"p99 of the {hp['requests_away_from_all']:,} requests away from all of them: {hp['p99_ms_away_from_all']:.1f} ms")
+    else:
+        print(f"  the host during the phase: not measured ({cap['why']})")
 PY

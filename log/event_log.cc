@@ -568,7 +568,9 @@ Status EventLog::CommitGroup(const std::vector<PendingAppend*>& group) {
   MerkleFrontier durable_frontier = frontier_;
   const int64_t started = env_->ElapsedMicros();
   Status s = CommitGroupOnto(group);
-  commit_latency_.Observe(static_cast<uint64_t>(std::max<int64_t>(0, env_->ElapsedMicros() - started)));
+  const int64_t took = std::max<int64_t>(0, env_->ElapsedMicros() - started);
+  commit_latency_.Observe(static_cast<uint64_t>(took));
+  if (options_.on_commit) options_.on_commit(took);
   if (!s.ok()) frontier_ = std::move(durable_frontier);
   return s;
 }

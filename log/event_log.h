@@ -66,6 +66,11 @@ struct EventLogOptions {
   int64_t max_clock_jump_micros = 0;
   size_t max_group_events = 16384;      // upper bound on events in one WriteBatch
   unsigned signing_threads = 0;         // threads for one large Append; 0 = all CPUs
+  // on_commit, if set, is called by the committer after each durable batch
+  // with how long its write and fsync took, as CommitLatency counts it. It
+  // runs while the committer role is held: it must be quick and must not
+  // call the log. Load drivers use it to place slow commits in time.
+  std::function<void(int64_t micros)> on_commit;
   // TEST_before_commit, if set, runs in the committer before each group is
   // written (tests use it to hold a commit while other appends queue up).
   std::function<void()> TEST_before_commit;

@@ -267,6 +267,27 @@ TEST(EventLogTest, OneFsyncServesManyAppenders) {
   EXPECT_GT(latency.sum, 0.0);
 }
 
+TEST(EventLogTest, OnCommitSeesEveryDurableCommitAsCommitLatencyCountsIt) {
+  std::atomic<uint64_t> calls{0}, micros{0};
+  LogFixture f({.on_commit = [&](int64_t took) {
+    EXPECT_GE(took, 0);
+    calls++;
+    micros += static_cast<uint64_t>(took);
+  }});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) ASSERT_TRUE(f.log->Append(TestDrafts(1)).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(f.log->Size(), 20u);
+  EXPECT_EQ(calls.load(), f.log->CommittedGroups());
+  const HistogramSnapshot latency = f.log->CommitLatency();
+  EXPECT_EQ(latency.count, calls.load());
+  EXPECT_DOUBLE_EQ(latency.sum, static_cast<double>(micros.load()) / 1e6);
+}
+
 TEST(EventLogTest, AFullDiskRefusesEveryQueuedAppenderAndWakesThemAll) {
   // The first commit is held while seven appends queue behind it; the disk
   // then fills, so its group is refused and every queued appender must be
