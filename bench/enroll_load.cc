@@ -743,6 +743,7 @@ int main(int argc, char** argv) {
            {"single_enroll_at_half_peak",
             {{"target_per_second", target},
              {"achieved_per_second", single_paced.per_second()},
+             {"cpu", single_paced.cpu},
              {"requests", single_paced.ok},
              {"failed", single_paced.failed},
              {"p50_ms", Percentile(all, 0.50)},

@@ -51,7 +51,9 @@ if j.get("cfssl"):
           f"mirrorca / cfssl = {bulk / c['certificates_per_second']:.2f}")
 s, h = j["single_enroll_peak"], j["single_enroll_at_half_peak"]
 print(f"REST single: peak {s['certificates_per_second']:,.0f}/s (server {s['cpu']['server_us_per_certificate']:.0f} us/certificate); "
-      f"at half of it p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms")
+      f"at half of it p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms"
+      + (f" (server {h['cpu']['server_us_per_certificate']:.0f} us/certificate, {h['cpu']['server_cores_busy']:.2f} cores busy)"
+         if h.get("cpu") else ""))
 c = h.get("log_commits", {})
 if c.get("commits"):
     print(f"  its durable commits: {c['commits']:,} (fsyncs), mean {c['mean_ms']:.2f} ms, "
