@@ -73,21 +73,6 @@ Result<X509Ptr> ParseCertificate(std::string_view in) {
                                         nullptr);
 }
 
-Result<std::vector<X509Ptr>> ParseCertificateChainPem(std::string_view pem) {
-  if (pem.size() > 16 * kMaxObjectBytes) return Status::InvalidArgument("chain too large");
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return OpenSslError("allocate BIO");
-  std::vector<X509Ptr> chain;
-  while (true) {
-    X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (raw == nullptr) break;
-    chain.emplace_back(raw);
-  }
-  ERR_clear_error();  // the loop ends on "no start line"
-  if (chain.empty()) return Status::InvalidArgument("no PEM certificate found");
-  return chain;
-}
-
 Result<X509Ptr> LoadCertificate(Env* env, const std::string& path) {
   ASSIGN_OR_RETURN(std::string data, env->ReadFile(path, kMaxObjectBytes));
   Result<X509Ptr> cert = ParseCertificate(data);

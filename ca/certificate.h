@@ -13,6 +13,7 @@
 #include "base/bytes.h"
 #include "base/env.h"
 #include "base/result.h"
+#include "crypto/certificate_pem.h"
 #include "crypto/spki.h"
 #include "ca/openssl_types.h"
 
@@ -22,7 +23,7 @@ namespace mirrorca::ca {
 inline constexpr size_t kMaxObjectBytes = 64 * 1024;
 
 Result<X509Ptr> ParseCertificate(std::string_view pem_or_der);
-Result<std::vector<X509Ptr>> ParseCertificateChainPem(std::string_view pem);
+using crypto::ParseCertificateChainPem;  // every certificate of a PEM text
 Result<X509Ptr> LoadCertificate(Env* env, const std::string& path);
 Result<std::vector<X509Ptr>> LoadCertificateChain(Env* env, const std::string& path);
 

@@ -26,18 +26,13 @@ namespace mirrorca::ca {
 
 using crypto::EvpMdCtxPtr;
 using crypto::EvpPkeyPtr;
+using crypto::OpenSslDeleter;
 using crypto::OpenSslError;
-
-template <typename T, void (*Free)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* p) const { Free(p); }
-};
-template <typename T, void (*Free)(T*)>
-using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<T, Free>>;
+using crypto::OpenSslPtr;
+using crypto::X509Ptr;
 
 inline void FreeBio(BIO* b) { BIO_free_all(b); }
 
-using X509Ptr = OpenSslPtr<X509, X509_free>;
 using X509ReqPtr = OpenSslPtr<X509_REQ, X509_REQ_free>;
 using X509NamePtr = OpenSslPtr<X509_NAME, X509_NAME_free>;
 using X509NameEntryPtr = OpenSslPtr<X509_NAME_ENTRY, X509_NAME_ENTRY_free>;

@@ -1,5 +1,6 @@
-// Owning smart pointers for the few OpenSSL objects the log layer uses, and
-// the conversion of OpenSSL's thread-local error queue into a Status.
+// Owning smart pointers for OpenSSL objects (OpenSslPtr for any object with a
+// free function; named ones for the few the lower layers use), and the
+// conversion of OpenSSL's thread-local error queue into a Status.
 //
 // Thread-safety: the pointers follow OpenSSL's rules for the object they hold;
 // OpenSslError reads only the calling thread's error queue.
@@ -7,6 +8,7 @@
 #define MIRRORCA_CRYPTO_OPENSSL_PTR_H_
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <memory>
 #include <string_view>
@@ -23,6 +25,15 @@ struct EvpMdCtxDeleter {
 };
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
+
+template <typename T, void (*Free)(T*)>
+struct OpenSslDeleter {
+  void operator()(T* p) const { Free(p); }
+};
+template <typename T, void (*Free)(T*)>
+using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<T, Free>>;
+
+using X509Ptr = OpenSslPtr<X509, X509_free>;
 
 // OpenSslError returns a Status of `code` whose message is `what` followed by
 // every entry of the OpenSSL error queue, which it empties.

@@ -8,6 +8,7 @@
 #include "base/encoding.h"
 #include "base/env.h"
 #include "base/status_macros.h"
+#include "crypto/certificate_pem.h"
 #include "crypto/openssl_ptr.h"
 #include "crypto/key_store.h"
 #include "crypto/spki.h"
@@ -15,13 +16,12 @@
 namespace mirrorca::net {
 namespace {
 
-using X509Owned = std::unique_ptr<X509, decltype(&X509_free)>;
 
 // ClientTrust: what the verify callback checks beyond the chain — the
 // pinned keys, and the issuers whose certificates (devices') need no pin.
 struct ClientTrust {
   PinCheck pinned;
-  std::vector<X509Owned> device_issuers;
+  std::vector<crypto::X509Ptr> device_issuers;
 };
 
 // The trust lives in the context's ex_data so the verify callback can read it.
@@ -37,7 +37,7 @@ bool IssuedByDeviceIssuer(X509_STORE_CTX* store, const ClientTrust& trust) {
   STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store);
   if (chain == nullptr || sk_X509_num(chain) < 2) return false;
   X509* issuer = sk_X509_value(chain, 1);
-  for (const X509Owned& d : trust.device_issuers) {
+  for (const crypto::X509Ptr& d : trust.device_issuers) {
     if (X509_cmp(issuer, d.get()) == 0) return true;
   }
   return false;
@@ -56,20 +56,6 @@ int VerifyWithPins(int preverify_ok, X509_STORE_CTX* store) {
   if (IssuedByDeviceIssuer(store, *trust)) return 1;
   X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
   return 0;
-}
-
-// ReadPemCertificates: every certificate of a PEM text.
-Result<std::vector<X509Owned>> ReadPemCertificates(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  std::vector<X509Owned> out;
-  while (bio) {
-    X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (raw == nullptr) break;
-    out.emplace_back(raw, X509_free);
-  }
-  ERR_clear_error();  // the loop ends on "no start line"
-  if (out.empty()) return Status::InvalidArgument("a device issuer holds no PEM certificate");
-  return out;
 }
 
 Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool server, PinCheck pins,
@@ -97,13 +83,14 @@ Result<std::shared_ptr<asio::ssl::context>> Build(const TlsIdentity& id, bool se
   auto trust = std::make_shared<ClientTrust>();
   trust->pinned = std::move(pins);
   for (const std::string& pem : devices.issuer_pems) {
-    ASSIGN_OR_RETURN(std::vector<X509Owned> chain, ReadPemCertificates(pem));
-    for (const X509Owned& c : chain) {
+    Result<std::vector<crypto::X509Ptr>> chain = crypto::ParseCertificateChainPem(pem);
+    if (!chain.ok()) return chain.status().WithContext("device issuer");
+    for (const crypto::X509Ptr& c : *chain) {
       // Anchors of device chains; the pin-or-issuer rule at depth 0 keeps
       // every other certificate under them out.
       if (X509_STORE_add_cert(SSL_CTX_get_cert_store(raw), c.get()) != 1) ERR_clear_error();
     }
-    trust->device_issuers.push_back(std::move(chain.front()));
+    trust->device_issuers.push_back(std::move(chain->front()));
   }
   int mode = SSL_VERIFY_PEER;
   if (server) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
