@@ -42,6 +42,7 @@
 #include "base/status_macros.h"
 #include "bench/bench_serials.h"
 #include "ca/certificate.h"
+#include "ca/der_parts.h"
 #include "cli/config.h"
 #include "crypto/sha256.h"
 #include "log/event_draft.h"
@@ -74,22 +75,6 @@ CertIdPtr CertIdOf(X509* issuer, const Bytes& serial) {
   ca::Asn1IntegerPtr number(BN_to_ASN1_INTEGER(bn.get(), nullptr));
   return CertIdPtr(OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer),
                                     number.get()));
-}
-
-std::string Der(OCSP_REQUEST* r) {
-  unsigned char* der = nullptr;
-  const int len = i2d_OCSP_REQUEST(r, &der);
-  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(std::max(len, 0)));
-  OPENSSL_free(der);
-  return out;
-}
-
-std::string Der(OCSP_RESPONSE* r) {
-  unsigned char* der = nullptr;
-  const int len = i2d_OCSP_RESPONSE(r, &der);
-  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(std::max(len, 0)));
-  OPENSSL_free(der);
-  return out;
 }
 
 std::string AsnTime(int64_t t) {
@@ -141,7 +126,7 @@ Status WriteRequests(X509* issuer, uint64_t count, const std::string& out) {
     CertIdPtr id = CertIdOf(issuer, bench::BenchSerial(i));
     if (!req || !id || OCSP_request_add0_id(req.get(), id.get()) == nullptr) return Status::Internal("OCSP request");
     id.release();  // owned by the request now
-    const std::string bytes = Der(req.get());
+    const std::string bytes = ca::I2d(req.get(), i2d_OCSP_REQUEST);
     if (size == 0) size = bytes.size();
     if (bytes.size() != size) return Status::Internal("requests of different sizes");
     der << bytes;
@@ -199,7 +184,7 @@ Status WriteCfsslResponses(X509* issuer, X509* responder, EVP_PKEY* key, uint64_
         }
         ca::OpenSslPtr<OCSP_RESPONSE, OCSP_RESPONSE_free> resp(
             OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs.get()));
-        const std::string der = resp ? Der(resp.get()) : std::string();
+        const std::string der = resp ? ca::I2d(resp.get(), i2d_OCSP_RESPONSE) : std::string();
         if (der.empty()) {
           failed[t] = 1;
           break;
