@@ -67,6 +67,7 @@ using namespace mirrorca;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using bench::LatencyTail;
+using bench::Percentile;
 
 namespace {
 
@@ -274,12 +275,6 @@ BulkCounts ReadBulkCounts(std::string_view body, size_t items) {
   return c;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-}
-
 // SlowCommits: the log's durable commits slower than 2.5 ms, placed in
 // time (EventLogOptions::on_commit).
 class SlowCommits {
@@ -345,7 +340,7 @@ json HostShare(const PhaseResult& r, const bench::CapacityMonitor::Report& capac
 // WriteLatencyDump: one line per request of a paced phase, "scheduled_ms
 // latency_ms", by scheduled start: to see when a tail happened and for how
 // long. The first line, a comment, gives the phase's start in seconds of
-// CLOCK_MONOTONIC, the clock of `perf` and of ProbeWakeups-like canaries.
+// CLOCK_MONOTONIC, the clock of `perf` and of CapacityMonitor.
 void WriteLatencyDump(const std::string& path, const PhaseResult& r) {
   std::vector<std::pair<double, double>> rows;
   for (size_t i = 0; i < r.latency_ms.size(); ++i) rows.emplace_back(r.scheduled_ms[i], r.latency_ms[i]);

@@ -43,16 +43,20 @@ LatencyTail Summarize(std::vector<double> ms, double seconds) {
     t.over_2_5ms += v > 2.5;
     t.over_5ms += v > 5;
   }
-  std::sort(ms.begin(), ms.end());
-  const auto at = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
-  t.p50_ms = at(0.50);
-  t.p99_ms = at(0.99);
-  t.p999_ms = at(0.999);
-  t.max_ms = ms.back();
+  t.p50_ms = Percentile(ms, 0.50);
+  t.p99_ms = Percentile(ms, 0.99);
+  t.p999_ms = Percentile(ms, 0.999);
+  t.max_ms = Percentile(std::move(ms), 1.0);
   return t;
 }
 
 }  // namespace
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
 
 Result<LatencyTail> ProbeDurableWrites(const std::string& dir, double seconds) {
   const std::string path = dir + "/host_probe_" + std::to_string(getpid());

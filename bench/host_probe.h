@@ -44,6 +44,10 @@ struct LatencyTail {
   size_t over_2_5ms = 0, over_5ms = 0;  // samples slower than 2.5 ms and 5 ms
 };
 
+// Percentile: the value at fraction `p` (0..1) of `v` once sorted, as a
+// latency report counts it (p = 1: the maximum; 0 for no samples).
+double Percentile(std::vector<double> v, double p);
+
 // ProbeDurableWrites: write(3 KiB) + fdatasync latency in a new file in
 // `dir` (removed afterwards), for `seconds`.
 Result<LatencyTail> ProbeDurableWrites(const std::string& dir, double seconds);
